@@ -1,0 +1,90 @@
+"""Engine and session factory for one process; every session states whose data it may touch."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event, func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import NullPool
+
+SYSTEM_ROLE = "system"
+
+
+def create_engine(database_url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+    """An async engine tuned per backend (SQLite: WAL, foreign keys, busy timeout)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        engine = create_async_engine(
+            url, echo=echo, poolclass=NullPool, connect_args={"timeout": 30}
+        )
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class Database:
+    """Owns the engine; hands out sessions that carry the acting user into the transaction.
+
+    On PostgreSQL the acting user is written with `set_config(..., is_local => true)` at the start
+    of each transaction, and row-level security policies read it. On SQLite the same isolation
+    comes from `db.scoping`, which every query goes through.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.is_postgres = engine.dialect.name == "postgresql"
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+    @asynccontextmanager
+    async def session(
+        self, user_id: uuid.UUID | None, *, is_admin: bool = False
+    ) -> AsyncIterator[AsyncSession]:
+        """A transaction acting for `user_id` (None: anonymous, sees no owned rows)."""
+        role = "admin" if is_admin else "user"
+        async with self._sessions() as session, session.begin():
+            await self._set_actor(session, str(user_id) if user_id else "", role)
+            yield session
+
+    @asynccontextmanager
+    async def system_session(self) -> AsyncIterator[AsyncSession]:
+        """A transaction for trusted internal work: log-in lookups, sync workers, key rotation."""
+        async with self._sessions() as session, session.begin():
+            await self._set_actor(session, "", SYSTEM_ROLE)
+            yield session
+
+    async def _set_actor(self, session: AsyncSession, user_id: str, role: str) -> None:
+        if self.is_postgres:
+            await session.execute(
+                select(
+                    func.set_config("app.user_id", user_id, True),
+                    func.set_config("app.role", role, True),
+                )
+            )
+
+    async def ping(self) -> bool:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        return True
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

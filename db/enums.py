@@ -1,0 +1,62 @@
+"""Enumerations stored as strings; the GraphQL enums mirror these names."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    USER = "USER"
+    ADMIN = "ADMIN"
+
+
+class Provider(StrEnum):
+    AWS = "AWS"
+    AZURE = "AZURE"
+    GCP = "GCP"
+
+
+class HealthStatus(StrEnum):
+    HEALTHY = "HEALTHY"
+    DEGRADED = "DEGRADED"
+    ERROR = "ERROR"
+    UNKNOWN = "UNKNOWN"
+
+
+class ResourceType(StrEnum):
+    VM = "VM"
+    STORAGE = "STORAGE"
+    NETWORK = "NETWORK"
+    DATABASE = "DATABASE"
+    FUNCTION = "FUNCTION"
+    OTHER = "OTHER"
+
+
+class ResourceStatus(StrEnum):
+    RUNNING = "RUNNING"
+    STOPPED = "STOPPED"
+    PENDING = "PENDING"
+    TERMINATED = "TERMINATED"
+    ACTIVE = "ACTIVE"
+    UNKNOWN = "UNKNOWN"
+
+
+class SyncJobStatus(StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    PARTIAL = "PARTIAL"
+    FAILED = "FAILED"
+
+
+class SyncTrigger(StrEnum):
+    MANUAL = "MANUAL"
+    SCHEDULED = "SCHEDULED"
+
+
+class AuditOutcome(StrEnum):
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+
+
+ACTIVE_JOB_STATUSES = (SyncJobStatus.QUEUED, SyncJobStatus.RUNNING)

@@ -1,0 +1,1 @@
+"""The GraphQL layer: schema, types, resolvers, permissions, loaders and the ASGI app."""

@@ -1,0 +1,1 @@
+"""Accounts: users, sessions and the audit trail."""

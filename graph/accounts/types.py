@@ -1,0 +1,38 @@
+"""GraphQL types of the accounts domain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from db import enums
+from db.models import User as UserRow
+from graph.node import Node, to_global_id
+
+
+@strawberry.enum(description="What a user may do.")
+class Role(Enum):
+    USER = strawberry.enum_value(enums.Role.USER.value, description="A regular user.")
+    ADMIN = strawberry.enum_value(
+        enums.Role.ADMIN.value, description="May list users and every audit event."
+    )
+
+
+@strawberry.type(description="A registered account.")
+class User(Node):
+    email: str = strawberry.field(description="Normalized (lower-case) email address.")
+    full_name: str = strawberry.field(description="Display name.")
+    role: Role = strawberry.field(description="USER or ADMIN.")
+    created_at: datetime = strawberry.field(description="When the account was created.")
+
+    @classmethod
+    def from_row(cls, row: UserRow) -> User:
+        return cls(
+            id=to_global_id("User", row.id),
+            email=row.email,
+            full_name=row.full_name,
+            role=Role(row.role.value),
+            created_at=row.created_at,
+        )

@@ -1,0 +1,95 @@
+"""The ASGI application: `/graphql` (HTTP and WebSocket), health, readiness and metrics."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from graph.runtime import Runtime
+from graph.schema import schema
+from graph.view import GraphQLView
+from stratograph import metrics
+from stratograph.settings import Settings, get_settings
+
+logger = logging.getLogger("stratograph.http")
+
+
+async def healthz(_: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    try:
+        await runtime.database.ping()
+    except Exception:  # any failure means "not ready"; the reason goes to the log only
+        logger.warning("readiness check failed: database unreachable", exc_info=True)
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
+
+
+async def metrics_endpoint(_: Request) -> Response:
+    body, content_type = metrics.render()
+    return PlainTextResponse(body, media_type=content_type)
+
+
+class MetricsMiddleware:
+    """Counts and times every HTTP request by route template (never the raw path)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            route = scope.get("route")
+            route_name = getattr(route, "path", "unmatched")
+            metrics.HTTP_REQUESTS.labels(scope["method"], route_name, str(status)).inc()
+            metrics.HTTP_LATENCY.labels(scope["method"], route_name).observe(
+                time.perf_counter() - started
+            )
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    runtime = Runtime.from_settings(settings or get_settings())
+    view = GraphQLView(schema, runtime)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        await runtime.close()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", view, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", view),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.add_middleware(MetricsMiddleware)
+    return app

@@ -1,0 +1,111 @@
+"""The typed per-request context: who is asking, their database handle and their loaders."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from starlette.requests import HTTPConnection
+from strawberry.types import Info as StrawberryInfo
+
+from db.enums import Role
+from db.models import User
+from db.scoping import OwnerScope, ScopedDatabase
+from graph.loaders import Loaders
+from graph.runtime import Runtime
+from security.tokens import InvalidToken
+
+logger = logging.getLogger("stratograph.auth")
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentUser:
+    id: uuid.UUID
+    email: str
+    full_name: str
+    role: Role
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+@dataclass
+class Context:
+    connection: HTTPConnection
+    runtime: Runtime
+    user: CurrentUser | None
+    db: ScopedDatabase
+    loaders: Loaders
+    response: Any = None
+    # Filled by Strawberry from a WebSocket `connection_init` payload.
+    connection_params: dict[str, Any] = field(default_factory=dict)
+
+    def act_as(self, user: CurrentUser | None) -> None:
+        """Re-scope the context after a WebSocket authenticates in `connection_init`."""
+        self.user = user
+        self.db = _scoped_db(self.runtime, user)
+        self.loaders = Loaders.create(self.db)
+
+    @property
+    def client_ip(self) -> str:
+        client = self.connection.client
+        return client.host if client else "unknown"
+
+    @property
+    def user_agent(self) -> str | None:
+        return self.connection.headers.get("user-agent")
+
+
+Info = StrawberryInfo[Context, None]
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def authenticate(runtime: Runtime, token: str | None) -> CurrentUser | None:
+    """The user behind an access token, or None for anonymous / any invalid token."""
+    if token is None:
+        return None
+    try:
+        claims = runtime.signer.verify_access(token)
+    except InvalidToken as exc:
+        logger.info("access token refused: %s", exc)
+        return None
+    async with runtime.database.session(claims.user_id) as session:
+        row = (await session.execute(select(User).where(User.id == claims.user_id))).scalar()
+    if row is None or not row.is_active:
+        logger.info("access token refused: user missing or inactive")
+        return None
+    if row.tokens_valid_after is not None and claims.issued_at < row.tokens_valid_after:
+        logger.info("access token refused: issued before the user's sessions were revoked")
+        return None
+    return CurrentUser(id=row.id, email=row.email, full_name=row.full_name, role=row.role)
+
+
+def _scoped_db(runtime: Runtime, user: CurrentUser | None) -> ScopedDatabase:
+    scope = OwnerScope(user.id if user else None, is_admin=bool(user and user.is_admin))
+    return ScopedDatabase(runtime.database, scope)
+
+
+def build_context(
+    connection: HTTPConnection, runtime: Runtime, user: CurrentUser | None, response: Any = None
+) -> Context:
+    db = _scoped_db(runtime, user)
+    return Context(
+        connection=connection,
+        runtime=runtime,
+        user=user,
+        db=db,
+        loaders=Loaders.create(db),
+        response=response,
+    )

@@ -1,0 +1,29 @@
+"""Per-request DataLoaders; created in `get_context`, never at module level."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from strawberry.dataloader import DataLoader
+
+from db.models import User
+from db.scoping import ScopedDatabase
+
+
+@dataclass
+class Loaders:
+    user_by_id: DataLoader[uuid.UUID, User | None]
+
+    @classmethod
+    def create(cls, db: ScopedDatabase) -> Loaders:
+        async def load_users(ids: Sequence[uuid.UUID]) -> list[User | None]:
+            async with db.session() as session:
+                rows = (
+                    await session.scalars(db.scope.admin_view().users().where(User.id.in_(ids)))
+                ).all()
+            by_id = {row.id: row for row in rows}
+            return [by_id.get(user_id) for user_id in ids]
+
+        return cls(user_by_id=DataLoader(load_fn=load_users))

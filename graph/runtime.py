@@ -1,0 +1,33 @@
+"""Long-lived services of one server process, built once from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from db.engine import Database, create_engine
+from security.tokens import TokenSigner
+from stratograph.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    database: Database
+    signer: TokenSigner
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Runtime:
+        return cls(
+            settings=settings,
+            database=Database(create_engine(settings.database_url)),
+            signer=TokenSigner(
+                secret_key=settings.secret_key,
+                previous_keys=tuple(settings.previous_secret_keys),
+                algorithm=settings.algorithm,
+                access_ttl=timedelta(minutes=settings.access_token_expire_minutes),
+            ),
+        )
+
+    async def close(self) -> None:
+        await self.database.dispose()

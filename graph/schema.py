@@ -1,0 +1,44 @@
+"""The root schema, composed from one package per domain."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+
+from graph.accounts.queries import AccountQueries
+from graph.accounts.types import User
+from graph.context import Info
+from graph.errors import MaskInternalErrors
+from graph.node import Node, resolve_node
+
+
+@strawberry.type(description="Read the inventory, credentials, jobs and accounts you own.")
+class Query(AccountQueries):
+    @strawberry.field(
+        description="Any object by its global ID; null when it does not exist or is not yours."
+    )
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="A global ID.")],
+    ) -> Node | None:
+        return await resolve_node(info, id)
+
+
+def build_schema() -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        types=[User],
+        config=StrawberryConfig(auto_camel_case=True),
+        extensions=[
+            MaskInternalErrors,
+            lambda: ParserCache(maxsize=512),
+            lambda: ValidationCache(maxsize=512),
+        ],
+    )
+
+
+schema = build_schema()

@@ -1,0 +1,51 @@
+"""Expected mutation failures, returned as data in each payload's `userErrors`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import Enum
+
+import strawberry
+
+
+@strawberry.enum(description="Why a mutation refused its input.")
+class UserErrorCode(Enum):
+    INVALID = strawberry.enum_value("INVALID", description="A value has the wrong shape.")
+    REQUIRED = strawberry.enum_value("REQUIRED", description="A required value is missing.")
+    TOO_SHORT = strawberry.enum_value("TOO_SHORT", description="A value is too short.")
+    TOO_LONG = strawberry.enum_value("TOO_LONG", description="A value is too long.")
+    TAKEN = strawberry.enum_value("TAKEN", description="The value is already in use.")
+    NOT_FOUND = strawberry.enum_value(
+        "NOT_FOUND", description="No such object among those you own."
+    )
+    PASSWORD_TOO_WEAK = strawberry.enum_value(
+        "PASSWORD_TOO_WEAK", description="The password does not meet the password policy."
+    )
+    INVALID_CREDENTIALS = strawberry.enum_value(
+        "INVALID_CREDENTIALS", description="The email or password is wrong."
+    )
+    INVALID_TOKEN = strawberry.enum_value(
+        "INVALID_TOKEN", description="The token is unknown, expired or revoked."
+    )
+    REGISTRATION_DISABLED = strawberry.enum_value(
+        "REGISTRATION_DISABLED", description="Sign-up is turned off on this server."
+    )
+    CONFLICT = strawberry.enum_value(
+        "CONFLICT", description="The object is busy (for example a sync already running)."
+    )
+    PROVIDER_ERROR = strawberry.enum_value(
+        "PROVIDER_ERROR", description="The cloud provider refused or failed the call."
+    )
+
+
+@strawberry.type(description="An expected failure of a mutation, tied to an input field.")
+class UserError:
+    field: list[str] | None = strawberry.field(
+        description="Path to the input field at fault, or null when no single field is."
+    )
+    code: UserErrorCode = strawberry.field(description="Machine-readable reason.")
+    message: str = strawberry.field(description="Human-readable explanation, safe to display.")
+
+
+def user_error(code: UserErrorCode, message: str, field: Sequence[str] | None = None) -> UserError:
+    return UserError(field=list(field) if field is not None else None, code=code, message=message)

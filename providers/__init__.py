@@ -1,0 +1,1 @@
+"""Cloud providers (one module per cloud) and the sync engine."""

@@ -1,0 +1,1 @@
+"""Passwords, tokens, vault cryptography, rate limits and HTTP hardening."""

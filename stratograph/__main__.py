@@ -1,0 +1,3 @@
+from stratograph.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,82 @@
+"""The `stratograph` command: the composition root that wires settings, database and server."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from pydantic import ValidationError
+
+from stratograph.settings import SettingsError, get_settings
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "graph.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,
+        server_header=False,
+    )
+    return 0
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    from db.migrate import upgrade
+
+    upgrade(get_settings().database_url)
+    print("database is at the latest migration")
+    return 0
+
+
+def cmd_export_schema(_: argparse.Namespace) -> int:
+    from graph.schema import schema
+
+    sys.stdout.write(schema.as_str() + "\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stratograph", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP/WebSocket server (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(handler=cmd_serve)
+
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(
+        handler=cmd_migrate
+    )
+    commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
+        handler=cmd_export_schema
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Command = args.handler
+    try:
+        from stratograph.logs import configure_logging
+
+        settings = get_settings()
+        configure_logging(settings.log_level, json_output=settings.is_production)
+        return handler(args)
+    except (SettingsError, ValidationError) as exc:
+        print(f"stratograph: invalid settings: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,239 @@
+"""One settings class for the whole process, read from the environment and `.env`.
+
+In development, missing secrets are generated once and persisted in a 0600 file so a restart
+neither logs everyone out nor strands stored credentials. In production, a missing, short or
+well-known secret refuses to start.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Environment = Literal["development", "test", "production"]
+
+# Values copied from tutorials and the original platform's docs; never acceptable in production.
+KNOWN_DEFAULT_SECRETS = frozenset(
+    {
+        "",
+        "secret",
+        "changeme",
+        "change-me",
+        "changethis",
+        "your-secret-key",
+        "your-secret-key-here",
+        "your-secret-key-change-in-production",
+        "supersecret",
+        "development",
+        "dev-secret-key",
+    }
+)
+MIN_SECRET_KEY_BYTES = 32
+VAULT_KEY_BYTES = 32
+
+
+class SettingsError(Exception):
+    """A setting is missing or unsafe; the message says which and how to fix it.
+
+    Not a ValueError on purpose: pydantic passes it through unwrapped, message intact.
+    """
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+def parse_key_ring(entries: list[str]) -> dict[str, bytes]:
+    """Parse `kid:base64(32 bytes)` entries, keeping order (first is primary)."""
+    ring: dict[str, bytes] = {}
+    for entry in entries:
+        kid, sep, encoded = entry.partition(":")
+        kid = kid.strip()
+        if not sep or not kid or not encoded.strip():
+            raise SettingsError("ENCRYPTION_KEYS entries must look like 'kid:base64key'")
+        if kid in ring:
+            raise SettingsError(f"ENCRYPTION_KEYS names key id {kid!r} twice")
+        try:
+            key = base64.b64decode(encoded.strip(), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise SettingsError(f"ENCRYPTION_KEYS key {kid!r} is not valid base64") from exc
+        if len(key) != VAULT_KEY_BYTES:
+            raise SettingsError(
+                f"ENCRYPTION_KEYS key {kid!r} must decode to {VAULT_KEY_BYTES} bytes, "
+                f"got {len(key)}"
+            )
+        ring[kid] = key
+    return ring
+
+
+def new_vault_key_entry(kid: str) -> str:
+    return f"{kid}:{base64.b64encode(secrets.token_bytes(VAULT_KEY_BYTES)).decode()}"
+
+
+CsvList = Annotated[list[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    """Every setting of the public contract, with its default."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    environment: Environment = "development"
+    database_url: str = "sqlite+aiosqlite:///./stratograph.db"
+    secret_key: str = ""
+    previous_secret_keys: CsvList = Field(default_factory=list)
+    algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    access_token_expire_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    refresh_token_expire_days: int = Field(default=14, ge=1, le=365)
+    encryption_keys: CsvList = Field(default_factory=list)
+    allowed_origins: CsvList = Field(
+        default_factory=lambda: ["http://localhost:5173", "http://localhost:3000"]
+    )
+    allowed_hosts: CsvList = Field(default_factory=list)
+    rate_limit_storage_url: str = "memory://"
+    rate_limit_login: str = "5/minute"
+    rate_limit_dashboard: str = "60/minute"
+    rate_limit_default: str = "100/minute"
+    enable_registration: bool = True
+    enable_cost_tracking: bool = True
+    aws_region: str = "us-east-1"
+    azure_region: str = "eastus"
+    gcp_region: str = "us-central1"
+    aws_endpoint_url: str | None = None
+    azure_authority_host: str | None = None
+    azure_resource_manager_url: str | None = None
+    gcp_api_endpoint: str | None = None
+    provider_ca_bundle: str | None = None
+    log_level: str = "INFO"
+    # Beyond the contract: where development secrets are kept (default: beside the database).
+    dev_secrets_file: str | None = None
+    # Beyond the contract: trust X-Forwarded-For from these proxy addresses (off by default).
+    trusted_proxies: CsvList = Field(default_factory=list)
+
+    _split = field_validator(
+        "previous_secret_keys",
+        "encryption_keys",
+        "allowed_origins",
+        "allowed_hosts",
+        "trusted_proxies",
+        mode="before",
+    )(_split_csv)
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper_log_level(cls, value: str) -> str:
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _secure_defaults(self) -> Settings:
+        if self.is_production:
+            self._refuse_unsafe_production()
+        else:
+            self._fill_development_secrets()
+            if not self.allowed_hosts:
+                self.allowed_hosts = ["*"]
+        parse_key_ring(self.encryption_keys)
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def vault_keys(self) -> dict[str, bytes]:
+        """The vault key ring, primary first."""
+        return parse_key_ring(self.encryption_keys)
+
+    @property
+    def jwt_verification_keys(self) -> list[str]:
+        return [self.secret_key, *self.previous_secret_keys]
+
+    def _refuse_unsafe_production(self) -> None:
+        problems: list[str] = []
+        if self.secret_key.strip().lower() in KNOWN_DEFAULT_SECRETS:
+            problems.append("SECRET_KEY is missing or a well-known default")
+        elif len(self.secret_key.encode()) < MIN_SECRET_KEY_BYTES:
+            problems.append(f"SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes")
+        for old in self.previous_secret_keys:
+            if len(old.encode()) < MIN_SECRET_KEY_BYTES:
+                problems.append(
+                    f"PREVIOUS_SECRET_KEYS entries must be ≥ {MIN_SECRET_KEY_BYTES} bytes"
+                )
+                break
+        if not self.encryption_keys:
+            problems.append("ENCRYPTION_KEYS is missing (kid:base64 of 32 random bytes)")
+        if not self.allowed_hosts or "*" in self.allowed_hosts:
+            problems.append("ALLOWED_HOSTS must list the served host names (no '*')")
+        if problems:
+            raise SettingsError(
+                "refusing to start in production: " + "; ".join(problems) + ". "
+                "Generate a secret with: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+
+    def _fill_development_secrets(self) -> None:
+        if self.secret_key and self.encryption_keys:
+            return
+        path = self.secrets_file_path()
+        stored = _read_secrets_file(path)
+        changed = False
+        if not stored.get("secret_key"):
+            stored["secret_key"] = secrets.token_urlsafe(48)
+            changed = True
+        if not stored.get("encryption_keys"):
+            stored["encryption_keys"] = new_vault_key_entry("dev1")
+            changed = True
+        if changed:
+            _write_private_file(path, json.dumps(stored, indent=2))
+        if not self.secret_key:
+            self.secret_key = stored["secret_key"]
+        if not self.encryption_keys:
+            self.encryption_keys = _split_csv(stored["encryption_keys"])  # type: ignore[assignment]
+
+    def secrets_file_path(self) -> Path:
+        if self.dev_secrets_file:
+            return Path(self.dev_secrets_file)
+        prefix = "sqlite+aiosqlite:///"
+        if self.database_url.startswith(prefix):
+            db_path = self.database_url[len(prefix) :].split("?", 1)[0]
+            if db_path and db_path != ":memory:":
+                return Path(db_path).with_name(Path(db_path).name + ".secrets.json")
+        return Path(".stratograph.secrets.json")
+
+
+def _read_secrets_file(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    loaded = json.loads(path.read_text())
+    if not isinstance(loaded, dict):
+        raise SettingsError(f"{path} is not a JSON object; remove it to regenerate")
+    return {str(k): str(v) for k, v in loaded.items()}
+
+
+def _write_private_file(path: Path, content: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(content)
+    os.chmod(path, 0o600)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests build their own `Settings` instead."""
+    return Settings()
