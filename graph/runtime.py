@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from db.engine import Database, create_engine
 from security.tokens import TokenSigner
+from security.vault import Vault
 from stratograph.settings import Settings
 
 
@@ -15,6 +16,7 @@ class Runtime:
     settings: Settings
     database: Database
     signer: TokenSigner
+    vault: Vault
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -27,6 +29,7 @@ class Runtime:
                 algorithm=settings.algorithm,
                 access_ttl=timedelta(minutes=settings.access_token_expire_minutes),
             ),
+            vault=Vault(settings.vault_keys),
         )
 
     async def close(self) -> None:

@@ -9,10 +9,13 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from graph.accounts.queries import AccountQueries
-from graph.accounts.types import User
+from graph.accounts.types import AuditEvent, User
 from graph.context import Info
+from graph.credentials.types import CloudCredential
 from graph.errors import MaskInternalErrors
+from graph.inventory.types import CloudResource
 from graph.node import Node, resolve_node
+from graph.sync.types import SyncJob
 
 
 @strawberry.type(description="Read the inventory, credentials, jobs and accounts you own.")
@@ -31,7 +34,7 @@ class Query(AccountQueries):
 def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
-        types=[User],
+        types=[User, AuditEvent, CloudCredential, CloudResource, SyncJob],
         config=StrawberryConfig(auto_camel_case=True),
         extensions=[
             MaskInternalErrors,

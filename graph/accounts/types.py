@@ -6,9 +6,12 @@ from datetime import datetime
 from enum import Enum
 
 import strawberry
+from strawberry.scalars import JSON
 
 from db import enums
+from db.models import AuditEvent as AuditEventRow
 from db.models import User as UserRow
+from graph.enums import AuditOutcome
 from graph.node import Node, to_global_id
 
 
@@ -35,4 +38,26 @@ class User(Node):
             full_name=row.full_name,
             role=Role(row.role.value),
             created_at=row.created_at,
+        )
+
+
+@strawberry.type(description="A security-relevant action, recorded for its user.")
+class AuditEvent(Node):
+    action: str = strawberry.field(description="What happened, e.g. 'login' or 'credential.add'.")
+    outcome: AuditOutcome = strawberry.field(description="SUCCESS or FAILURE.")
+    ip: str | None = strawberry.field(description="Client address the request came from.")
+    user_agent: str | None = strawberry.field(description="Client user agent.")
+    created_at: datetime = strawberry.field(description="When it happened.")
+    details: JSON = strawberry.field(description="Extra facts; never a password or token.")
+
+    @classmethod
+    def from_row(cls, row: AuditEventRow) -> AuditEvent:
+        return cls(
+            id=to_global_id("AuditEvent", row.id),
+            action=row.action,
+            outcome=AuditOutcome(row.outcome.value),
+            ip=row.ip,
+            user_agent=row.user_agent,
+            created_at=row.created_at,
+            details=JSON(row.details),
         )

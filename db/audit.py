@@ -1,0 +1,53 @@
+"""Writing audit events: one helper so every caller records the same shape."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.enums import AuditOutcome
+from db.models import AuditEvent
+
+# Keys that must never reach `details`, whatever a caller passes by mistake.
+FORBIDDEN_DETAIL_KEYS = frozenset(
+    {
+        "password",
+        "new_password",
+        "current_password",
+        "token",
+        "refresh_token",
+        "access_token",
+        "secret",
+        "secret_access_key",
+        "client_secret",
+        "private_key",
+        "service_account_json",
+    }
+)
+
+
+def record_audit(
+    session: AsyncSession,
+    action: str,
+    outcome: AuditOutcome,
+    *,
+    user_id: uuid.UUID | None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Add an audit event to the session's transaction (committed with the caller's work)."""
+    clean = {k: v for k, v in (details or {}).items() if k.lower() not in FORBIDDEN_DETAIL_KEYS}
+    event = AuditEvent(
+        user_id=user_id,
+        action=action,
+        outcome=outcome,
+        ip=ip,
+        user_agent=(user_agent or "")[:512] or None,
+        details=clean,
+    )
+    session.add(event)
+    return event

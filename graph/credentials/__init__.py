@@ -1,0 +1,1 @@
+"""Cloud credentials: the vault-backed CRUD and health of each credential."""

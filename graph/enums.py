@@ -1,0 +1,71 @@
+"""GraphQL enums shared by several domains; names mirror `db.enums`."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+from db import enums as db
+
+
+@strawberry.enum(description="A cloud provider.")
+class Provider(Enum):
+    AWS = strawberry.enum_value(db.Provider.AWS.value, description="Amazon Web Services.")
+    AZURE = strawberry.enum_value(db.Provider.AZURE.value, description="Microsoft Azure.")
+    GCP = strawberry.enum_value(db.Provider.GCP.value, description="Google Cloud.")
+
+
+@strawberry.enum(description="The category a cloud resource falls in.")
+class ResourceType(Enum):
+    VM = strawberry.enum_value("VM", description="Virtual machines and instances.")
+    STORAGE = strawberry.enum_value("STORAGE", description="Buckets, disks and volumes.")
+    NETWORK = strawberry.enum_value(
+        "NETWORK", description="Networks, subnets, security groups, addresses."
+    )
+    DATABASE = strawberry.enum_value("DATABASE", description="Managed databases.")
+    FUNCTION = strawberry.enum_value("FUNCTION", description="Serverless functions.")
+    OTHER = strawberry.enum_value("OTHER", description="Anything else.")
+
+
+@strawberry.enum(description="Normalized lifecycle state of a resource.")
+class ResourceStatus(Enum):
+    RUNNING = strawberry.enum_value("RUNNING", description="Running.")
+    STOPPED = strawberry.enum_value("STOPPED", description="Stopped or deallocated.")
+    PENDING = strawberry.enum_value("PENDING", description="Starting, stopping or provisioning.")
+    TERMINATED = strawberry.enum_value("TERMINATED", description="Terminated or being deleted.")
+    ACTIVE = strawberry.enum_value("ACTIVE", description="Exists and usable (no run state).")
+    UNKNOWN = strawberry.enum_value("UNKNOWN", description="The provider reported no state.")
+
+
+@strawberry.enum(description="Result of the last check of a credential.")
+class HealthStatus(Enum):
+    HEALTHY = strawberry.enum_value("HEALTHY", description="The identity call succeeded quickly.")
+    DEGRADED = strawberry.enum_value(
+        "DEGRADED", description="The identity call succeeded but took over one second."
+    )
+    ERROR = strawberry.enum_value("ERROR", description="The identity call failed.")
+    UNKNOWN = strawberry.enum_value("UNKNOWN", description="Never checked.")
+
+
+@strawberry.enum(description="Where a sync job is in its life.")
+class SyncJobStatus(Enum):
+    QUEUED = strawberry.enum_value("QUEUED", description="Waiting for a worker.")
+    RUNNING = strawberry.enum_value("RUNNING", description="Listing and saving resources.")
+    SUCCEEDED = strawberry.enum_value("SUCCEEDED", description="Every scope was listed.")
+    PARTIAL = strawberry.enum_value(
+        "PARTIAL", description="Some scopes failed; their inventory was left untouched."
+    )
+    FAILED = strawberry.enum_value("FAILED", description="Nothing could be listed.")
+
+
+@strawberry.enum(description="What started a sync job.")
+class SyncTrigger(Enum):
+    MANUAL = strawberry.enum_value("MANUAL", description="A user asked for it.")
+    SCHEDULED = strawberry.enum_value("SCHEDULED", description="The periodic schedule.")
+
+
+@strawberry.enum(description="Whether an audited action succeeded.")
+class AuditOutcome(Enum):
+    SUCCESS = strawberry.enum_value("SUCCESS", description="The action succeeded.")
+    FAILURE = strawberry.enum_value("FAILURE", description="The action was refused or failed.")

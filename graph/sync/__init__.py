@@ -1,0 +1,1 @@
+"""Sync jobs: starting them, following them, listing them."""
