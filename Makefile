@@ -20,11 +20,11 @@ $(BIN)/.dev-installed: pyproject.toml
 	touch $(BIN)/.runtime-installed $@
 
 run: $(BIN)/.runtime-installed  ## migrate the embedded SQLite database and serve on :8000
-	$(BIN)/stratograph migrate
-	$(BIN)/stratograph serve --host $(HOST) --port $(PORT)
+	$(BIN)/python -m stratograph migrate
+	$(BIN)/python -m stratograph serve --host $(HOST) --port $(PORT)
 
 migrate: $(BIN)/.runtime-installed
-	$(BIN)/stratograph migrate
+	$(BIN)/python -m stratograph migrate
 
 test: $(BIN)/.dev-installed  ## the whole suite; PostgreSQL/Redis parts skip when absent (fail under CI=true)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -33,7 +33,7 @@ lint: $(BIN)/.dev-installed  ## ruff, ruff format --check, mypy --strict, schema
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
-	$(BIN)/stratograph export-schema | diff -u schema.graphql - \
+	$(BIN)/python -m stratograph export-schema | diff -u schema.graphql - \
 		|| (echo "schema.graphql is stale: run 'make schema'" && exit 1)
 
 format: $(BIN)/.dev-installed
@@ -41,7 +41,7 @@ format: $(BIN)/.dev-installed
 	$(BIN)/ruff format .
 
 schema: $(BIN)/.runtime-installed  ## regenerate schema.graphql from the code
-	$(BIN)/stratograph export-schema > schema.graphql
+	$(BIN)/python -m stratograph export-schema > schema.graphql
 
 bench: $(BIN)/.dev-installed  ## every benchmark in bench/, one table of ratios
 	$(BIN)/python -m bench
