@@ -8,18 +8,21 @@ import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
+from graph.accounts.listing import AccountListQueries
 from graph.accounts.queries import AccountQueries
 from graph.accounts.types import AuditEvent, User
 from graph.context import Info
 from graph.credentials.types import CloudCredential
 from graph.errors import MaskInternalErrors
+from graph.inventory.queries import InventoryQueries
 from graph.inventory.types import CloudResource
 from graph.node import Node, resolve_node
+from graph.sync.queries import SyncQueries
 from graph.sync.types import SyncJob
 
 
 @strawberry.type(description="Read the inventory, credentials, jobs and accounts you own.")
-class Query(AccountQueries):
+class Query(AccountQueries, AccountListQueries, InventoryQueries, SyncQueries):
     @strawberry.field(
         description="Any object by its global ID; null when it does not exist or is not yours."
     )
