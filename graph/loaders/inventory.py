@@ -73,7 +73,7 @@ def resource_count(db: ScopedDatabase) -> DataLoader[CountKey, int]:
                     .where(Resource.credential_id.in_({k.credential_id for k in group}))
                     .group_by(Resource.credential_id)
                 )
-                found = dict((await session.execute(statement)).tuples().all())
+                found = {row[0]: row[1] for row in (await session.execute(statement)).all()}
                 for key in group:
                     counts[key] = int(found.get(key.credential_id, 0))
         return [counts[key] for key in keys]
