@@ -14,6 +14,7 @@ from graph.accounts.types import AuditEvent, User
 from graph.context import Info
 from graph.credentials.types import CloudCredential
 from graph.errors import MaskInternalErrors
+from graph.execution import PlainFieldExecutionContext
 from graph.inventory.queries import InventoryQueries
 from graph.inventory.types import CloudResource
 from graph.node import Node, resolve_node
@@ -39,6 +40,7 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         types=[User, AuditEvent, CloudCredential, CloudResource, SyncJob],
         config=StrawberryConfig(auto_camel_case=True),
+        execution_context_class=PlainFieldExecutionContext,
         extensions=[
             MaskInternalErrors,
             lambda: ParserCache(maxsize=512),

@@ -13,11 +13,12 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import uuid
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal
+
+import orjson
 
 from graph.errors import BadRequest
 
@@ -69,11 +70,11 @@ class CursorCodec:
 
     def _mac(self, binding: str, payload: bytes) -> bytes:
         message = binding.encode() + b"\x00" + payload
-        return hmac.new(self._key, message, hashlib.sha256).digest()[:_MAC_BYTES]
+        return hmac.digest(self._key, message, "sha256")[:_MAC_BYTES]
 
     def encode(self, binding: str, values: tuple[Any, ...], kinds: tuple[KeyKind, ...]) -> str:
         encoded = [_encode_value(v, k) for v, k in zip(values, kinds, strict=True)]
-        payload = json.dumps(encoded, separators=(",", ":")).encode()
+        payload = orjson.dumps(encoded)
         return f"{_b64(payload)}.{_b64(self._mac(binding, payload))}"
 
     def decode(self, binding: str, cursor: str, kinds: tuple[KeyKind, ...]) -> tuple[Any, ...]:
@@ -85,11 +86,16 @@ class CursorCodec:
             payload = _unb64(body)
             if not hmac.compare_digest(_unb64(signature), self._mac(binding, payload)):
                 raise ValueError("bad signature")
-            raw = json.loads(payload)
+            raw = orjson.loads(payload)
             if not isinstance(raw, list) or len(raw) != len(kinds):
                 raise ValueError("cursor shape does not match the ordering")
             return tuple(_decode_value(v, k) for v, k in zip(raw, kinds, strict=True))
-        except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as exc:
+        except (
+            binascii.Error,
+            UnicodeDecodeError,
+            ValueError,
+            TypeError,
+        ) as exc:  # JSONDecodeError too
             # One message for every failure: which check failed is nobody's business.
             raise BadRequest(
                 "Invalid cursor: pass a cursor returned by this same query, unmodified"

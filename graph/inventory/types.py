@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
+from db import enums as db_enums
 from graph.connections.keyset import Page
 from graph.connections.types import ConnectionFields, CountFn, PageInfo
 from graph.context import Info
@@ -19,6 +20,11 @@ if TYPE_CHECKING:
     from graph.credentials.types import CloudCredential
 
 HOURS_PER_MONTH = 730
+
+# Stored enum -> GraphQL enum by dict lookup: cheaper than Enum(value) on every row.
+_PROVIDERS = {member.value: Provider(member.value) for member in db_enums.Provider}
+_TYPES = {member.value: ResourceType(member.value) for member in db_enums.ResourceType}
+_STATUSES = {member.value: ResourceStatus(member.value) for member in db_enums.ResourceStatus}
 
 
 @strawberry.type(description="One resource found in a cloud account by a sync.")
@@ -67,14 +73,14 @@ class CloudResource(Node):
         """From an ORM row or a Core row selected with `RESOURCE_COLUMNS`."""
         return cls(
             id=to_global_id("CloudResource", row.id),
-            provider=Provider(row.provider.value),
-            type=ResourceType(row.category.value),
+            provider=_PROVIDERS[row.provider],
+            type=_TYPES[row.category],
             native_type=row.native_type,
             resource_id=row.resource_id,
             name=row.name,
             region=row.region,
             account=row.account,
-            status=ResourceStatus(row.status.value),
+            status=_STATUSES[row.status],
             tags=JSON(row.tags),
             metadata=JSON(row.meta),
             cost_per_hour=row.cost_per_hour,
