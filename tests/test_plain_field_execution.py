@@ -34,7 +34,7 @@ class Item:
     inners: list[Inner]
     required: str  # some items break this on purpose (None), to compare errors
 
-    @strawberry.field(description="A resolver field: always the regular path.")
+    @strawberry.field  # a resolver field: always the regular path
     def shout(self, suffix: str = "!") -> str:
         return self.name.upper() + suffix
 
@@ -65,7 +65,7 @@ ITEMS = [
 class Query:
     items: list[Item | None] = strawberry.field(default_factory=lambda: ITEMS)
 
-    @strawberry.field(description="Async root, like the API's connections.")
+    @strawberry.field  # an async root field, like the API's connections
     async def later(self) -> list[Item]:
         return ITEMS[:1]
 
