@@ -20,9 +20,12 @@ import pstats
 import secrets
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import orjson
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from bench._asgi import Request, call, load, median_run
 from bench._read_api_data import asyncpg_dsn, create_database, drop_database, populate
@@ -97,6 +100,19 @@ async def _same_data(app: Any, floor: Any, graphql: Request, by_hand: Request) -
         raise AssertionError(f"floor and GraphQL differ for {graphql.body[:60]!r}")
 
 
+@contextmanager
+def _regular_execution() -> Iterator[None]:
+    """Run the schema with graphql-core's regular per-field execution (the "before")."""
+    from graph.schema import schema
+
+    fast = schema.execution_context_class
+    schema.execution_context_class = StrawberryGraphQLCoreExecutionContext
+    try:
+        yield
+    finally:
+        schema.execution_context_class = fast
+
+
 async def _profile(app: Any, request: Request) -> dict[str, float]:
     profiler = cProfile.Profile()
     profiler.enable()
@@ -136,33 +152,38 @@ async def _run() -> list[dict[str, object]]:
                 graphql = Request("/graphql", orjson.dumps({"query": query}), auth)
                 by_hand = Request(path, b"{}", auth)
                 await _same_data(app, floor_app, graphql, by_hand)
-                ours, theirs = [], []
-                for _ in range(ROUNDS):  # interleaved, so drifts in machine load hit both
-                    ours.append(await load(app, graphql, SECONDS, CONCURRENCY))
+                fast, regular, theirs = [], [], []
+                for _ in range(ROUNDS):  # interleaved, so drifts in machine load hit all three
+                    fast.append(await load(app, graphql, SECONDS, CONCURRENCY))
+                    with _regular_execution():
+                        regular.append(await load(app, graphql, SECONDS, CONCURRENCY))
                     theirs.append(await load(floor_app, by_hand, SECONDS, CONCURRENCY))
-                rate, p50, p99 = median_run(ours)
                 floor_rate, floor_p50, floor_p99 = median_run(theirs)
+                for variant, runs in (("", fast), (" [before: regular execution]", regular)):
+                    rate, p50, p99 = median_run(runs)
+                    rows.append(
+                        {
+                            "case": label + variant,
+                            "req/s": f"{rate:.0f}",
+                            "p50 ms": f"{p50:.1f}",
+                            "p99 ms": f"{p99:.1f}",
+                            "floor req/s": f"{floor_rate:.0f}",
+                            "floor p50/p99 ms": f"{floor_p50:.1f}/{floor_p99:.1f}",
+                            "× floor": f"{rate / floor_rate:.2f}",
+                        }
+                    )
+                    print(f"  {rows[-1]}", file=sys.stderr, flush=True)
+            graphql = Request("/graphql", orjson.dumps({"query": RESOURCES_QUERY}), auth)
+            for variant, mode in (("", nullcontext()), (" [before]", _regular_execution())):
+                with mode:
+                    shares = await _profile(app, graphql)
+                top = sorted(shares.items(), key=lambda item: -item[1])
                 rows.append(
                     {
-                        "case": label,
-                        "req/s": f"{rate:.0f}",
-                        "p50 ms": f"{p50:.1f}",
-                        "p99 ms": f"{p99:.1f}",
-                        "floor req/s": f"{floor_rate:.0f}",
-                        "floor p50/p99 ms": f"{floor_p50:.1f}/{floor_p99:.1f}",
-                        "× floor": f"{rate / floor_rate:.2f}",
+                        "case": f"profile of (1){variant}, {PROFILE_REQUESTS} requests",
+                        "note": ", ".join(f"{p} {s:.0%}" for p, s in top),
                     }
                 )
-                print(f"  {rows[-1]}", file=sys.stderr, flush=True)
-            graphql = Request("/graphql", orjson.dumps({"query": RESOURCES_QUERY}), auth)
-            shares = await _profile(app, graphql)
-            top = sorted(shares.items(), key=lambda item: -item[1])
-            rows.append(
-                {
-                    "case": f"profile of (1), {PROFILE_REQUESTS} requests",
-                    "note": ", ".join(f"{p} {s:.0%}" for p, s in top),
-                }
-            )
         finally:
             await floor.stop()
             await runtime.close()

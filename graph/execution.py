@@ -17,15 +17,22 @@ bubbling and their paths stay exactly graphql-core's.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 from graphql import (
+    GraphQLBoolean,
+    GraphQLEnumType,
+    GraphQLFloat,
+    GraphQLID,
+    GraphQLInt,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLString,
     Undefined,
 )
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -102,6 +109,8 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def _compile_value(self, type_: GraphQLOutputType, group: Any) -> Compiled | None:
         """Completion of a nullable value of `type_`; `None` when it must take the regular path."""
+        if isinstance(type_, GraphQLNonNull) and isinstance(type_.of_type, GraphQLLeafType):
+            return _leaf(type_.of_type, nullable=False)
         if isinstance(type_, GraphQLNonNull):
             inner = self._compile_value(type_.of_type, group)
             if inner is None:
@@ -119,7 +128,7 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return None
             return lambda value: None if value is None else [item(entry) for entry in value]
         if isinstance(type_, GraphQLLeafType):
-            return _leaf(type_)
+            return _leaf(type_, nullable=True)
         if isinstance(type_, GraphQLObjectType):
             return self._compile_object(type_, group)
         return None  # interfaces and unions need type resolution
@@ -148,15 +157,40 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return complete
 
 
-def _leaf(type_: GraphQLLeafType) -> Compiled:
+# Values these scalars return unchanged when they already have exactly this Python type.
+_IDENTITY: dict[str, type] = {
+    GraphQLString.name: str,
+    GraphQLID.name: str,
+    GraphQLInt.name: int,
+    GraphQLFloat.name: float,
+    GraphQLBoolean.name: bool,
+}
+
+
+def _leaf(type_: GraphQLLeafType, *, nullable: bool) -> Compiled:
     coerce = type_.coerce_output_value
+    exact = _IDENTITY.get(type_.name)
+    # Enum values repeat on every row; their coercion is a pure function of the member.
+    memo: dict[Any, Any] | None = {} if isinstance(type_, GraphQLEnumType) else None
 
     def complete(value: Any) -> Any:
         if value is None:
-            return None
+            if nullable:
+                return None
+            raise _GiveUp
+        if exact is not None and type(value) is exact:
+            if (exact is int and not -(2**31) <= value < 2**31) or (
+                exact is float and not math.isfinite(value)
+            ):
+                raise _GiveUp  # not representable: let the regular path report it
+            return value
+        if memo is not None and value in memo:
+            return memo[value]
         coerced = coerce(value)
         if coerced is Undefined or coerced is None:
             raise _GiveUp
+        if memo is not None:
+            memo[value] = coerced
         return coerced
 
     return complete

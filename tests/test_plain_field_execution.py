@@ -61,8 +61,18 @@ ITEMS = [
 ]
 
 
+@strawberry.type(description="Values the regular path refuses to serialize.")
+class Broken:
+    count: int | None
+    ratio: float | None
+    kind: Kind | None
+
+
 @strawberry.type(description="Root.")
 class Query:
+    broken: Broken = strawberry.field(
+        default_factory=lambda: Broken(count=2**40, ratio=float("nan"), kind="not a kind")  # type: ignore[arg-type]
+    )
     items: list[Item | None] = strawberry.field(default_factory=lambda: ITEMS)
 
     @strawberry.field  # an async root field, like the API's connections
@@ -83,6 +93,7 @@ QUERIES = [
     "query($yes: Boolean!) { items { name @include(if: $yes) maybe @skip(if: $yes) } }",
     "{ items { name required } }",
     "{ later { name inners { label } } }",
+    "{ broken { count ratio kind } }",
 ]
 
 
