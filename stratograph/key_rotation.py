@@ -51,7 +51,7 @@ async def key_usage(database: Database) -> dict[str, int]:
         rows = await session.execute(
             select(CloudCredential.key_id, func.count()).group_by(CloudCredential.key_id)
         )
-        return {key_id: count for key_id, count in rows.tuples()}
+        return {str(key_id): int(count) for key_id, count in rows}
 
 
 def _refuse_unknown_keys(usage: dict[str, int], vault: Vault) -> None:

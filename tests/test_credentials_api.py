@@ -141,9 +141,7 @@ async def test_bad_secret_shape_names_the_field_and_stores_nothing(
     assert await stored_count(runtime) == 0
 
 
-async def test_secret_must_name_exactly_one_provider(
-    gql: GraphQLClient, runtime: Runtime
-) -> None:
+async def test_secret_must_name_exactly_one_provider(gql: GraphQLClient, runtime: Runtime) -> None:
     # given a secret with two providers
     token = access_token(runtime, await create_user(runtime))
     both = {**aws_secret().input, **azure_secret().input}
@@ -183,8 +181,11 @@ async def test_update_renames_moves_region_and_reseals(
         "new",
         "eu-west-3",
     )
-    assert credential["fingerprint"] == replacement.input["aws"]["accessKeyId"][:4] + "…" + (
-        replacement.input["aws"]["accessKeyId"][-4:]
+    assert (
+        credential["fingerprint"]
+        == replacement.input["aws"]["accessKeyId"][:4]
+        + "…"
+        + (replacement.input["aws"]["accessKeyId"][-4:])
     )
     async with runtime.database.system_session() as session:
         after = (await session.scalars(select(CloudCredential))).one()
