@@ -60,6 +60,8 @@ def open_secret(row: CloudCredential, vault: Vault) -> CloudSecret:
         logger.error("credential %s cannot be opened: %s", row.id, exc)
         raise SecretUnavailable(
             "VAULT_SECRET_UNREADABLE",
-            "The stored secret cannot be decrypted; replace it with updateCredential.",
+            "The stored secret cannot be decrypted (the server's key for it is wrong, or the "
+            "data was altered); an operator must check ENCRYPTION_KEYS, or replace the secret "
+            "with updateCredential.",
         ) from None
     return deserialize(row.provider, plaintext)

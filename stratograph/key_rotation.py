@@ -155,15 +155,19 @@ async def rotate_keys(
 
 
 def describe(report: RotationReport) -> str:
-    lines = [
-        f"re-encrypted {report.rotated} of {report.to_rotate} credentials "
-        f"under primary key {report.primary_key_id!r}"
-    ]
+    if report.to_rotate == 0:
+        lines = [f"nothing to rotate: every credential is under key {report.primary_key_id!r}"]
+    else:
+        lines = [
+            f"re-encrypted {report.rotated} of {report.to_rotate} credentials "
+            f"under primary key {report.primary_key_id!r}"
+        ]
     if report.unreadable:
         shown = ", ".join(str(i) for i in report.unreadable[:20])
         lines.append(
             f"{len(report.unreadable)} credentials could not be decrypted and were left "
-            f"untouched (tampered or copied between rows; their owners must replace them): {shown}"
+            "untouched (the key material for their key id in ENCRYPTION_KEYS is wrong, or the "
+            f"row was altered; fix the key, or their owners must replace them): {shown}"
         )
     if report.remaining:
         lines.append(f"{report.remaining} credentials are still sealed with other keys")
