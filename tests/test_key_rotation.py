@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,9 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from db.engine import Database, create_engine
 from db.models import CloudCredential
 from graph.runtime import Runtime
 from providers.secrets import AwsSecret
+from providers.vault_access import seal_into
 from security.vault import Sealed, Vault
 from stratograph import cli, logs
 from stratograph.key_rotation import RotationError, key_usage, rotate_keys
@@ -77,11 +81,11 @@ async def test_a_crash_inside_a_batch_rolls_that_batch_back(
     class CrashingVault(Vault):
         calls = 0
 
-        def reseal(self, sealed: Sealed, owner_id: object, row_id: object) -> Sealed:
+        def reseal(self, sealed: Sealed, owner_id: uuid.UUID, row_id: uuid.UUID) -> Sealed:
             CrashingVault.calls += 1
             if CrashingVault.calls == 5:
                 raise MemoryError("killed")
-            return super().reseal(sealed, owner_id, row_id)  # type: ignore[arg-type]
+            return super().reseal(sealed, owner_id, row_id)
 
     # when
     with pytest.raises(MemoryError):
@@ -196,6 +200,45 @@ async def test_cli_unknown_key_is_a_message_not_a_traceback(
 
 async def _run_cli(argv: list[str]) -> int:
     """The CLI runs its own event loop, so call it from a worker thread."""
-    import asyncio
-
     return await asyncio.to_thread(cli.main, argv)
+
+
+async def test_a_secret_replaced_during_rotation_is_not_put_back(
+    runtime: Runtime, settings: Settings
+) -> None:
+    # given a credential, and a rotation during which its owner replaces the secret (the owner's
+    # server still seals with k1: the operator has not restarted it with the new ring yet)
+    originals = await seeded(runtime, 1)
+    (row_id,) = originals
+    k1, k2, both, _ = rings(settings)
+    replacement = AwsSecret("AKIAREPLACED00000000", "replaced-" + new_key().hex(), None)
+
+    def owner_replaces_secret() -> None:
+        async def replace() -> None:
+            database = Database(create_engine(settings.database_url))
+            try:
+                async with database.system_session() as session:
+                    row = await session.get_one(CloudCredential, row_id)
+                    seal_into(row, replacement, Vault({"k1": k1}))
+            finally:
+                await database.dispose()
+
+        asyncio.run(replace())  # its own connection and loop, committed before rotation writes
+
+    class RacingVault(Vault):
+        def reseal(self, sealed: Sealed, owner_id: uuid.UUID, row_id: uuid.UUID) -> Sealed:
+            resealed = super().reseal(sealed, owner_id, row_id)
+            thread = threading.Thread(target=owner_replaces_secret)
+            thread.start()
+            thread.join()
+            return resealed
+
+    # when
+    await rotate_keys(
+        runtime.database, RacingVault({"k2": k2, "k1": k1}), batch_size=10, progress=False
+    )
+    # then the owner's new secret survives, and a second run rotates it
+    assert await open_all(runtime.database, both) == {row_id: replacement}
+    report = await rotate_keys(runtime.database, both, progress=False)
+    assert report.rotated == 1 and report.complete
+    assert await open_all(runtime.database, both) == {row_id: replacement}
