@@ -15,12 +15,14 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 
+from graph.errors import PublicError
+
 logger = logging.getLogger("strawberry.execution")
 
 REDACTED = "<redacted>"
 _VALUE_PATTERNS = (
     # "…, found: {…}." / "…. Found: {…}." / "Expected value of type 'X', found \"…\"."
-    re.compile(r"(\b[Ff]ound:?) .*$", re.DOTALL),
+    re.compile(r"([,.] [Ff]ound:?) .*$", re.DOTALL),
     # "String cannot represent a non string value: […]" and every other scalar's wording.
     re.compile(r"(cannot represent [^:]*:) .*$", re.DOTALL),
 )
@@ -33,10 +35,15 @@ def redact_message(message: str) -> str:
 
 
 def redact_error(error: GraphQLError) -> None:
-    """Redact an error and the GraphQL errors it wraps, in place."""
+    """Redact an error and the GraphQL errors it wraps, in place. Our own `PublicError`s are
+    written to be shown as they are and left alone."""
     current: BaseException | None = error
     seen: set[int] = set()
-    while isinstance(current, GraphQLError) and id(current) not in seen:
+    while (
+        isinstance(current, GraphQLError)
+        and not isinstance(current, PublicError)
+        and id(current) not in seen
+    ):
         seen.add(id(current))
         current.message = redact_message(current.message)
         current = current.original_error
