@@ -179,8 +179,9 @@ def _leaf(type_: GraphQLLeafType, *, nullable: bool) -> Compiled:
                 return None
             raise _GiveUp
         if exact is not None and type(value) is exact:
-            if (exact is int and not -(2**31) <= value < 2**31) or (
-                exact is float and not math.isfinite(value)
+            number: Any = value
+            if (exact is int and not -(2**31) <= number < 2**31) or (
+                exact is float and not math.isfinite(number)
             ):
                 raise _GiveUp  # not representable: let the regular path report it
             return value

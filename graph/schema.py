@@ -12,18 +12,21 @@ from graph.accounts.listing import AccountListQueries
 from graph.accounts.queries import AccountQueries
 from graph.accounts.types import AuditEvent, User
 from graph.context import Info
+from graph.credentials.mutations import CredentialMutations
+from graph.credentials.queries import CredentialQueries
 from graph.credentials.types import CloudCredential
 from graph.errors import MaskInternalErrors
 from graph.execution import PlainFieldExecutionContext
 from graph.inventory.queries import InventoryQueries
 from graph.inventory.types import CloudResource
 from graph.node import Node, resolve_node
+from graph.redaction import RedactingSchema
 from graph.sync.queries import SyncQueries
 from graph.sync.types import SyncJob
 
 
 @strawberry.type(description="Read the inventory, credentials, jobs and accounts you own.")
-class Query(AccountQueries, AccountListQueries, InventoryQueries, SyncQueries):
+class Query(AccountQueries, AccountListQueries, CredentialQueries, InventoryQueries, SyncQueries):
     @strawberry.field(
         description="Any object by its global ID; null when it does not exist or is not yours."
     )
@@ -35,9 +38,15 @@ class Query(AccountQueries, AccountListQueries, InventoryQueries, SyncQueries):
         return await resolve_node(info, id)
 
 
+@strawberry.type(description="Change what you own: credentials, accounts, syncs.")
+class Mutation(CredentialMutations):
+    pass
+
+
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    return RedactingSchema(
         query=Query,
+        mutation=Mutation,
         types=[User, AuditEvent, CloudCredential, CloudResource, SyncJob],
         config=StrawberryConfig(auto_camel_case=True),
         execution_context_class=PlainFieldExecutionContext,

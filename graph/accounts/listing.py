@@ -22,7 +22,6 @@ from graph.connections.types import (
     paginate,
 )
 from graph.context import Info
-from graph.entities import one_of
 from graph.node import register_node
 from graph.permissions import IsAdmin, IsAuthenticated
 
@@ -46,7 +45,7 @@ async def _audit_event_node(info: Info, event_id: uuid.UUID) -> AuditEvent | Non
     # Admins see every audit event in the list, so they can open any of them by ID too.
     scope = info.context.db.scope.admin_view()
     async with info.context.db.session() as session:
-        row = await one_of(session, scope.select(AuditEventRow).where(AuditEventRow.id == event_id))
+        row = await session.scalar(scope.select(AuditEventRow).where(AuditEventRow.id == event_id))
     return AuditEvent.from_row(row) if row else None
 
 

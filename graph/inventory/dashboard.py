@@ -24,7 +24,6 @@ from db.scoping import OwnerScope
 from graph.accounts.types import AuditEvent
 from graph.context import Info
 from graph.credentials.types import CloudCredential, ProviderHealth
-from graph.entities import all_of
 from graph.enums import Provider
 from graph.errors import BadRequest
 from graph.inventory.types import HOURS_PER_MONTH
@@ -127,18 +126,20 @@ class Dashboard:
         if not 1 <= limit <= MAX_ACTIVITY:
             raise BadRequest(f"`limit` must be between 1 and {MAX_ACTIVITY}")
         async with info.context.db.session() as session:
-            events = await all_of(
-                session,
-                self.scope.select(AuditEventRow)
-                .order_by(AuditEventRow.created_at.desc(), AuditEventRow.id.desc())
-                .limit(limit),
-            )
-            jobs = await all_of(
-                session,
-                self.scope.select(SyncJobRow)
-                .order_by(SyncJobRow.queued_at.desc(), SyncJobRow.id.desc())
-                .limit(limit),
-            )
+            events = (
+                await session.scalars(
+                    self.scope.select(AuditEventRow)
+                    .order_by(AuditEventRow.created_at.desc(), AuditEventRow.id.desc())
+                    .limit(limit)
+                )
+            ).all()
+            jobs = (
+                await session.scalars(
+                    self.scope.select(SyncJobRow)
+                    .order_by(SyncJobRow.queued_at.desc(), SyncJobRow.id.desc())
+                    .limit(limit)
+                )
+            ).all()
             entries = [_event_entry(e) for e in events] + [_job_entry(j) for j in jobs]
         entries.sort(key=lambda entry: entry.at, reverse=True)
         return entries[:limit]
@@ -264,9 +265,9 @@ async def build_dashboard(info: Info) -> Dashboard:
         totals = await _per_provider(session, scope)
         services = await _per_service(session, scope) if cost_tracking else []
         regions = await _per_region(session, scope)
-        credentials = await all_of(
-            session, scope.select(CredentialRow).order_by(CredentialRow.name)
-        )
+        credentials = (
+            await session.scalars(scope.select(CredentialRow).order_by(CredentialRow.name))
+        ).all()
     health = []
     for row in credentials:
         credential = CloudCredential.from_row(row)

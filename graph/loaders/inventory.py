@@ -18,7 +18,6 @@ from strawberry.dataloader import DataLoader
 from db.models import CloudCredential, Resource, SyncJob
 from db.scoping import ScopedDatabase
 from graph.connections.keyset import Ordering
-from graph.entities import all_of
 from graph.inventory.columns import RESOURCE_COLUMNS
 from graph.inventory.filters import ResourceCriteria, resource_ordering
 
@@ -57,7 +56,7 @@ def credential_by_id(db: ScopedDatabase) -> DataLoader[uuid.UUID, CloudCredentia
     async def load(ids: Sequence[uuid.UUID]) -> list[CloudCredential | None]:
         statement = db.scope.select(CloudCredential).where(CloudCredential.id.in_(ids))
         async with db.session() as session:
-            by_id = {row.id: row for row in await all_of(session, statement)}
+            by_id = {row.id: row for row in (await session.scalars(statement)).all()}
         return [by_id.get(key) for key in ids]
 
     return DataLoader(load_fn=load)
@@ -140,7 +139,7 @@ def last_sync(db: ScopedDatabase) -> DataLoader[uuid.UUID, SyncJob | None]:
             SyncJob.id.in_(select(ranked.c.id).where(ranked.c.position == 1))
         )
         async with db.session() as session:
-            jobs = await all_of(session, statement)
+            jobs = (await session.scalars(statement)).all()
         by_credential = {job.credential_id: job for job in jobs}
         return [by_credential.get(key) for key in ids]
 

@@ -21,7 +21,6 @@ from graph.connections.types import (
     paginate,
 )
 from graph.context import Info
-from graph.entities import one_of
 from graph.enums import SyncJobStatus
 from graph.node import register_node
 from graph.permissions import IsAuthenticated
@@ -40,7 +39,7 @@ SYNC_JOB_ORDERING = Ordering(
 async def _sync_job_node(info: Info, job_id: uuid.UUID) -> SyncJob | None:
     db = info.context.db
     async with db.session() as session:
-        row = await one_of(session, db.scope.select(SyncJobRow).where(SyncJobRow.id == job_id))
+        row = await session.scalar(db.scope.select(SyncJobRow).where(SyncJobRow.id == job_id))
     return SyncJob.from_row(row) if row else None
 
 
