@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -45,12 +46,31 @@ class _GiveUp(Exception):
     """The compiled path cannot produce this value; the regular path will."""
 
 
+def _identity(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How to produce one field from its parent object."""
+
+    attribute: str | None  # None: the value is `constant` (`__typename`)
+    complete: Compiled
+    passthrough: type | None  # values of exactly this type need no completion (strings)
+    constant: Any = None
+
+    def read(self, source: Any) -> Any:
+        if self.attribute is None:
+            return self.constant
+        return self.complete(getattr(source, self.attribute))
+
+
 class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # (parent type name, id of the field group) -> compiled field; the group is kept alive in
         # the value so its id cannot be reused during this execution.
-        self._compiled: dict[tuple[str, int], tuple[Any, Compiled | None]] = {}
+        self._compiled: dict[tuple[str, int], tuple[Any, _Plan | None]] = {}
 
     def execute_field(
         self,
@@ -63,17 +83,17 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         manager = self.middleware_manager
         # A middleware (a Strawberry extension with a `resolve` hook) must see every field.
         if manager is None or not manager.middlewares:
-            compiled = self._field(parent_type, field_details_list)
-            if compiled is not None:
+            plan = self._field(parent_type, field_details_list)
+            if plan is not None:
                 try:
-                    return compiled(source)
+                    return plan.read(source)
                 except Exception:  # noqa: S110 - the regular path below reports it properly
                     pass
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
 
-    def _field(self, parent_type: GraphQLObjectType, group: Any) -> Compiled | None:
+    def _field(self, parent_type: GraphQLObjectType, group: Any) -> _Plan | None:
         key = (parent_type.name, id(group))
         cached = self._compiled.get(key)
         if cached is None:
@@ -81,14 +101,13 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
             self._compiled[key] = cached
         return cached[1]
 
-    def _compile_field(self, parent_type: GraphQLObjectType, group: Any) -> Compiled | None:
+    def _compile_field(self, parent_type: GraphQLObjectType, group: Any) -> _Plan | None:
         first = group[0].node
         name = first.name.value
         if any(details.node.directives or details.node.arguments for details in group):
             return None
         if name == "__typename":
-            type_name = parent_type.name
-            return lambda _source: type_name
+            return _Plan(None, _identity, None, parent_type.name)
         field_def = self.schema.get_field(parent_type, name)
         if field_def is None or field_def.args:
             return None
@@ -101,11 +120,10 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         complete = self._compile_value(field_def.type, group)
         if complete is None:
             return None
-
-        def read(source: Any) -> Any:
-            return complete(getattr(source, python_name))
-
-        return read
+        leaf = field_def.type
+        leaf = leaf.of_type if isinstance(leaf, GraphQLNonNull) else leaf
+        passthrough = str if getattr(leaf, "name", None) in _STRINGS else None
+        return _Plan(python_name, complete, passthrough)
 
     def _compile_value(self, type_: GraphQLOutputType, group: Any) -> Compiled | None:
         """Completion of a nullable value of `type_`; `None` when it must take the regular path."""
@@ -137,26 +155,37 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped, new_defer_usages, forbidden = self.collect_subfields(type_, group)
         if new_defer_usages or forbidden:
             return None
-        fields: list[tuple[str, Compiled]] = []
+        steps: list[tuple[str, str | None, type | None, Compiled, Any]] = []
         for response_name, sub_group in grouped.items():
-            compiled = self._field(type_, sub_group)
-            if compiled is None:
+            plan = self._field(type_, sub_group)
+            if plan is None:
                 return None
-            fields.append((response_name, compiled))
+            steps.append(
+                (response_name, plan.attribute, plan.passthrough, plan.complete, plan.constant)
+            )
         origin = getattr((type_.extensions or {}).get(_DEFINITION), "origin", None)
         if origin is None:
             return None
 
+        # The per-row loop of every list: kept flat, strings pass through without a call.
         def complete(value: Any) -> Any:
             if value is None:
                 return None
             if not isinstance(value, origin):
                 raise _GiveUp
-            return {response_name: read(value) for response_name, read in fields}
+            result = {}
+            for key, attribute, passthrough, finish, constant in steps:
+                if attribute is None:
+                    result[key] = constant
+                    continue
+                item = getattr(value, attribute)
+                result[key] = item if type(item) is passthrough else finish(item)
+            return result
 
         return complete
 
 
+_STRINGS = frozenset({GraphQLString.name, GraphQLID.name})
 # Values these scalars return unchanged when they already have exactly this Python type.
 _IDENTITY: dict[str, type] = {
     GraphQLString.name: str,
