@@ -145,7 +145,12 @@ async def test_filters_combine(gql: GraphQLClient, runtime: Runtime) -> None:
     await insert_resources(
         runtime,
         [
-            resource_values(aws, 1, name="web-1", tags={"env": "prod", "team": "a"}),
+            resource_values(
+                aws,
+                1,
+                name="web-1",
+                tags={"env": "prod", "team": "a", "aws:cloudformation:stack-name": "s.1 x"},
+            ),
             resource_values(aws, 2, name="Web-2", tags={"env": "dev"}, region="eu-west-1"),
             resource_values(
                 aws, 3, name="bucket", category=ResourceType.STORAGE, status=ResourceStatus.ACTIVE
@@ -176,6 +181,8 @@ async def test_filters_combine(gql: GraphQLClient, runtime: Runtime) -> None:
     assert await names({"tags": [{"key": "env"}]}) == ["Web-2", "web-1"]
     assert await names({"tags": [{"key": "env", "value": "prod"}, {"key": "team"}]}) == ["web-1"]
     assert await names({"credentialId": to_global_id("CloudCredential", gcp.id)}) == ["gce-web"]
+    odd_key = {"key": "aws:cloudformation:stack-name", "value": "s.1 x"}
+    assert await names({"tags": [odd_key]}) == ["web-1"]
     assert await names({"provider": ["AWS"], "type": ["VM"], "search": "web"}) == [
         "100%_real",
         "Web-2",
@@ -213,11 +220,19 @@ async def test_other_users_resources_are_invisible(gql: GraphQLClient, runtime: 
     }
 
 
-async def test_page_sizes_out_of_range_are_bad_requests(
+async def test_out_of_range_arguments_are_bad_requests(
     gql: GraphQLClient, runtime: Runtime
 ) -> None:
     _, token = await _owner_with_resources(runtime, 1)
-    for variables in ({"first": 0}, {"first": 101}, {"last": -1}, {"first": 5, "last": 5}):
+    for variables in (
+        {"first": 0},
+        {"first": 101},
+        {"last": -1},
+        {"first": 5, "last": 5},
+        {"filter": {"tags": [{"key": 'a"b'}]}},
+        {"filter": {"search": "x" * 201}},
+        {"filter": {"credentialId": "not-an-id"}},
+    ):
         response = await gql(RESOURCES, variables, token=token)
         assert response.error_codes == ["BAD_REQUEST"], variables
         assert response.data is None

@@ -20,6 +20,7 @@ from graph.node import from_global_id
 MAX_FILTER_VALUES = 100
 MAX_TAG_FILTERS = 20
 MAX_SEARCH_CHARS = 200
+MAX_TAG_KEY_CHARS = 128
 
 
 @strawberry.input(description="A tag the resource must carry.")
@@ -116,6 +117,12 @@ class ResourceCriteria:
         tags = _bounded(given.tags, "tags")
         if len(tags) > MAX_TAG_FILTERS:
             raise BadRequest(f"`tags` accepts at most {MAX_TAG_FILTERS} filters")
+        for tag in tags:
+            # Keys become JSON paths on SQLite; quotes and backslashes have no place in them.
+            if not 0 < len(tag.key) <= MAX_TAG_KEY_CHARS or any(c in tag.key for c in '"\\'):
+                raise BadRequest(
+                    f"Tag keys are 1–{MAX_TAG_KEY_CHARS} characters, without quotes or backslashes"
+                )
         search = (given.search or "").strip() or None
         if search is not None and len(search) > MAX_SEARCH_CHARS:
             raise BadRequest(f"`search` is limited to {MAX_SEARCH_CHARS} characters")
