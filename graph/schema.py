@@ -8,6 +8,7 @@ import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
+from graph.accounts.mutations import AccountMutations
 from graph.accounts.queries import AccountQueries
 from graph.accounts.types import AuditEvent, User
 from graph.context import Info
@@ -31,9 +32,15 @@ class Query(AccountQueries):
         return await resolve_node(info, id)
 
 
+@strawberry.type(description="Change accounts, credentials and syncs.")
+class Mutation(AccountMutations):
+    pass
+
+
 def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
+        mutation=Mutation,
         types=[User, AuditEvent, CloudCredential, CloudResource, SyncJob],
         config=StrawberryConfig(auto_camel_case=True),
         extensions=[
