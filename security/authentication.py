@@ -177,25 +177,20 @@ class Authenticator:
             problems=[Problem("refreshToken", ProblemCode.INVALID_TOKEN, INVALID_TOKEN_MESSAGE)]
         )
         async with self.database.system_session() as session:
-            owner = acting_user_id
             row = await refresh_tokens.find(session, token) if token else None
-            if token and (row is None or (owner is not None and row.user_id != owner)):
-                return invalid
-            if row is not None:
-                owner = row.user_id
-            if owner is None:
-                return invalid
+        if token and (row is None or (acting_user_id and row.user_id != acting_user_id)):
+            return invalid
+        owner = row.user_id if row is not None else acting_user_id
+        if owner is None:
+            return invalid
+        async with self.database.system_session() as session:
             if all_sessions:
-                revoked = await refresh_tokens.live_sessions(session, owner, now=now)
-                await refresh_tokens.revoke_all(session, owner, now=now)
+                revoked = await refresh_tokens.revoke_all(session, owner, now=now)
                 cutoff, _ = revocation_instants(now)
                 await self._set_user(session, owner, tokens_valid_after=cutoff)
             else:
                 assert row is not None
-                revoked = await refresh_tokens.live_sessions(
-                    session, owner, now=now, family_id=row.family_id
-                )
-                await refresh_tokens.revoke_family(session, owner, row.family_id, now=now)
+                revoked = await refresh_tokens.revoke_family(session, owner, row.family_id, now=now)
             record_audit(
                 session,
                 "logout",

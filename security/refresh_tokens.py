@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import and_, func, select, update
-from sqlalchemy.engine import CursorResult
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import RefreshToken
@@ -108,47 +107,31 @@ async def claim(session: AsyncSession, token: str, *, now: datetime) -> Rotation
     return Rotation(RotationStatus.EXPIRED, row.user_id, row.family_id)
 
 
-async def live_sessions(
-    session: AsyncSession,
-    user_id: uuid.UUID,
-    *,
-    now: datetime,
-    family_id: uuid.UUID | None = None,
-) -> int:
-    """How many sessions (families with an unused, unrevoked, unexpired token) a user has."""
-    statement = OwnerScope(user_id).restrict(
-        select(func.count(func.distinct(RefreshToken.family_id))).select_from(RefreshToken),
-        RefreshToken,
-    )
-    statement = statement.where(
-        RefreshToken.used_at.is_(None),
-        RefreshToken.revoked_at.is_(None),
-        RefreshToken.expires_at > now,
-    )
-    if family_id is not None:
-        statement = statement.where(RefreshToken.family_id == family_id)
-    return int((await session.execute(statement)).scalar_one())
-
-
 async def revoke_family(
     session: AsyncSession, user_id: uuid.UUID, family_id: uuid.UUID, *, now: datetime
 ) -> int:
-    statement = (
-        OwnerScope(user_id)
-        .update(RefreshToken)
-        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-    result: CursorResult[tuple[()]] = await session.execute(statement)  # type: ignore[assignment]
-    return int(result.rowcount)
+    """Revoke one session; returns 1 if it was still live, else 0."""
+    return await _revoke(session, user_id, now, RefreshToken.family_id == family_id)
 
 
 async def revoke_all(session: AsyncSession, user_id: uuid.UUID, *, now: datetime) -> int:
+    """Revoke every session of a user; returns how many were still live."""
+    return await _revoke(session, user_id, now)
+
+
+async def _revoke(
+    session: AsyncSession, user_id: uuid.UUID, now: datetime, *conditions: ColumnElement[bool]
+) -> int:
+    # One write statement, no read before it: SQLite then takes its write lock up front instead
+    # of failing when another connection committed since this transaction's first read.
     statement = (
         OwnerScope(user_id)
         .update(RefreshToken)
-        .where(RefreshToken.revoked_at.is_(None))
+        .where(RefreshToken.revoked_at.is_(None), *conditions)
         .values(revoked_at=now)
+        .returning(RefreshToken.family_id, RefreshToken.used_at, RefreshToken.expires_at)
+        .execution_options(synchronize_session=False)
     )
-    result: CursorResult[tuple[()]] = await session.execute(statement)  # type: ignore[assignment]
-    return int(result.rowcount)
+    rows = (await session.execute(statement)).all()
+    # A session is live while its newest token is unused and unexpired.
+    return len({row.family_id for row in rows if row.used_at is None and row.expires_at > now})

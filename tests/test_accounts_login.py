@@ -124,14 +124,14 @@ async def test_unknown_email_takes_as_long_as_a_wrong_password(
     await log_in(gql, "warm-up@example.com", PASSWORD)  # builds the dummy hash
     # when both kinds of failure are timed, interleaved
     durations: dict[str, list[float]] = {"unknown": [], "wrong": []}
-    for _ in range(3):
+    for _ in range(5):
         for kind, email in (("unknown", "ghost@example.com"), ("wrong", "timing@example.com")):
             started = time.perf_counter()
             await log_in(gql, email, "Wrong-Horse-42")
             durations[kind].append(time.perf_counter() - started)
     # then the medians are close (a skipped hash would be ~10x faster)
     ratio = statistics.median(durations["unknown"]) / statistics.median(durations["wrong"])
-    assert 0.5 < ratio < 2.0, durations
+    assert 0.4 < ratio < 2.5, durations
 
 
 async def test_inactive_user_cannot_log_in(gql: GraphQLClient, runtime: Runtime) -> None:

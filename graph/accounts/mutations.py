@@ -40,7 +40,9 @@ def _authenticator(info: Info) -> Authenticator:
 
 
 def _client(info: Info) -> Client:
-    return Client(ip=info.context.client_ip, user_agent=info.context.user_agent)
+    # Cut to the column sizes: a hostile header must not turn an audit write into an error.
+    agent = info.context.user_agent
+    return Client(ip=info.context.client_ip[:64], user_agent=agent[:512] if agent else None)
 
 
 @strawberry.type
