@@ -23,6 +23,11 @@ ADMIN_SECRET = "query { adminSecret }"
 MEMBER_SECRET = "query { memberSecret }"
 
 
+def graphql_ws(http: httpx.AsyncClient) -> Any:
+    """A graphql-transport-ws connection to /graphql (httpx-ws ships no type hints)."""
+    return aconnect_ws("/graphql", http, subprotocols=["graphql-transport-ws"])
+
+
 async def test_websocket_authenticates_in_connection_init(app: Starlette, runtime: Runtime) -> None:
     # given
     user = await create_user(runtime, "socket@example.com")
@@ -30,7 +35,7 @@ async def test_websocket_authenticates_in_connection_init(app: Starlette, runtim
     transport = ASGIWebSocketTransport(app=app)
     async with (
         httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
-        aconnect_ws("/graphql", http, subprotocols=["graphql-transport-ws"]) as ws,
+        graphql_ws(http) as ws,
     ):
         # when the connection_init payload carries the bearer token
         await ws.send_json(
@@ -51,7 +56,7 @@ async def test_websocket_without_a_valid_token_is_rejected(
     for payload in ({}, {"Authorization": "Bearer not-a-jwt"}):
         async with (
             httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
-            aconnect_ws("/graphql", http, subprotocols=["graphql-transport-ws"]) as ws,
+            graphql_ws(http) as ws,
         ):
             # when
             await ws.send_json({"type": "connection_init", "payload": payload})
@@ -64,15 +69,20 @@ async def test_websocket_without_a_valid_token_is_rejected(
                 raise AssertionError(f"expected a rejection, got {message}")
 
 
+def admin_secret() -> str:
+    return "for admins"
+
+
+def member_secret() -> str:
+    return "for members"
+
+
 @strawberry.type
 class GuardedQuery:
-    @strawberry.field(permission_classes=[IsAdmin])
-    def admin_secret(self) -> str:
-        return "for admins"
-
-    @strawberry.field(permission_classes=[IsAuthenticated])
-    def member_secret(self) -> str:
-        return "for members"
+    admin_secret: str = strawberry.field(resolver=admin_secret, permission_classes=[IsAdmin])
+    member_secret: str = strawberry.field(
+        resolver=member_secret, permission_classes=[IsAuthenticated]
+    )
 
 
 GUARDED = strawberry.Schema(query=GuardedQuery)
