@@ -1,4 +1,4 @@
-"""Run every benchmark module's `main()` and print one table of ratios; exit 1 if any fails."""
+"""Run every benchmark module (or those named on the command line) and print one table."""
 
 from __future__ import annotations
 
@@ -7,32 +7,32 @@ import pkgutil
 import sys
 from pathlib import Path
 
-from bench import Ratio
+
+def discover() -> list[str]:
+    here = Path(__file__).parent
+    return sorted(m.name for m in pkgutil.iter_modules([str(here)]) if not m.name.startswith("_"))
 
 
-def discover(names: list[str]) -> list[str]:
-    found = sorted(
-        m.name
-        for m in pkgutil.iter_modules([str(Path(__file__).parent)])
-        if not m.name.startswith("_")
-    )
-    return [name for name in found if not names or name in names]
+def table(rows: list[dict[str, object]]) -> str:
+    columns: list[str] = []
+    for row in rows:
+        columns += [key for key in row if key not in columns]
+    cells = [[str(row.get(c, "")) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines.append("-+-".join("-" * w for w in widths))
+    lines += [" | ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join(lines)
 
 
 def main(argv: list[str]) -> int:
-    results: list[Ratio] = []
-    for name in discover(argv):
+    rows: list[dict[str, object]] = []
+    for name in argv or discover():
+        module = importlib.import_module(f"bench.{name}")
         print(f"running bench.{name} …", file=sys.stderr, flush=True)
-        results.extend(importlib.import_module(f"bench.{name}").main())
-    header = f"{'benchmark':<44} {'measured':>12} {'baseline':>12} {'ratio':>7} {'limit':>6}  ok"
-    print(header)
-    print("-" * len(header))
-    for r in results:
-        print(
-            f"{r.name:<44} {r.measured:>10.2f}{r.unit:<2} {r.baseline:>10.2f}{r.unit:<2} "
-            f"{r.ratio:>7.2f} {r.limit:>6.1f}  {'yes' if r.passed else 'NO'}"
-        )
-    return 0 if all(r.passed for r in results) else 1
+        rows += [{"benchmark": name, **row} for row in module.main()]
+    print(table(rows))
+    return 0
 
 
 if __name__ == "__main__":
