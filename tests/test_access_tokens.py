@@ -22,6 +22,7 @@ from starlette.applications import Starlette
 from db.models import User
 from graph.app import create_app
 from graph.runtime import Runtime
+from security.authentication import revocation_instants
 from security.tokens import ISSUER, TokenSigner, key_id
 from tests.conftest import make_settings
 from tests.factories import access_token, create_user
@@ -230,3 +231,22 @@ async def test_token_of_a_dropped_key_is_refused(gql: GraphQLClient, runtime: Ru
     retired = TokenSigner(secrets.token_urlsafe(48), (), "HS256", timedelta(minutes=5))
     # then
     await assert_refused(gql, retired.issue_access(user.id)[0])
+
+
+@pytest.mark.parametrize("microsecond", [0, 1, 499, 500, 501, 999_000, 999_999])
+def test_revocation_cutoff_splits_tokens_of_the_same_millisecond(microsecond: int) -> None:
+    # given a revocation at `now`, and tokens issued just before it and at the cut-off
+    signer = TokenSigner(secrets.token_urlsafe(48), (), "HS256", timedelta(minutes=5))
+    now = datetime.now(UTC).replace(microsecond=microsecond)
+    cutoff, issue_at = revocation_instants(now)
+    user_id = uuid.uuid4()
+    # when their claims are read back
+    before = signer.verify_access(
+        signer.issue_access(user_id, now=now - timedelta(microseconds=1))[0]
+    )
+    at_now = signer.verify_access(signer.issue_access(user_id, now=now)[0])
+    fresh = signer.verify_access(signer.issue_access(user_id, now=issue_at)[0])
+    # then the old ones fall before the cut-off (refused) and the fresh one does not
+    assert before.issued_at < cutoff
+    assert at_now.issued_at < cutoff
+    assert fresh.issued_at >= cutoff

@@ -6,6 +6,7 @@ import hashlib
 import statistics
 import time
 
+import jwt
 import pytest
 from passlib.hash import bcrypt
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from db.enums import AuditOutcome
 from db.models import AuditEvent, RefreshToken, User
 from graph.runtime import Runtime
 from security.passwords import PasswordHasher, Verification
+from security.tokens import key_id
 from tests.factories import create_user
 from tests.graphql_client import GraphQLClient
 from tests.sessions import PASSWORD, log_in, sign_up
@@ -51,6 +53,13 @@ async def test_log_in_returns_working_tokens(gql: GraphQLClient, runtime: Runtim
     assert session["user"]["email"] == "ada@example.com"
     me = (await gql(ME, token=session["accessToken"])).ok()["me"]
     assert me == {"email": "ada@example.com"}
+    claims = jwt.decode(session["accessToken"], options={"verify_signature": False})
+    assert {"sub", "exp", "iat", "jti", "type", "iss"} <= set(claims)
+    assert (claims["type"], claims["iss"]) == ("access", "stratograph")
+    assert claims["exp"] - int(claims["iat"]) == 30 * 60
+    assert jwt.get_unverified_header(session["accessToken"])["kid"] == key_id(
+        runtime.settings.secret_key
+    )
     assert (await user_row(runtime, "ada@example.com")).last_login_at is not None
 
 
