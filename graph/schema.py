@@ -9,6 +9,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from graph.accounts.listing import AccountListQueries
+from graph.accounts.mutations import AccountMutations
 from graph.accounts.queries import AccountQueries
 from graph.accounts.types import AuditEvent, User
 from graph.context import Info
@@ -39,7 +40,7 @@ class Query(AccountQueries, AccountListQueries, CredentialQueries, InventoryQuer
 
 
 @strawberry.type(description="Change what you own: credentials, accounts, syncs.")
-class Mutation(CredentialMutations):
+class Mutation(AccountMutations, CredentialMutations):
     pass
 
 
