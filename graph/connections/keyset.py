@@ -160,6 +160,10 @@ async def fetch_page(
 
     `entities`: the statement selects one ORM entity; rows are its objects rather than tuples.
     """
-    result = await session.execute(seek(statement, ordering, request, start))
-    rows = result.scalars().all() if entities else result.all()
+    statement = seek(statement, ordering, request, start)
+    if entities:
+        rows: Sequence[Any] = (await session.scalars(statement)).all()
+    else:
+        # Plain column rows need none of the ORM's loading machinery: run them as Core.
+        rows = (await (await session.connection()).execute(statement)).all()
     return make_page(rows, ordering, request, codec, binding)

@@ -206,7 +206,7 @@ async def _per_provider(session: AsyncSession, scope: OwnerScope) -> _Totals:
         .group_by(Resource.provider)
         .order_by(Resource.provider)
     )
-    rows = (await session.execute(statement)).all()
+    rows = (await (await session.connection()).execute(statement)).all()
     moments = [row[7] for row in rows if row[7] is not None]
     costs = [ProviderCost(provider=Provider(row[0].value), cost=_monthly(row[6])) for row in rows]
     return _Totals(
@@ -240,7 +240,7 @@ async def _per_service(session: AsyncSession, scope: OwnerScope) -> list[Service
         .order_by(total.desc(), Resource.native_type)
         .limit(TOP_SERVICES)
     )
-    rows = (await session.execute(statement)).all()
+    rows = (await (await session.connection()).execute(statement)).all()
     return [ServiceCost(service=row[0], cost=_monthly(row[1])) for row in rows]
 
 
@@ -253,7 +253,7 @@ async def _per_region(session: AsyncSession, scope: OwnerScope) -> list[RegionCo
         .order_by(count.desc(), Resource.region)
         .limit(TOP_REGIONS)
     )
-    rows = (await session.execute(statement)).all()
+    rows = (await (await session.connection()).execute(statement)).all()
     return [RegionCount(region=row[0], count=int(row[1])) for row in rows]
 
 

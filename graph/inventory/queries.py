@@ -31,7 +31,7 @@ async def _resource_node(info: Info, resource_id: uuid.UUID) -> CloudResource | 
         Resource.id == resource_id
     )
     async with db.session() as session:
-        row = (await session.execute(statement)).first()
+        row = (await (await session.connection()).execute(statement)).first()
     return CloudResource.from_row(row) if row else None
 
 

@@ -72,7 +72,10 @@ def resource_count(db: ScopedDatabase) -> DataLoader[CountKey, int]:
                     .where(Resource.credential_id.in_({k.credential_id for k in group}))
                     .group_by(Resource.credential_id)
                 )
-                found = {row[0]: row[1] for row in (await session.execute(statement)).all()}
+                found = {
+                    row[0]: row[1]
+                    for row in (await (await session.connection()).execute(statement)).all()
+                }
                 for key in group:
                     counts[key] = int(found.get(key.credential_id, 0))
         return [counts[key] for key in keys]
@@ -109,7 +112,7 @@ def resource_page(db: ScopedDatabase) -> DataLoader[PageKey, list[Any]]:
                     .order_by(ranked.c.credential_id, ranked.c.position)
                 )
                 by_credential: dict[uuid.UUID, list[Any]] = defaultdict(list)
-                for row in (await session.execute(statement)).all():
+                for row in (await (await session.connection()).execute(statement)).all():
                     by_credential[row.credential_id].append(row)
                 for key in group:
                     rows_by_key[key] = by_credential.get(key.credential_id, [])
