@@ -199,8 +199,10 @@ _IDENTITY: dict[str, type] = {
 def _leaf(type_: GraphQLLeafType, *, nullable: bool) -> Compiled:
     coerce = type_.coerce_output_value
     exact = _IDENTITY.get(type_.name)
-    # Enum values repeat on every row; their coercion is a pure function of the member.
-    memo: dict[Any, Any] | None = {} if isinstance(type_, GraphQLEnumType) else None
+    # Enum values repeat on every row; their coercion is a pure function of the member. Keyed by
+    # identity (members are singletons; the entry keeps its value alive): `Enum.__hash__` is
+    # Python code, `id` is not.
+    memo: dict[int, tuple[Any, Any]] | None = {} if isinstance(type_, GraphQLEnumType) else None
 
     def complete(value: Any) -> Any:
         if value is None:
@@ -214,13 +216,15 @@ def _leaf(type_: GraphQLLeafType, *, nullable: bool) -> Compiled:
             ):
                 raise _GiveUp  # not representable: let the regular path report it
             return value
-        if memo is not None and value in memo:
-            return memo[value]
+        if memo is not None:
+            known = memo.get(id(value))
+            if known is not None and known[0] is value:
+                return known[1]
         coerced = coerce(value)
         if coerced is Undefined or coerced is None:
             raise _GiveUp
         if memo is not None:
-            memo[value] = coerced
+            memo[id(value)] = (value, coerced)
         return coerced
 
     return complete

@@ -134,7 +134,11 @@ def make_page(
     kept = list(rows[: request.size])
     if not request.forward:
         kept.reverse()
-    cursors = [codec.encode(binding, ordering.values(row), ordering.kinds) for row in kept]
+    kinds = ordering.kinds
+    extractors = [key.extract for key in ordering.keys]
+    cursors = [
+        codec.encode(binding, tuple(extract(row) for extract in extractors), kinds) for row in kept
+    ]
     # A cursor we were given points at a row on the other side, so that side is not empty.
     came_from_cursor = request.cursor is not None
     return Page(
