@@ -12,6 +12,7 @@ from graph.accounts.queries import AccountQueries
 from graph.accounts.types import AuditEvent, User
 from graph.context import Info
 from graph.credentials.types import CloudCredential
+from graph.credentials.verify import CredentialVerifyMutations
 from graph.errors import MaskInternalErrors
 from graph.inventory.types import CloudResource
 from graph.node import Node, resolve_node
@@ -31,9 +32,15 @@ class Query(AccountQueries):
         return await resolve_node(info, id)
 
 
+@strawberry.type(description="Change your account, credentials and syncs.")
+class Mutation(CredentialVerifyMutations):
+    pass
+
+
 def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
+        mutation=Mutation,
         types=[User, AuditEvent, CloudCredential, CloudResource, SyncJob],
         config=StrawberryConfig(auto_camel_case=True),
         extensions=[

@@ -103,6 +103,9 @@ class AwsInventory:
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()  # boto3 sessions are not thread-safe; clients are
         self._identity: tuple[str, str] | None = None
+        # Built now (the registry runs in a worker thread) so that a timed identity call
+        # measures the cloud, not botocore loading its service models.
+        self._client("sts", self._default_region)
 
     @property
     def events(self) -> Any:

@@ -2,7 +2,9 @@
 
 The secret is opened here, at the moment a provider call needs it, and handed straight to the
 SDK client; it is never logged, returned or stored elsewhere. Cloud SDKs are imported lazily so a
-process that never talks to a cloud does not pay for loading all three.
+process that never talks to a cloud does not pay for loading all three. Building an inventory
+blocks (imports, SDK model files): async callers run it in a thread,
+`await asyncio.to_thread(inventory_for, row, vault, settings)`.
 """
 
 from __future__ import annotations

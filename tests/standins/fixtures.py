@@ -52,7 +52,7 @@ def gcp_standin() -> Iterator[GcpStandin]:
 
 def standin_overrides(
     *,
-    aws: AwsCloud | None = None,
+    aws: AwsCloud | MotoServer | None = None,
     azure: AzureStandin | None = None,
     gcp: GcpStandin | None = None,
 ) -> dict[str, Any]:
