@@ -8,7 +8,7 @@ name principals and policies, and must not be copied into jobs verbatim.
 
 from __future__ import annotations
 
-import asyncio
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -19,6 +19,7 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     ConnectionError,
+    HTTPClientError,
     NoCredentialsError,
 )
 
@@ -26,6 +27,7 @@ from db.enums import Provider
 from providers.aws_kinds import GLOBAL_KINDS, REGIONAL_KINDS, AwsContext
 from providers.base import (
     ERROR_AUTH,
+    ERROR_BAD_RESPONSE,
     ERROR_PERMISSION,
     ERROR_PROVIDER,
     ERROR_THROTTLED,
@@ -37,8 +39,10 @@ from providers.base import (
     Scope,
 )
 from providers.secrets import AwsSecret
+from providers.threads import run_blocking
 
 T = TypeVar("T")
+logger = logging.getLogger("stratograph.providers")
 
 AUTH_CODES = frozenset(
     {
@@ -106,6 +110,12 @@ class AwsInventory:
         # Built now (the registry runs in a worker thread) so that a timed identity call
         # measures the cloud, not botocore loading its service models.
         self._client("sts", self._default_region)
+
+    async def close(self) -> None:
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
 
     @property
     def events(self) -> Any:
@@ -181,14 +191,14 @@ class AwsInventory:
 
 async def _in_thread(work: Callable[[], T], what: str) -> T:
     try:
-        return await asyncio.to_thread(work)
+        return await run_blocking(work)
     except ProviderError:
         raise
     except ClientError as exc:
         raise translate_client_error(exc, what) from None
     except NoCredentialsError:
         raise ProviderError(ERROR_AUTH, "The AWS credential is incomplete.") from None
-    except ConnectionError:
+    except (ConnectionError, HTTPClientError):
         raise ProviderError(
             ERROR_UNAVAILABLE, f"Could not reach AWS to {what}.", retryable=True
         ) from None
@@ -196,6 +206,9 @@ async def _in_thread(work: Callable[[], T], what: str) -> T:
         raise ProviderError(
             ERROR_PROVIDER, f"AWS call failed to {what} ({type(exc).__name__})."
         ) from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        logger.warning("unexpected AWS answer while trying to %s: %s", what, type(exc).__name__)
+        raise ProviderError(ERROR_BAD_RESPONSE, f"Could not read AWS's answer to {what}.") from None
 
 
 def translate_client_error(exc: ClientError, what: str) -> ProviderError:

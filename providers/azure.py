@@ -8,7 +8,7 @@ are reached through `AZURE_AUTHORITY_HOST` / `AZURE_RESOURCE_MANAGER_URL` (+ `PR
 
 from __future__ import annotations
 
-import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -16,6 +16,7 @@ from azure.core.exceptions import (
     AzureError,
     ClientAuthenticationError,
     HttpResponseError,
+    ResourceNotFoundError,
     ServiceRequestError,
     ServiceResponseError,
 )
@@ -32,6 +33,7 @@ from providers.azure_records import (
 )
 from providers.base import (
     ERROR_AUTH,
+    ERROR_BAD_RESPONSE,
     ERROR_PERMISSION,
     ERROR_PROVIDER,
     ERROR_THROTTLED,
@@ -43,8 +45,10 @@ from providers.base import (
     Scope,
 )
 from providers.secrets import AzureSecret
+from providers.threads import run_blocking
 
 T = TypeVar("T")
+logger = logging.getLogger("stratograph.providers")
 
 GENERIC_KIND = "resources"
 PUBLIC_RESOURCE_MANAGER = "https://management.azure.com"
@@ -130,13 +134,21 @@ class AzureInventory:
             wire = _wire(item)
             size = None
             if str(wire.get("type", "")).lower() == VIRTUAL_MACHINE and not vm_size_of(wire):
-                # The generic list carries no properties; one read gives the VM's size (price).
-                full = self._client.resources.get_by_id(
-                    str(wire["id"]), api_version=COMPUTE_API_VERSION
-                )
-                size = vm_size_of(_wire(full))
+                size = self._vm_size(str(wire["id"]))
             records.append(resource_record(wire, self.subscription_id, size))
         return records
+
+    def _vm_size(self, resource_id: str) -> str | None:
+        """The generic list carries no properties; one read gives the VM's size (its price)."""
+        try:
+            full = self._client.resources.get_by_id(resource_id, api_version=COMPUTE_API_VERSION)
+        except ResourceNotFoundError:
+            return None  # deleted since it was listed; its record keeps an unknown price
+        return vm_size_of(_wire(full))
+
+    async def close(self) -> None:
+        self._client.close()
+        self._credential.close()
 
 
 def _wire(model: Any) -> dict[str, Any]:
@@ -146,7 +158,7 @@ def _wire(model: Any) -> dict[str, Any]:
 
 async def _in_thread(work: Callable[[], T], what: str) -> T:
     try:
-        return await asyncio.to_thread(work)
+        return await run_blocking(work)
     except ProviderError:
         raise
     except (ClientAuthenticationError, CredentialUnavailableError):
@@ -159,9 +171,14 @@ async def _in_thread(work: Callable[[], T], what: str) -> T:
         raise ProviderError(
             ERROR_UNAVAILABLE, f"Could not reach Azure to {what}.", retryable=True
         ) from None
-    except (AzureError, ValueError) as exc:
+    except AzureError as exc:
         raise ProviderError(
             ERROR_PROVIDER, f"Azure call failed to {what} ({type(exc).__name__})."
+        ) from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        logger.warning("unexpected Azure answer while trying to %s: %s", what, type(exc).__name__)
+        raise ProviderError(
+            ERROR_BAD_RESPONSE, f"Could not read Azure's answer to {what}."
         ) from None
 
 

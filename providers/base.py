@@ -2,13 +2,18 @@
 
 How the sync engine uses a `CloudInventory` (built by `providers.registry.inventory_for`):
 
+0. `inv = await asyncio.to_thread(inventory_for, row, vault, settings)` (building SDK clients
+   blocks). It raises `ProviderError` for an unusable secret (e.g. malformed GCP JSON) and
+   `security.vault.VaultError` when the secret cannot be decrypted. Call `await inv.close()` when
+   done.
 1. `await inv.verify()` — the cheapest identity call; raises `ProviderError` when the credential
    does not work (optional before a sync; `verifyCredential` uses it).
 2. `scopes = await inv.plan()` — every unit of listing (AWS: enabled region × kind, plus the
    global S3 scope; Azure: resource groups + the generic resource list; GCP: one asset search).
    `plan()` itself calls the cloud (regions) and may raise `ProviderError`: then nothing is listed.
 3. `records = await inv.list_scope(scope)` for each scope (concurrently is fine: every SDK call
-   runs in a worker thread, and the SDKs retry throttling themselves). It returns the complete
+   runs in the providers' own thread pool, and the SDKs retry throttling themselves; bound the
+   concurrency per credential/region on your side). It returns the complete
    listing, all pages followed, or raises `ProviderError`; it never returns a partial list.
 4. Stale marking after a scope listed completely: the credential's live rows for which
    `scope.owns(row.region, row.native_type)` is true and whose `resource_id` was not listed are
@@ -122,3 +127,6 @@ class CloudInventory(Protocol):
 
     async def list_scope(self, scope: Scope) -> list[ResourceRecord]:
         """Everything in one scope, all pages; raises ProviderError rather than return partial."""
+
+    async def close(self) -> None:
+        """Release the SDK clients' connections; the inventory is not used afterwards."""

@@ -8,8 +8,8 @@ explicit `Retry` on 429/500/502/503/504 with exponential backoff and an overall 
 
 from __future__ import annotations
 
-import asyncio
 import json
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -23,6 +23,7 @@ from google.oauth2 import service_account
 from db.enums import Provider
 from providers.base import (
     ERROR_AUTH,
+    ERROR_BAD_RESPONSE,
     ERROR_PERMISSION,
     ERROR_PROVIDER,
     ERROR_THROTTLED,
@@ -35,8 +36,10 @@ from providers.base import (
 )
 from providers.gcp_records import search_record
 from providers.secrets import GcpSecret
+from providers.threads import run_blocking
 
 T = TypeVar("T")
+logger = logging.getLogger("stratograph.providers")
 
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
 ASSETS_KIND = "assets"
@@ -125,10 +128,14 @@ class GcpInventory:
         to_dict = asset_v1.ResourceSearchResult.to_dict
         return [search_record(to_dict(item), self.project_id) for item in pager]  # all pages
 
+    async def close(self) -> None:
+        self._projects.transport.close()  # type: ignore[no-untyped-call]
+        self._assets.transport.close()  # type: ignore[no-untyped-call]
+
 
 async def _in_thread(work: Callable[[], T], what: str) -> T:
     try:
-        return await asyncio.to_thread(work)
+        return await run_blocking(work)
     except ProviderError:
         raise
     except gexc.RetryError as exc:
@@ -144,6 +151,9 @@ async def _in_thread(work: Callable[[], T], what: str) -> T:
         raise translate_api_error(exc, what) from None
     except GoogleAuthError:
         raise ProviderError(ERROR_AUTH, "GCP rejected the service-account key.") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        logger.warning("unexpected GCP answer while trying to %s: %s", what, type(exc).__name__)
+        raise ProviderError(ERROR_BAD_RESPONSE, f"Could not read GCP's answer to {what}.") from None
     except (gexc.GoogleAPIError, OSError) as exc:
         raise ProviderError(
             ERROR_UNAVAILABLE, f"Could not reach GCP to {what} ({type(exc).__name__}).",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
 from db.enums import HealthStatus
 from db.models import CloudCredential
-from providers.base import HealthResult, ProviderError, RetryPolicy
+from providers.base import CloudInventory, HealthResult, ProviderError, RetryPolicy
 from providers.registry import inventory_for
 from security.vault import Vault, VaultError
 from stratograph.settings import Settings
@@ -36,6 +37,14 @@ async def check_health(row: CloudCredential, vault: Vault, settings: Settings) -
         )
     except ProviderError as exc:
         return HealthResult(HealthStatus.ERROR, None, exc.message)
+    try:
+        return await _timed_verify(inventory, row)
+    finally:
+        with contextlib.suppress(Exception):  # closing is best effort; the result stands
+            await inventory.close()
+
+
+async def _timed_verify(inventory: CloudInventory, row: CloudCredential) -> HealthResult:
     started = time.perf_counter()
     try:
         await asyncio.wait_for(inventory.verify(), VERIFY_DEADLINE_SECONDS)

@@ -11,6 +11,7 @@ from providers.azure import RESOURCE_GROUPS_SCOPE, RESOURCES_SCOPE, AzureInvento
 from providers.azure_records import RESOURCE_GROUP
 from providers.base import (
     ERROR_AUTH,
+    ERROR_BAD_RESPONSE,
     ERROR_THROTTLED,
     ERROR_UNAVAILABLE,
     ProviderError,
@@ -135,3 +136,16 @@ async def test_an_unknown_subscription_fails_verification(azure_standin: AzureSt
     with pytest.raises(ProviderError) as failure:
         await inventory(azure_standin, other).verify()
     assert "not found" in failure.value.message
+
+
+async def test_an_unreadable_answer_is_a_bad_response_not_a_crash(
+    azure_standin: AzureStandin,
+) -> None:
+    # given ARM returns an item without an id
+    azure_standin.resources.append({"name": "broken", "type": "Microsoft.Foo/bars"})
+    inv = inventory(azure_standin)
+    # when / then
+    with pytest.raises(ProviderError) as failure:
+        await inv.list_scope(RESOURCES_SCOPE)
+    assert failure.value.code == ERROR_BAD_RESPONSE
+    await inv.close()
