@@ -29,7 +29,6 @@ from providers.azure_records import (
     VIRTUAL_MACHINE,
     resource_group_record,
     resource_record,
-    vm_size_of,
 )
 from providers.base import (
     ERROR_AUTH,
@@ -52,7 +51,7 @@ logger = logging.getLogger("stratograph.providers")
 
 GENERIC_KIND = "resources"
 PUBLIC_RESOURCE_MANAGER = "https://management.azure.com"
-COMPUTE_API_VERSION = "2024-07-01"  # only to read a VM's size when the list lacks it
+COMPUTE_API_VERSION = "2024-07-01"  # only to read a VM's size and power state
 EXPAND = "createdTime,changedTime,provisioningState"
 RESOURCE_GROUPS_SCOPE = Scope(GLOBAL_REGION, RESOURCE_GROUP, any_region=True)
 RESOURCES_SCOPE = Scope(
@@ -132,19 +131,22 @@ class AzureInventory:
         records = []
         for item in self._client.resources.list(expand=EXPAND):  # follows nextLink
             wire = _wire(item)
-            size = None
-            if str(wire.get("type", "")).lower() == VIRTUAL_MACHINE and not vm_size_of(wire):
-                size = self._vm_size(str(wire["id"]))
-            records.append(resource_record(wire, self.subscription_id, size))
+            vm = None
+            if str(wire.get("type", "")).lower() == VIRTUAL_MACHINE:
+                vm = self._vm(str(wire["id"]))
+            records.append(resource_record(wire, self.subscription_id, vm))
         return records
 
-    def _vm_size(self, resource_id: str) -> str | None:
-        """The generic list carries no properties; one read gives the VM's size (its price)."""
+    def _vm(self, resource_id: str) -> dict[str, Any] | None:
+        """The generic list carries no properties: one read per VM gives its size (the price)
+        and, with the instance view, its power state (deallocated VMs cost no compute)."""
         try:
-            full = self._client.resources.get_by_id(resource_id, api_version=COMPUTE_API_VERSION)
+            full = self._client.resources.get_by_id(
+                resource_id, api_version=COMPUTE_API_VERSION, params={"$expand": "instanceView"}
+            )
         except ResourceNotFoundError:
             return None  # deleted since it was listed; its record keeps an unknown price
-        return vm_size_of(_wire(full))
+        return _wire(full)
 
     async def close(self) -> None:
         self._client.close()

@@ -65,15 +65,44 @@ def resource_group_of(resource_id: str) -> str | None:
     return None
 
 
+POWER_STATES = {
+    "running": S.RUNNING,
+    "starting": S.PENDING,
+    "stopping": S.PENDING,
+    "deallocating": S.PENDING,
+    "stopped": S.STOPPED,
+    "deallocated": S.STOPPED,
+}
+
+
 def vm_size_of(item: Mapping[str, Any]) -> str | None:
     properties = item.get("properties") or {}
     size = (properties.get("hardwareProfile") or {}).get("vmSize")
     return str(size) if size else None
 
 
+def power_state_of(item: Mapping[str, Any]) -> str | None:
+    """`running`, `deallocated`, … from a VM read with `$expand=instanceView`."""
+    view = (item.get("properties") or {}).get("instanceView") or {}
+    for status in view.get("statuses") or []:
+        code = str(status.get("code") or "")
+        if code.startswith("PowerState/"):
+            return code.removeprefix("PowerState/")
+    return None
+
+
+def vm_cost(size: str | None, power_state: str | None) -> float | None:
+    """Compute is billed unless the VM is deallocated ("stopped" alone still bills)."""
+    price = hourly_price("azure_vm", size)
+    if price is not None and power_state in ("deallocated", "deallocating"):
+        return 0.0
+    return price
+
+
 def resource_record(
-    item: Mapping[str, Any], subscription_id: str, vm_size: str | None = None
+    item: Mapping[str, Any], subscription_id: str, vm: Mapping[str, Any] | None = None
 ) -> ResourceRecord:
+    """One generic-list item; `vm` is the VM's own read (size, power state) when it is one."""
     native_type = str(item.get("type") or "unknown")
     resource_id = str(item["id"])
     kind = item.get("kind")
@@ -82,8 +111,14 @@ def resource_record(
     state = item.get("provisioningState") or properties.get("provisioningState")
     status = map_status(state, PROVISIONING_STATES)
     sku = item.get("sku") or {}
-    size = vm_size or vm_size_of(item)
-    cost = hourly_price("azure_vm", size) if native_type.lower() == VIRTUAL_MACHINE else None
+    size = power = None
+    cost = None
+    if native_type.lower() == VIRTUAL_MACHINE:
+        size = vm_size_of(vm or item)
+        power = power_state_of(vm or item)
+        if power is not None:
+            status = map_status(power, POWER_STATES)
+        cost = vm_cost(size, power)
     return ResourceRecord(
         provider=Provider.AZURE,
         account=subscription_id,
@@ -100,6 +135,7 @@ def resource_record(
             sku=sku.get("name"),
             skuTier=sku.get("tier"),
             vmSize=size,
+            powerState=power,
             provisioningState=state,
             managedBy=item.get("managedBy"),
             createdTime=item.get("createdTime"),

@@ -56,12 +56,13 @@ async def test_lists_groups_and_every_resource_type_across_pages(
     resources = await inv.list_scope(RESOURCES_SCOPE)
     # then every page was followed
     assert sorted(g.name for g in groups) == ["rg-data", "rg-web"]
-    assert len(resources) == len(azure_standin.resources) == 7
+    assert len(resources) == len(azure_standin.resources) == 8
     assert azure_standin.hits(f"/subscriptions/{SUBSCRIPTION}/resources") == 4
     by_name = {r.name: r for r in resources}
     assert {name: r.category for name, r in by_name.items()} == {
         "vm-web-1": ResourceType.VM,
         "vm-odd": ResourceType.VM,
+        "vm-parked": ResourceType.VM,
         "vnet-web": ResourceType.NETWORK,
         "ip-web": ResourceType.NETWORK,
         "stdata": ResourceType.STORAGE,
@@ -69,12 +70,15 @@ async def test_lists_groups_and_every_resource_type_across_pages(
         "fn-data": ResourceType.FUNCTION,
     }
     vm = by_name["vm-web-1"]
-    assert (vm.account, vm.region, vm.status) == (SUBSCRIPTION, "eastus", ResourceStatus.ACTIVE)
+    assert (vm.account, vm.region, vm.status) == (SUBSCRIPTION, "eastus", ResourceStatus.RUNNING)
     assert vm.tags == {"env": "prod"}
     assert vm.metadata["resourceGroup"] == "rg-web"
     assert vm.metadata["vmSize"] == "Standard_B2s"
     assert vm.cost_per_hour == pytest.approx(0.0416)
     assert by_name["vm-odd"].cost_per_hour is None
+    parked = by_name["vm-parked"]
+    assert (parked.status, parked.cost_per_hour) == (ResourceStatus.STOPPED, 0.0)
+    assert by_name["sql-data"].status == ResourceStatus.ACTIVE
     assert by_name["stdata"].metadata["sku"] == "Standard_LRS"
 
 
@@ -87,7 +91,7 @@ async def test_throttling_honours_retry_after(azure_standin: AzureStandin) -> No
     # then the SDK waited as told and finished the listing
     assert injected.answered == 1
     assert time.monotonic() - started >= 0.9
-    assert len(resources) == 7
+    assert len(resources) == 8
 
 
 async def test_persistent_throttling_becomes_a_throttled_error(

@@ -36,7 +36,8 @@ class AzureStandin(StandinServer):
         self.tokens: set[str] = set()
         self.resource_groups: list[dict[str, Any]] = []
         self.resources: list[dict[str, Any]] = []
-        self.vm_sizes: dict[str, str] = {}  # lower-cased VM id → size, read by GET by id
+        # lower-cased VM id → (size, power state), read by GET by id with the instance view
+        self.vms: dict[str, tuple[str, str]] = {}
         super().__init__(tls_context=context)
         self.url = f"https://127.0.0.1:{self.port}"
 
@@ -68,7 +69,7 @@ class AzureStandin(StandinServer):
         )
         vm_size = extra.pop("vm_size", None)
         if vm_size:
-            self.vm_sizes[resource_id.lower()] = vm_size
+            self.vms[resource_id.lower()] = (vm_size, extra.pop("power", "running"))
         self.resources.append(
             {
                 "id": resource_id,
@@ -82,7 +83,7 @@ class AzureStandin(StandinServer):
         return resource_id
 
     def populate(self) -> None:
-        """Two groups, a VM of a known size, one of an unknown size, storage, network, SQL."""
+        """Two groups; VMs of a known, an unknown size and deallocated; storage, network, SQL."""
         self.add_group("rg-web", "eastus")
         self.add_group("rg-data", "westeurope")
         self.add_resource(
@@ -99,6 +100,14 @@ class AzureStandin(StandinServer):
             "vm-odd",
             "eastus",
             vm_size="Standard_Unlisted_v9",
+        )
+        self.add_resource(
+            "rg-web",
+            "Microsoft.Compute/virtualMachines",
+            "vm-parked",
+            "eastus",
+            vm_size="Standard_B2s",
+            power="deallocated",
         )
         self.add_resource("rg-web", "Microsoft.Network/virtualNetworks", "vnet-web", "eastus")
         self.add_resource("rg-web", "Microsoft.Network/publicIPAddresses", "ip-web", "eastus")
@@ -130,10 +139,17 @@ class AzureStandin(StandinServer):
             return self._page(path, request, self.resource_groups)
         if lowered == f"{prefix}/resources":
             return self._page(path, request, self.resources)
-        size = self.vm_sizes.get(lowered)
-        if size is not None:
+        vm = self.vms.get(lowered)
+        if vm is not None:
             found = next(r for r in self.resources if r["id"].lower() == lowered)
-            return 200, {**found, "properties": {"hardwareProfile": {"vmSize": size}}}, {}
+            properties: dict[str, Any] = {"hardwareProfile": {"vmSize": vm[0]}}
+            if request.query.get("$expand") == "instanceView":
+                statuses = [
+                    {"code": "ProvisioningState/succeeded"},
+                    {"code": f"PowerState/{vm[1]}"},
+                ]
+                properties["instanceView"] = {"statuses": statuses}
+            return 200, {**found, "properties": properties}, {}
         return 404, {"error": {"code": "ResourceNotFound", "message": "no such"}}, {}
 
     def _openid_configuration(self) -> dict[str, Any]:
