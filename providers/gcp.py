@@ -89,12 +89,15 @@ class GcpInventory:
             raise ProviderError(
                 ERROR_AUTH, "The service-account JSON is not a usable GCP key."
             ) from None
-        options = ClientOptions(api_endpoint=api_endpoint) if api_endpoint else None
         self._projects = resourcemanager_v3.ProjectsClient(
-            credentials=credentials, transport="rest", client_options=options
+            credentials=credentials,
+            transport="rest",
+            client_options=endpoint_options(api_endpoint, "cloudresourcemanager"),
         )
         self._assets = asset_v1.AssetServiceClient(
-            credentials=credentials, transport="rest", client_options=options
+            credentials=credentials,
+            transport="rest",
+            client_options=endpoint_options(api_endpoint, "cloudasset"),
         )
         if ca_bundle:
             # The REST transports expose no CA option; their requests session does.
@@ -131,6 +134,14 @@ class GcpInventory:
     async def close(self) -> None:
         self._projects.transport.close()  # type: ignore[no-untyped-call]
         self._assets.transport.close()  # type: ignore[no-untyped-call]
+
+
+def endpoint_options(template: str | None, service: str) -> ClientOptions | None:
+    """`GCP_API_ENDPOINT` for one API: one host for all (a proxy or stand-in), or a template
+    such as `https://{service}-myendpoint.p.googleapis.com` for Private Service Connect."""
+    if not template:
+        return None
+    return ClientOptions(api_endpoint=template.replace("{service}", service))
 
 
 async def _in_thread(work: Callable[[], T], what: str) -> T:

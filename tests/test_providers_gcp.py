@@ -12,7 +12,7 @@ from providers.base import (
     ProviderError,
     RetryPolicy,
 )
-from providers.gcp import ASSETS_SCOPE, GcpInventory
+from providers.gcp import ASSETS_SCOPE, GcpInventory, endpoint_options
 from providers.secrets import GcpSecret
 from tests.standins.gcp import PROJECT_ID, GcpStandin
 
@@ -84,3 +84,12 @@ def test_a_malformed_key_is_an_auth_error() -> None:
     with pytest.raises(ProviderError) as failure:
         GcpInventory(GcpSecret(project_id="p", service_account_json='{"type": "x"}'))
     assert failure.value.code == ERROR_AUTH
+
+
+def test_one_endpoint_or_a_per_service_template() -> None:
+    assert endpoint_options(None, "cloudasset") is None
+    single = endpoint_options("http://127.0.0.1:9000", "cloudasset")
+    assert single is not None and single.api_endpoint == "http://127.0.0.1:9000"
+    template = endpoint_options("https://{service}-psc.p.googleapis.com", "cloudasset")
+    assert template is not None
+    assert template.api_endpoint == "https://cloudasset-psc.p.googleapis.com"

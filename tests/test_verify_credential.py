@@ -171,3 +171,53 @@ async def test_verification_requires_authentication(gql: GraphQLClient, runtime:
     credential = await create_credential(runtime, user.id, PRIMARY_SECRET)
     response = await gql(VERIFY, {"id": to_global_id("CloudCredential", credential.id)})
     assert response.error_codes == ["UNAUTHENTICATED"]
+
+
+ADD = """
+mutation Add($input: AddCredentialInput!) {
+  addCredential(input: $input) { credential { id } userErrors { field code message } }
+}
+"""
+CREDENTIALS = "query { credentials { id lastUsedAt health { status errorMessage } } }"
+
+
+async def test_credentials_added_through_the_api_verify_against_each_cloud(
+    gql: GraphQLClient,
+    runtime: Runtime,
+    azure_standin: AzureStandin,
+    gcp_standin: GcpStandin,
+) -> None:
+    # given one credential per cloud, added through addCredential
+    user = await create_user(runtime)
+    token = access_token(runtime, user)
+    azure = azure_standin.secret()
+    gcp = gcp_standin.secret()
+    inputs = {
+        "aws": {
+            "accessKeyId": PRIMARY_SECRET.access_key_id,
+            "secretAccessKey": PRIMARY_SECRET.secret_access_key,
+        },
+        "azure": {
+            "tenantId": azure.tenant_id,
+            "clientId": azure.client_id,
+            "clientSecret": azure.client_secret,
+            "subscriptionId": azure.subscription_id,
+        },
+        "gcp": {"serviceAccountJson": gcp.service_account_json, "projectId": gcp.project_id},
+    }
+    bodies = []
+    for cloud, secret in inputs.items():
+        added = await gql(ADD, {"input": {"name": cloud, "secret": {cloud: secret}}}, token=token)
+        credential_id = added.ok()["addCredential"]["credential"]["id"]
+        # when
+        verified = await gql(VERIFY, {"id": credential_id}, token=token)
+        # then
+        assert verified.ok()["verifyCredential"]["health"]["status"] == "HEALTHY", cloud
+        bodies += [str(added.body), str(verified.body)]
+    listed = await gql(CREDENTIALS, token=token)
+    credentials = listed.ok()["credentials"]
+    assert [c["health"]["status"] for c in credentials] == ["HEALTHY"] * 3
+    assert all(c["lastUsedAt"] for c in credentials)
+    everything = " ".join([*bodies, str(listed.body)])
+    for secret_value in (PRIMARY_SECRET.secret_access_key, azure.client_secret, "PRIVATE KEY"):
+        assert secret_value not in everything
