@@ -9,6 +9,8 @@ blocks (imports, SDK model files): async callers run it in a thread,
 
 from __future__ import annotations
 
+import logging
+
 from db.enums import Provider
 from db.models import CloudCredential
 from providers.base import CloudInventory, RetryPolicy
@@ -16,6 +18,18 @@ from providers.secrets import AwsSecret, AzureSecret, GcpSecret
 from providers.vault_access import open_secret
 from security.vault import Vault
 from stratograph.settings import Settings
+
+# At DEBUG these SDKs log request headers, which carry session tokens and signatures.
+SDK_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3", "azure", "msal", "google", "requests")
+
+
+def quiet_sdk_loggers() -> None:
+    """Keep the cloud SDKs at INFO or quieter, whatever LOG_LEVEL is."""
+    floor = max(logging.INFO, logging.getLogger().getEffectiveLevel())
+    for name in SDK_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level < floor:
+            logger.setLevel(floor)
 
 
 def inventory_for(
@@ -30,6 +44,7 @@ def inventory_for(
 
     `retry` and `page_size` exist for tests and tuning; the defaults suit real clouds.
     """
+    quiet_sdk_loggers()
     secret = open_secret(row, vault)
     ca_bundle = settings.provider_ca_bundle
     if row.provider == Provider.AWS and isinstance(secret, AwsSecret):

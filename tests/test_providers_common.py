@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from pathlib import Path
@@ -112,3 +113,24 @@ def test_secrets_do_not_show_in_an_inventory_repr() -> None:
     inventory = AwsInventory(secret, default_region="us-east-1")
     assert "very-secret-value-42" not in repr(inventory)
     assert "very-secret-value-42" not in repr(vars(inventory))
+
+
+async def test_debug_logging_never_carries_a_session_token(
+    aws_cloud: AwsCloud, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given LOG_LEVEL=DEBUG and temporary keys with a session token
+    caplog.set_level(logging.DEBUG)
+    vault = Vault({"k1": secrets.token_bytes(32)})
+    settings = make_settings(
+        "sqlite+aiosqlite:///:memory:", tmp_path, **standin_overrides(aws=aws_cloud)
+    )
+    row = sealed_row(aws_cloud.second, vault)
+    # when a provider call is made
+    inventory = inventory_for(row, vault, settings)
+    await inventory.verify()
+    await inventory.close()
+    # then no log line holds the token or the secret key
+    assert aws_cloud.second.session_token
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert aws_cloud.second.session_token not in logged
+    assert aws_cloud.second.secret_access_key not in logged
