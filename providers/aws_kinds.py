@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from db.enums import Provider, ResourceStatus, ResourceType
 from providers.base import ResourceRecord
 from providers.normalize import (
@@ -29,6 +31,7 @@ SECURITY_GROUP = "AWS::EC2::SecurityGroup"
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
 RDS_INSTANCE = "AWS::RDS::DBInstance"
 S3_BUCKET = "AWS::S3::Bucket"
+UNKNOWN_REGION = "unknown"
 
 S = ResourceStatus
 INSTANCE_STATES = {
@@ -273,6 +276,8 @@ def s3_buckets(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
         for item in page.get("Buckets", []):
             name = item["Name"]
             region = item.get("BucketRegion") or _bucket_region(client, name)
+            if region is None:
+                continue  # deleted between the list and the location read
             yield ctx.record(
                 region=region,
                 category=ResourceType.STORAGE,
@@ -284,8 +289,17 @@ def s3_buckets(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             )
 
 
-def _bucket_region(client: Any, name: str) -> str:
-    constraint = client.get_bucket_location(Bucket=name).get("LocationConstraint")
+def _bucket_region(client: Any, name: str) -> str | None:
+    try:
+        constraint = client.get_bucket_location(Bucket=name).get("LocationConstraint")
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        if code == "NoSuchBucket":
+            return None
+        if code in ("AccessDenied", "AllAccessDisabled"):
+            # A bucket policy may deny reading its location: the bucket still exists.
+            return UNKNOWN_REGION
+        raise
     # Historic quirks of GetBucketLocation: no constraint is us-east-1, "EU" is eu-west-1.
     if not constraint:
         return "us-east-1"

@@ -27,6 +27,7 @@ from tests.standins.aws import (
     STANDIN_REGIONS,
     AwsCloud,
     inject_ec2_error,
+    inject_error,
 )
 
 
@@ -179,3 +180,16 @@ async def test_verify_accepts_good_keys_and_rejects_unknown_ones(aws_cloud: AwsC
     assert failure.value.code == ERROR_AUTH
     assert "not-the-right-secret-key" not in failure.value.message
     assert "AKIAUNKNOWNKEY000001" not in failure.value.message
+
+
+async def test_a_bucket_whose_location_is_denied_is_still_listed(aws_cloud: AwsCloud) -> None:
+    # given a bucket policy that denies GetBucketLocation (for every bucket, here)
+    inv = inventory(aws_cloud)
+    denied = b"<Error><Code>AccessDenied</Code><Message>denied</Message></Error>"
+    inject_error(inv.events, "before-send.s3.GetBucketLocation", times=-1, status=403, body=denied)
+    # when
+    buckets = await inv.list_scope(Scope(GLOBAL_REGION, kinds.S3_BUCKET, any_region=True))
+    # then every bucket is there, with an unknown region
+    assert {b.name: b.region for b in buckets} == {
+        name: kinds.UNKNOWN_REGION for name in aws_cloud.buckets[PRIMARY_ACCOUNT]
+    }

@@ -38,6 +38,7 @@ class MotoServer:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.url = f"http://{host}:{port}"
+        self._clients: dict[tuple[str, str, str], Any] = {}
 
     def stop(self) -> None:
         self._server.stop()
@@ -62,14 +63,18 @@ class MotoServer:
             response.read()
 
     def client(self, service: str, region: str, secret: AwsSecret = PRIMARY_SECRET) -> Any:
-        return boto3.client(
-            service,  # type: ignore[call-overload]
-            region_name=region,
-            endpoint_url=self.url,
-            aws_access_key_id=secret.access_key_id,
-            aws_secret_access_key=secret.secret_access_key,
-            aws_session_token=secret.session_token,
-        )
+        """A boto3 client on the server, cached (building clients dominates populating)."""
+        key = (service, region, secret.access_key_id)
+        if key not in self._clients:
+            self._clients[key] = boto3.client(
+                service,  # type: ignore[call-overload]
+                region_name=region,
+                endpoint_url=self.url,
+                aws_access_key_id=secret.access_key_id,
+                aws_secret_access_key=secret.secret_access_key,
+                aws_session_token=secret.session_token,
+            )
+        return self._clients[key]
 
 
 @dataclass
@@ -183,6 +188,21 @@ class Injection:
 
     remaining: int
     answered: int = 0
+
+
+def inject_error(events: Any, event: str, *, times: int, status: int, body: bytes) -> Injection:
+    """Answer the next `times` requests of a botocore `before-send.*` event with `body`."""
+    injection = Injection(remaining=times)
+
+    def answer(request: Any, **_: Any) -> AWSResponse | None:
+        if injection.remaining == 0:
+            return None
+        injection.remaining -= 1
+        injection.answered += 1
+        return AWSResponse(request.url, status, HTTPHeaders(), _Body(body))
+
+    events.register(event, answer)
+    return injection
 
 
 def inject_ec2_error(
