@@ -100,7 +100,8 @@ class AwsInventory:
             user_agent_extra="stratograph",
         )
         self._endpoint_url = endpoint_url
-        self._verify: str | bool = ca_bundle or True
+        # None keeps botocore's own defaults (AWS_CA_BUNDLE, the config file's ca_bundle).
+        self._verify: str | None = ca_bundle or None
         self._default_region = default_region or "us-east-1"
         self._only_regions = tuple(regions)
         self._page_size = page_size

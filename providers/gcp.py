@@ -8,6 +8,7 @@ explicit `Retry` on 429/500/502/503/504 with exponential backoff and an overall 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -100,10 +101,12 @@ class GcpInventory:
             client_options=endpoint_options(api_endpoint, "cloudasset"),
         )
         if ca_bundle:
-            # The REST transports expose no CA option; their requests session does.
+            # The REST transports expose no CA option. Their requests session has one, but
+            # `session.verify` loses to REQUESTS_CA_BUNDLE from the environment; a per-request
+            # `verify` wins, so every request of these sessions gets it.
             for transport in (self._projects._transport, self._assets._transport):
                 session: Any = transport._session  # type: ignore[union-attr]
-                session.verify = ca_bundle
+                session.request = functools.partial(session.request, verify=ca_bundle)
 
     async def verify(self) -> None:
         def read_project() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from db.enums import ResourceStatus, ResourceType
@@ -93,3 +95,22 @@ def test_one_endpoint_or_a_per_service_template() -> None:
     template = endpoint_options("https://{service}-psc.p.googleapis.com", "cloudasset")
     assert template is not None
     assert template.api_endpoint == "https://cloudasset-psc.p.googleapis.com"
+
+
+async def test_https_endpoints_are_trusted_through_the_ca_bundle(tmp_path: Path) -> None:
+    # given the stand-in on HTTPS with a private CA
+    standin = GcpStandin(ca_path=tmp_path / "gcp-ca.pem")
+    standin.populate()
+    try:
+        trusting = GcpInventory(
+            standin.secret(), api_endpoint=standin.url, ca_bundle=standin.ca_bundle, retry=FAST
+        )
+        distrusting = GcpInventory(standin.secret(), api_endpoint=standin.url, retry=FAST)
+        # when / then the bundle makes the certificate acceptable, and only the bundle does
+        await trusting.verify()
+        assert len(await trusting.list_scope(ASSETS_SCOPE)) == 7
+        with pytest.raises(ProviderError) as failure:
+            await distrusting.verify()
+        assert failure.value.code == ERROR_UNAVAILABLE
+    finally:
+        standin.stop()

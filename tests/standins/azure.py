@@ -4,16 +4,13 @@ that `ResourceManagementClient` reads, over HTTPS with a `trustme` certificate."
 from __future__ import annotations
 
 import secrets
-import ssl
 import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-import trustme
-
 from providers.secrets import AzureSecret
-from tests.standins.httpserver import Reply, Request, StandinServer
+from tests.standins.httpserver import Reply, Request, StandinServer, tls_context
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 CLIENT = "66666666-7777-8888-9999-000000000000"
@@ -27,10 +24,7 @@ def _unauthorized(code: str) -> Reply:
 
 class AzureStandin(StandinServer):
     def __init__(self, ca_path: Path, page_size: int = 2) -> None:
-        ca = trustme.CA()
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-        ca.cert_pem.write_to_path(str(ca_path))
+        context = tls_context(ca_path)
         self.ca_bundle = str(ca_path)
         self.page_size = page_size
         self.tokens: set[str] = set()

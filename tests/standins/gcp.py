@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -12,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from providers.secrets import GcpSecret
-from tests.standins.httpserver import Reply, Request, StandinServer
+from tests.standins.httpserver import Reply, Request, StandinServer, tls_context
 
 PROJECT_ID = "standin-project"
 PROJECT_NUMBER = "424242424242"
@@ -49,9 +50,12 @@ def _status(code: int, status: str) -> Reply:
 
 
 class GcpStandin(StandinServer):
-    def __init__(self, page_size: int = 2) -> None:
-        super().__init__()
-        self.url = f"http://127.0.0.1:{self.port}"
+    """Plain HTTP by default; pass `ca_path` to serve HTTPS with a `trustme` certificate."""
+
+    def __init__(self, page_size: int = 2, ca_path: Path | None = None) -> None:
+        super().__init__(tls_context(ca_path) if ca_path else None)
+        self.ca_bundle = str(ca_path) if ca_path else None
+        self.url = f"{'https' if ca_path else 'http'}://127.0.0.1:{self.port}"
         self.page_size = page_size
         self.assets: list[dict[str, Any]] = []
         self._public_key = _private_key("good").public_key()

@@ -8,10 +8,23 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import trustme
+
 Reply = tuple[int, dict[str, Any], dict[str, str]]  # status, JSON body, extra headers
+
+
+def tls_context(ca_path: Path) -> ssl.SSLContext:
+    """A server context with a fresh `trustme` certificate for 127.0.0.1; the CA goes to
+    `ca_path` (what PROVIDER_CA_BUNDLE points at)."""
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    ca.cert_pem.write_to_path(str(ca_path))
+    return context
 
 
 @dataclass
