@@ -120,7 +120,8 @@ class AwsInventory:
 
     @property
     def events(self) -> Any:
-        """botocore's event hooks of this credential's session (clients inherit them)."""
+        """botocore's event hooks of this credential's session; clients created afterwards
+        inherit them (tests inject failures here)."""
         return self._session.events
 
     async def verify(self) -> None:

@@ -115,9 +115,10 @@ class AzureInventory:
         return [RESOURCE_GROUPS_SCOPE, RESOURCES_SCOPE]
 
     async def list_scope(self, scope: Scope) -> list[ResourceRecord]:
-        if scope == RESOURCE_GROUPS_SCOPE:
+        # By kind: a scope rebuilt from a stored (region, kind) pair must still be listable.
+        if scope.kind == RESOURCE_GROUPS_SCOPE.kind:
             return await _in_thread(self._resource_groups, "list resource groups")
-        if scope == RESOURCES_SCOPE:
+        if scope.kind == RESOURCES_SCOPE.kind:
             return await _in_thread(self._resources, "list resources")
         raise ProviderError(ERROR_PROVIDER, f"Unknown Azure scope {scope.key!r}")
 

@@ -120,7 +120,7 @@ class GcpInventory:
         return [ASSETS_SCOPE]
 
     async def list_scope(self, scope: Scope) -> list[ResourceRecord]:
-        if scope != ASSETS_SCOPE:
+        if scope.kind != ASSETS_KIND:
             raise ProviderError(ERROR_PROVIDER, f"Unknown GCP scope {scope.key!r}")
         return await _in_thread(self._search, "search the project's resources")
 

@@ -16,6 +16,7 @@ from providers.base import (
     ERROR_UNAVAILABLE,
     ProviderError,
     RetryPolicy,
+    Scope,
 )
 from providers.secrets import AzureSecret
 from tests.standins.azure import CLIENT_SECRET, SUBSCRIPTION, AzureStandin
@@ -44,6 +45,13 @@ async def test_plan_is_resource_groups_and_the_generic_resource_list(
     assert RESOURCES_SCOPE.owns("eastus", "Microsoft.Compute/virtualMachines")
     assert not RESOURCES_SCOPE.owns("eastus", RESOURCE_GROUP)
     assert RESOURCE_GROUPS_SCOPE.owns("westeurope", RESOURCE_GROUP)
+
+
+async def test_a_scope_rebuilt_from_region_and_kind_still_lists(
+    azure_standin: AzureStandin,
+) -> None:
+    rebuilt = Scope(RESOURCES_SCOPE.region, RESOURCES_SCOPE.kind)
+    assert len(await inventory(azure_standin).list_scope(rebuilt)) == 8
 
 
 async def test_lists_groups_and_every_resource_type_across_pages(
