@@ -7,6 +7,15 @@
 - `standin_overrides(...)`: Settings overrides pointing the SDKs at whichever stand-ins you pass,
   e.g. `make_settings(database_url, tmp_path, **standin_overrides(aws=aws_cloud))`.
 Every server listens on 127.0.0.1 with an ephemeral port and is stopped by its fixture.
+
+Helpers: `tests.standins.credentials.create_credential(runtime, user_id, secret)` inserts a sealed
+credential row; secrets come from `aws_cloud.primary` / `aws_cloud.second` (another account),
+`azure_standin.secret()`, `gcp_standin.secret()` (pass a wrong value / key name for auth
+failures). Failures: `tests.standins.aws.inject_ec2_error(inventory.events, ...)` (AWS, per
+operation and region), `azure_standin.fail(path_fragment, status, times=, retry_after=)` and
+`gcp_standin.fail(...)` (429/500/503, `times=-1` for always). Deleting resources between syncs:
+moto's own API (`aws_cloud.server.client("ec2", region).terminate_instances(...)`) or removing
+entries from `azure_standin.resources` / `gcp_standin.assets`.
 """
 
 from __future__ import annotations
