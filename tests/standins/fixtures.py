@@ -14,8 +14,9 @@ credential row; secrets come from `aws_cloud.primary` / `aws_cloud.second` (anot
 failures). Failures: `tests.standins.aws.inject_ec2_error(inventory.events, ...)` (AWS, per
 operation and region), `azure_standin.fail(path_fragment, status, times=, retry_after=)` and
 `gcp_standin.fail(...)` (429/500/503, `times=-1` for always). Deleting resources between syncs:
-moto's own API (`aws_cloud.server.client("ec2", region).terminate_instances(...)`) or removing
-entries from `azure_standin.resources` / `gcp_standin.assets`.
+moto's own API (`aws_cloud.server.client("s3", "us-east-1").delete_bucket(...)`; a terminated
+instance stays listed as TERMINATED, as on AWS) or removing entries from
+`azure_standin.resources` / `gcp_standin.assets`.
 """
 
 from __future__ import annotations
