@@ -16,6 +16,7 @@ from graph.context import Info
 from graph.credentials.mutations import CredentialMutations
 from graph.credentials.queries import CredentialQueries
 from graph.credentials.types import CloudCredential
+from graph.credentials.verify import CredentialVerifyMutations
 from graph.errors import MaskInternalErrors
 from graph.execution import PlainFieldExecutionContext
 from graph.inventory.queries import InventoryQueries
@@ -40,7 +41,7 @@ class Query(AccountQueries, AccountListQueries, CredentialQueries, InventoryQuer
 
 
 @strawberry.type(description="Change what you own: credentials, accounts, syncs.")
-class Mutation(AccountMutations, CredentialMutations):
+class Mutation(AccountMutations, CredentialMutations, CredentialVerifyMutations):
     pass
 
 
