@@ -17,6 +17,7 @@ from graph.runtime import Runtime
 from graph.schema import schema
 from graph.view import GraphQLView
 from stratograph import metrics
+from stratograph.request_context import RequestContextMiddleware
 from stratograph.settings import Settings, get_settings
 
 logger = logging.getLogger("stratograph.http")
@@ -91,5 +92,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    metrics.POOLS.watch("api", runtime.database.engine)
+    # Added first, so it runs inside the HTTP middlewares and sees the request id they chose.
+    app.add_middleware(RequestContextMiddleware)
     app.add_middleware(MetricsMiddleware)
     return app

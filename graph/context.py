@@ -17,6 +17,7 @@ from db.scoping import OwnerScope, ScopedDatabase
 from graph.loaders import Loaders
 from graph.runtime import Runtime
 from security.tokens import InvalidToken
+from stratograph.request_context import set_user
 
 logger = logging.getLogger("stratograph.auth")
 
@@ -49,6 +50,7 @@ class Context:
         self.user = user
         self.db = _scoped_db(self.runtime, user)
         self.loaders = Loaders.create(self.db)
+        set_user(user.id if user else None)
 
     @property
     def client_ip(self) -> str:
@@ -101,6 +103,7 @@ def build_context(
     connection: HTTPConnection, runtime: Runtime, user: CurrentUser | None, response: Any = None
 ) -> Context:
     db = _scoped_db(runtime, user)
+    set_user(user.id if user else None)  # log lines of this request carry the user id
     return Context(
         connection=connection,
         runtime=runtime,

@@ -22,6 +22,7 @@ from graph.execution import PlainFieldExecutionContext
 from graph.inventory.queries import InventoryQueries
 from graph.inventory.types import CloudResource
 from graph.node import Node, resolve_node
+from graph.operation_metrics import OperationMetrics
 from graph.redaction import RedactingSchema
 from graph.sync.queries import SyncQueries
 from graph.sync.types import SyncJob
@@ -53,6 +54,7 @@ def build_schema() -> strawberry.Schema:
         config=StrawberryConfig(auto_camel_case=True),
         execution_context_class=PlainFieldExecutionContext,
         extensions=[
+            OperationMetrics,
             MaskInternalErrors,
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),

@@ -16,17 +16,16 @@ Command = Callable[[argparse.Namespace], int]
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    settings = get_settings()
-    uvicorn.run(
-        "graph.app:create_app",
-        factory=True,
+    from stratograph.serving import uvicorn_options
+
+    options = uvicorn_options(
+        get_settings(),
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_level=settings.log_level.lower(),
-        proxy_headers=False,
-        server_header=False,
+        graceful_timeout=args.graceful_timeout,
     )
+    uvicorn.run("graph.app:create_app", factory=True, **options)
     return 0
 
 
@@ -78,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--graceful-timeout",
+        type=int,
+        default=30,
+        help="seconds in-flight requests get to finish after SIGTERM",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     commands.add_parser("migrate", help="apply database migrations").set_defaults(

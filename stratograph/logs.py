@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 import orjson
 
+from stratograph.request_context import RequestContextFilter
+
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
 
@@ -27,13 +29,24 @@ class JSONFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+class TextFormatter(logging.Formatter):
+    """Development lines; the request id is appended when the line belongs to a request."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        request_id = getattr(record, "request_id", None)
+        return f"{line} [request {request_id}]" if request_id else line
+
+
 def configure_logging(level: str, *, json_output: bool) -> None:
+    """One handler on the root logger; uvicorn's loggers propagate to it (`log_config=None`)."""
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RequestContextFilter())
     if json_output:
         handler.setFormatter(JSONFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+import re
+import threading
+import weakref
+from collections.abc import Iterator
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 HTTP_REQUESTS = Counter(
     "stratograph_http_requests_total", "HTTP requests served", ["method", "route", "status"]
@@ -12,9 +20,76 @@ HTTP_LATENCY = Histogram(
 )
 GRAPHQL_OPERATIONS = Counter(
     "stratograph_graphql_operations_total",
-    "GraphQL operations executed",
-    ["operation_type", "outcome"],
+    "GraphQL operations executed, by type, operation name and outcome (ok or an error code)",
+    ["operation_type", "operation", "outcome"],
 )
+GRAPHQL_LATENCY = Histogram(
+    "stratograph_graphql_operation_duration_seconds",
+    "GraphQL operation latency, parse to result",
+    ["operation_type", "operation"],
+)
+# Incremented by the rate limiter each time it refuses an operation.
+RATE_LIMITED = Counter(
+    "stratograph_rate_limited_total", "Operations refused by a rate limit", ["field"]
+)
+
+# Operation names come from clients: an unbounded label would let anyone grow the registry.
+_OPERATION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+MAX_OPERATION_NAMES = 200
+_seen_names: set[str] = set()
+_seen_lock = threading.Lock()
+
+
+def operation_label(name: str | None) -> str:
+    """The operation name as a label: 'anonymous', the name, or 'other' past the cap."""
+    if not name:
+        return "anonymous"
+    if not _OPERATION_NAME.match(name):
+        return "other"
+    with _seen_lock:
+        if name in _seen_names:
+            return name
+        if len(_seen_names) >= MAX_OPERATION_NAMES:
+            return "other"
+        _seen_names.add(name)
+        return name
+
+
+class PoolCollector(Collector):
+    """Connection pool gauges of every live engine of the process, read at scrape time."""
+
+    def __init__(self) -> None:
+        self._engines: weakref.WeakValueDictionary[str, AsyncEngine] = weakref.WeakValueDictionary()
+
+    def watch(self, name: str, engine: AsyncEngine) -> None:
+        self._engines[name] = engine
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        gauges = {
+            "size": GaugeMetricFamily(
+                "stratograph_db_pool_size", "Configured pool size", labels=["pool"]
+            ),
+            "checkedout": GaugeMetricFamily(
+                "stratograph_db_pool_checked_out", "Connections in use", labels=["pool"]
+            ),
+            "checkedin": GaugeMetricFamily(
+                "stratograph_db_pool_checked_in", "Idle connections in the pool", labels=["pool"]
+            ),
+            "overflow": GaugeMetricFamily(
+                "stratograph_db_pool_overflow", "Connections beyond the pool size", labels=["pool"]
+            ),
+        }
+        for name, engine in list(self._engines.items()):
+            pool = engine.sync_engine.pool
+            for attribute, gauge in gauges.items():
+                read = getattr(pool, attribute, None)  # SQLite's NullPool has none of these
+                if callable(read):
+                    gauge.add_metric([name], float(read()))
+        yield from gauges.values()
+
+
+POOLS = PoolCollector()
+REGISTRY.register(POOLS)
 
 
 def render() -> tuple[bytes, str]:

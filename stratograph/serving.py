@@ -1,0 +1,33 @@
+"""How `stratograph serve` runs uvicorn: our logging, and a graceful stop on SIGTERM."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stratograph.settings import Settings
+
+# A load balancer drains an instance before stopping it; requests already in flight (a sync
+# being started, a dashboard being computed) get this long to finish before uvicorn closes them.
+DEFAULT_GRACEFUL_TIMEOUT_SECONDS = 30
+
+
+def uvicorn_options(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    workers: int = 1,
+    graceful_timeout: int = DEFAULT_GRACEFUL_TIMEOUT_SECONDS,
+) -> dict[str, Any]:
+    return {
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "log_level": settings.log_level.lower(),
+        # None: uvicorn keeps its hands off logging, its loggers propagate to our root handler
+        # (JSON in production, with the request id of each access line).
+        "log_config": None,
+        "timeout_graceful_shutdown": graceful_timeout,
+        "proxy_headers": False,
+        "server_header": False,
+    }

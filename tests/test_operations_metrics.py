@@ -1,0 +1,82 @@
+"""Prometheus metrics: GraphQL operations by type, name and outcome; latency; DB pool gauges."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from stratograph import metrics
+from tests.graphql_client import GraphQLClient
+
+ME = "query Me { me { email } }"
+
+
+async def scrape(http: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = await http.get("/metrics")
+    assert response.status_code == 200
+    samples = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def value(
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
+) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+async def test_operations_are_counted_by_type_name_and_outcome(
+    http: httpx.AsyncClient, gql: GraphQLClient
+) -> None:
+    # given the counters before
+    before = await scrape(http)
+    refused = {"operation_type": "query", "operation": "Me", "outcome": "UNAUTHENTICATED"}
+    invalid = {"operation_type": "query", "operation": "anonymous"}
+    # when an unauthenticated query, an invalid one and a typo'd one run
+    await gql(ME)
+    await gql(ME)
+    await gql("query { nope }")
+    after = await scrape(http)
+    # then each is counted under its own labels, and timed
+    total = "stratograph_graphql_operations_total"
+    assert value(after, total, **refused) - value(before, total, **refused) == 2
+    assert (
+        value(after, total, **invalid, outcome="GRAPHQL_VALIDATION_FAILED")
+        - value(before, total, **invalid, outcome="GRAPHQL_VALIDATION_FAILED")
+        == 1
+    )
+    count = "stratograph_graphql_operation_duration_seconds_count"
+    labels = {"operation_type": "query", "operation": "Me"}
+    assert value(after, count, **labels) - value(before, count, **labels) == 2
+
+
+async def test_database_pool_and_rate_limit_series_are_exposed(
+    http: httpx.AsyncClient, backend: str
+) -> None:
+    # when the metrics are scraped
+    samples = await scrape(http)
+    names = {name for name, _ in samples}
+    # then the PostgreSQL pool is described (SQLite has no pool to describe)
+    if backend == "postgres":
+        assert value(samples, "stratograph_db_pool_size", pool="api") == 10
+        assert ("stratograph_db_pool_checked_out", (("pool", "api"),)) in samples
+    response = await http.get("/metrics")
+    assert "stratograph_rate_limited_total" in response.text
+    assert "stratograph_http_requests_total" in names
+
+
+def test_client_chosen_operation_names_cannot_grow_the_registry_without_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given names already seen, up to the cap (in a set of this test's own)
+    monkeypatch.setattr(metrics, "_seen_names", set())
+    for n in range(metrics.MAX_OPERATION_NAMES):
+        metrics.operation_label(f"Op{n}")
+    # then a new name past the cap, or a strange one, is "other"; a known one stays itself
+    assert metrics.operation_label("BrandNewName") == "other"
+    assert metrics.operation_label("drop table; --") == "other"
+    assert metrics.operation_label("Op3") == "Op3"
+    assert metrics.operation_label(None) == "anonymous"
