@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from graph.runtime import Runtime
 from graph.schema import schema
 from graph.view import GraphQLView
+from security.http import install_http_security
 from stratograph import metrics
 from stratograph.settings import Settings, get_settings
 
@@ -91,5 +92,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    install_http_security(
+        app, runtime.settings, graphiql_html=view.graphql_ide_html if view.graphql_ide else None
+    )
     app.add_middleware(MetricsMiddleware)
     return app

@@ -13,6 +13,8 @@ from graph.accounts.types import AuditEvent, User
 from graph.context import Info
 from graph.credentials.types import CloudCredential
 from graph.errors import MaskInternalErrors
+from graph.hardening.extensions import QueryLimits, RateLimits
+from graph.hardening.production import HardenedSchema
 from graph.inventory.types import CloudResource
 from graph.node import Node, resolve_node
 from graph.sync.types import SyncJob
@@ -32,11 +34,14 @@ class Query(AccountQueries):
 
 
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    return HardenedSchema(
         query=Query,
         types=[User, AuditEvent, CloudCredential, CloudResource, SyncJob],
         config=StrawberryConfig(auto_camel_case=True),
         extensions=[
+            # Limits first: their validation rules must be in place before ValidationCache runs.
+            QueryLimits,
+            RateLimits,
             MaskInternalErrors,
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),

@@ -1,0 +1,66 @@
+"""The root fields an operation will execute, as the rate limiter counts them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    value_from_ast_untyped,
+)
+
+from security.ratelimit import FieldCall
+
+MAX_COUNTED_CALLS = 1000
+
+
+def root_field_calls(
+    document: DocumentNode, operation: OperationDefinitionNode, variables: dict[str, Any] | None
+) -> list[FieldCall]:
+    """One call per root field node, aliases and fragments included (`@skip` is ignored:
+    counting a skipped field is the safe side)."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    calls: list[FieldCall] = []
+    for node in _fields(operation.selection_set, fragments, frozenset()):
+        calls.append(FieldCall(node.name.value, _input_email(node, variables or {})))
+        if len(calls) >= MAX_COUNTED_CALLS:
+            break  # a fragment fan-out could expand exponentially; this is over every limit
+    return calls
+
+
+def _fields(
+    selection_set: SelectionSetNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    visiting: frozenset[str],
+) -> Iterator[FieldNode]:
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            yield selection
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _fields(selection.selection_set, fragments, visiting)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is not None and name not in visiting:
+                yield from _fields(fragment.selection_set, fragments, visiting | {name})
+
+
+def _input_email(node: FieldNode, variables: dict[str, Any]) -> str | None:
+    """`input.email`, literal or from variables, normalised the way accounts compare it."""
+    for argument in node.arguments or ():
+        if argument.name.value != "input":
+            continue
+        value = value_from_ast_untyped(argument.value, variables)
+        email = value.get("email") if isinstance(value, dict) else None
+        if isinstance(email, str) and email.strip():
+            return email.strip().lower()
+    return None
