@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from graph.app import create_app
 from graph.runtime import Runtime
 from stratograph.settings import Settings
-from tests.databases import PostgresTemplate, SqliteTemplate, async_url
+from tests.databases import PostgresTemplate, SqliteTemplate, as_app_role, async_url
 from tests.graphql_client import GraphQLClient
 from tests.services import require_postgres
 
@@ -65,7 +65,8 @@ async def database_url(
         return
     name = await template.clone()
     try:
-        yield async_url(template.admin_dsn, name)
+        # The app connects as the unprivileged role, so the whole suite runs under RLS.
+        yield async_url(as_app_role(template.admin_dsn), name)
     finally:
         await template.drop(name)
 
