@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.schema import BaseSchema
 
 from graph.runtime import Runtime
 from graph.schema import schema
@@ -72,9 +73,12 @@ class MetricsMiddleware:
             )
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None, *, graphql_schema: BaseSchema | None = None
+) -> Starlette:
+    """The app; `graphql_schema` lets tests mount a small schema behind the same protections."""
     runtime = Runtime.from_settings(settings or get_settings())
-    view = GraphQLView(schema, runtime)
+    view = GraphQLView(graphql_schema or schema, runtime)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -130,6 +130,21 @@ class _CostWalker:
         return items + items * self.selection_set(named, node.selection_set)
 
 
+def effective_variables(
+    operation: OperationDefinitionNode, variables: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The variables as execution will see them: provided values over declared defaults
+    (else `query($n: Int = 500)` would slip a page size past the check)."""
+    values: dict[str, Any] = {}
+    for definition in operation.variable_definitions or ():
+        if definition.default_value is not None:
+            values[definition.variable.name.value] = value_from_ast_untyped(
+                definition.default_value
+            )
+    values.update(variables or {})
+    return values
+
+
 def operation_cost(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -138,7 +153,7 @@ def operation_cost(
 ) -> int:
     """Worst-case node count; raises PageSizeError for a bad `first`/`last`."""
     root = schema.get_root_type(operation.operation)
-    return _CostWalker(schema, document, variables or {}).selection_set(
+    return _CostWalker(schema, document, effective_variables(operation, variables)).selection_set(
         root, operation.selection_set
     )
 

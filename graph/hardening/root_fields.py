@@ -16,6 +16,7 @@ from graphql import (
     value_from_ast_untyped,
 )
 
+from graph.hardening.cost import effective_variables
 from security.ratelimit import FieldCall
 
 MAX_COUNTED_CALLS = 1000
@@ -29,9 +30,10 @@ def root_field_calls(
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
+    values = effective_variables(operation, variables)
     calls: list[FieldCall] = []
     for node in _fields(operation.selection_set, fragments, frozenset()):
-        calls.append(FieldCall(node.name.value, _input_email(node, variables or {})))
+        calls.append(FieldCall(node.name.value, _input_email(node, values)))
         if len(calls) >= MAX_COUNTED_CALLS:
             break  # a fragment fan-out could expand exponentially; this is over every limit
     return calls
