@@ -8,6 +8,7 @@ mounted by the real `create_app`, so every middleware and limit applies exactly 
 from __future__ import annotations
 
 import asyncio
+import enum
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -71,8 +72,18 @@ class RefreshInput:
     refresh_token: str
 
 
+@strawberry.enum
+class Color(enum.Enum):
+    CRIMSON = "CRIMSON"
+    COBALT = "COBALT"
+
+
 @strawberry.type
 class Query:
+    @strawberry.field
+    def paint(self, color: Color) -> str:
+        return color.value
+
     @strawberry.field
     def item(self) -> Item:
         return Item(id=strawberry.ID("1"))
