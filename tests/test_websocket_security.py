@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,15 @@ async def served(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[str, 
         await runtime.close()
 
 
+def connect(
+    address: str, http: httpx.AsyncClient, protocol: str = PROTOCOL, **options: Any
+) -> AbstractAsyncContextManager[Any]:
+    connection: AbstractAsyncContextManager[Any] = aconnect_ws(
+        f"ws://{address}/graphql", http, subprotocols=[protocol], **options
+    )
+    return connection
+
+
 async def receive(ws: Any) -> dict[str, Any]:
     """The next message, whether the server frames JSON as text or as bytes."""
     event = await ws.receive(timeout=5)
@@ -52,12 +62,7 @@ async def test_foreign_origin_is_refused_at_the_handshake(served: tuple[str, str
     address, _ = served
     async with httpx.AsyncClient() as http:
         with pytest.raises(WebSocketUpgradeError) as refused:
-            async with aconnect_ws(
-                f"ws://{address}/graphql",
-                http,
-                subprotocols=[PROTOCOL],
-                headers={"origin": "https://evil.example"},
-            ):
+            async with connect(address, http, headers={"origin": "https://evil.example"}):
                 pass  # pragma: no cover - the handshake must fail
     assert refused.value.response.status_code == 403
 
@@ -66,12 +71,7 @@ async def test_listed_origin_connects_and_authenticates(served: tuple[str, str])
     address, token = served
     async with (
         httpx.AsyncClient() as http,
-        aconnect_ws(
-            f"ws://{address}/graphql",
-            http,
-            subprotocols=[PROTOCOL],
-            headers={"origin": "http://localhost:5173"},
-        ) as ws,
+        connect(address, http, headers={"origin": "http://localhost:5173"}) as ws,
     ):
         assert (await init(ws, token))["type"] == "connection_ack"
         await ws.send_text(
@@ -84,7 +84,7 @@ async def test_only_graphql_transport_ws_is_spoken(served: tuple[str, str]) -> N
     address, _ = served
     async with (
         httpx.AsyncClient() as http,
-        aconnect_ws(f"ws://{address}/graphql", http, subprotocols=["graphql-ws"]) as ws,
+        connect(address, http, protocol="graphql-ws") as ws,
     ):
         with pytest.raises(WebSocketDisconnect) as closed:
             await receive(ws)
@@ -96,7 +96,7 @@ async def test_connection_init_without_a_valid_token_is_refused(served: tuple[st
     for token in (None, "forged.token.value"):
         async with (
             httpx.AsyncClient() as http,
-            aconnect_ws(f"ws://{address}/graphql", http, subprotocols=[PROTOCOL]) as ws,
+            connect(address, http) as ws,
         ):
             with pytest.raises(WebSocketDisconnect) as closed:
                 await init(ws, token)
@@ -107,7 +107,7 @@ async def test_subscriptions_per_connection_are_capped(served: tuple[str, str]) 
     address, token = served
     async with (
         httpx.AsyncClient() as http,
-        aconnect_ws(f"ws://{address}/graphql", http, subprotocols=[PROTOCOL]) as ws,
+        connect(address, http) as ws,
     ):
         assert (await init(ws, token))["type"] == "connection_ack"
         # when the client opens one subscription more than the cap
@@ -138,7 +138,7 @@ async def test_limits_apply_over_websocket_too(served: tuple[str, str]) -> None:
     deep = "subscription { ticks " + "@include(if: true) " * 60 + "}"
     async with (
         httpx.AsyncClient() as http,
-        aconnect_ws(f"ws://{address}/graphql", http, subprotocols=[PROTOCOL]) as ws,
+        connect(address, http) as ws,
     ):
         assert (await init(ws, token))["type"] == "connection_ack"
         await ws.send_text(json.dumps({"id": "x", "type": "subscribe", "payload": {"query": deep}}))
