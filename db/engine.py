@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from db.tls import asyncpg_tls
+
 SYSTEM_ROLE = "system"
 
 
@@ -29,8 +31,14 @@ def create_engine(database_url: str, *, pool_size: int = 10, echo: bool = False)
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    url, tls = asyncpg_tls(url)
     return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args=tls,
     )
 
 

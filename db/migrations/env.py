@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 import db.models  # noqa: F401  (registers every table on the metadata)
 from db.base import Base
+from db.tls import asyncpg_tls
 
 target_metadata = Base.metadata
 
@@ -27,7 +28,8 @@ def _configure_and_run(connection: Connection) -> None:
 
 
 async def _run_online(url: str) -> None:
-    engine = create_async_engine(url, poolclass=NullPool)
+    target, tls = asyncpg_tls(make_url(url))  # libpq-style sslmode/sslrootcert, as the app
+    engine = create_async_engine(target, poolclass=NullPool, connect_args=tls)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_configure_and_run)
