@@ -55,6 +55,18 @@ class GraphQLView(GraphQL[Context, None]):
         context.act_as(user)
         return await super().on_ws_connect(context)
 
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        # Strawberry assumes a JSON body is an object or a list; `null` or `5` would crash it
+        # into a 500. The body is cached by Starlette, so peeking costs nothing.
+        if request.method == "POST" and "json" in (request.content_type or ""):
+            body = await request.get_body()
+            start = body.lstrip()[:1] if isinstance(body, bytes) else body.lstrip()[:1].encode()
+            if start not in (b"{", b"["):
+                raise HTTPException(400, "The request body must be a JSON object")
+        return await super().parse_http_body(request)
+
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:

@@ -32,28 +32,31 @@ def root_field_calls(
     }
     values = effective_variables(operation, variables)
     calls: list[FieldCall] = []
-    for node in _fields(operation.selection_set, fragments, frozenset()):
+    for node in _fields(operation.selection_set, fragments, set()):
         calls.append(FieldCall(node.name.value, _input_email(node, values)))
         if len(calls) >= MAX_COUNTED_CALLS:
-            break  # a fragment fan-out could expand exponentially; this is over every limit
+            break  # already over any sensible limit; no need to walk a huge document further
     return calls
 
 
 def _fields(
     selection_set: SelectionSetNode,
     fragments: dict[str, FragmentDefinitionNode],
-    visiting: frozenset[str],
+    visited: set[str],
 ) -> Iterator[FieldNode]:
+    # Like graphql-core's field collection, a named fragment is expanded once per operation:
+    # spreading it again executes nothing more, and a fan-out of spreads stays linear.
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
             yield selection
         elif isinstance(selection, InlineFragmentNode):
-            yield from _fields(selection.selection_set, fragments, visiting)
+            yield from _fields(selection.selection_set, fragments, visited)
         elif isinstance(selection, FragmentSpreadNode):
             name = selection.name.value
             fragment = fragments.get(name)
-            if fragment is not None and name not in visiting:
-                yield from _fields(fragment.selection_set, fragments, visiting | {name})
+            if fragment is not None and name not in visited:
+                visited.add(name)
+                yield from _fields(fragment.selection_set, fragments, visited)
 
 
 def _input_email(node: FieldNode, variables: dict[str, Any]) -> str | None:
