@@ -23,6 +23,7 @@ from security.proxies import TrustedProxies
 from stratograph.settings import Settings
 
 MAX_BODY_BYTES = 1024 * 1024
+MAX_QUERY_STRING_BYTES = 16 * 1024  # GET queries: the token limit is reached long before this
 HSTS = "max-age=63072000; includeSubDomains"
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 # Browsers send these content types cross-site without a CORS preflight ("simple requests").
@@ -175,7 +176,8 @@ class BodyTooLarge(Exception):
 
 
 class BodySizeLimit:
-    """413 for bodies over `max_bytes`, whether declared by Content-Length or streamed."""
+    """413 for bodies over `max_bytes`, whether declared by Content-Length or streamed;
+    414 for query strings (GET queries) over MAX_QUERY_STRING_BYTES."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int = MAX_BODY_BYTES) -> None:
         self.app = app
@@ -184,6 +186,9 @@ class BodySizeLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if len(scope.get("query_string", b"")) > MAX_QUERY_STRING_BYTES:
+            await send_error(send, 414, f"The URL query exceeds {MAX_QUERY_STRING_BYTES} bytes.")
             return
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):

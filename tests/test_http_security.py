@@ -154,6 +154,12 @@ async def test_streamed_oversize_body_is_413(client: httpx.AsyncClient) -> None:
     assert response.status_code == 413
 
 
+async def test_oversize_get_query_is_414(client: httpx.AsyncClient) -> None:
+    response = await client.get("/graphql", params={"query": "{ " + "dashboard " * 5000 + "}"})
+    assert response.status_code == 414
+    assert codes(response) == ["BAD_REQUEST"]
+
+
 async def test_invalid_content_length_is_refused(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/graphql",
