@@ -303,3 +303,56 @@ async def test_brute_force_by_aliases_and_batches_is_bounded(
         # then the packed document counts twelve and is refused, and batches are not accepted
         assert packed.status_code == 429
         assert batched.status_code == 400
+
+
+CROSS_TENANT_WRITES = """
+mutation Attack($id: ID!, $secret: CredentialSecretInput!) {
+  rename: updateCredential(input: {id: $id, name: "pwned"}) { userErrors { code } }
+  swap: updateCredential(input: {id: $id, secret: $secret}) { userErrors { code } }
+  drop: deleteCredential(input: {id: $id}) { deletedId userErrors { code } }
+}
+"""
+ADD_CREDENTIAL = """
+mutation Add($input: AddCredentialInput!) {
+  addCredential(input: $input) { credential { id name fingerprint } userErrors { code } }
+}
+"""
+
+
+async def test_cross_tenant_writes_through_mutations_change_nothing(
+    target: tuple[httpx.AsyncClient, bool],
+) -> None:
+    # given bob's credential, created through the API
+    client, _ = target
+    runtime = client._transport.app.state.runtime  # type: ignore[attr-defined]
+    alice, bob = await create_user(runtime), await create_user(runtime)
+    as_bob = {**JSON, "authorization": f"Bearer {access_token(runtime, bob)}"}
+    as_alice = {**JSON, "authorization": f"Bearer {access_token(runtime, alice)}"}
+    added = await client.post(
+        "/graphql",
+        json={"query": ADD_CREDENTIAL, "variables": {"input": {"name": "prod", "secret": aws()}}},
+        headers=as_bob,
+    )
+    credential = added.json()["data"]["addCredential"]["credential"]
+    # when alice renames, re-keys and deletes it by its ID, in one packed document
+    attack = await client.post(
+        "/graphql",
+        json={"query": CROSS_TENANT_WRITES, "variables": {"id": credential["id"], "secret": aws()}},
+        headers=as_alice,
+    )
+    # then every attempt is a NOT_FOUND like for a missing ID, and bob's credential is intact
+    data = attack.json()["data"]
+    assert [data[k]["userErrors"][0]["code"] for k in ("rename", "swap", "drop")] == [
+        "NOT_FOUND"
+    ] * 3
+    assert data["drop"]["deletedId"] is None
+    listed = await client.post(
+        "/graphql", json={"query": "{ credentials { id name fingerprint } }"}, headers=as_bob
+    )
+    assert listed.json()["data"]["credentials"] == [credential]
+
+
+def aws() -> dict[str, Any]:
+    return {
+        "aws": {"accessKeyId": "AKIA" + uuid.uuid4().hex[:16].upper(), "secretAccessKey": "s" * 40}
+    }
