@@ -174,3 +174,28 @@ async def test_graphiql_introspection_fits_the_limits_in_development(gql: GraphQ
 
     response = await gql(get_introspection_query(descriptions=True))
     assert response.ok()["__schema"]["queryType"]["name"] == "Query"
+
+
+def test_plain_lists_count_their_limit_argument() -> None:
+    # given a list field with a `limit` argument, in the product schema's style
+    import strawberry
+    from graphql import parse
+
+    from graph.hardening.cost import LIST_ESTIMATE, operation_cost
+
+    @strawberry.type
+    class Q:
+        @strawberry.field
+        def recent(self, limit: int = 10) -> list[int]:
+            return list(range(limit))
+
+    schema = strawberry.Schema(query=Q)._schema
+    for query, expected in [
+        ("{ recent }", LIST_ESTIMATE),
+        ("{ recent(limit: 5000) }", 5000),
+        ("query R($n: Int) { recent(limit: $n) }", 700),
+    ]:
+        document = parse(query)
+        operation = document.definitions[0]
+        cost = operation_cost(schema, document, operation, {"n": 700})  # type: ignore[arg-type]
+        assert cost == expected, query

@@ -1,11 +1,11 @@
 """Worst-case size of a query, from the page sizes of its connections (GitHub's model).
 
 Every field returning a `…Connection` fetches up to `first`/`last` nodes (1–100, default 20) for
-each parent node; a plain list is assumed to hold LIST_ESTIMATE items. The cost is the total
-number of nodes the query could return. GitHub allows 500,000; here a row of a dozen fields
-costs about 80 µs of CPU (design.md), so 500,000 nodes would be ~40 s of one core. The budget of
-10,000 nodes keeps the worst case near one second and still allows every single-level page
-of 100 plus a nested page of 100 under a short list.
+each parent node; a plain list holds its `limit`/`first` argument's count, else LIST_ESTIMATE.
+The cost is the total number of nodes the query could return. GitHub allows 500,000; here a row
+of a dozen fields costs about 80 µs of CPU (design.md), so 500,000 nodes would be ~40 s of one
+core. The budget of 10,000 nodes keeps the worst case near one second and still allows every
+single-level page of 100, and a nested page of 100 under a short list.
 
 Cost is linear in the multiplier, so each fragment is measured once at multiplier 1 and scaled:
 the walk is linear in the document even for fragment fan-out bombs, and cycles count as 0.
@@ -68,6 +68,16 @@ def page_size(field: FieldNode, variables: dict[str, Any]) -> int:
     return max(sizes) if sizes else DEFAULT_PAGE_SIZE
 
 
+def _list_size(field: FieldNode, variables: dict[str, Any]) -> int:
+    """A plain list's size: its `limit`/`first` argument when it has one, else LIST_ESTIMATE."""
+    for argument in field.arguments or ():
+        if argument.name.value in ("limit", "first", "last"):
+            value = value_from_ast_untyped(argument.value, variables)
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                return value
+    return LIST_ESTIMATE
+
+
 class _CostWalker:
     def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: dict[str, Any]):
         self.schema = schema
@@ -124,7 +134,7 @@ class _CostWalker:
         if named.name.endswith("Connection"):
             items = page_size(node, self.variables)
         elif is_list_type(get_nullable_type(definition.type)):
-            items = LIST_ESTIMATE
+            items = _list_size(node, self.variables)
         else:
             return self.selection_set(named, node.selection_set)
         return items + items * self.selection_set(named, node.selection_set)
