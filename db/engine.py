@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
-from db.tls import asyncpg_tls
+from db.tls import apply_libpq_tls
 
 SYSTEM_ROLE = "system"
 
@@ -31,14 +31,8 @@ def create_engine(database_url: str, *, pool_size: int = 10, echo: bool = False)
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    url, tls = asyncpg_tls(url)
     return create_async_engine(
-        url,
-        echo=echo,
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=True,
-        connect_args=tls,
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
     )
 
 
@@ -60,6 +54,7 @@ class Database:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        apply_libpq_tls(engine)  # DATABASE_URL may carry libpq's sslmode/sslrootcert
         self.is_postgres = engine.dialect.name == "postgresql"
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
-from sqlalchemy.engine import URL
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 LIBPQ_TLS_KEYS = ("sslmode", "sslrootcert", "sslcert", "sslkey")
 
@@ -44,3 +46,16 @@ def asyncpg_tls(url: URL) -> tuple[URL, dict[str, Any]]:
     if cert:
         context.load_cert_chain(str(cert), str(key) if key else None)
     return cleaned, {"ssl": context}
+
+
+def apply_libpq_tls(engine: AsyncEngine) -> None:
+    """Translate libpq TLS parameters of the engine's URL on every connection attempt."""
+    if engine.dialect.name != "postgresql":
+        return
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _translate(_dialect: Any, _record: Any, _args: Any, params: dict[str, Any]) -> None:
+        present = {key: params.pop(key) for key in LIBPQ_TLS_KEYS if key in params}
+        if present:
+            _, tls = asyncpg_tls(make_url("postgresql://").update_query_dict(present))
+            params.update(tls)

@@ -10,6 +10,7 @@ import trustme
 from sqlalchemy.engine import make_url
 
 from db.engine import Database, create_engine
+from db.migrate import upgrade_async
 from db.tls import TLSConfigError, asyncpg_tls
 from tests.databases import PostgresTemplate, as_app_role, async_url
 
@@ -50,16 +51,28 @@ def test_unknown_mode_is_a_clear_error() -> None:
         asyncpg_tls(make_url(f"{BASE}?sslmode=sometimes&sslrootcert=/nonexistent"))
 
 
-async def test_the_engine_connects_with_libpq_options(postgres_template: PostgresTemplate) -> None:
-    # given the local server (no TLS) and a URL written libpq-style
+async def test_the_app_connects_with_libpq_options(postgres_template: PostgresTemplate) -> None:
+    # given the local server, which does not speak TLS, and URLs written libpq-style
     name = await postgres_template.clone()
+    base = async_url(as_app_role(postgres_template.admin_dsn), name)
     try:
-        url = async_url(as_app_role(postgres_template.admin_dsn), name) + "?sslmode=disable"
-        database = Database(create_engine(url))
-        # then the application connects
+        # then `sslmode=disable` connects (without the translation asyncpg would refuse the
+        # unknown `sslmode` argument)
+        plain = Database(create_engine(base + "?sslmode=disable"))
         try:
-            assert await database.ping()
+            assert await plain.ping()
         finally:
-            await database.dispose()
+            await plain.dispose()
+        # and so do migrations (run as the owner)
+        admin = async_url(postgres_template.admin_dsn, name)
+        await upgrade_async(admin + "?sslmode=disable")
+        # and `sslmode=require` really asks for TLS, which this server refuses
+        demanding = Database(create_engine(base + "?sslmode=require"))
+        try:
+            with pytest.raises(Exception, match=r"(?i)ssl") as refused:
+                await demanding.ping()
+            assert not isinstance(refused.value, TypeError)
+        finally:
+            await demanding.dispose()
     finally:
         await postgres_template.drop(name)

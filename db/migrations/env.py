@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 import db.models  # noqa: F401  (registers every table on the metadata)
 from db.base import Base
-from db.tls import asyncpg_tls
+from db.tls import apply_libpq_tls
 
 target_metadata = Base.metadata
 
@@ -28,8 +28,8 @@ def _configure_and_run(connection: Connection) -> None:
 
 
 async def _run_online(url: str) -> None:
-    target, tls = asyncpg_tls(make_url(url))  # libpq-style sslmode/sslrootcert, as the app
-    engine = create_async_engine(target, poolclass=NullPool, connect_args=tls)
+    engine = create_async_engine(url, poolclass=NullPool)
+    apply_libpq_tls(engine)  # libpq-style sslmode/sslrootcert, as for the app
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_configure_and_run)
