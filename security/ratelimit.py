@@ -2,9 +2,10 @@
 
 Each executed root field costs one hit on every key its rule names: log-in style fields on the
 client IP and on the target e-mail (so rotating IPs does not help against one account, and
-rotating e-mails does not help from one IP), `dashboard` and everything else per user (per IP
-when anonymous). Storage comes from RATE_LIMIT_STORAGE_URL: `memory://` for one process,
-`redis://…` to share the counters between processes and machines.
+rotating e-mails does not help from one IP), each of those fields on its own budget;
+`dashboard` and everything else per user (per IP when anonymous). Storage comes from
+RATE_LIMIT_STORAGE_URL: `memory://` for one process, `redis://…` to share the counters between
+processes and machines.
 """
 
 from __future__ import annotations
@@ -77,9 +78,11 @@ class RateLimiter:
     ) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
         """The (limit, identifiers) pairs one call of a root field is counted against."""
         if call.name in LOGIN_FIELDS:
-            keys: list[Key] = [(self.login, ("login", "ip", caller.ip))]
+            # Each of these fields has its own budget (signing up must not use up an account's
+            # log-in attempts), counted on the client IP and on the target e-mail.
+            keys: list[Key] = [(self.login, (call.name, "ip", caller.ip))]
             if call.email:
-                keys.append((self.login, ("login", "email", _hashed(call.email))))
+                keys.append((self.login, (call.name, "email", _hashed(call.email))))
             return keys
         item = self.dashboard if call.name in DASHBOARD_FIELDS else self.default
         scope = "dashboard" if call.name in DASHBOARD_FIELDS else "default"
