@@ -145,3 +145,30 @@ async def test_limits_apply_over_websocket_too(served: tuple[str, str]) -> None:
         answer = await receive(ws)
     assert answer["type"] == "error"
     assert "QUERY_TOO_COMPLEX" in json.dumps(answer)
+
+
+async def test_rate_limits_apply_over_websocket(database_url: str, tmp_path: Path) -> None:
+    # given a default limit of 2 per minute
+    app = small_app(database_url, tmp_path, rate_limit_default="2/minute")
+    runtime = app.state.runtime
+    token = access_token(runtime, await create_user(runtime))
+    try:
+        async with (
+            live_server(app) as address,
+            httpx.AsyncClient() as http,
+            connect(address, http) as ws,
+        ):
+            assert (await init(ws, token))["type"] == "connection_ack"
+            # when a third operation is started within the minute
+            answers = []
+            for n in range(3):
+                message = {"id": str(n), "type": "subscribe", "payload": {"query": TICKS}}
+                await ws.send_text(json.dumps(message))
+                answers.append(await receive(ws))
+    finally:
+        await runtime.close()
+    # then it is refused with RATE_LIMITED and a retry hint
+    assert [a["type"] for a in answers[:2]] == ["next", "next"]
+    assert answers[2]["id"] == "2" and answers[2]["type"] in ("error", "next")
+    assert "RATE_LIMITED" in json.dumps(answers[2])
+    assert "retryAfter" in json.dumps(answers[2])

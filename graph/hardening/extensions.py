@@ -14,6 +14,8 @@ from graphql import GraphQLError, get_operation_ast
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from graph.context import Context
 from graph.errors import ErrorCode, PublicError
@@ -47,8 +49,7 @@ class QueryLimits(SchemaExtension):
         if context.result is None and document is not None and operation is not None:
             error = check_cost(context.schema._schema, document, operation, context.variables)
             if error is not None:
-                refuse(context.context, error)
-                context.result = GraphQLExecutionResult(data=None, errors=[error])
+                refuse(context, error)
         yield
 
 
@@ -77,15 +78,19 @@ class RateLimits(SchemaExtension):
                         ErrorCode.RATE_LIMITED,
                         retryAfter=verdict.reset_after,
                     )
-                    refuse(request, error, status=429)
-                    context.result = GraphQLExecutionResult(data=None, errors=[error])
+                    refuse(context, error, status=429)
         yield
 
 
-def refuse(request: object, error: GraphQLError, status: int | None = None) -> None:
-    """Mark an HTTP response for an operation refused before execution."""
+def refuse(context: ExecutionContext, error: GraphQLError, status: int | None = None) -> None:
+    """Answer the operation with `error` instead of executing it."""
+    request = context.context
     if isinstance(request, Context) and isinstance(request.response, Response) and status:
         request.response.status_code = status
+    if context.operation_type is OperationType.SUBSCRIPTION:
+        # Strawberry's subscribe ignores a preset result but reports what on_execute raises.
+        raise error
+    context.result = GraphQLExecutionResult(data=None, errors=[error])
 
 
 def _write_headers(request: Context, verdict: Verdict) -> None:
