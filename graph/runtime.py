@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from db.engine import Database, create_engine
+from security.passwords import PasswordHasher
 from security.ratelimit import RateLimiter
 from security.tokens import TokenSigner
 from security.vault import Vault
@@ -18,6 +19,7 @@ class Runtime:
     database: Database
     signer: TokenSigner
     vault: Vault
+    passwords: PasswordHasher
     # Built from the settings when not given; one per process, shared by every request.
     rate_limiter: RateLimiter = field(default=None)  # type: ignore[assignment]
 
@@ -37,7 +39,9 @@ class Runtime:
                 access_ttl=timedelta(minutes=settings.access_token_expire_minutes),
             ),
             vault=Vault(settings.vault_keys),
+            passwords=PasswordHasher(),
         )
 
     async def close(self) -> None:
+        self.passwords.close()
         await self.database.dispose()
