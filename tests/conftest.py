@@ -80,6 +80,11 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settin
         "encryption_keys": ["k1:" + base64.b64encode(secrets.token_bytes(32)).decode()],
         "dev_secrets_file": str(tmp_path / "secrets.json"),
         "allowed_hosts": ["*"],
+        # Generous rate limits, so suites that log in a lot are not throttled; the rate-limit
+        # tests (test_rate_limits, test_login_limits, …) set the limits they exercise.
+        "rate_limit_login": "10000/minute",
+        "rate_limit_dashboard": "10000/minute",
+        "rate_limit_default": "10000/minute",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

@@ -110,7 +110,13 @@ async def test_real_app_in_production(database_url: str, tmp_path: Path) -> None
     async with client_for(app, base_url=BASE) as client:
         introspection = await post(client, "{ __schema { types { name } } }")
         typo = await post(client, "{ mee { id } }")
+        input_typo = await post(
+            client,
+            "mutation L($i: LogInInput!) { logIn(input: $i) { accessToken } }",
+            variables={"i": {"emial": "a@example.com", "password": "x"}},
+        )
         ide = await client.get("/graphql", headers={"accept": "text/html"})
     assert "data" not in introspection.json()
     assert "Did you mean" not in typo.text and typo.json()["errors"]
+    assert "Did you mean" not in input_typo.text and input_typo.json()["errors"]
     assert "graphiql" not in ide.text.lower()
