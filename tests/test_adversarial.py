@@ -291,17 +291,23 @@ async def test_cross_tenant_reads_through_node_see_nothing(
 async def test_brute_force_by_aliases_and_batches_is_bounded(
     database_url: str, tmp_path: Path
 ) -> None:
-    # given the real app with its log-in limit
-    app = create_app(make_settings(database_url, tmp_path, rate_limit_default="5/minute"))
-    async with client_for(app) as client:
-        # when an attacker packs many root fields per request, or batches requests
-        aliased = "{ " + " ".join(f"a{i}: me {{ id }}" for i in range(12)) + " }"
-        packed = await client.post("/graphql", json={"query": aliased}, headers=JSON)
-        batched = await client.post(
-            "/graphql", json=[{"query": "{ me { id } }"}] * 12, headers=JSON
+    # given the real app with the contract's log-in limit
+    settings = make_settings(database_url, tmp_path, rate_limit_login="5/minute")
+    async with client_for(create_app(settings)) as client:
+        # when an attacker packs twelve password guesses into one document, or batches them
+        guesses = " ".join(
+            f'g{i}: logIn(input: {{email: "victim@example.com", password: "guess{i}"}}) '
+            "{ accessToken }"
+            for i in range(12)
         )
-        # then the packed document counts twelve and is refused, and batches are not accepted
-        assert packed.status_code == 429
+        packed = await client.post("/graphql", json={"query": f"mutation {{ {guesses} }}"})
+        single = {
+            "query": 'mutation { logIn(input: {email: "v@example.com", password: "x"}) '
+            "{ accessToken } }"
+        }
+        batched = await client.post("/graphql", json=[single] * 12)
+        # then the packed document counts twelve and is refused whole; batches are not accepted
+        assert packed.status_code == 429 and "data" not in packed.json()
         assert batched.status_code == 400
 
 
