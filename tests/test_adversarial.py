@@ -194,6 +194,28 @@ ATTACKS: list[Attack] = [
         for name, token in forged_tokens()
     ],
     gql("basic auth", "{ me { id } }", headers={**JSON, "authorization": "Basic YTpi"}),
+    # the account mutations with hostile input
+    gql(
+        "sql in log-in",
+        'mutation L($e: String!) { logIn(input: {email: $e, password: "x"}) { accessToken } }',
+        variables={"e": "' OR '1'='1' --@example.com"},
+    ),
+    gql(
+        "huge sign-up",
+        "mutation S($e: String!, $p: String!) "
+        "{ signUp(input: {email: $e, password: $p, fullName: $p}) { user { id } } }",
+        variables={"e": "a" * 5000 + "@example.com", "p": "p" * 200_000},
+    ),
+    gql(
+        "forged refresh token",
+        "mutation R($t: String!) { refreshToken(input: {refreshToken: $t}) { accessToken } }",
+        variables={"t": "x" * 10_000},
+    ),
+    gql(
+        "log-in input of the wrong shape",
+        "mutation L($i: LogInInput!) { logIn(input: $i) { accessToken } }",
+        variables={"i": {"email": ["a"], "password": {"$ne": None}}},
+    ),
 ]
 
 
