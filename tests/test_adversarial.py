@@ -24,7 +24,7 @@ from graph.node import to_global_id
 from security.http import MAX_BODY_BYTES
 from tests.conftest import make_settings
 from tests.factories import access_token, create_user
-from tests.hardening_support import client_for
+from tests.hardening_support import client_for, live_server
 
 LEAKS = (
     "Traceback",
@@ -384,3 +384,44 @@ def aws() -> dict[str, Any]:
     return {
         "aws": {"accessKeyId": "AKIA" + uuid.uuid4().hex[:16].upper(), "secretAccessKey": "s" * 40}
     }
+
+
+async def test_over_a_real_socket_the_server_survives_garbage(
+    database_url: str, tmp_path: Path
+) -> None:
+    # given the app served by uvicorn on an ephemeral port
+    app = create_app(make_settings(database_url, tmp_path))
+    try:
+        async with live_server(app) as address:
+            host, port = address.split(":")
+            # when raw garbage, a lying Content-Length and an oversize streamed body arrive
+            answers = []
+            for raw in (
+                b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64,  # a TLS hello
+                b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n"
+                b"Content-Type: application/json\r\n\r\n{}",
+                b"GET /graphql?" + b"q" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+            ):
+                reader, writer = await asyncio.open_connection(host, int(port))
+                writer.write(raw)
+                await writer.drain()
+                answers.append(await asyncio.wait_for(reader.read(4096), 10))
+                writer.close()
+                await writer.wait_closed()
+
+            async def chunks() -> AsyncIterator[bytes]:
+                for _ in range(MAX_BODY_BYTES // 65536 + 2):
+                    yield b" " * 65536
+
+            async with httpx.AsyncClient(base_url=f"http://{address}") as http:
+                oversize = await http.post("/graphql", content=chunks(), headers=JSON)
+                after = await http.post("/graphql", json={"query": "{ __typename }"})
+    finally:
+        await app.state.runtime.close()
+    # then every answer is a 4xx or a closed connection, never a 5xx or a trace
+    for answer in answers:
+        assert not answer.startswith(b"HTTP/1.1 5"), answer[:80]
+        assert b"Traceback" not in answer
+    assert oversize.status_code == 413
+    # and the server still answers
+    assert after.status_code == 200 and after.json() == {"data": {"__typename": "Query"}}

@@ -2,7 +2,8 @@
 
 Both run at `on_execute`, after validation (so the document is known to be well formed) and
 with the request's variables (which page sizes and log-in e-mails may come from). A refused
-operation gets its result set before execution, so no resolver runs.
+operation gets its result set before execution (a subscription gets the error raised), so no
+resolver runs.
 """
 
 from __future__ import annotations
