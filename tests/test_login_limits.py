@@ -6,8 +6,10 @@ import secrets
 import uuid
 from pathlib import Path
 
+from sqlalchemy import select
 from starlette.applications import Starlette
 
+from db.models import AuditEvent
 from graph.app import create_app
 from security.passwords import PasswordHasher
 from stratograph.settings import Settings
@@ -90,3 +92,28 @@ async def test_aliased_log_ins_are_counted_one_by_one(database_url: str, tmp_pat
         sixth = await post(client, LOG_IN, variables={"email": "x@example.com", "password": "p"})
     assert five.status_code == 200 and set(five.json()["data"]) == {f"a{i}" for i in range(5)}
     assert sixth.status_code == 429
+
+
+async def test_audit_records_the_client_behind_a_trusted_proxy(
+    database_url: str, tmp_path: Path
+) -> None:
+    # given the app behind a proxy at 203.0.113.10, and a spoofing client elsewhere
+    app = create_app(make_settings(database_url, tmp_path, trusted_proxies=["203.0.113.10"]))
+    app.state.runtime.passwords.close()
+    app.state.runtime.passwords = PasswordHasher.fast_for_tests()
+    forwarded = {"x-forwarded-for": "6.6.6.6, 192.0.2.44"}
+    async with client_for(app) as client:
+        via_proxy = await post(
+            client, LOG_IN, variables={"email": "a@example.com", "password": "x"}, headers=forwarded
+        )
+        set_client_ip(client, "198.51.100.7")
+        direct = await post(
+            client, LOG_IN, variables={"email": "b@example.com", "password": "x"}, headers=forwarded
+        )
+        async with app.state.runtime.database.system_session() as session:
+            rows = (
+                await session.execute(select(AuditEvent.ip).order_by(AuditEvent.created_at))
+            ).all()
+    assert via_proxy.status_code == direct.status_code == 200
+    # then the proxied attempt is attributed to the proxy's client, the direct one to its peer
+    assert [row.ip for row in rows] == ["192.0.2.44", "198.51.100.7"]
