@@ -12,14 +12,24 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
+from stratograph.settings import SettingsError
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class TrustedProxies:
     def __init__(self, entries: Iterable[str]) -> None:
-        self.networks: tuple[IPNetwork, ...] = tuple(
-            ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry.strip()
-        )
+        networks: list[IPNetwork] = []
+        for entry in (e.strip() for e in entries):
+            if not entry:
+                continue
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError as exc:
+                raise SettingsError(
+                    f"TRUSTED_PROXIES entry {entry!r} is not an IP address or CIDR network"
+                ) from exc
+        self.networks: tuple[IPNetwork, ...] = tuple(networks)
 
     def is_trusted(self, address: str | None) -> bool:
         if not address or not self.networks:

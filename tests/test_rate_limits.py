@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from starlette.datastructures import Headers
 
 from graph.runtime import Runtime
 from security.proxies import TrustedProxies
+from stratograph.settings import SettingsError
 from tests.factories import access_token, create_user
 from tests.hardening_support import client_for, codes, post, set_client_ip, small_app
 from tests.services import require_redis
@@ -167,6 +169,12 @@ def test_client_ip_reads_forwarded_for_right_to_left(
 ) -> None:
     proxies = TrustedProxies(["203.0.113.0/24"])
     assert proxies.client_ip(peer, Headers({"x-forwarded-for": forwarded})) == expected
+
+
+def test_a_malformed_trusted_proxy_is_refused_at_start(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/unused.db"  # never connected: the app is not built
+    with pytest.raises(SettingsError, match=re.escape("TRUSTED_PROXIES entry 'proxy.local'")):
+        small_app(url, tmp_path, trusted_proxies=["10.0.0.0/8", "proxy.local"])
 
 
 def test_trusted_proxies_are_off_by_default() -> None:
