@@ -199,3 +199,12 @@ def test_plain_lists_count_their_limit_argument() -> None:
         operation = document.definitions[0]
         cost = operation_cost(schema, document, operation, {"n": 700})  # type: ignore[arg-type]
         assert cost == expected, query
+
+
+async def test_page_variables_that_are_not_sent_mean_the_default(small: httpx.AsyncClient) -> None:
+    # declared but omitted variables (as generated clients send them) are not a page size
+    query = "query P($first: Int, $last: Int) { items(first: $first, last: $last) { totalCount } }"
+    for variables in ({}, {"first": None}, {"last": 7}):
+        response = await post(small, query, variables=variables)
+        assert "errors" not in response.json(), variables
+    assert (await post(small, query, variables={})).json()["data"]["items"]["totalCount"] == 20

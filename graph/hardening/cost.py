@@ -33,6 +33,7 @@ from graphql import (
     is_list_type,
     value_from_ast_untyped,
 )
+from graphql.pyutils import Undefined
 
 from graph.errors import ErrorCode
 from graph.hardening.rules import too_complex
@@ -56,7 +57,7 @@ def page_size(field: FieldNode, variables: dict[str, Any]) -> int:
         if name not in ("first", "last"):
             continue
         value = value_from_ast_untyped(argument.value, variables)
-        if value is None:
+        if value is None or value is Undefined:  # Undefined: a variable that was not sent
             continue
         if isinstance(value, bool) or not isinstance(value, int):
             raise PageSizeError(f"'{name}' on '{field.name.value}' must be an integer.", field)
