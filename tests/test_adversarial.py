@@ -194,6 +194,16 @@ ATTACKS: list[Attack] = [
         for name, token in forged_tokens()
     ],
     gql("basic auth", "{ me { id } }", headers={**JSON, "authorization": "Basic YTpi"}),
+    # connections: page sizes, cursors and nesting
+    gql("huge first", "{ resources(first: 1000000) { totalCount } }"),
+    gql("negative last", "query R($n: Int) { resources(last: $n) { totalCount } }", {"n": -5}),
+    gql("forged cursor", '{ resources(first: 5, after: "bm90LWEtY3Vyc29y") { totalCount } }'),
+    gql(
+        "nested connection bomb",
+        "{ credentials { resources(first: 100) { edges { node { credential { "
+        "resources(first: 100) { edges { node { id } } } } } } } } }",
+    ),
+    gql("huge activity", "{ dashboard { recentActivity(limit: 100000) { __typename } } }"),
     # the account mutations with hostile input
     gql(
         "sql in log-in",
@@ -283,6 +293,26 @@ async def test_the_server_keeps_answering_during_an_attack(
     attacked, served = await asyncio.gather(attack_wave(), legit_stream())
     assert all(r.status_code < 500 for r in attacked)
     assert [r.status_code for r in served] == [200] * 10
+
+
+async def test_real_nested_connections_are_priced_before_running(
+    target: tuple[httpx.AsyncClient, bool],
+) -> None:
+    # given an authenticated user (so the refusal cannot be an authentication error)
+    client, _ = target
+    runtime = client._transport.app.state.runtime  # type: ignore[attr-defined]
+    user = await create_user(runtime)
+    headers = {**JSON, "authorization": f"Bearer {access_token(runtime, user)}"}
+    nested = (
+        "{ credentials { resources(first: 100) { edges { node { credential { "
+        "resources(first: 100) { totalCount } } } } } } }"
+    )
+    response = await client.post("/graphql", json={"query": nested}, headers=headers)
+    # then it is refused with its worst case: 10 credentials x 100 x (1 + 100)
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert error["extensions"]["cost"] == 10 + 10 * (100 + 100 * 100)
+    assert "data" not in response.json()
 
 
 async def test_cross_tenant_reads_through_node_see_nothing(

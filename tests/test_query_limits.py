@@ -186,12 +186,17 @@ def test_plain_lists_count_their_limit_argument() -> None:
     @strawberry.type
     class Q:
         @strawberry.field
-        def recent(self, limit: int = 10) -> list[int]:
+        def recent(self, limit: int = 30) -> list[int]:
             return list(range(limit))
+
+        @strawberry.field
+        def plain(self) -> list[int]:
+            return []
 
     schema = strawberry.Schema(query=Q)._schema
     for query, expected in [
-        ("{ recent }", LIST_ESTIMATE),
+        ("{ recent }", 30),  # the schema's default
+        ("{ plain }", LIST_ESTIMATE),
         ("{ recent(limit: 5000) }", 5000),
         ("query R($n: Int) { recent(limit: $n) }", 700),
     ]:

@@ -21,6 +21,7 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLField,
     GraphQLInterfaceType,
     GraphQLNamedType,
     GraphQLObjectType,
@@ -69,13 +70,19 @@ def page_size(field: FieldNode, variables: dict[str, Any]) -> int:
     return max(sizes) if sizes else DEFAULT_PAGE_SIZE
 
 
-def _list_size(field: FieldNode, variables: dict[str, Any]) -> int:
-    """A plain list's size: its `limit`/`first` argument when it has one, else LIST_ESTIMATE."""
-    for argument in field.arguments or ():
-        if argument.name.value in ("limit", "first", "last"):
-            value = value_from_ast_untyped(argument.value, variables)
-            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-                return value
+def _list_size(field: FieldNode, definition: GraphQLField, variables: dict[str, Any]) -> int:
+    """A plain list's size: its `limit`/`first` argument (sent, else the schema's default),
+    else LIST_ESTIMATE."""
+    sent = {argument.name.value: argument.value for argument in field.arguments or ()}
+    for name in ("limit", "first", "last"):
+        if name in sent:
+            value = value_from_ast_untyped(sent[name], variables)
+        elif name in definition.args:
+            value = definition.args[name].default_value
+        else:
+            continue
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
     return LIST_ESTIMATE
 
 
@@ -135,7 +142,7 @@ class _CostWalker:
         if named.name.endswith("Connection"):
             items = page_size(node, self.variables)
         elif is_list_type(get_nullable_type(definition.type)):
-            items = _list_size(node, self.variables)
+            items = _list_size(node, definition, self.variables)
         else:
             return self.selection_set(named, node.selection_set)
         return items + items * self.selection_set(named, node.selection_set)
