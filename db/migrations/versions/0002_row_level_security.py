@@ -15,7 +15,7 @@ The role `stratograph_app` (LOGIN, NOSUPERUSER, NOBYPASSRLS) gets DML on the tab
 `alembic_version`), also for tables later migrations create (default privileges). Migrations
 run as the owner; the application connects as `stratograph_app`.
 
-Revision ID: hardening01
+Revision ID: 0002
 Revises: 0001
 """
 
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "hardening01"
+revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
