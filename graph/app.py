@@ -12,10 +12,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.schema import BaseSchema
 
 from graph.runtime import Runtime
 from graph.schema import schema
 from graph.view import GraphQLView
+from security.http import install_http_security
 from stratograph import metrics
 from stratograph.request_context import RequestContextMiddleware
 from stratograph.settings import Settings, get_settings
@@ -72,9 +74,12 @@ class MetricsMiddleware:
             )
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None, *, graphql_schema: BaseSchema | None = None
+) -> Starlette:
+    """The app; `graphql_schema` lets tests mount a small schema behind the same protections."""
     runtime = Runtime.from_settings(settings or get_settings())
-    view = GraphQLView(schema, runtime)
+    view = GraphQLView(graphql_schema or schema, runtime)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -95,5 +100,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     metrics.POOLS.watch("api", runtime.database.engine)
     # Added first, so it runs inside the HTTP middlewares and sees the request id they chose.
     app.add_middleware(RequestContextMiddleware)
+    install_http_security(
+        app, runtime.settings, graphiql_html=view.graphql_ide_html if view.graphql_ide else None
+    )
     app.add_middleware(MetricsMiddleware)
     return app

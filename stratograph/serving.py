@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from security.http import MAX_BODY_BYTES
 from stratograph.settings import Settings
 
 # A load balancer drains an instance before stopping it; requests already in flight (a sync
@@ -28,6 +29,7 @@ def uvicorn_options(
         # (JSON in production, with the request id of each access line).
         "log_config": None,
         "timeout_graceful_shutdown": graceful_timeout,
-        "proxy_headers": False,
+        "proxy_headers": False,  # X-Forwarded-* are judged by the app against TRUSTED_PROXIES
         "server_header": False,
+        "ws_max_size": MAX_BODY_BYTES,  # the same 1 MiB cap as HTTP bodies
     }

@@ -38,7 +38,7 @@ async def test_log_lines_of_a_login_and_credential_flow_carry_ids_and_no_secret(
     token = session["accessToken"]
     secret = aws_secret(with_session_token=True)
     await gql(ADD, {"input": {"name": "prod", "secret": secret.input}}, token=token)
-    await gql(ME, token="not-a-token", headers={"x-request-id": "req-from-the-edge"})
+    edge = await gql(ME, token="not-a-token", headers={"x-request-id": "req-from-the-edge"})
     # when the captured lines are formatted as in production
     server_side = [r for r in captured.records if r.name != "httpx"]  # httpx: the test client
     lines = [orjson.loads(JSONFormatter().format(record)) for record in server_side]
@@ -46,6 +46,7 @@ async def test_log_lines_of_a_login_and_credential_flow_carry_ids_and_no_secret(
     assert lines, "the flow logs something (refusals at least)"
     assert all(line.get("request_id") for line in lines), lines
     assert any(line["request_id"] == "req-from-the-edge" for line in lines)
+    assert edge.headers["x-request-id"] == "req-from-the-edge"  # one id, logs and response
     text = "\n".join(orjson.dumps(line).decode() for line in lines)
     for forbidden in [*secret.secret_strings, PASSWORD, "Wrong-Horse-99", token]:
         assert forbidden not in text

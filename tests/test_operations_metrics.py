@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from graph.app import create_app
 from stratograph import metrics
+from tests.conftest import make_settings
 from tests.graphql_client import GraphQLClient
+from tests.sessions import LOG_IN
 
 ME = "query Me { me { email } }"
 
@@ -80,3 +85,26 @@ def test_client_chosen_operation_names_cannot_grow_the_registry_without_bound(
     assert metrics.operation_label("drop table; --") == "other"
     assert metrics.operation_label("Op3") == "Op3"
     assert metrics.operation_label(None) == "anonymous"
+
+
+async def test_rate_limit_refusals_are_counted(database_url: str, tmp_path: Path) -> None:
+    # given a server allowing two log-ins a minute
+    app = create_app(make_settings(database_url, tmp_path, rate_limit_login="2/minute"))
+    transport = httpx.ASGITransport(app=app, client=("198.51.100.7", 1234))
+    counter = metrics.RATE_LIMITED.labels("logIn")
+    before = counter._value.get()
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            gql = GraphQLClient(http)
+            # when four log-ins are attempted
+            codes = [
+                (
+                    await gql(LOG_IN, {"input": {"email": "x@example.com", "password": "p"}})
+                ).error_codes
+                for _ in range(4)
+            ]
+    finally:
+        await app.state.runtime.close()
+    # then the two refusals are counted under the field that was refused
+    assert codes[2:] == [["RATE_LIMITED"], ["RATE_LIMITED"]]
+    assert counter._value.get() - before == 2
