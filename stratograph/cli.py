@@ -44,6 +44,12 @@ def cmd_export_schema(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from stratograph.demo import main as demo_main
+
+    return demo_main(args.workdir, args.host, args.port)
+
+
 def cmd_create_admin(args: argparse.Namespace) -> int:
     from stratograph.admin import create_admin
 
@@ -91,6 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
         handler=cmd_export_schema
     )
+
+    demo = commands.add_parser(
+        "demo", help="serve a demo against a local AWS stand-in (moto), synced, until Ctrl-C"
+    )
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--workdir", default=".demo", help="recreated on every run")
+    demo.set_defaults(handler=cmd_demo)
 
     admin = commands.add_parser(
         "create-admin", help="create an administrator, or promote an existing account"
