@@ -43,8 +43,12 @@ format: $(BIN)/.dev-installed
 schema: $(BIN)/.runtime-installed  ## regenerate schema.graphql from the code
 	$(BIN)/python -m stratograph export-schema > schema.graphql
 
+# `make bench BENCH_QUICK=1` for a smoke-sized run; `make bench BENCHMARKS="read_api"` for some.
 bench: $(BIN)/.dev-installed  ## every benchmark in bench/, one table of ratios
-	$(BIN)/python -m bench
+	BENCH_QUICK=$(BENCH_QUICK) $(BIN)/python -m bench $(BENCHMARKS)
+
+demo: $(BIN)/.dev-installed  ## a synced demo against a local AWS stand-in, until Ctrl-C
+	$(BIN)/python -m stratograph demo --host $(HOST) --port $(PORT)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

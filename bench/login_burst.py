@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import secrets
 import statistics
 import tempfile
@@ -29,8 +30,8 @@ SIGN_UP = "mutation($i: SignUpInput!) { signUp(input: $i) { userErrors { code } 
 LOG_IN = "mutation($i: LogInInput!) { logIn(input: $i) { accessToken userErrors { code } } }"
 PASSWORD = "Bench-Password-42"
 ME_CLIENTS = 4
-ME_REQUESTS_PER_PHASE = 300
-LOGIN_CLIENTS = 16
+ME_REQUESTS_PER_PHASE = int(os.environ.get("BENCH_ME_REQUESTS", "300"))
+LOGIN_CLIENTS = int(os.environ.get("BENCH_LOGIN_CLIENTS", "16"))
 TARGET_RATIO = 5.0
 
 
