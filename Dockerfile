@@ -12,12 +12,17 @@ COPY security ./security
 COPY providers ./providers
 RUN /opt/venv/bin/pip install --upgrade pip && /opt/venv/bin/pip install .
 
-# Runtime stage: non-root, read-only code, migrations then the server.
+# Runtime stage: non-root, read-only code. One image for every process:
+#   the API (default command), `stratograph worker` (sync jobs), `stratograph migrate` (once per
+#   release, as a one-off job before the new version serves; MIGRATE_ON_START=true does it here
+#   instead, for a single-container install).
 FROM python:3.11-slim
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    ENVIRONMENT=production
+    ENVIRONMENT=production \
+    MIGRATE_ON_START=false \
+    WEB_CONCURRENCY=1
 RUN useradd --system --uid 10001 --home-dir /app --create-home stratograph
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
@@ -25,4 +30,7 @@ USER stratograph
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["python", "-c", "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status == 200 else 1)"]
-CMD ["sh", "-c", "stratograph migrate && exec stratograph serve --host 0.0.0.0 --port 8000 --workers ${WEB_CONCURRENCY:-2}"]
+# One uvicorn process per container (scale with containers): /metrics then describes the whole
+# container, and SIGTERM drains in-flight requests for up to 30 s (stop_grace_period ≥ 35 s).
+STOPSIGNAL SIGTERM
+CMD ["sh", "-c", "if [ \"$MIGRATE_ON_START\" = true ]; then stratograph migrate || exit 1; fi; exec stratograph serve --host 0.0.0.0 --port 8000 --workers ${WEB_CONCURRENCY} --graceful-timeout 30"]

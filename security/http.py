@@ -33,8 +33,10 @@ SIMPLE_CONTENT_TYPES = frozenset(
 # A browser cannot add any of these cross-site without a preflight, which CORS then refuses.
 PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "graphql-preflight")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-# Probes reach the app over plain HTTP from inside the deployment; they carry no user data.
-PLAIN_HTTP_PATHS = frozenset({"/healthz", "/readyz"})
+# Probes and the metrics scraper reach the app over plain HTTP from inside the deployment, by
+# address (Docker HEALTHCHECK on 127.0.0.1, kubelet and Prometheus on the pod IP); they carry no
+# user data and build no URLs, so neither the HTTPS redirect nor the Host allow-list applies.
+PLAIN_HTTP_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 async def send_error(send: Send, status: int, message: str, code: str = "BAD_REQUEST") -> None:
@@ -221,6 +223,16 @@ class BodySizeLimit:
         await send_error(send, 413, f"The request body exceeds {self.max_bytes} bytes.")
 
 
+class InternalPathsTrustedHost(TrustedHostMiddleware):
+    """The Host allow-list, except for probes and metrics (reached by address, see above)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in PLAIN_HTTP_PATHS:
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def install_http_security(
     app: Starlette, settings: Settings, *, graphiql_html: str | None = None
 ) -> None:
@@ -247,7 +259,7 @@ def install_http_security(
     if settings.is_production:
         app.add_middleware(HTTPSRedirect, proxies=proxies)
     app.add_middleware(
-        TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts, www_redirect=False
+        InternalPathsTrustedHost, allowed_hosts=settings.allowed_hosts, www_redirect=False
     )
     app.add_middleware(
         SecurityHeaders,
