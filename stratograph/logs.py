@@ -10,7 +10,12 @@ import orjson
 
 from stratograph.request_context import RequestContextFilter
 
-_STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+# `color_message`: uvicorn's copy of the message with terminal colour codes.
+_STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({})).keys()) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 class JSONFormatter(logging.Formatter):
