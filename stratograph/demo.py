@@ -8,6 +8,7 @@ real sync and prints what to paste into GraphiQL. Everything stays up until Ctrl
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import shutil
 import sys
@@ -54,7 +55,7 @@ EXAMPLES = (
         "    providerBreakdown { provider count vms storage networks }\n  }\n}",
     ),
     (
-        "Running virtual machines, newest first",
+        "Running virtual machines",
         "query RunningVms {\n  resources(first: 10, filter: {type: [VM], status: [RUNNING]}) {\n"
         "    totalCount\n    edges { node { name region nativeType estimatedMonthlyCost } }\n"
         "  }\n}",
@@ -106,7 +107,7 @@ def _payload(data: Any, field: str) -> Any:
 
 async def prepare(base_url: str, say: Say) -> DemoSession:
     """Sign up, log in, store the AWS credential, run a sync to its end — all over the API."""
-    password = "Demo-" + secrets.token_urlsafe(12)
+    password = "Cirrus-" + secrets.token_urlsafe(12)  # not derived from the e-mail (policy)
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
         say(f"creating the demo user {DEMO_EMAIL}")
         user = {"email": DEMO_EMAIL, "password": password, "fullName": "Demo User"}
@@ -205,6 +206,8 @@ async def start_demo(
 
 
 async def run_demo(workdir: Path, host: str, port: int) -> int:
+    # The numbered lines are the report; library chatter (HTTP calls, migrations) stays quiet.
+    logging.getLogger().setLevel(logging.WARNING)
     steps = iter(range(1, 100))
 
     def say(message: str) -> None:
