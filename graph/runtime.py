@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from db.engine import Database, create_engine
+from providers.sync import SyncOptions, SyncService
+from providers.sync.inventories import registry_factory
 from security.tokens import TokenSigner
 from security.vault import Vault
 from stratograph.settings import Settings
@@ -17,20 +19,27 @@ class Runtime:
     database: Database
     signer: TokenSigner
     vault: Vault
+    sync: SyncService
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
+        database = Database(create_engine(settings.database_url))
+        vault = Vault(settings.vault_keys)
         return cls(
             settings=settings,
-            database=Database(create_engine(settings.database_url)),
+            database=database,
             signer=TokenSigner(
                 secret_key=settings.secret_key,
                 previous_keys=tuple(settings.previous_secret_keys),
                 algorithm=settings.algorithm,
                 access_ttl=timedelta(minutes=settings.access_token_expire_minutes),
             ),
-            vault=Vault(settings.vault_keys),
+            vault=vault,
+            sync=SyncService(
+                database, registry_factory(vault, settings), SyncOptions.from_settings(settings)
+            ),
         )
 
     async def close(self) -> None:
+        await self.sync.stop()
         await self.database.dispose()

@@ -15,6 +15,8 @@ from graph.credentials.types import CloudCredential
 from graph.errors import MaskInternalErrors
 from graph.inventory.types import CloudResource
 from graph.node import Node, resolve_node
+from graph.sync.mutations import SyncMutations
+from graph.sync.subscriptions import SyncSubscriptions
 from graph.sync.types import SyncJob
 
 
@@ -31,9 +33,21 @@ class Query(AccountQueries):
         return await resolve_node(info, id)
 
 
+@strawberry.type(description="Change what you own: accounts, credentials, syncs.")
+class Mutation(SyncMutations):
+    pass
+
+
+@strawberry.type(description="Follow long-running work as it happens.")
+class Subscription(SyncSubscriptions):
+    pass
+
+
 def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
         types=[User, AuditEvent, CloudCredential, CloudResource, SyncJob],
         config=StrawberryConfig(auto_camel_case=True),
         extensions=[

@@ -1,0 +1,217 @@
+"""Running one claimed job: plan the credential's scopes, list them under bounded concurrency with
+retries, write each completed scope, and keep the job row (progress, counts, errors) honest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import random
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from db.engine import Database
+from db.enums import SyncJobStatus
+from db.models import CloudCredential, SyncJob
+from db.types import utcnow
+from providers.base import CloudInventory, ProviderError, ResourceRecord, Scope
+from providers.sync import jobs, store
+from providers.sync.options import SyncOptions
+from providers.sync.progress import ProgressHub
+from providers.sync.retry import Sleep, with_retries
+
+logger = logging.getLogger("stratograph.sync")
+
+# Builds a credential's inventory (opening its secret); may be sync or async.
+InventoryFactory = Callable[[CloudCredential], "CloudInventory | Awaitable[CloudInventory]"]
+
+PLAN_SCOPE = "*"
+INTERNAL_MESSAGE = "Unexpected error in the sync engine; the operators have the details."
+
+
+def safe_error(scope: str, error: BaseException) -> dict[str, str]:
+    """The only shape an error takes on a job: ProviderError messages are safe by contract;
+    anything else is reduced to a generic message (its text could carry anything)."""
+    if isinstance(error, ProviderError):
+        return {"scope": scope, "code": error.code[:64], "message": error.message[:500]}
+    return {"scope": scope, "code": "INTERNAL", "message": INTERNAL_MESSAGE}
+
+
+@dataclass
+class _Tally:
+    total: int
+    done: int = 0
+    succeeded: int = 0
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "progress": self.done / self.total if self.total else 1.0,
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "errors": list(self.errors),
+        }
+
+    def outcome(self) -> SyncJobStatus:
+        if not self.errors:
+            return SyncJobStatus.SUCCEEDED
+        return SyncJobStatus.PARTIAL if self.succeeded else SyncJobStatus.FAILED
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        database: Database,
+        factory: InventoryFactory,
+        hub: ProgressHub,
+        options: SyncOptions,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.database = database
+        self.factory = factory
+        self.hub = hub
+        self.options = options
+        self.sleep = sleep
+        self.rand = rand
+
+    async def run(self, job_id: uuid.UUID, worker_id: str) -> SyncJobStatus:
+        """Run a job this worker has claimed; returns its final status."""
+        async with self.database.system_session() as session:
+            credential = await session.scalar(
+                select(CloudCredential)
+                .join(SyncJob, SyncJob.credential_id == CloudCredential.id)
+                .where(SyncJob.id == job_id)
+            )
+        if credential is None:  # the credential was deleted; its jobs went with it
+            return SyncJobStatus.FAILED
+        try:
+            inventory = await self._inventory(credential)
+            scopes = await self._retrying(inventory.plan)
+        except Exception as error:
+            self._log_unexpected(error, "planning")
+            tally = _Tally(total=0, errors=[safe_error(PLAN_SCOPE, error)])
+            await self._finish(job_id, worker_id, SyncJobStatus.FAILED, tally)
+            return SyncJobStatus.FAILED
+        tally = _Tally(total=len(scopes))
+        lock = asyncio.Lock()
+        credential_slots = asyncio.Semaphore(self.options.concurrency)
+        region_slots: defaultdict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(self.options.region_concurrency)
+        )
+
+        async def one(scope: Scope) -> None:
+            key = store.scope_key(scope)
+            try:
+                async with credential_slots, region_slots[scope.region]:
+                    records = await self._retrying(lambda: inventory.list_scope(scope))
+                counts = await self._write(credential, scope, records, job_id)
+            except Exception as error:
+                self._log_unexpected(error, key)
+                await self._record_failure(credential, scope, job_id, error)
+                async with lock:
+                    tally.errors.append(safe_error(key, error))
+                    tally.done += 1
+                    await self._save(job_id, worker_id, tally)
+                return
+            async with lock:
+                tally.succeeded += 1
+                tally.added += counts.added
+                tally.updated += counts.updated
+                tally.removed += counts.removed
+                tally.done += 1
+                await self._save(job_id, worker_id, tally)
+
+        try:
+            # A TaskGroup cancels the other scopes at once if this worker loses the job.
+            async with asyncio.TaskGroup() as group:
+                for scope in scopes:
+                    group.create_task(one(scope))
+        except* jobs.JobLost as lost:
+            raise jobs.JobLost(str(job_id)) from lost
+        status = tally.outcome()
+        await self._finish(job_id, worker_id, status, tally)
+        return status
+
+    async def _inventory(self, credential: CloudCredential) -> CloudInventory:
+        built = self.factory(credential)
+        if inspect.isawaitable(built):
+            return await built
+        return built
+
+    async def _retrying(self, call: Callable[[], Awaitable[Any]]) -> Any:
+        return await with_retries(
+            call,
+            retries=self.options.max_retries,
+            base=self.options.backoff_base_seconds,
+            cap=self.options.backoff_cap_seconds,
+            sleep=self.sleep,
+            rand=self.rand,
+        )
+
+    async def _write(
+        self,
+        credential: CloudCredential,
+        scope: Scope,
+        records: list[ResourceRecord],
+        job_id: uuid.UUID,
+    ) -> store.ScopeCounts:
+        async with self.database.system_session() as session:
+            return await store.write_scope(
+                session,
+                credential,
+                scope,
+                records,
+                seen_at=utcnow(),
+                job_id=job_id,
+                batch_size=self.options.batch_size,
+            )
+
+    async def _record_failure(
+        self, credential: CloudCredential, scope: Scope, job_id: uuid.UUID, error: BaseException
+    ) -> None:
+        code = safe_error("", error)["code"]
+        async with self.database.system_session() as session:
+            await store.record_scope(session, credential, scope, job_id=job_id, error_code=code)
+
+    async def _save(self, job_id: uuid.UUID, worker_id: str, tally: _Tally) -> None:
+        async with self.database.system_session() as session:
+            await jobs.save_progress(session, job_id, worker_id, **tally.values())
+        self.hub.publish(job_id)
+
+    async def _finish(
+        self, job_id: uuid.UUID, worker_id: str, status: SyncJobStatus, tally: _Tally
+    ) -> None:
+        values = tally.values()
+        values["progress"] = 1.0
+        async with self.database.system_session() as session:
+            await jobs.finish(session, job_id, worker_id, status, **values)
+        self.hub.publish(job_id)
+        logger.info(
+            "sync job %s finished %s: +%d ~%d -%d, %d failed scopes",
+            job_id,
+            status.value,
+            tally.added,
+            tally.updated,
+            tally.removed,
+            len(tally.errors),
+        )
+
+    @staticmethod
+    def _log_unexpected(error: BaseException, where: str) -> None:
+        if isinstance(error, ProviderError):
+            logger.warning("sync %s failed: %s %s", where, error.code, error.message)
+        else:
+            # Only the type: an SDK exception's text is not guaranteed to be free of secrets.
+            logger.error("sync %s failed unexpectedly: %s", where, type(error).__name__)
