@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from httpx_ws import AsyncWebSocketSession, aconnect_ws
+from httpx_ws import aconnect_ws
 from starlette.applications import Starlette
 
 from db.enums import SyncJobStatus
@@ -74,6 +75,14 @@ async def test_start_sync_queues_one_job_per_own_credential(
     assert theirs.id not in {row.credential_id for row in rows}
 
 
+def websocket(address: str, http: httpx.AsyncClient) -> AbstractAsyncContextManager[Any]:
+    """A graphql-transport-ws connection to the served app."""
+    connection: AbstractAsyncContextManager[Any] = aconnect_ws(
+        f"ws://{address}/graphql", http, subprotocols=["graphql-transport-ws"]
+    )
+    return connection
+
+
 def _local(global_id: str) -> uuid.UUID:
     from graph.node import from_global_id
 
@@ -123,13 +132,13 @@ async def served(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[Starl
         yield app, address
 
 
-async def _init(ws: AsyncWebSocketSession, token: str | None) -> dict[str, Any]:
+async def _init(ws: Any, token: str | None) -> dict[str, Any]:
     payload = {"Authorization": f"Bearer {token}"} if token else {}
     await ws.send_json({"type": "connection_init", "payload": payload})
     return await _receive(ws)
 
 
-async def _receive(ws: AsyncWebSocketSession) -> dict[str, Any]:
+async def _receive(ws: Any) -> dict[str, Any]:
     message: dict[str, Any] = await asyncio.wait_for(ws.receive_json(), WAIT)
     return message
 
@@ -156,9 +165,7 @@ async def test_subscription_follows_a_sync_to_its_end(
         )
         job_id = started.ok()["startSync"]["jobs"][0]["id"]
         await asyncio.wait_for(inventory.started[EAST].wait(), WAIT)
-        async with aconnect_ws(
-            f"ws://{address}/graphql", http, subprotocols=["graphql-transport-ws"]
-        ) as ws:
+        async with websocket(address, http) as ws:
             assert (await _init(ws, token))["type"] == "connection_ack"
             await ws.send_json(
                 {
@@ -200,7 +207,7 @@ async def test_subscription_to_another_users_job_is_an_error(
 
     async with (
         httpx.AsyncClient(base_url=f"http://{address}") as http,
-        aconnect_ws(f"ws://{address}/graphql", http, subprotocols=["graphql-transport-ws"]) as ws,
+        websocket(address, http) as ws,
     ):
         assert (await _init(ws, access_token(runtime, user)))["type"] == "connection_ack"
         # when the user subscribes to it, and to a job that does not exist
@@ -235,7 +242,7 @@ async def test_subscription_requires_authentication(served: tuple[Starlette, str
     # when a WebSocket client connects without a token
     async with (
         httpx.AsyncClient(base_url=f"http://{address}") as http,
-        aconnect_ws(f"ws://{address}/graphql", http, subprotocols=["graphql-transport-ws"]) as ws,
+        websocket(address, http) as ws,
     ):
         await ws.send_json({"type": "connection_init", "payload": {}})
         with pytest.raises(Exception) as closed:
