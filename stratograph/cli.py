@@ -45,6 +45,15 @@ def cmd_export_schema(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from providers.sync.worker import run_worker
+
+    asyncio.run(run_worker(get_settings(), once=args.once))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stratograph", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -61,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
         handler=cmd_export_schema
     )
+    worker = commands.add_parser("worker", help="run sync jobs from the queue (several machines)")
+    worker.add_argument(
+        "--once", action="store_true", help="run every queued job, then exit (cron, demos)"
+    )
+    worker.set_defaults(handler=cmd_worker)
     return parser
 
 
