@@ -3,6 +3,7 @@ failures, retries and concurrency bounds (both databases)."""
 
 from __future__ import annotations
 
+from prometheus_client import REGISTRY
 from sqlalchemy import event
 
 from db.enums import SyncJobStatus, SyncTrigger
@@ -244,6 +245,8 @@ async def test_throttled_scopes_are_retried_with_bounded_backoff(runtime: Runtim
         backoff_cap_seconds=3.0,
     )
 
+    retries_before = _retries()
+
     # when it is synced
     done = await sync_once(service, credential.id)
 
@@ -256,6 +259,13 @@ async def test_throttled_scopes_are_retried_with_bounded_backoff(runtime: Runtim
     # and every wait was jittered below its exponential, capped bound
     assert len(sleep.delays) == 2 + 3
     assert all(0 <= delay <= 3.0 for delay in sleep.delays)
+    # and the retries are counted for operators
+    assert _retries() - retries_before == 5
+
+
+def _retries() -> float:
+    value = REGISTRY.get_sample_value("stratograph_sync_retries_total", {"code": "THROTTLED"})
+    return value or 0.0
 
 
 async def test_concurrency_is_bounded_per_credential_and_per_region(runtime: Runtime) -> None:

@@ -25,6 +25,7 @@ from providers.sync import jobs, store
 from providers.sync.options import SyncOptions
 from providers.sync.progress import ProgressHub
 from providers.sync.retry import Sleep, with_retries
+from stratograph import metrics
 
 logger = logging.getLogger("stratograph.sync")
 
@@ -88,6 +89,10 @@ class SyncEngine:
 
     async def run(self, job_id: uuid.UUID, worker_id: str) -> SyncJobStatus:
         """Run a job this worker has claimed; returns its final status."""
+        with metrics.SYNC_JOB_DURATION.time():
+            return await self._run(job_id, worker_id)
+
+    async def _run(self, job_id: uuid.UUID, worker_id: str) -> SyncJobStatus:
         async with self.database.system_session() as session:
             credential = await session.scalar(
                 select(CloudCredential)
@@ -158,6 +163,7 @@ class SyncEngine:
             cap=self.options.backoff_cap_seconds,
             sleep=self.sleep,
             rand=self.rand,
+            on_retry=lambda error: metrics.SYNC_RETRIES.labels(error.code).inc(),
         )
 
     async def _write(
@@ -198,6 +204,9 @@ class SyncEngine:
         async with self.database.system_session() as session:
             await jobs.finish(session, job_id, worker_id, status, **values)
         self.hub.publish(job_id)
+        metrics.SYNC_JOBS.labels(status.value).inc()
+        for change in ("added", "updated", "removed"):
+            metrics.SYNC_RESOURCES.labels(change).inc(getattr(tally, change))
         logger.info(
             "sync job %s finished %s: +%d ~%d -%d, %d failed scopes",
             job_id,
