@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from pathlib import Path
+
+from sqlalchemy import select
 
 from db.enums import SyncJobStatus, SyncTrigger
+from db.models import SyncJob
+from graph.app import create_app
 from graph.runtime import Runtime
 from providers.base import Scope
 from providers.sync import jobs
 from providers.sync.worker import run_worker
 from stratograph.settings import Settings
+from tests.conftest import make_settings
 from tests.factories import create_user
+from tests.live_server import live_server
 from tests.sync_support import ScriptedInventory, create_credential, job, make_service, record
 
 EC2 = Scope("us-east-1", "AWS::EC2::Instance")
@@ -105,3 +113,55 @@ async def test_a_second_runner_only_takes_free_jobs(runtime: Runtime) -> None:
     held.gates[EC2].set()
     await one.runner.drain()
     assert (await job(runtime.database, busy_job.id)).status == SyncJobStatus.SUCCEEDED
+
+
+async def test_the_server_lifespan_schedules_and_runs_syncs(
+    database_url: str, tmp_path: Path
+) -> None:
+    # given a credential, and a server with the default schedule that runs jobs in-process
+    app = create_app(make_settings(database_url, tmp_path))
+    runtime: Runtime = app.state.runtime
+    user = await create_user(runtime)
+    credential = await create_credential(runtime.database, user)
+    inventory = ScriptedInventory({EC2: [record("i-0", EC2)]})
+    runtime.sync.engine.factory = lambda row: inventory
+
+    # when the server starts
+    async with live_server(app):
+        assert runtime.sync.runner.is_running
+        deadline = asyncio.get_running_loop().time() + 10
+        while not (done := await _finished_jobs(runtime, credential.id)):
+            assert asyncio.get_running_loop().time() < deadline, "no scheduled sync ran"
+            await asyncio.sleep(0.05)
+
+    # then the credential got a SCHEDULED sync, run by the server itself, and the runner stopped
+    (scheduled,) = done
+    assert scheduled.trigger == SyncTrigger.SCHEDULED
+    assert scheduled.worker_id == runtime.sync.runner.worker_id
+    assert not runtime.sync.runner.is_running
+    await runtime.close()
+
+
+async def test_a_server_without_in_process_sync_only_queues(
+    database_url: str, tmp_path: Path
+) -> None:
+    # given a server told that workers run the jobs
+    app = create_app(make_settings(database_url, tmp_path, sync_in_process=False))
+    runtime: Runtime = app.state.runtime
+
+    # when it runs
+    async with live_server(app):
+        # then its scheduler runs but it claims no job
+        assert runtime.sync.scheduler is not None and not runtime.sync.runner.is_running
+    await runtime.close()
+
+
+async def _finished_jobs(runtime: Runtime, credential_id: uuid.UUID) -> list[SyncJob]:
+    async with runtime.database.system_session() as session:
+        rows = await session.scalars(
+            select(SyncJob).where(
+                SyncJob.credential_id == credential_id,
+                SyncJob.status == SyncJobStatus.SUCCEEDED,
+            )
+        )
+        return list(rows)

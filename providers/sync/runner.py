@@ -43,6 +43,10 @@ class SyncRunner:
         self._running: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._loop_task: asyncio.Task[None] | None = None
 
+    @property
+    def is_running(self) -> bool:
+        return self._loop_task is not None and not self._loop_task.done()
+
     def wake(self) -> None:
         """Look for queued jobs now (called after an enqueue in this process)."""
         self._wake.set()
