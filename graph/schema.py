@@ -11,17 +11,20 @@ from strawberry.schema.config import StrawberryConfig
 from graph.accounts.queries import AccountQueries
 from graph.accounts.types import AuditEvent, User
 from graph.context import Info
+from graph.credentials.mutations import CredentialMutations
+from graph.credentials.queries import CredentialQueries
 from graph.credentials.types import CloudCredential
 from graph.errors import MaskInternalErrors
 from graph.inventory.types import CloudResource
 from graph.node import Node, resolve_node
+from graph.redaction import RedactingSchema
 from graph.sync.mutations import SyncMutations
 from graph.sync.subscriptions import SyncSubscriptions
 from graph.sync.types import SyncJob
 
 
 @strawberry.type(description="Read the inventory, credentials, jobs and accounts you own.")
-class Query(AccountQueries):
+class Query(AccountQueries, CredentialQueries):
     @strawberry.field(
         description="Any object by its global ID; null when it does not exist or is not yours."
     )
@@ -33,8 +36,8 @@ class Query(AccountQueries):
         return await resolve_node(info, id)
 
 
-@strawberry.type(description="Change what you own: accounts, credentials, syncs.")
-class Mutation(SyncMutations):
+@strawberry.type(description="Change what you own: credentials, accounts, syncs.")
+class Mutation(CredentialMutations, SyncMutations):
     pass
 
 
@@ -44,7 +47,7 @@ class Subscription(SyncSubscriptions):
 
 
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    return RedactingSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
