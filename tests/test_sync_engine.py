@@ -3,6 +3,8 @@ failures, retries and concurrency bounds (both databases)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from prometheus_client import REGISTRY
 from sqlalchemy import event
 
@@ -16,6 +18,7 @@ from tests.sync_support import (
     ScriptedInventory,
     create_credential,
     denied,
+    job,
     make_service,
     record,
     resources,
@@ -269,21 +272,35 @@ def _retries() -> float:
 
 
 async def test_concurrency_is_bounded_per_credential_and_per_region(runtime: Runtime) -> None:
-    # given 12 scopes over two regions, at most 3 at once and 2 per region
+    # given 12 scopes over two regions, at most 3 at once and 2 per region, all held open
     user = await create_user(runtime)
     credential = await create_credential(runtime.database, user)
     plan = [Scope(region, f"kind-{n}") for region in ("r1", "r2") for n in range(6)]
     inventory = ScriptedInventory(
         {scope: [record(f"{scope.region}-{scope.kind}", scope)] for scope in plan}
     )
+    release = asyncio.Event()
+    inventory.gates = dict.fromkeys(plan, release)
     service = make_service(
         runtime.database, {credential.id: inventory}, concurrency=3, region_concurrency=2
     )
 
     # when it is synced
-    done = await sync_once(service, credential.id)
+    (started,) = await service.start([credential.id])
+    running = asyncio.create_task(service.runner.drain())
+    deadline = asyncio.get_running_loop().time() + 10
+    while inventory.in_flight < 3:
+        assert asyncio.get_running_loop().time() < deadline, inventory.in_flight
+        await asyncio.sleep(0.01)
+    for _ in range(20):  # give any listing beyond the bounds every chance to start
+        await asyncio.sleep(0)
+    held = inventory.in_flight
+    release.set()
+    await asyncio.wait_for(running, 10)
 
     # then the listings overlapped up to, never beyond, the bounds
+    done = await job(runtime.database, started.id)
     assert done.status == SyncJobStatus.SUCCEEDED and done.added == 12
+    assert held == 3
     assert inventory.max_in_flight == 3
     assert max(inventory.max_region_in_flight.values()) == 2

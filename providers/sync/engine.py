@@ -116,27 +116,46 @@ class SyncEngine:
             lambda: asyncio.Semaphore(self.options.region_concurrency)
         )
 
+        step = 1.0 / len(scopes) if scopes else 1.0
+
+        async def listed_and_written(scope: Scope) -> store.ScopeCounts:
+            # Region slot first, so a scope waiting for its busy region holds no credential
+            # slot. The credential slot is held through the write: at most `concurrency`
+            # listings are in memory however slow the database is (flat memory as scopes grow).
+            async with region_slots[scope.region]:
+                await credential_slots.acquire()
+                try:
+                    records = await self._retrying(lambda: inventory.list_scope(scope))
+                except BaseException:
+                    credential_slots.release()
+                    raise
+            try:
+                return await self._write(credential, scope, records, job_id, worker_id, step)
+            finally:
+                credential_slots.release()
+
         async def one(scope: Scope) -> None:
             key = store.scope_key(scope)
             try:
-                async with credential_slots, region_slots[scope.region]:
-                    records = await self._retrying(lambda: inventory.list_scope(scope))
-                counts = await self._write(credential, scope, records, job_id)
+                counts = await listed_and_written(scope)
+            except jobs.JobLost:
+                raise
             except Exception as error:
                 self._log_unexpected(error, key)
-                await self._record_failure(credential, scope, job_id, error)
+                # Failures are rare: serialize them so the errors list is never overwritten by
+                # an older copy committed later.
                 async with lock:
                     tally.errors.append(safe_error(key, error))
                     tally.done += 1
-                    await self._save(job_id, worker_id, tally)
+                    await self._record_failure(credential, scope, job_id, worker_id, step, tally)
+                self.hub.publish(job_id)
                 return
-            async with lock:
-                tally.succeeded += 1
-                tally.added += counts.added
-                tally.updated += counts.updated
-                tally.removed += counts.removed
-                tally.done += 1
-                await self._save(job_id, worker_id, tally)
+            tally.succeeded += 1
+            tally.added += counts.added
+            tally.updated += counts.updated
+            tally.removed += counts.removed
+            tally.done += 1
+            self.hub.publish(job_id)
 
         try:
             # A TaskGroup cancels the other scopes at once if this worker loses the job.
@@ -172,9 +191,14 @@ class SyncEngine:
         scope: Scope,
         records: list[ResourceRecord],
         job_id: uuid.UUID,
+        worker_id: str,
+        step: float,
     ) -> store.ScopeCounts:
+        """The scope's rows and the job's progress in one transaction (one commit per scope;
+        the job's counts always match what is committed). Increments commute, so concurrent
+        scopes committing in any order leave the right totals."""
         async with self.database.system_session() as session:
-            return await store.write_scope(
+            counts = await store.write_scope(
                 session,
                 credential,
                 scope,
@@ -183,18 +207,33 @@ class SyncEngine:
                 job_id=job_id,
                 batch_size=self.options.batch_size,
             )
+            # Last statement before the commit: the job row stays locked only briefly.
+            await jobs.add_progress(
+                session,
+                job_id,
+                worker_id,
+                step=step,
+                added=counts.added,
+                updated=counts.updated,
+                removed=counts.removed,
+            )
+        return counts
 
     async def _record_failure(
-        self, credential: CloudCredential, scope: Scope, job_id: uuid.UUID, error: BaseException
+        self,
+        credential: CloudCredential,
+        scope: Scope,
+        job_id: uuid.UUID,
+        worker_id: str,
+        step: float,
+        tally: _Tally,
     ) -> None:
-        code = safe_error("", error)["code"]
+        code = tally.errors[-1]["code"]
         async with self.database.system_session() as session:
             await store.record_scope(session, credential, scope, job_id=job_id, error_code=code)
-
-    async def _save(self, job_id: uuid.UUID, worker_id: str, tally: _Tally) -> None:
-        async with self.database.system_session() as session:
-            await jobs.save_progress(session, job_id, worker_id, **tally.values())
-        self.hub.publish(job_id)
+            await jobs.add_progress(
+                session, job_id, worker_id, step=step, errors=list(tally.errors)
+            )
 
     async def _finish(
         self, job_id: uuid.UUID, worker_id: str, status: SyncJobStatus, tally: _Tally

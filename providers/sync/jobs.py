@@ -154,6 +154,31 @@ async def save_progress(
         raise JobLost(str(job_id))
 
 
+async def add_progress(
+    session: AsyncSession,
+    job_id: uuid.UUID,
+    worker_id: str,
+    *,
+    step: float,
+    added: int = 0,
+    updated: int = 0,
+    removed: int = 0,
+    errors: list[dict[str, str]] | None = None,
+) -> None:
+    """Add one finished scope to the job (increments, so concurrent writers commute)."""
+    values: dict[str, Any] = {
+        "progress": func.min(SyncJob.progress + step, 1.0)
+        if session.get_bind().dialect.name == "sqlite"
+        else func.least(SyncJob.progress + step, 1.0),
+        "added": SyncJob.added + added,
+        "updated": SyncJob.updated + updated,
+        "removed": SyncJob.removed + removed,
+    }
+    if errors is not None:
+        values["errors"] = errors
+    await save_progress(session, job_id, worker_id, **values)
+
+
 async def finish(
     session: AsyncSession,
     job_id: uuid.UUID,
