@@ -8,6 +8,7 @@ from datetime import timedelta
 from db.engine import Database, create_engine
 from providers.sync import SyncOptions, SyncService
 from providers.sync.inventories import registry_factory
+from security.passwords import PasswordHasher
 from security.tokens import TokenSigner
 from security.vault import Vault
 from stratograph.settings import Settings
@@ -20,6 +21,7 @@ class Runtime:
     signer: TokenSigner
     vault: Vault
     sync: SyncService
+    passwords: PasswordHasher
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -35,6 +37,7 @@ class Runtime:
                 access_ttl=timedelta(minutes=settings.access_token_expire_minutes),
             ),
             vault=vault,
+            passwords=PasswordHasher(),
             sync=SyncService(
                 database, registry_factory(vault, settings), SyncOptions.from_settings(settings)
             ),
@@ -42,4 +45,5 @@ class Runtime:
 
     async def close(self) -> None:
         await self.sync.stop()
+        self.passwords.close()
         await self.database.dispose()

@@ -54,6 +54,17 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    from stratograph.admin import create_admin
+
+    return create_admin(
+        get_settings(),
+        email=args.email,
+        full_name=args.full_name,
+        password_stdin=args.password_stdin,
+    )
+
+
 def cmd_rotate_keys(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -89,6 +100,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--once", action="store_true", help="run every queued job, then exit (cron, demos)"
     )
     worker.set_defaults(handler=cmd_worker)
+
+    admin = commands.add_parser(
+        "create-admin", help="create an administrator, or promote an existing account"
+    )
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--full-name", default="Administrator")
+    admin.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of stdin instead of prompting",
+    )
+    admin.set_defaults(handler=cmd_create_admin)
+
     rotate = commands.add_parser(
         "rotate-keys", help="re-encrypt every credential with the primary vault key (resumable)"
     )
