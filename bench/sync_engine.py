@@ -38,6 +38,8 @@ POSTGRES_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.
 
 
 class MemoryInventory:
+    provider = Provider.AWS
+
     def __init__(self, count: int) -> None:
         self.scopes = [Scope(f"region-{n % 17}", f"kind-{n}") for n in range(count // PER_SCOPE)]
 

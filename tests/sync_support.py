@@ -39,6 +39,8 @@ def record(resource_id: str, scope: Scope, **fields: Any) -> ResourceRecord:
 
 
 class ScriptedInventory:
+    provider = Provider.AWS
+
     def __init__(self, listings: dict[Scope, list[ResourceRecord]]) -> None:
         self.listings = dict(listings)
         self.failures: dict[Scope, list[Exception]] = defaultdict(list)
