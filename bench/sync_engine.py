@@ -41,10 +41,14 @@ class MemoryInventory:
     provider = Provider.AWS
 
     def __init__(self, count: int) -> None:
+        self.closed = False
         self.scopes = [Scope(f"region-{n % 17}", f"kind-{n}") for n in range(count // PER_SCOPE)]
 
     async def verify(self) -> None:
         return None
+
+    async def close(self) -> None:
+        self.closed = True
 
     async def plan(self) -> list[Scope]:
         return list(self.scopes)

@@ -48,6 +48,7 @@ class ScriptedInventory:
         self.gates: dict[Scope, asyncio.Event] = {}
         self.started: dict[Scope, asyncio.Event] = defaultdict(asyncio.Event)
         self.calls: Counter[Scope] = Counter()
+        self.closed = False
         self.in_flight = 0
         self.max_in_flight = 0
         self.region_in_flight: Counter[str] = Counter()
@@ -64,6 +65,9 @@ class ScriptedInventory:
 
     async def verify(self) -> None:
         return None
+
+    async def close(self) -> None:
+        self.closed = True
 
     async def plan(self) -> list[Scope]:
         if self.plan_failures:

@@ -45,7 +45,8 @@ async def test_first_sync_adds_everything_and_succeeds(runtime: Runtime) -> None
     # given a credential whose cloud has 5 resources in two scopes
     user = await create_user(runtime)
     credential = await create_credential(runtime.database, user)
-    service = make_service(runtime.database, {credential.id: two_scope_inventory()})
+    inventory = two_scope_inventory()
+    service = make_service(runtime.database, {credential.id: inventory})
 
     # when it is synced
     done = await sync_once(service, credential.id)
@@ -57,6 +58,8 @@ async def test_first_sync_adds_everything_and_succeeds(runtime: Runtime) -> None
     assert done.progress == 1.0
     assert done.errors == []
     assert done.attempts == 1
+    # and the inventory's SDK clients were released
+    assert inventory.closed
     assert done.started_at is not None and done.finished_at is not None
     assert done.queued_at <= done.started_at <= done.finished_at
     # and every resource is stored, owned by the user, stamped with its scope
@@ -229,6 +232,7 @@ async def test_a_failed_plan_fails_the_job(runtime: Runtime) -> None:
     ]
     assert failed.finished_at is not None
     assert sum(inventory.calls.values()) == 0
+    assert inventory.closed
 
 
 async def test_throttled_scopes_are_retried_with_bounded_backoff(runtime: Runtime) -> None:

@@ -103,12 +103,34 @@ class SyncEngine:
             return SyncJobStatus.FAILED
         try:
             inventory = await self._inventory(credential)
-            scopes = await self._retrying(inventory.plan)
         except Exception as error:
-            self._log_unexpected(error, "planning")
-            tally = _Tally(total=0, errors=[safe_error(PLAN_SCOPE, error)])
-            await self._finish(job_id, worker_id, SyncJobStatus.FAILED, tally)
-            return SyncJobStatus.FAILED
+            return await self._fail_before_listing(job_id, worker_id, error)
+        try:
+            try:
+                scopes = await self._retrying(inventory.plan)
+            except Exception as error:
+                return await self._fail_before_listing(job_id, worker_id, error)
+            return await self._run_scopes(credential, inventory, scopes, job_id, worker_id)
+        finally:
+            await self._close(inventory)
+
+    async def _fail_before_listing(
+        self, job_id: uuid.UUID, worker_id: str, error: Exception
+    ) -> SyncJobStatus:
+        """The credential could not be opened or its scopes planned: nothing was listed."""
+        self._log_unexpected(error, "planning")
+        tally = _Tally(total=0, errors=[safe_error(PLAN_SCOPE, error)])
+        await self._finish(job_id, worker_id, SyncJobStatus.FAILED, tally)
+        return SyncJobStatus.FAILED
+
+    async def _run_scopes(
+        self,
+        credential: CloudCredential,
+        inventory: CloudInventory,
+        scopes: list[Scope],
+        job_id: uuid.UUID,
+        worker_id: str,
+    ) -> SyncJobStatus:
         tally = _Tally(total=len(scopes))
         lock = asyncio.Lock()
         credential_slots = asyncio.Semaphore(self.options.concurrency)
@@ -167,6 +189,17 @@ class SyncEngine:
         status = tally.outcome()
         await self._finish(job_id, worker_id, status, tally)
         return status
+
+    @staticmethod
+    async def _close(inventory: CloudInventory) -> None:
+        """Release the SDK clients (a failure to close never changes the job's outcome)."""
+        close = getattr(inventory, "close", None)
+        if close is None:
+            return
+        try:
+            await close()
+        except Exception as error:
+            logger.warning("closing an inventory failed: %s", type(error).__name__)
 
     async def _inventory(self, credential: CloudCredential) -> CloudInventory:
         built = self.factory(credential)
