@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from typing import Any
 
 from db.models import CloudCredential
-from providers.base import CloudInventory
+from providers.base import CloudInventory, ProviderError
 from providers.sync.engine import InventoryFactory
-from security.vault import Vault
+from security.vault import Vault, VaultError
 from stratograph.settings import Settings
+
+UNREADABLE_CODE = "CREDENTIAL_UNREADABLE"
+UNREADABLE_MESSAGE = (
+    "The stored secret could not be decrypted (its vault key is missing); enter it again."
+)
 
 
 def registry_factory(vault: Vault, settings: Settings) -> InventoryFactory:
-    def build(row: CloudCredential) -> CloudInventory:
-        # Imported on first use: the cloud SDKs are heavy and only workers need them.
+    async def build(row: CloudCredential) -> CloudInventory:
+        # Imported on first use: the cloud SDKs are heavy and only job runners need them.
         registry: Any = importlib.import_module("providers.registry")
-        inventory: CloudInventory = registry.inventory_for(row, vault, settings)
+        try:
+            # Building SDK clients blocks (file reads, endpoint resolution): off the event loop.
+            inventory: CloudInventory = await asyncio.to_thread(
+                registry.inventory_for, row, vault, settings
+            )
+        except VaultError as error:
+            raise ProviderError(UNREADABLE_CODE, UNREADABLE_MESSAGE) from error
         return inventory
 
     return build
