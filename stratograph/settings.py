@@ -124,6 +124,8 @@ class Settings(BaseSettings):
     azure_resource_manager_url: str | None = None
     gcp_api_endpoint: str | None = None
     provider_ca_bundle: str | None = None
+    # Beyond the contract: restrict AWS listing to these regions (default: every enabled region).
+    aws_sync_regions: CsvList = Field(default_factory=list)
     log_level: str = "INFO"
     # Beyond the contract: the sync engine (see the README's "Sync engine" section).
     # Minutes between scheduled syncs of every credential; 0 turns the scheduler off.
@@ -133,8 +135,8 @@ class Settings(BaseSettings):
     # Scopes listed at once per credential, and per region within a credential.
     sync_concurrency: int = Field(default=8, ge=1, le=64)
     sync_region_concurrency: int = Field(default=4, ge=1, le=64)
-    # Retries of a throttled/unavailable scope (exponential backoff with full jitter).
-    sync_max_retries: int = Field(default=4, ge=0, le=10)
+    # Whole-scope retries after the SDK's own retries gave up (exponential backoff, full jitter).
+    sync_max_retries: int = Field(default=2, ge=0, le=10)
     # A RUNNING job whose heartbeat is older than this is recovered (re-queued or failed).
     sync_stale_after_seconds: int = Field(default=120, ge=10)
     # Runs of one job before a crashed job is marked FAILED instead of re-queued.
@@ -150,6 +152,7 @@ class Settings(BaseSettings):
         "allowed_origins",
         "allowed_hosts",
         "trusted_proxies",
+        "aws_sync_regions",
         mode="before",
     )(_split_csv)
 

@@ -273,3 +273,25 @@ async def test_secrets_never_reach_job_records_or_logs(
     for fragment in ("wJalrXUtnFEMI", "SECRET", "AKIAEXAMPLE12345"):
         assert fragment not in row_text
         assert fragment not in caplog.text
+
+
+async def test_stopping_a_runner_hands_its_running_job_back(runtime: Runtime) -> None:
+    # given a runner in the middle of a job (its listing held open)
+    user = await create_user(runtime)
+    credential = await create_credential(runtime.database, user)
+    held = inventory()
+    held.gates[EC2] = asyncio.Event()
+    service = make_service(runtime.database, {credential.id: held})
+    (started,) = await service.start([credential.id])
+    service.start_background()
+    await asyncio.wait_for(held.started[EC2].wait(), 10)
+
+    # when the process shuts down
+    await asyncio.wait_for(service.stop(), 20)
+
+    # then the job is queued again for the next worker, owned by nobody, and wrote nothing
+    back = await job(runtime.database, started.id)
+    assert back.status == SyncJobStatus.QUEUED
+    assert back.worker_id is None
+    assert back.added == 0
+    assert not service.runner.is_running

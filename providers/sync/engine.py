@@ -193,11 +193,8 @@ class SyncEngine:
     @staticmethod
     async def _close(inventory: CloudInventory) -> None:
         """Release the SDK clients (a failure to close never changes the job's outcome)."""
-        close = getattr(inventory, "close", None)
-        if close is None:
-            return
         try:
-            await close()
+            await inventory.close()
         except Exception as error:
             logger.warning("closing an inventory failed: %s", type(error).__name__)
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
-from typing import Any
 
 from db.models import CloudCredential
 from providers.base import CloudInventory, ProviderError
@@ -21,12 +19,11 @@ UNREADABLE_MESSAGE = (
 def registry_factory(vault: Vault, settings: Settings) -> InventoryFactory:
     async def build(row: CloudCredential) -> CloudInventory:
         # Imported on first use: the cloud SDKs are heavy and only job runners need them.
-        registry: Any = importlib.import_module("providers.registry")
+        from providers.registry import inventory_for
+
         try:
             # Building SDK clients blocks (file reads, endpoint resolution): off the event loop.
-            inventory: CloudInventory = await asyncio.to_thread(
-                registry.inventory_for, row, vault, settings
-            )
+            inventory = await asyncio.to_thread(inventory_for, row, vault, settings)
         except VaultError as error:
             raise ProviderError(UNREADABLE_CODE, UNREADABLE_MESSAGE) from error
         return inventory

@@ -12,8 +12,9 @@ from stratograph.settings import Settings
 class SyncOptions:
     concurrency: int = 8
     region_concurrency: int = 4
-    max_retries: int = 4
-    backoff_base_seconds: float = 0.5
+    max_retries: int = 2
+    # The SDKs already retried quickly; a whole-scope retry waits out a longer throttling window.
+    backoff_base_seconds: float = 2.0
     backoff_cap_seconds: float = 30.0
     batch_size: int = 500
     heartbeat_seconds: float = 15.0

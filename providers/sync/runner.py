@@ -21,6 +21,7 @@ from providers.sync.engine import SyncEngine
 from providers.sync.options import SyncOptions
 
 logger = logging.getLogger("stratograph.sync")
+SHUTDOWN_SECONDS = 10.0
 
 
 def new_worker_id() -> str:
@@ -118,9 +119,12 @@ class SyncRunner:
                 logger.warning("heartbeat of sync job %s failed: %s", job_id, type(error).__name__)
 
     async def _release(self, job_id: uuid.UUID) -> None:
-        with contextlib.suppress(Exception):
+        async def release() -> None:
             async with self.database.system_session() as session:
                 await jobs.release(session, job_id, self.worker_id)
+
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(release(), SHUTDOWN_SECONDS / 2)
             self.engine.hub.publish(job_id)
 
     async def _fail(self, job_id: uuid.UUID) -> None:
@@ -159,5 +163,10 @@ class SyncRunner:
         tasks = [t for t in (self._loop_task, *self._running.values()) if t is not None]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            # Bounded: shutdown must not hang on a job stuck in a cloud call or a lock; a job
+            # not handed back is recovered by its stale heartbeat.
+            _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_SECONDS)
+            if pending:
+                logger.warning("%d sync tasks did not stop in time", len(pending))
         self._loop_task = None
