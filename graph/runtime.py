@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from db.engine import Database, create_engine
 from providers.sync import SyncOptions, SyncService
 from providers.sync.inventories import registry_factory
 from security.passwords import PasswordHasher
+from security.ratelimit import RateLimiter
 from security.tokens import TokenSigner
 from security.vault import Vault
 from stratograph.settings import Settings
@@ -22,6 +23,12 @@ class Runtime:
     vault: Vault
     sync: SyncService
     passwords: PasswordHasher
+    # Built from the settings when not given; one per process, shared by every request.
+    rate_limiter: RateLimiter = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.rate_limiter is None:
+            self.rate_limiter = RateLimiter(self.settings)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:

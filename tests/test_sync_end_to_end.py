@@ -54,6 +54,14 @@ subscription Follow($id: ID!) {
   syncJob(id: $id) { id status progress added updated removed errors { scope code message } }
 }
 """
+INVENTORY = """
+query Inventory($filter: ResourceFilter) {
+  resources(first: 100, filter: $filter) {
+    totalCount
+    edges { node { name provider type region nativeType deletedAt credential { id } } }
+  }
+}
+"""
 WAIT = 60.0
 
 
@@ -142,6 +150,21 @@ class Served:
                     assert message["type"] == "next", message
                     states.append(message["payload"]["data"]["syncJob"])
 
+    async def query_inventory(
+        self, credential: CloudCredential, token: str, *, include_deleted: bool = False
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """The user's view: the `resources` query filtered on the credential."""
+        variables = {
+            "filter": {
+                "credentialId": to_global_id("CloudCredential", credential.id),
+                "includeDeleted": include_deleted,
+            }
+        }
+        async with self.http() as http:
+            page = (await GraphQLClient(http)(INVENTORY, variables, token=token)).ok()
+        connection = page["resources"]
+        return connection["totalCount"], [edge["node"] for edge in connection["edges"]]
+
     async def inventory(self, credential: CloudCredential) -> list[Resource]:
         async with self.runtime.database.session(credential.user_id) as session:
             rows = await session.scalars(
@@ -207,6 +230,17 @@ async def test_aws_sync_followed_over_the_subscription_fills_the_inventory(
     assert stored["standin-eu"].region == "eu-west-1"
     assert len(rows) == final["added"]
     assert all(row.provider == Provider.AWS and row.deleted_at is None for row in rows)
+    # and the user queries the same inventory through the API
+    total, nodes = await served.query_inventory(credential, token)
+    assert total == len(rows) == len(nodes)
+    listed = {node["name"]: node for node in nodes}
+    assert listed["web-1"]["type"] == "VM" and listed["web-1"]["region"] == "us-east-1"
+    assert listed["standin-eu"]["type"] == "STORAGE"
+    assert listed["orders-db"]["type"] == "DATABASE"
+    assert listed["resize-images"]["type"] == "FUNCTION"
+    assert {node["credential"]["id"] for node in nodes} == {
+        to_global_id("CloudCredential", credential.id)
+    }
 
 
 async def test_aws_resources_that_vanish_are_marked_deleted(
@@ -229,6 +263,13 @@ async def test_aws_resources_that_vanish_are_marked_deleted(
     assert second["updated"] == first["added"] - 2
     gone = {row.name for row in await served.inventory(credential) if row.deleted_at}
     assert gone == {"nightly-report", "standin-us"}
+    # and the API hides them unless asked for
+    live_total, live = await served.query_inventory(credential, token)
+    all_total, every = await served.query_inventory(credential, token, include_deleted=True)
+    assert all_total == live_total + 2
+    assert not {"nightly-report", "standin-us"} & {node["name"] for node in live}
+    deleted = {node["name"] for node in every if node["deletedAt"]}
+    assert deleted == {"nightly-report", "standin-us"}
 
 
 async def test_a_region_that_fails_keeps_its_inventory_and_the_job_is_partial(
@@ -314,6 +355,8 @@ async def test_azure_sync_fills_the_inventory(serve: Any, azure_standin: AzureSt
     )
     assert stored["stdata"].region == "westeurope"
     assert all(row.provider == Provider.AZURE for row in rows)
+    total, nodes = await served.query_inventory(credential, token)
+    assert total == len(rows) and {node["provider"] for node in nodes} == {"AZURE"}
 
 
 async def test_gcp_sync_fills_the_inventory(serve: Any, gcp_standin: GcpStandin) -> None:
@@ -330,6 +373,8 @@ async def test_gcp_sync_fills_the_inventory(serve: Any, gcp_standin: GcpStandin)
     stored = by_name(rows)
     assert {"vm-a", "vm-b", "vm-c", "standin-data", "orders"} <= set(stored)
     assert all(row.provider == Provider.GCP for row in rows)
+    total, nodes = await served.query_inventory(credential, token)
+    assert total == len(rows) and {node["provider"] for node in nodes} == {"GCP"}
 
 
 async def test_a_secret_the_vault_cannot_open_fails_the_job_clearly(
