@@ -26,4 +26,5 @@ async def live_server(app: Starlette) -> AsyncIterator[str]:
         yield f"127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        await asyncio.wait_for(task, 10)
+        # The lifespan hands running sync jobs back within ~10 s (SyncRunner.stop); allow more.
+        await asyncio.wait_for(task, 30)

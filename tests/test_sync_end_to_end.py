@@ -19,7 +19,7 @@ from httpx_ws import aconnect_ws
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 
-from db.enums import Provider
+from db.enums import Provider, SyncJobStatus
 from db.models import CloudCredential, Resource, SyncJob
 from graph.app import create_app
 from graph.node import from_global_id, to_global_id
@@ -328,9 +328,20 @@ async def test_concurrent_starts_on_one_credential_make_one_job(
             *(client(START_SYNC, variables, token=token) for _ in range(5))
         )
 
-    # then they all got the same job, the only one of the credential
+    # then they all got the same job, the only one of the credential, which runs to its end
     ids = {a.ok()["startSync"]["jobs"][0]["id"] for a in answers}
     assert len(ids) == 1
+    job_id = from_global_id(ids.pop(), "SyncJob")[1]
+    deadline = asyncio.get_running_loop().time() + WAIT
+    while True:
+        async with served.runtime.database.system_session() as session:
+            row = await session.get(SyncJob, job_id)
+        assert row is not None
+        if row.status not in (SyncJobStatus.QUEUED, SyncJobStatus.RUNNING):
+            break
+        assert asyncio.get_running_loop().time() < deadline, row.status
+        await asyncio.sleep(0.1)
+    assert row.status == SyncJobStatus.SUCCEEDED
     async with served.runtime.database.system_session() as session:
         count = await session.scalar(
             select(func.count()).select_from(SyncJob).where(SyncJob.credential_id == credential.id)

@@ -33,6 +33,7 @@ logger = logging.getLogger("stratograph.sync")
 InventoryFactory = Callable[[CloudCredential], "CloudInventory | Awaitable[CloudInventory]"]
 
 PLAN_SCOPE = "*"
+CLOSE_SECONDS = 10.0
 INTERNAL_MESSAGE = "Unexpected error in the sync engine; the operators have the details."
 
 
@@ -194,7 +195,7 @@ class SyncEngine:
     async def _close(inventory: CloudInventory) -> None:
         """Release the SDK clients (a failure to close never changes the job's outcome)."""
         try:
-            await inventory.close()
+            await asyncio.wait_for(inventory.close(), CLOSE_SECONDS)
         except Exception as error:
             logger.warning("closing an inventory failed: %s", type(error).__name__)
 
