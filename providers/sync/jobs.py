@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import ACTIVE_JOB_STATUSES, SyncJobStatus, SyncTrigger
@@ -23,8 +23,18 @@ WORKER_LOST = {
 }
 
 
+LOCK_TIMEOUT_SECONDS = 15
+
+
 class JobLost(Exception):
     """This worker no longer owns the job (it was recovered as stale by another process)."""
+
+
+async def bound_lock_waits(session: AsyncSession) -> None:
+    """PostgreSQL: give up on a row lock after LOCK_TIMEOUT instead of waiting for ever (a
+    transaction stuck elsewhere must not hang `startSync`). SQLite's busy timeout does the same."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_SECONDS}s'"))
 
 
 async def lock_credential(session: AsyncSession, credential_id: uuid.UUID) -> bool:
@@ -34,6 +44,7 @@ async def lock_credential(session: AsyncSession, credential_id: uuid.UUID) -> bo
     SQLite, so two concurrent `startSync` calls cannot both see "no active job". Returns False
     when the credential does not exist (any more).
     """
+    await bound_lock_waits(session)
     result = await session.execute(
         update(CloudCredential)
         .where(CloudCredential.id == credential_id)
