@@ -50,6 +50,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo_main(args.workdir, args.host, args.port)
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from providers.sync.worker import run_worker
+
+    asyncio.run(run_worker(get_settings(), once=args.once))
+    return 0
+
+
 def cmd_create_admin(args: argparse.Namespace) -> int:
     from stratograph.admin import create_admin
 
@@ -97,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
         handler=cmd_export_schema
     )
+    worker = commands.add_parser("worker", help="run sync jobs from the queue (several machines)")
+    worker.add_argument(
+        "--once", action="store_true", help="run every queued job, then exit (cron, demos)"
+    )
+    worker.set_defaults(handler=cmd_worker)
 
     demo = commands.add_parser(
         "demo", help="serve a demo against a local AWS stand-in (moto), synced, until Ctrl-C"
