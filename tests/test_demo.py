@@ -6,9 +6,6 @@ import asyncio
 from pathlib import Path
 
 import httpx
-import pytest
-
-pytest.importorskip("providers.sync", reason="the demo needs the sync engine (not merged yet)")
 
 from stratograph.demo import DEMO_EMAIL, EXAMPLES, instructions, prepare, start_demo
 

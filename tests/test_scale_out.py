@@ -76,7 +76,6 @@ async def poll(condition: Any, what: str, seconds: float) -> Any:
 
 @pytest.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[tuple[Cluster, ClusterDatabase, MotoServer]]:
-    pytest.importorskip("providers.sync.worker", reason="needs the sync engine (not merged yet)")
     admin_dsn = require_postgres()
     redis_url = require_redis()
     moto = MotoServer()
