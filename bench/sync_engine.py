@@ -30,7 +30,7 @@ from providers.base import ResourceRecord, Scope
 from providers.sync import ProgressHub, SyncOptions, SyncService
 from providers.sync.engine import SyncEngine
 
-COUNTS = (1_000, 10_000)
+COUNTS = tuple(int(n) for n in os.environ.get("BENCH_SYNC_COUNTS", "1000,10000").split(","))
 PER_SCOPE = (
     100  # resources per scope: 10 scopes for 1,000, 100 for 10,000 (AWS: ~17 regions × 7 kinds)
 )

@@ -55,6 +55,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from providers.sync.worker import run_worker
 
+    if args.metrics_port:
+        # Workers serve no HTTP otherwise; Prometheus scrapes their job metrics here.
+        from prometheus_client import start_http_server
+
+        start_http_server(args.metrics_port, addr=args.metrics_host)
     asyncio.run(run_worker(get_settings(), once=args.once))
     return 0
 
@@ -110,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--once", action="store_true", help="run every queued job, then exit (cron, demos)"
     )
+    worker.add_argument(
+        "--metrics-port", type=int, default=0, help="serve /metrics on this port (0: off)"
+    )
+    worker.add_argument("--metrics-host", default="0.0.0.0", help="address for --metrics-port")  # noqa: S104
     worker.set_defaults(handler=cmd_worker)
 
     demo = commands.add_parser(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 
 from providers.aws import AwsInventory
 from providers.base import ResourceRecord, Scope
@@ -24,4 +25,4 @@ async def _slow_list_scope(self: AwsInventory, scope: Scope) -> list[ResourceRec
 
 if __name__ == "__main__":
     AwsInventory.list_scope = _slow_list_scope  # type: ignore[method-assign]
-    raise SystemExit(main(["worker"]))
+    raise SystemExit(main(["worker", *sys.argv[1:]]))

@@ -19,8 +19,9 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
-from tests.cluster import Cluster, ClusterDatabase, Process, cluster_env
+from tests.cluster import Cluster, ClusterDatabase, Process, cluster_env, free_port
 from tests.services import require_postgres, require_redis
 from tests.standins.aws import AMI, MotoServer
 
@@ -57,6 +58,16 @@ async def gql(
     )
     body: dict[str, Any] = response.json()
     return body
+
+
+def succeeded_jobs(metrics_text: str) -> float:
+    for family in text_string_to_metric_families(metrics_text):
+        for sample in family.samples:
+            if sample.name == "stratograph_sync_jobs_total" and sample.labels == {
+                "status": "SUCCEEDED"
+            }:
+                return sample.value
+    return 0.0
 
 
 def error_codes(body: dict[str, Any]) -> list[str]:
@@ -149,7 +160,18 @@ async def test_two_servers_and_two_workers_share_limits_queue_and_recovery(
         assert len(await database.fetch(JOBS)) == 2
 
         # when two workers start, each job runs once, and both end
-        workers = [processes.start(f"worker-{n}", module="tests.slow_worker") for n in range(2)]
+        metrics_ports = [free_port(), free_port()]
+        workers = [
+            processes.start(
+                f"worker-{n}",
+                "--metrics-port",
+                str(metrics_ports[n]),
+                "--metrics-host",
+                "127.0.0.1",
+                module="tests.slow_worker",
+            )
+            for n in range(2)
+        ]
 
         async def all_succeeded() -> list[Any] | None:
             rows = await database.fetch(JOBS)
@@ -157,6 +179,12 @@ async def test_two_servers_and_two_workers_share_limits_queue_and_recovery(
 
         done = await poll(all_succeeded, "the two jobs to succeed", 30)
         assert len(done) == 2 and [r["attempts"] for r in done] == [1, 1]
+        # and the workers' own metrics endpoints count them (servers ran none)
+        scraped = [
+            (await client.get(f"http://127.0.0.1:{port}/metrics")).text for port in metrics_ports
+        ]
+        assert sum(succeeded_jobs(text) for text in scraped) == 2
+        assert all("stratograph_db_pool_checked_out" in text for text in scraped)
 
         # when a worker is killed (SIGKILL) in the middle of a job
         await gql(client, servers[0], START_ALL, token=token)

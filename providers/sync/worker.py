@@ -18,6 +18,7 @@ from providers.sync.inventories import registry_factory
 from providers.sync.options import SyncOptions
 from providers.sync.service import SyncService
 from security.vault import Vault
+from stratograph import metrics
 from stratograph.settings import Settings
 
 logger = logging.getLogger("stratograph.sync")
@@ -32,6 +33,7 @@ async def run_worker(
 ) -> None:
     """Run jobs until SIGINT/SIGTERM (or `stop`); with `once`, drain the queue and return."""
     database = Database(create_engine(settings.database_url))
+    metrics.POOLS.watch("worker", database.engine)
     inventories = factory or registry_factory(Vault(settings.vault_keys), settings)
     service = SyncService(database, inventories, SyncOptions.from_settings(settings))
     try:
