@@ -2,23 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 from strawberry.types.unset import UnsetType
 
 from graph.context import Context, authenticate, bearer_token, build_context
 from graph.runtime import Runtime
+from graph.trusted import TrustedTransportWSHandler, refusal_result, trusted_request
+from security.trusted_documents import RefusedOperation, TrustedDocuments
+
+
+class TextFrameWebSocketAdapter(ASGIWebSocketAdapter):
+    """Sends JSON as text frames: graphql-transport-ws clients (graphql-ws in browsers, gql)
+    expect text, while `encode_json` returns orjson's bytes for HTTP bodies."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
 
 
 class GraphQLView(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TrustedTransportWSHandler
+    websocket_adapter_class = TextFrameWebSocketAdapter
+
     def __init__(self, schema: BaseSchema, runtime: Runtime) -> None:
         settings = runtime.settings
         super().__init__(
@@ -30,6 +51,12 @@ class GraphQLView(GraphQL[Context, None]):
             max_subscriptions_per_connection=10,
         )
         self.runtime = runtime
+        # TRUSTED_DOCUMENTS_FILE set: only the operations listed there are executed.
+        self.trusted_documents = (
+            TrustedDocuments.load(settings.trusted_documents_file)
+            if settings.trusted_documents_file
+            else None
+        )
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -49,6 +76,26 @@ class GraphQLView(GraphQL[Context, None]):
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         context.act_as(user)
         return await super().on_ws_connect(context)
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: Any,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
+        if self.trusted_documents is not None:
+            if isinstance(request_data, list):
+                raise HTTPException(400, "batched requests are refused with trusted documents")
+            try:
+                request_data = trusted_request(self.trusted_documents, request_data)
+            except RefusedOperation as refused:
+                return refusal_result(refused)
+        return await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
