@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate schema schema-check demo bench clean
+.PHONY: run test lint format migrate schema schema-check node-tools demo bench clean
 
 $(BIN)/.runtime-installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,7 @@ migrate: $(BIN)/.runtime-installed
 	$(BIN)/python -m stratograph migrate
 
 test: $(BIN)/.dev-installed  ## the whole suite; PostgreSQL/Redis parts skip when absent (fail under CI=true)
+	@$(MAKE) --no-print-directory node-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(BIN)/.dev-installed  ## ruff, ruff format --check, mypy --strict, schema drift
@@ -50,6 +51,19 @@ SCHEMA_TOOLS := tools/schema
 
 $(SCHEMA_TOOLS)/node_modules/.package-lock.json: $(SCHEMA_TOOLS)/package-lock.json
 	npm ci --prefix $(SCHEMA_TOOLS) --no-audit --no-fund --loglevel=error
+
+# GraphiQL's own files, so the development IDE works without a CDN (see graph/graphiql_assets.py).
+GRAPHIQL_TOOLS := tools/graphiql
+
+$(GRAPHIQL_TOOLS)/node_modules/.package-lock.json: $(GRAPHIQL_TOOLS)/package-lock.json
+	npm ci --prefix $(GRAPHIQL_TOOLS) --no-audit --no-fund --loglevel=error
+
+node-tools:  ## npm ci both Node tool folders (skipped without npm, unless CI=true)
+	@if command -v npm >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(SCHEMA_TOOLS)/node_modules/.package-lock.json \
+			$(GRAPHIQL_TOOLS)/node_modules/.package-lock.json; \
+	elif [ "$$CI" = "true" ]; then echo "node-tools: npm is required under CI=true" >&2; exit 1; \
+	else echo "node-tools skipped: npm is not installed"; fi
 
 schema-check:  ## example operations validate (codegen) and no breaking change since the last release
 	@if ! command -v node >/dev/null 2>&1; then \

@@ -20,6 +20,7 @@ from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 from strawberry.types.unset import UnsetType
 
 from graph.context import Context, authenticate, bearer_token, build_context
+from graph.graphiql_assets import LocalAssets, localize
 from graph.runtime import Runtime
 from graph.trusted import TrustedTransportWSHandler, refusal_result, trusted_request
 from security.trusted_documents import RefusedOperation, TrustedDocuments
@@ -51,12 +52,22 @@ class GraphQLView(GraphQL[Context, None]):
             max_subscriptions_per_connection=10,
         )
         self.runtime = runtime
+        # GraphiQL's files from tools/graphiql when installed, else from the CDN the page names.
+        self.graphiql_assets: LocalAssets | None = (
+            localize(super().graphql_ide_html) if self.graphql_ide else None
+        )
         # TRUSTED_DOCUMENTS_FILE set: only the operations listed there are executed.
         self.trusted_documents = (
             TrustedDocuments.load(settings.trusted_documents_file)
             if settings.trusted_documents_file
             else None
         )
+
+    @property
+    def graphql_ide_html(self) -> str:
+        if self.graphiql_assets is not None:
+            return self.graphiql_assets.html
+        return super().graphql_ide_html
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
