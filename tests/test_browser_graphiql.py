@@ -19,8 +19,8 @@ from tests.browser import chromium, save_screenshot, wait_until
 from tests.conftest import make_settings
 from tests.databases import SqliteTemplate
 from tests.factories import access_token, create_user
-from tests.live_server import live_api
 from tests.services import IN_CI
+from tests.threaded_servers import live_api
 
 __all__ = ["chromium"]  # the fixture, imported to be found by pytest
 

@@ -14,7 +14,7 @@ from graphql import parse, validate
 from graph.schema import schema
 from tests.aws_standin import ACCESS_KEY_ID, SECRET_ACCESS_KEY, AwsStandIn, aws_standin
 from tests.conftest import make_settings
-from tests.live_server import live_api
+from tests.threaded_servers import live_api
 from tests.tooling import ROOT, require_schema_fields
 
 __all__ = ["aws_standin"]  # the fixture, imported to be found by pytest

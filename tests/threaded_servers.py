@@ -1,4 +1,5 @@
-"""Real servers on 127.0.0.1:<ephemeral port> for tests that drive real clients (gql, Chromium).
+"""Real servers on their own threads, for tests that block while a real client drives them
+(gql in a subprocess, Chromium through chromedriver).
 
 The API runs in uvicorn on its own thread and event loop; the static example pages are served by
 the standard library from another port, i.e. from another origin.
