@@ -12,6 +12,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
+from graph.app import create_app
 from graph.graphiql_assets import DEFAULT_PACKAGES
 from graph.runtime import Runtime
 from stratograph.settings import Settings
@@ -92,7 +93,7 @@ def test_graphiql_runs_an_authenticated_query_with_a_header_set_in_the_ide(
         assert httpx.get(f"{api}/graphiql-assets/graphiql@3.8.3/package.json").status_code == 404
 
 
-def test_production_serves_no_ide(sqlite_template: SqliteTemplate, tmp_path: Path) -> None:
+async def test_production_serves_no_ide(sqlite_template: SqliteTemplate, tmp_path: Path) -> None:
     # given production settings
     settings = make_settings(
         sqlite_template.clone(tmp_path),
@@ -100,11 +101,15 @@ def test_production_serves_no_ide(sqlite_template: SqliteTemplate, tmp_path: Pat
         environment="production",
         allowed_hosts=["127.0.0.1"],
     )
-    with live_api(settings) as api:
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://127.0.0.1") as client:
         # when a browser asks for the IDE and its files
-        page = httpx.get(f"{api}/graphql", headers={"accept": "text/html"})
-        asset = httpx.get(f"{api}/graphiql-assets/graphiql@3.8.3/graphiql.min.js")
+        page = await client.get("/graphql", headers={"accept": "text/html"})
+        asset = await client.get("/graphiql-assets/graphiql@3.8.3/graphiql.min.js")
+    await app.state.runtime.close()
 
     # then neither is there
+    assert page.status_code != 200
     assert "graphiql" not in page.text.lower()
     assert asset.status_code == 404
