@@ -64,7 +64,7 @@ class OwnerScope:
             return statement
         return statement.where(self._owner_column(model) == self._require_user())
 
-    def select(self, model: type[OwnedT]) -> Select[tuple[OwnedT]]:
+    def select(self, model: type[OwnedT]) -> Select[OwnedT]:
         return self.restrict(select(model), model)
 
     def select_columns(self, model: type[Any], *columns: Any) -> Select[Any]:

@@ -11,15 +11,18 @@ from strawberry.schema.config import StrawberryConfig
 from graph.accounts.queries import AccountQueries
 from graph.accounts.types import AuditEvent, User
 from graph.context import Info
+from graph.credentials.mutations import CredentialMutations
+from graph.credentials.queries import CredentialQueries
 from graph.credentials.types import CloudCredential
 from graph.errors import MaskInternalErrors
 from graph.inventory.types import CloudResource
 from graph.node import Node, resolve_node
+from graph.redaction import RedactingSchema
 from graph.sync.types import SyncJob
 
 
 @strawberry.type(description="Read the inventory, credentials, jobs and accounts you own.")
-class Query(AccountQueries):
+class Query(AccountQueries, CredentialQueries):
     @strawberry.field(
         description="Any object by its global ID; null when it does not exist or is not yours."
     )
@@ -31,9 +34,15 @@ class Query(AccountQueries):
         return await resolve_node(info, id)
 
 
+@strawberry.type(description="Change what you own: credentials, accounts, syncs.")
+class Mutation(CredentialMutations):
+    pass
+
+
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    return RedactingSchema(
         query=Query,
+        mutation=Mutation,
         types=[User, AuditEvent, CloudCredential, CloudResource, SyncJob],
         config=StrawberryConfig(auto_camel_case=True),
         extensions=[

@@ -6,9 +6,19 @@ a `CloudSecret`.
 
 from __future__ import annotations
 
+import logging
+
 from db.models import CloudCredential
+from providers.base import ProviderError
 from providers.secrets import AwsSecret, AzureSecret, CloudSecret, GcpSecret, deserialize, serialize
-from security.vault import Sealed, Vault
+from security.vault import Sealed, UnknownKeyError, Vault, VaultError
+
+logger = logging.getLogger("stratograph.vault")
+
+
+class SecretUnavailable(ProviderError, VaultError):
+    """The stored secret cannot be opened. Both a ProviderError (so a verify or sync records it as
+    a failed call with a safe message) and a VaultError (so vault-aware callers can catch it)."""
 
 
 def fingerprint(secret: CloudSecret) -> str:
@@ -32,5 +42,26 @@ def seal_into(row: CloudCredential, secret: CloudSecret, vault: Vault) -> None:
 
 
 def open_secret(row: CloudCredential, vault: Vault) -> CloudSecret:
-    plaintext = vault.open(Sealed(row.key_id, row.ciphertext), row.user_id, row.id)
+    """Decrypt a credential's secret for the provider call about to use it.
+
+    Raises `SecretUnavailable` with a message safe to show the owner when the key is missing from
+    ENCRYPTION_KEYS or the ciphertext does not authenticate (tampered, or moved from another row).
+    """
+    try:
+        plaintext = vault.open(Sealed(row.key_id, row.ciphertext), row.user_id, row.id)
+    except UnknownKeyError as exc:
+        logger.error("credential %s cannot be opened: %s", row.id, exc)
+        raise SecretUnavailable(
+            "VAULT_KEY_UNKNOWN",
+            f"The stored secret was encrypted with key {row.key_id!r}, which this server no "
+            "longer has; an operator must restore that key in ENCRYPTION_KEYS.",
+        ) from None
+    except VaultError as exc:
+        logger.error("credential %s cannot be opened: %s", row.id, exc)
+        raise SecretUnavailable(
+            "VAULT_SECRET_UNREADABLE",
+            "The stored secret cannot be decrypted (the server's key for it is wrong, or the "
+            "data was altered); an operator must check ENCRYPTION_KEYS, or replace the secret "
+            "with updateCredential.",
+        ) from None
     return deserialize(row.provider, plaintext)

@@ -23,7 +23,7 @@ class VaultError(Exception):
 
 
 class UnknownKeyError(VaultError):
-    pass
+    """The ciphertext names a key id that is not in the ring (removed too early, or a typo)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +66,17 @@ class Vault:
             return aead.decrypt(nonce, ciphertext, associated_data(owner_id, row_id))
         except InvalidTag as exc:
             raise VaultError("credential ciphertext failed authentication") from exc
+
+    def reseal(self, sealed: Sealed, owner_id: uuid.UUID, row_id: uuid.UUID) -> Sealed:
+        """Re-encrypt under the primary key with a fresh nonce; the plaintext never leaves here."""
+        return self.seal(self.open(sealed, owner_id, row_id), owner_id, row_id)
+
+    @property
+    def key_ids(self) -> list[str]:
+        return list(self._keys)
+
+    def has_key(self, key_id: str) -> bool:
+        return key_id in self._keys
 
     def needs_rotation(self, sealed: Sealed) -> bool:
         return sealed.key_id != self.primary_key_id

@@ -69,6 +69,20 @@ def cmd_build_trusted_documents(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rotate_keys(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from stratograph.key_rotation import RotationError, describe, run_rotation
+
+    try:
+        report = asyncio.run(run_rotation(get_settings(), batch_size=args.batch_size))
+    except RotationError as exc:
+        print(f"stratograph rotate-keys: {exc}", file=sys.stderr)
+        return 1
+    print(describe(report))
+    return 0 if report.complete else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stratograph", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -92,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     trusted.add_argument("folder", help="searched recursively for *.graphql")
     trusted.add_argument("--output", "-o", help="write here instead of standard output")
     trusted.set_defaults(handler=cmd_build_trusted_documents)
+    rotate = commands.add_parser(
+        "rotate-keys", help="re-encrypt every credential with the primary vault key (resumable)"
+    )
+    rotate.add_argument("--batch-size", type=int, default=500, help="credentials per transaction")
+    rotate.set_defaults(handler=cmd_rotate_keys)
     return parser
 
 

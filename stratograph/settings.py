@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import os
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -39,6 +40,8 @@ KNOWN_DEFAULT_SECRETS = frozenset(
 )
 MIN_SECRET_KEY_BYTES = 32
 VAULT_KEY_BYTES = 32
+VAULT_KEY_ID_MAX = 32
+VAULT_KEY_ID_RE = re.compile(r"[A-Za-z0-9._-]+")
 
 
 class SettingsError(Exception):
@@ -62,6 +65,12 @@ def parse_key_ring(entries: list[str]) -> dict[str, bytes]:
         kid = kid.strip()
         if not sep or not kid or not encoded.strip():
             raise SettingsError("ENCRYPTION_KEYS entries must look like 'kid:base64key'")
+        if len(kid) > VAULT_KEY_ID_MAX or not VAULT_KEY_ID_RE.fullmatch(kid):
+            # Stored beside every ciphertext (a 32-character column).
+            raise SettingsError(
+                f"ENCRYPTION_KEYS key id {kid[:40]!r} must be 1–{VAULT_KEY_ID_MAX} letters, "
+                "digits, '.', '_' or '-'"
+            )
         if kid in ring:
             raise SettingsError(f"ENCRYPTION_KEYS names key id {kid!r} twice")
         try:

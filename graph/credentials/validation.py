@@ -1,0 +1,207 @@
+"""Shape checks for credential input, turned into `userErrors` that name the field at fault.
+
+Nothing here talks to a cloud: it only refuses input that cannot possibly be a working secret, so
+a typo is caught at once instead of at the first sync. Messages never repeat the submitted value.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from graph.credentials.inputs import CredentialSecretInput
+from graph.user_errors import UserError, UserErrorCode, user_error
+from providers.secrets import AwsSecret, AzureSecret, CloudSecret, GcpSecret
+
+NAME_MAX = 100
+REGION_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}[a-z0-9]$")
+# AWS documents access key ids as 16–128 word characters.
+AWS_KEY_ID_RE = re.compile(r"^\w{16,128}$", re.ASCII)
+# GCP project ids: lowercase letter first; legacy domain-scoped ids contain '.' and ':'.
+GCP_PROJECT_RE = re.compile(r"^[a-z][-a-z0-9.:]{4,62}[a-z0-9]$")
+SECRET_MAX = 1024
+SESSION_TOKEN_MAX = 8192
+SERVICE_ACCOUNT_JSON_MAX = 64 * 1024
+
+
+@dataclass
+class Problems:
+    """User errors collected under a common field-path prefix."""
+
+    prefix: tuple[str, ...] = ()
+    errors: list[UserError] = field(default_factory=list)
+
+    def add(self, name: str, code: UserErrorCode, message: str) -> None:
+        self.errors.append(user_error(code, message, [*self.prefix, name]))
+
+    def under(self, *names: str) -> Problems:
+        """A view adding errors to the same list under a longer prefix."""
+        return Problems((*self.prefix, *names), self.errors)
+
+
+def check_name(value: str | None, problems: Problems) -> str | None:
+    name = (value or "").strip()
+    if not name:
+        problems.add("name", UserErrorCode.REQUIRED, "Give the credential a name.")
+        return None
+    if len(name) > NAME_MAX:
+        problems.add("name", UserErrorCode.TOO_LONG, f"Use at most {NAME_MAX} characters.")
+        return None
+    return name
+
+
+def check_region(value: str, problems: Problems) -> str | None:
+    region = value.strip()
+    if not REGION_RE.match(region):
+        problems.add(
+            "defaultRegion",
+            UserErrorCode.INVALID,
+            "Not a region name (lowercase letters, digits and dashes, e.g. us-east-1).",
+        )
+        return None
+    return region
+
+
+def _required_text(value: str | None, name: str, limit: int, problems: Problems) -> str | None:
+    text = (value or "").strip()
+    if not text:
+        problems.add(name, UserErrorCode.REQUIRED, f"{name} is required.")
+        return None
+    if len(text) > limit:
+        problems.add(name, UserErrorCode.TOO_LONG, f"{name} is longer than {limit} characters.")
+        return None
+    if any(ch.isspace() for ch in text):
+        problems.add(name, UserErrorCode.INVALID, f"{name} must not contain spaces.")
+        return None
+    return text
+
+
+def check_aws(
+    access_key_id: str | None,
+    secret_access_key: str | None,
+    session_token: str | None,
+    problems: Problems,
+) -> AwsSecret | None:
+    before = len(problems.errors)
+    key_id = (access_key_id or "").strip()
+    if not key_id:
+        problems.add("accessKeyId", UserErrorCode.REQUIRED, "accessKeyId is required.")
+    elif not AWS_KEY_ID_RE.match(key_id):
+        problems.add(
+            "accessKeyId",
+            UserErrorCode.INVALID,
+            "An access key id is 16 to 128 letters and digits (e.g. AKIA…).",
+        )
+    secret = _required_text(secret_access_key, "secretAccessKey", SECRET_MAX, problems)
+    token = None
+    if session_token is not None and session_token.strip():
+        token = _required_text(session_token, "sessionToken", SESSION_TOKEN_MAX, problems)
+    if len(problems.errors) > before or secret is None:
+        return None
+    return AwsSecret(access_key_id=key_id, secret_access_key=secret, session_token=token)
+
+
+def _uuid_field(value: str | None, name: str, problems: Problems) -> str | None:
+    text = (value or "").strip()
+    if not text:
+        problems.add(name, UserErrorCode.REQUIRED, f"{name} is required.")
+        return None
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        problems.add(
+            name, UserErrorCode.INVALID, f"{name} must be a UUID (xxxxxxxx-xxxx-xxxx-xxxx-…)."
+        )
+        return None
+
+
+def check_azure(
+    tenant_id: str | None,
+    client_id: str | None,
+    client_secret: str | None,
+    subscription_id: str | None,
+    problems: Problems,
+) -> AzureSecret | None:
+    tenant = _uuid_field(tenant_id, "tenantId", problems)
+    client = _uuid_field(client_id, "clientId", problems)
+    secret = _required_text(client_secret, "clientSecret", SECRET_MAX, problems)
+    subscription = _uuid_field(subscription_id, "subscriptionId", problems)
+    if tenant is None or client is None or secret is None or subscription is None:
+        return None
+    return AzureSecret(
+        tenant_id=tenant, client_id=client, client_secret=secret, subscription_id=subscription
+    )
+
+
+def _service_account_problem(document: object) -> str | None:
+    """What is wrong with a parsed service-account key file, in words that quote none of it."""
+    if not isinstance(document, dict):
+        return "serviceAccountJson must be a JSON object (the downloaded key file)."
+    if document.get("type") != "service_account":
+        return 'serviceAccountJson needs "type": "service_account".'
+    email = document.get("client_email")
+    if not isinstance(email, str) or "@" not in email:
+        return "serviceAccountJson needs a client_email."
+    project = document.get("project_id")
+    if not isinstance(project, str) or not GCP_PROJECT_RE.match(project):
+        return "serviceAccountJson needs a valid project_id."
+    key = document.get("private_key")
+    if not isinstance(key, str) or "PRIVATE KEY" not in key:
+        return "serviceAccountJson needs a PEM private_key."
+    try:
+        load_pem_private_key(key.encode(), password=None)
+    except (ValueError, TypeError):
+        return "serviceAccountJson's private_key is not a readable PEM private key."
+    return None
+
+
+def check_gcp(
+    service_account_json: str | None, project_id: str | None, problems: Problems
+) -> GcpSecret | None:
+    raw = (service_account_json or "").strip()
+    name = "serviceAccountJson"
+    if not raw:
+        problems.add(name, UserErrorCode.REQUIRED, "serviceAccountJson is required.")
+        return None
+    if len(raw) > SERVICE_ACCOUNT_JSON_MAX:
+        problems.add(name, UserErrorCode.TOO_LONG, "serviceAccountJson is too large.")
+        return None
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        # The decoder's message may quote the document; say only that it is not JSON.
+        problems.add(name, UserErrorCode.INVALID, "serviceAccountJson is not valid JSON.")
+        return None
+    problem = _service_account_problem(document)
+    if problem is not None:
+        problems.add(name, UserErrorCode.INVALID, problem)
+        return None
+    project = (project_id or "").strip() or str(document["project_id"])
+    if not GCP_PROJECT_RE.match(project):
+        problems.add("projectId", UserErrorCode.INVALID, "Not a valid GCP project id.")
+        return None
+    return GcpSecret(project_id=project, service_account_json=raw)
+
+
+def check_secret(secret: CredentialSecretInput, problems: Problems) -> CloudSecret | None:
+    """The one provider-specific secret of a `@oneOf` input, checked; None if it is refused."""
+    at = problems.under("secret")
+    if secret.aws:
+        aws = secret.aws
+        return check_aws(
+            aws.access_key_id, aws.secret_access_key, aws.session_token, at.under("aws")
+        )
+    if secret.azure:
+        az = secret.azure
+        return check_azure(
+            az.tenant_id, az.client_id, az.client_secret, az.subscription_id, at.under("azure")
+        )
+    if secret.gcp:
+        return check_gcp(secret.gcp.service_account_json, secret.gcp.project_id, at.under("gcp"))
+    # @oneOf guarantees one branch; this only guards direct (non-GraphQL) callers.
+    problems.add("secret", UserErrorCode.REQUIRED, "Give exactly one of aws, azure or gcp.")
+    return None

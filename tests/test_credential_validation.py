@@ -1,0 +1,140 @@
+"""Shape checks of secret input: each refusal names the field, and never quotes the value."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from graph.credentials.inputs import (
+    AwsSecretInput,
+    AzureSecretInput,
+    CredentialSecretInput,
+    GcpSecretInput,
+)
+from graph.credentials.validation import Problems, check_name, check_region, check_secret
+from providers.secrets import AwsSecret, AzureSecret, GcpSecret
+from tests.credential_data import service_account
+
+UUID = "2b1c6a5e-3f57-4a8e-9d6b-0c1f2e3d4a5b"
+SECRET = "s3cr3t-VALUE-never-echoed"
+
+
+def aws(**overrides: Any) -> CredentialSecretInput:
+    values = {"access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": SECRET}
+    return CredentialSecretInput(aws=AwsSecretInput(**{**values, **overrides}))
+
+
+def azure(**overrides: Any) -> CredentialSecretInput:
+    values = {
+        "tenant_id": UUID,
+        "client_id": UUID,
+        "client_secret": SECRET,
+        "subscription_id": UUID,
+    }
+    return CredentialSecretInput(azure=AzureSecretInput(**{**values, **overrides}))
+
+
+def gcp(document: Any = None, raw: str | None = None, project_id: str | None = None) -> Any:
+    text = raw if raw is not None else json.dumps(document or service_account())
+    return CredentialSecretInput(
+        gcp=GcpSecretInput(service_account_json=text, project_id=project_id)
+    )
+
+
+BAD = [
+    (aws(access_key_id=""), ["secret", "aws", "accessKeyId"], "REQUIRED"),
+    (aws(access_key_id="AKIA SHORT"), ["secret", "aws", "accessKeyId"], "INVALID"),
+    (aws(access_key_id="AKIA-IOSFODNN7EXAMPLE"), ["secret", "aws", "accessKeyId"], "INVALID"),
+    (aws(secret_access_key="  "), ["secret", "aws", "secretAccessKey"], "REQUIRED"),
+    (aws(secret_access_key="a b"), ["secret", "aws", "secretAccessKey"], "INVALID"),
+    (aws(secret_access_key="x" * 2000), ["secret", "aws", "secretAccessKey"], "TOO_LONG"),
+    (aws(session_token="has space"), ["secret", "aws", "sessionToken"], "INVALID"),
+    (azure(tenant_id="contoso"), ["secret", "azure", "tenantId"], "INVALID"),
+    (azure(client_id="1234"), ["secret", "azure", "clientId"], "INVALID"),
+    (azure(client_secret=""), ["secret", "azure", "clientSecret"], "REQUIRED"),
+    (azure(subscription_id="sub"), ["secret", "azure", "subscriptionId"], "INVALID"),
+    (gcp(raw=""), ["secret", "gcp", "serviceAccountJson"], "REQUIRED"),
+    (gcp(raw="{" + SECRET), ["secret", "gcp", "serviceAccountJson"], "INVALID"),
+    (gcp(raw='["a list"]'), ["secret", "gcp", "serviceAccountJson"], "INVALID"),
+    (
+        gcp(service_account(type="authorized_user")),
+        ["secret", "gcp", "serviceAccountJson"],
+        "INVALID",
+    ),
+    (gcp(service_account(client_email=None)), ["secret", "gcp", "serviceAccountJson"], "INVALID"),
+    (gcp(service_account(project_id="X")), ["secret", "gcp", "serviceAccountJson"], "INVALID"),
+    (gcp(service_account(private_key=SECRET)), ["secret", "gcp", "serviceAccountJson"], "INVALID"),
+    (
+        gcp(
+            service_account(
+                private_key="-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+            )
+        ),
+        ["secret", "gcp", "serviceAccountJson"],
+        "INVALID",
+    ),
+    (gcp(project_id="Not_A_Project"), ["secret", "gcp", "projectId"], "INVALID"),
+]
+
+
+@pytest.mark.parametrize(("secret", "field", "code"), BAD)
+def test_bad_secret_is_refused_naming_its_field(
+    secret: CredentialSecretInput, field: list[str], code: str
+) -> None:
+    # when
+    problems = Problems()
+    checked = check_secret(secret, problems)
+    # then
+    assert checked is None
+    assert [(e.field, e.code.name) for e in problems.errors] == [(field, code)]
+    assert SECRET not in problems.errors[0].message
+
+
+def test_good_secrets_become_their_provider_shapes() -> None:
+    problems = Problems()
+    checked = [
+        check_secret(aws(session_token="FwoGZXIvYXdzE"), problems),
+        check_secret(azure(tenant_id=UUID.upper()), problems),
+        check_secret(gcp(service_account(project_id="acme-prod-7")), problems),
+        check_secret(gcp(service_account(), project_id="other-project"), problems),
+    ]
+    assert problems.errors == []
+    assert isinstance(checked[0], AwsSecret) and checked[0].session_token == "FwoGZXIvYXdzE"
+    assert isinstance(checked[1], AzureSecret) and checked[1].tenant_id == UUID  # normalized
+    assert isinstance(checked[2], GcpSecret) and checked[2].project_id == "acme-prod-7"
+    assert isinstance(checked[3], GcpSecret) and checked[3].project_id == "other-project"
+
+
+def test_every_problem_of_an_input_is_reported_at_once() -> None:
+    problems = Problems()
+    check_secret(azure(tenant_id="", client_id="x", subscription_id="y"), problems)
+    assert [e.field[-1] for e in problems.errors if e.field] == [
+        "tenantId",
+        "clientId",
+        "subscriptionId",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "code"), [("", "REQUIRED"), ("   ", "REQUIRED"), ("x" * 101, "TOO_LONG")]
+)
+def test_bad_names(name: str, code: str) -> None:
+    problems = Problems()
+    assert check_name(name, problems) is None
+    assert [(e.field, e.code.name) for e in problems.errors] == [(["name"], code)]
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eastus", "us-central1", "europe-west1"])
+def test_region_names_of_every_provider_are_accepted(region: str) -> None:
+    problems = Problems()
+    assert check_region(region, problems) == region
+    assert problems.errors == []
+
+
+@pytest.mark.parametrize("region", ["US-EAST-1", "us east", "-us", "a", "x" * 70])
+def test_bad_region_names(region: str) -> None:
+    problems = Problems()
+    assert check_region(region, problems) is None
+    assert [e.field for e in problems.errors] == [["defaultRegion"]]
