@@ -58,10 +58,17 @@ GRAPHIQL_TOOLS := tools/graphiql
 $(GRAPHIQL_TOOLS)/node_modules/.package-lock.json: $(GRAPHIQL_TOOLS)/package-lock.json
 	npm ci --prefix $(GRAPHIQL_TOOLS) --no-audit --no-fund --loglevel=error
 
-node-tools:  ## npm ci both Node tool folders (skipped without npm, unless CI=true)
+# The README's Apollo Client and urql recipes, run by tests/test_example_node.py.
+NODE_EXAMPLES := examples/node
+
+$(NODE_EXAMPLES)/node_modules/.package-lock.json: $(NODE_EXAMPLES)/package-lock.json
+	npm ci --prefix $(NODE_EXAMPLES) --no-audit --no-fund --loglevel=error
+
+node-tools:  ## npm ci every Node folder (skipped without npm, unless CI=true)
 	@if command -v npm >/dev/null 2>&1; then \
 		$(MAKE) --no-print-directory $(SCHEMA_TOOLS)/node_modules/.package-lock.json \
-			$(GRAPHIQL_TOOLS)/node_modules/.package-lock.json; \
+			$(GRAPHIQL_TOOLS)/node_modules/.package-lock.json \
+			$(NODE_EXAMPLES)/node_modules/.package-lock.json; \
 	elif [ "$$CI" = "true" ]; then echo "node-tools: npm is required under CI=true" >&2; exit 1; \
 	else echo "node-tools skipped: npm is not installed"; fi
 

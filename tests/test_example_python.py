@@ -20,6 +20,7 @@ from tests.aws_standin import (
     aws_standin,
 )
 from tests.conftest import make_settings
+from tests.example_accounts import CONTRACT, PASSWORD
 from tests.threaded_servers import live_api
 from tests.tooling import ROOT, require_schema_fields
 
@@ -27,15 +28,6 @@ __all__ = ["aws_standin"]  # the fixture, imported to be found by pytest
 
 EXAMPLE = ROOT / "examples" / "python" / "sync_progress.py"
 EXAMPLE_OPERATIONS = sorted((ROOT / "examples").rglob("*.graphql"))
-CONTRACT = (
-    "Mutation.signUp",
-    "Mutation.logIn",
-    "Mutation.addCredential",
-    "Mutation.startSync",
-    "Query.credentials",
-    "Subscription.syncJob",
-)
-PASSWORD = "Correct-Horse-Battery-Staple-42"
 
 
 @pytest.fixture
