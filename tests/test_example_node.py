@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from stratograph.cli import main as cli_main
 from tests.aws_standin import REGION, AwsStandIn, aws_standin
 from tests.conftest import make_settings
 from tests.databases import SqliteTemplate
-from tests.example_accounts import CONTRACT, PASSWORD, seed_account
+from tests.example_accounts import CONTRACT, PASSWORD, call, seed_account
 from tests.services import IN_CI
 from tests.threaded_servers import live_api
 from tests.tooling import ROOT, require_schema_fields
@@ -75,3 +76,26 @@ def test_the_apollo_and_urql_recipes_work_against_a_live_server(
     assert urql.returncode == 0, urql.stdout + urql.stderr
     assert f"urql: logged in as {EMAIL}" in urql.stdout
     assert "urql: sync SUCCEEDED 1" in urql.stdout
+
+
+def test_apollo_persisted_queries_run_only_trusted_documents(
+    sqlite_template: SqliteTemplate, tmp_path: Path
+) -> None:
+    require_schema_fields("Mutation.signUp", "Mutation.logIn")
+    node = require_node_examples()
+    # given a server that only runs the operations found under examples/, and a user
+    manifest = tmp_path / "trusted-documents.json"
+    assert cli_main(["build-trusted-documents", str(ROOT / "examples"), "-o", str(manifest)]) == 0
+    settings = make_settings(
+        sqlite_template.clone(tmp_path), tmp_path, trusted_documents_file=str(manifest)
+    )
+    with live_api(settings) as api:
+        call(api, "SignUp", email=EMAIL, password=PASSWORD, fullName="Node User")
+
+        # when Apollo Client with its persisted-query link logs in and asks who it is
+        result = run_node(node, "apollo-persisted.mjs", api)
+
+    # then both operations ran from their hash alone, and an unlisted one was refused
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"persisted: me {EMAIL}; hash-only requests: true,true" in result.stdout
+    assert "persisted: untrusted operation refused: UNTRUSTED_DOCUMENT" in result.stdout
