@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from db.engine import Database, create_engine
+from security.passwords import PasswordHasher
 from security.tokens import TokenSigner
 from security.vault import Vault
 from stratograph.settings import Settings
@@ -17,6 +18,7 @@ class Runtime:
     database: Database
     signer: TokenSigner
     vault: Vault
+    passwords: PasswordHasher
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -30,7 +32,9 @@ class Runtime:
                 access_ttl=timedelta(minutes=settings.access_token_expire_minutes),
             ),
             vault=Vault(settings.vault_keys),
+            passwords=PasswordHasher(),
         )
 
     async def close(self) -> None:
+        self.passwords.close()
         await self.database.dispose()

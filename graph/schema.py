@@ -8,6 +8,7 @@ import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
+from graph.accounts.mutations import AccountMutations
 from graph.accounts.queries import AccountQueries
 from graph.accounts.types import AuditEvent, User
 from graph.context import Info
@@ -35,7 +36,7 @@ class Query(AccountQueries, CredentialQueries):
 
 
 @strawberry.type(description="Change what you own: credentials, accounts, syncs.")
-class Mutation(CredentialMutations):
+class Mutation(AccountMutations, CredentialMutations):
     pass
 
 

@@ -69,6 +69,17 @@ def cmd_build_trusted_documents(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    from stratograph.admin import create_admin
+
+    return create_admin(
+        get_settings(),
+        email=args.email,
+        full_name=args.full_name,
+        password_stdin=args.password_stdin,
+    )
+
+
 def cmd_rotate_keys(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -106,6 +117,19 @@ def build_parser() -> argparse.ArgumentParser:
     trusted.add_argument("folder", help="searched recursively for *.graphql")
     trusted.add_argument("--output", "-o", help="write here instead of standard output")
     trusted.set_defaults(handler=cmd_build_trusted_documents)
+
+    admin = commands.add_parser(
+        "create-admin", help="create an administrator, or promote an existing account"
+    )
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--full-name", default="Administrator")
+    admin.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of stdin instead of prompting",
+    )
+    admin.set_defaults(handler=cmd_create_admin)
+
     rotate = commands.add_parser(
         "rotate-keys", help="re-encrypt every credential with the primary vault key (resumable)"
     )

@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 
 from graph.app import create_app
 from graph.runtime import Runtime
+from security.passwords import PasswordHasher
 from stratograph.settings import Settings
 from tests.databases import PostgresTemplate, SqliteTemplate, async_url
 from tests.graphql_client import GraphQLClient
@@ -110,3 +111,11 @@ async def http(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def gql(http: httpx.AsyncClient) -> GraphQLClient:
     return GraphQLClient(http)
+
+
+@pytest.fixture
+def fast_passwords(runtime: Runtime) -> PasswordHasher:
+    """Minimal argon2 cost for tests that sign up and log in a lot (same code paths)."""
+    runtime.passwords.close()
+    runtime.passwords = PasswordHasher.fast_for_tests()
+    return runtime.passwords

@@ -24,6 +24,9 @@ SECRET_FIELD = re.compile(
     re.IGNORECASE,
 )
 
+# Contract operation names that mention a secret without returning one (their payloads are checked).
+OPERATION_NAMES = frozenset({"Mutation.changePassword"})
+
 
 def _fields(kinds: tuple[type, ...]) -> list[str]:
     found = []
@@ -42,7 +45,9 @@ def test_no_output_type_has_a_field_that_could_return_a_secret() -> None:
         f for f in inputs if SECRET_FIELD.search(f.split(".")[1])
     }
     assert "CloudCredential.fingerprint" in outputs
-    assert [f for f in outputs if SECRET_FIELD.search(f.split(".")[1])] == []
+    assert [
+        f for f in outputs if SECRET_FIELD.search(f.split(".")[1]) and f not in OPERATION_NAMES
+    ] == []
 
 
 class Recorder:

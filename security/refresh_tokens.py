@@ -1,0 +1,137 @@
+"""Refresh tokens: opaque random strings, stored only as their SHA-256 digest.
+
+One log-in starts a family; each rotation marks the presented token used and issues the next
+token of the same family. Presenting a used or revoked token again means it was copied, so the
+whole family is revoked (RFC 6819 §5.2.2.3, OAuth 2.0 Security BCP §4.14).
+
+Callers pass the session, so a rotation, its audit event and the user update commit together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import RefreshToken
+from db.scoping import OwnerScope
+
+TOKEN_BYTES = 32
+
+
+class RotationStatus(StrEnum):
+    ROTATED = "ROTATED"
+    UNKNOWN = "UNKNOWN"
+    EXPIRED = "EXPIRED"
+    REUSED = "REUSED"
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    status: RotationStatus
+    user_id: uuid.UUID | None = None
+    family_id: uuid.UUID | None = None
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    *,
+    ttl: timedelta,
+    now: datetime,
+    family_id: uuid.UUID | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> str:
+    """Add a new token row to the session and return the only copy of the plaintext token."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    session.add(
+        RefreshToken(
+            user_id=user_id,
+            family_id=family_id or uuid.uuid4(),
+            token_hash=digest(token),
+            expires_at=now + ttl,
+            ip=ip,
+            user_agent=(user_agent or "")[:512] or None,
+        )
+    )
+    return token
+
+
+async def find(session: AsyncSession, token: str) -> RefreshToken | None:
+    # Looked up by digest before the owner is known; the digest is the only key we have.
+    found: RefreshToken | None = (
+        await session.execute(select(RefreshToken).where(RefreshToken.token_hash == digest(token)))
+    ).scalar()
+    return found
+
+
+async def claim(session: AsyncSession, token: str, *, now: datetime) -> Rotation:
+    """Mark a live token used, atomically: of two concurrent rotations only one succeeds.
+
+    Writing first (rather than reading, then writing) also takes SQLite's write lock up front, so a
+    concurrent rotation waits instead of failing on a stale snapshot.
+    """
+    hashed = digest(token)
+    live = and_(
+        RefreshToken.token_hash == hashed,
+        RefreshToken.used_at.is_(None),
+        RefreshToken.revoked_at.is_(None),
+        RefreshToken.expires_at > now,
+    )
+    result = await session.execute(
+        update(RefreshToken)
+        .where(live)
+        .values(used_at=now)
+        .returning(RefreshToken.user_id, RefreshToken.family_id)
+        .execution_options(synchronize_session=False)
+    )
+    claimed = result.first()
+    if claimed is not None:
+        return Rotation(RotationStatus.ROTATED, claimed.user_id, claimed.family_id)
+    row = await find(session, token)
+    if row is None:
+        return Rotation(RotationStatus.UNKNOWN)
+    if row.used_at is not None or row.revoked_at is not None:
+        return Rotation(RotationStatus.REUSED, row.user_id, row.family_id)
+    return Rotation(RotationStatus.EXPIRED, row.user_id, row.family_id)
+
+
+async def revoke_family(
+    session: AsyncSession, user_id: uuid.UUID, family_id: uuid.UUID, *, now: datetime
+) -> int:
+    """Revoke one session; returns 1 if it was still live, else 0."""
+    return await _revoke(session, user_id, now, RefreshToken.family_id == family_id)
+
+
+async def revoke_all(session: AsyncSession, user_id: uuid.UUID, *, now: datetime) -> int:
+    """Revoke every session of a user; returns how many were still live."""
+    return await _revoke(session, user_id, now)
+
+
+async def _revoke(
+    session: AsyncSession, user_id: uuid.UUID, now: datetime, *conditions: ColumnElement[bool]
+) -> int:
+    # One write statement, no read before it: SQLite then takes its write lock up front instead
+    # of failing when another connection committed since this transaction's first read.
+    statement = (
+        OwnerScope(user_id)
+        .update(RefreshToken)
+        .where(RefreshToken.revoked_at.is_(None), *conditions)
+        .values(revoked_at=now)
+        .returning(RefreshToken.family_id, RefreshToken.used_at, RefreshToken.expires_at)
+        .execution_options(synchronize_session=False)
+    )
+    rows = (await session.execute(statement)).all()
+    # A session is live while its newest token is unused and unexpired.
+    return len({row.family_id for row in rows if row.used_at is None and row.expires_at > now})
