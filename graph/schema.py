@@ -15,6 +15,7 @@ from graph.context import Info
 from graph.credentials.mutations import CredentialMutations
 from graph.credentials.queries import CredentialQueries
 from graph.credentials.types import CloudCredential
+from graph.credentials.verify import CredentialVerifyMutations
 from graph.errors import MaskInternalErrors
 from graph.inventory.types import CloudResource
 from graph.node import Node, resolve_node
@@ -36,7 +37,7 @@ class Query(AccountQueries, CredentialQueries):
 
 
 @strawberry.type(description="Change what you own: credentials, accounts, syncs.")
-class Mutation(AccountMutations, CredentialMutations):
+class Mutation(AccountMutations, CredentialMutations, CredentialVerifyMutations):
     pass
 
 

@@ -1,8 +1,29 @@
 """The interface every cloud module implements, and the normalized records they produce.
 
-A provider plans its scopes (region × resource kind), then lists each scope completely or raises.
-The sync engine owns concurrency, retries of whole scopes, progress and stale marking: a scope
-whose listing raised never removes anything.
+How the sync engine uses a `CloudInventory` (built by `providers.registry.inventory_for`):
+
+0. `inv = await asyncio.to_thread(inventory_for, row, vault, settings)` (building SDK clients
+   blocks). It raises `ProviderError` for an unusable secret (e.g. malformed GCP JSON) and
+   `security.vault.VaultError` when the secret cannot be decrypted. Call `await inv.close()` when
+   done.
+1. `await inv.verify()` — the cheapest identity call; raises `ProviderError` when the credential
+   does not work (optional before a sync; `verifyCredential` uses it).
+2. `scopes = await inv.plan()` — every unit of listing (AWS: enabled region × kind, plus the
+   global S3 scope; Azure: resource groups + the generic resource list; GCP: one asset search).
+   `plan()` itself calls the cloud (regions) and may raise `ProviderError`: then nothing is listed.
+3. `records = await inv.list_scope(scope)` for each scope (concurrently is fine: every SDK call
+   runs in the providers' own thread pool, and the SDKs retry throttling themselves; bound the
+   concurrency per credential/region on your side). It returns the complete
+   listing, all pages followed, or raises `ProviderError`; it never returns a partial list.
+4. Stale marking after a scope listed completely: the credential's live rows for which
+   `scope.owns(row.region, row.native_type)` is true and whose `resource_id` was not listed are
+   marked deleted. In SQL: `region == scope.region` unless `scope.any_region`, and
+   `native_type IN scope.owned_types` unless `scope.all_types_except` is set, in which case
+   `native_type NOT IN scope.all_types_except`. A scope that raised removes nothing.
+
+`ProviderError.code` is one of the `ERROR_*` constants below; `message` is written by us (never a
+raw SDK message or a secret) and is safe to store on a job and show to the credential's owner.
+`Scope.key` is a short stable label for job errors and the `sync_scopes` table.
 """
 
 from __future__ import annotations
@@ -12,13 +33,43 @@ from typing import Any, Protocol
 
 from db.enums import HealthStatus, Provider, ResourceStatus, ResourceType
 
+GLOBAL_REGION = "global"
+
+ERROR_AUTH = "AUTH_FAILED"  # the cloud rejected the credential itself
+ERROR_PERMISSION = "PERMISSION_DENIED"  # authenticated, but not allowed to list this
+ERROR_THROTTLED = "THROTTLED"  # still throttled after the SDK's own retries
+ERROR_UNAVAILABLE = "UNAVAILABLE"  # 5xx after retries, or the endpoint is unreachable
+ERROR_BAD_RESPONSE = "BAD_RESPONSE"  # the cloud answered something we cannot read
+ERROR_PROVIDER = "PROVIDER_ERROR"  # any other refusal
+
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """One unit of listing: stale marking happens per scope whose listing completed."""
+    """One unit of listing: stale marking happens per scope whose listing completed.
+
+    By default a scope owns the rows of exactly its region whose native type equals `kind`.
+    """
 
     region: str
     kind: str
+    any_region: bool = False  # records may be in any region (S3 bucket list, Azure, GCP)
+    all_types_except: frozenset[str] | None = None  # generic listings: every type but these
+
+    @property
+    def owned_types(self) -> frozenset[str]:
+        return frozenset({self.kind})
+
+    @property
+    def key(self) -> str:
+        return f"{self.region}/{self.kind}"
+
+    def owns(self, region: str, native_type: str) -> bool:
+        """Whether a stored row with this region and native type belongs to this scope."""
+        if not self.any_region and region != self.region:
+            return False
+        if self.all_types_except is not None:
+            return native_type not in self.all_types_except
+        return native_type in self.owned_types
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +104,20 @@ class HealthResult:
     error_message: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How hard the SDKs retry throttling and 5xx before a call becomes a ProviderError."""
+
+    max_attempts: int = 8
+    initial_backoff: float = 0.5  # seconds; Azure and GCP (AWS uses botocore's standard curve)
+    max_backoff: float = 20.0
+    timeout: float = 120.0  # total seconds for one paged call (GCP deadline)
+
+
 class CloudInventory(Protocol):
     """One credential's view of one cloud, built with its secret already opened."""
+
+    provider: Provider
 
     async def verify(self) -> None:
         """The cheapest identity call; raises ProviderError when the credential does not work."""
@@ -64,3 +127,6 @@ class CloudInventory(Protocol):
 
     async def list_scope(self, scope: Scope) -> list[ResourceRecord]:
         """Everything in one scope, all pages; raises ProviderError rather than return partial."""
+
+    async def close(self) -> None:
+        """Release the SDK clients' connections; the inventory is not used afterwards."""

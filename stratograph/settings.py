@@ -124,6 +124,8 @@ class Settings(BaseSettings):
     azure_resource_manager_url: str | None = None
     gcp_api_endpoint: str | None = None
     provider_ca_bundle: str | None = None
+    # Beyond the contract: restrict AWS listing to these regions (default: every enabled region).
+    aws_sync_regions: CsvList = Field(default_factory=list)
     log_level: str = "INFO"
     # Beyond the contract: where development secrets are kept (default: beside the database).
     dev_secrets_file: str | None = None
@@ -139,6 +141,7 @@ class Settings(BaseSettings):
         "allowed_origins",
         "allowed_hosts",
         "trusted_proxies",
+        "aws_sync_regions",
         mode="before",
     )(_split_csv)
 

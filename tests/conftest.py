@@ -25,6 +25,8 @@ from tests.databases import PostgresTemplate, SqliteTemplate, async_url
 from tests.graphql_client import GraphQLClient
 from tests.services import require_postgres
 
+pytest_plugins = ["tests.standins.fixtures"]
+
 BACKENDS = ["sqlite", "postgres"]
 
 
