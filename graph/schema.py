@@ -8,6 +8,7 @@ import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
+from graph.accounts.listing import AccountListQueries
 from graph.accounts.mutations import AccountMutations
 from graph.accounts.queries import AccountQueries
 from graph.accounts.types import AuditEvent, User
@@ -17,14 +18,17 @@ from graph.credentials.queries import CredentialQueries
 from graph.credentials.types import CloudCredential
 from graph.credentials.verify import CredentialVerifyMutations
 from graph.errors import MaskInternalErrors
+from graph.execution import PlainFieldExecutionContext
+from graph.inventory.queries import InventoryQueries
 from graph.inventory.types import CloudResource
 from graph.node import Node, resolve_node
 from graph.redaction import RedactingSchema
+from graph.sync.queries import SyncQueries
 from graph.sync.types import SyncJob
 
 
 @strawberry.type(description="Read the inventory, credentials, jobs and accounts you own.")
-class Query(AccountQueries, CredentialQueries):
+class Query(AccountQueries, AccountListQueries, CredentialQueries, InventoryQueries, SyncQueries):
     @strawberry.field(
         description="Any object by its global ID; null when it does not exist or is not yours."
     )
@@ -47,6 +51,7 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         types=[User, AuditEvent, CloudCredential, CloudResource, SyncJob],
         config=StrawberryConfig(auto_camel_case=True),
+        execution_context_class=PlainFieldExecutionContext,
         extensions=[
             MaskInternalErrors,
             lambda: ParserCache(maxsize=512),

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
 
-from db.models import Resource as ResourceRow
+from db import enums as db_enums
+from graph.connections.keyset import Page
+from graph.connections.types import ConnectionFields, CountFn, PageInfo
+from graph.context import Info
 from graph.enums import Provider, ResourceStatus, ResourceType
 from graph.node import Node, to_global_id
 
+if TYPE_CHECKING:
+    from graph.credentials.types import CloudCredential
+
 HOURS_PER_MONTH = 730
+
+# Stored enum -> GraphQL enum by dict lookup: cheaper than Enum(value) on every row.
+_PROVIDERS = {member.value: Provider(member.value) for member in db_enums.Provider}
+_TYPES = {member.value: ResourceType(member.value) for member in db_enums.ResourceType}
+_STATUSES = {member.value: ResourceStatus(member.value) for member in db_enums.ResourceStatus}
 
 
 @strawberry.type(description="One resource found in a cloud account by a sync.")
@@ -42,20 +55,32 @@ class CloudResource(Node):
         description="When a complete listing of its scope no longer found it."
     )
     # Not exposed: lets the credential loader find the owner credential without another query.
-    credential_row_id: strawberry.Private[object]
+    credential_row_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(description="The credential whose sync found this resource.")
+    async def credential(
+        self, info: Info
+    ) -> Annotated[CloudCredential, strawberry.lazy("graph.credentials.types")]:
+        from graph.credentials.types import CloudCredential
+
+        row = await info.context.loaders.credential_by_id.load(self.credential_row_id)
+        if row is None:  # the foreign key makes this impossible short of a concurrent delete
+            raise LookupError("resource without a visible credential")
+        return CloudCredential.from_row(row)
 
     @classmethod
-    def from_row(cls, row: ResourceRow) -> CloudResource:
+    def from_row(cls, row: Any) -> CloudResource:
+        """From an ORM row or a Core row selected with `RESOURCE_COLUMNS`."""
         return cls(
             id=to_global_id("CloudResource", row.id),
-            provider=Provider(row.provider.value),
-            type=ResourceType(row.category.value),
+            provider=_PROVIDERS[row.provider],
+            type=_TYPES[row.category],
             native_type=row.native_type,
             resource_id=row.resource_id,
             name=row.name,
             region=row.region,
             account=row.account,
-            status=ResourceStatus(row.status.value),
+            status=_STATUSES[row.status],
             tags=JSON(row.tags),
             metadata=JSON(row.meta),
             cost_per_hour=row.cost_per_hour,
@@ -68,4 +93,26 @@ class CloudResource(Node):
             last_synced_at=row.last_synced_at,
             deleted_at=row.deleted_at,
             credential_row_id=row.credential_id,
+        )
+
+
+@strawberry.type(description="A resource in a page of resources, with its cursor.")
+class ResourceEdge:
+    cursor: str = strawberry.field(description="Opaque position of this resource in the list.")
+    node: CloudResource = strawberry.field(description="The resource.")
+
+
+@strawberry.type(description="A page of cloud resources (Relay cursor connection).")
+class ResourceConnection(ConnectionFields):
+    edges: list[ResourceEdge] = strawberry.field(description="The resources of this page.")
+
+    @classmethod
+    def from_page(cls, page: Page, count: CountFn) -> ResourceConnection:
+        return cls(
+            edges=[
+                ResourceEdge(cursor=cursor, node=CloudResource.from_row(row))
+                for row, cursor in zip(page.rows, page.cursors, strict=True)
+            ],
+            page_info=PageInfo.from_page(page),
+            count_fn=count,
         )

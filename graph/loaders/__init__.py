@@ -5,16 +5,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from db.models import User
+from db.models import CloudCredential, SyncJob, User
 from db.scoping import ScopedDatabase
+from graph.loaders import inventory
 
 
 @dataclass
 class Loaders:
     user_by_id: DataLoader[uuid.UUID, User | None]
+    # Inventory relations (graph/loaders/inventory.py).
+    credential_by_id: DataLoader[uuid.UUID, CloudCredential | None]
+    resource_count: DataLoader[inventory.CountKey, int]
+    resource_page: DataLoader[inventory.PageKey, list[Any]]
+    last_sync: DataLoader[uuid.UUID, SyncJob | None]
 
     @classmethod
     def create(cls, db: ScopedDatabase) -> Loaders:
@@ -26,4 +33,10 @@ class Loaders:
             by_id = {row.id: row for row in rows}
             return [by_id.get(user_id) for user_id in ids]
 
-        return cls(user_by_id=DataLoader(load_fn=load_users))
+        return cls(
+            user_by_id=DataLoader(load_fn=load_users),
+            credential_by_id=inventory.credential_by_id(db),
+            resource_count=inventory.resource_count(db),
+            resource_page=inventory.resource_page(db),
+            last_sync=inventory.last_sync(db),
+        )

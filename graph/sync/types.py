@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from db.models import SyncJob as SyncJobRow
+from graph.context import Info
 from graph.enums import SyncJobStatus, SyncTrigger
 from graph.node import Node, to_global_id
+
+if TYPE_CHECKING:
+    from graph.credentials.types import CloudCredential
 
 
 @strawberry.type(description="One scope of a sync job that failed, in words safe to show.")
@@ -30,7 +36,18 @@ class SyncJob(Node):
     updated: int = strawberry.field(description="Resources seen again.")
     removed: int = strawberry.field(description="Resources marked deleted.")
     errors: list[SyncError] = strawberry.field(description="Scopes that failed.")
-    credential_row_id: strawberry.Private[object]
+    credential_row_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(description="The credential whose cloud the job lists.")
+    async def credential(
+        self, info: Info
+    ) -> Annotated[CloudCredential, strawberry.lazy("graph.credentials.types")]:
+        from graph.credentials.types import CloudCredential
+
+        row = await info.context.loaders.credential_by_id.load(self.credential_row_id)
+        if row is None:  # the foreign key makes this impossible short of a concurrent delete
+            raise LookupError("sync job without a visible credential")
+        return CloudCredential.from_row(row)
 
     @classmethod
     def from_row(cls, row: SyncJobRow) -> SyncJob:

@@ -1,0 +1,1 @@
+"""Relay connections: signed keyset cursors, page arguments, and the shared `PageInfo` type."""

@@ -1,0 +1,106 @@
+"""The GraphQL side of connections: `PageInfo`, the shared connection fields, and page arguments."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, cast
+
+import strawberry
+from sqlalchemy import Select
+
+from graph.connections.cursors import CursorCodec, cursor_codec
+from graph.connections.keyset import Ordering, Page, PageRequest, fetch_page
+from graph.context import Info
+
+CountFn = Callable[[], Awaitable[int]]
+
+FirstArg = Annotated[
+    int | None,
+    strawberry.argument(description="Return the first N items (1–100; 20 when neither is given)."),
+]
+AfterArg = Annotated[
+    str | None,
+    strawberry.argument(description="Start after this cursor (an edge's `cursor`)."),
+]
+LastArg = Annotated[int | None, strawberry.argument(description="Return the last N items (1–100).")]
+BeforeArg = Annotated[
+    str | None,
+    strawberry.argument(description="End before this cursor (an edge's `cursor`)."),
+]
+
+
+@strawberry.type(description="Where a page sits in the whole list (Relay cursor connections).")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="More items follow this page.")
+    has_previous_page: bool = strawberry.field(description="Items precede this page.")
+    start_cursor: str | None = strawberry.field(
+        description="Cursor of the first item of the page; null when the page is empty."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="Cursor of the last item of the page; null when the page is empty."
+    )
+
+    @classmethod
+    def from_page(cls, page: Page) -> PageInfo:
+        return cls(
+            has_next_page=page.has_next,
+            has_previous_page=page.has_previous,
+            start_cursor=page.cursors[0] if page.cursors else None,
+            end_cursor=page.cursors[-1] if page.cursors else None,
+        )
+
+
+@strawberry.type(description="Fields every connection has.")
+class ConnectionFields:
+    page_info: PageInfo = strawberry.field(description="Pagination state of this page.")
+    # How to count every item matching the query; run only when `totalCount` is asked for.
+    count_fn: strawberry.Private[CountFn]
+
+    @strawberry.field(description="How many items match the query, across all pages.")
+    async def total_count(self) -> int:
+        return await self.count_fn()
+
+
+def codec(info: Info) -> CursorCodec:
+    return cursor_codec(info.context.runtime.settings.secret_key)
+
+
+def binding(info: Info, ordering: Ordering, *extra: str) -> str:
+    """What a cursor is bound to: the ordering, anything else that defines the list, the caller."""
+    user = info.context.user
+    caller = str(user.id) if user else "anonymous"
+    return "|".join((ordering.name, *extra, caller))
+
+
+def decode_start(
+    info: Info, ordering: Ordering, request: PageRequest, bound_to: str
+) -> tuple[Any, ...] | None:
+    """The cursor's key values, checked before any SQL runs (BAD_REQUEST when not ours)."""
+    if request.cursor is None:
+        return None
+    return codec(info).decode(bound_to, request.cursor, ordering.kinds)
+
+
+async def paginate(
+    info: Info,
+    statement: Select[Any],
+    count_statement: Select[tuple[int]],
+    ordering: Ordering,
+    request: PageRequest,
+    *extra_binding: str,
+    entities: bool = False,
+) -> tuple[Page, CountFn]:
+    """One page of an already scoped and filtered select, plus a lazy count of all its rows."""
+    bound_to = binding(info, ordering, *extra_binding)
+    start = decode_start(info, ordering, request, bound_to)
+    db = info.context.db
+    async with db.session() as session:
+        page = await fetch_page(
+            session, statement, ordering, request, start, codec(info), bound_to, entities=entities
+        )
+
+    async def count() -> int:
+        async with db.session() as session:
+            return int(await session.scalar(cast(Select[Any], count_statement)) or 0)
+
+    return page, count
