@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from db.tls import apply_libpq_tls
+
 SYSTEM_ROLE = "system"
 
 
@@ -64,6 +66,7 @@ class Database:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        apply_libpq_tls(engine)  # DATABASE_URL may carry libpq's sslmode/sslrootcert
         self.is_postgres = engine.dialect.name == "postgresql"
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 

@@ -12,10 +12,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.schema import BaseSchema
 
 from graph.runtime import Runtime
 from graph.schema import schema
 from graph.view import GraphQLView
+from security.http import install_http_security
 from stratograph import metrics
 from stratograph.settings import Settings, get_settings
 
@@ -71,9 +73,12 @@ class MetricsMiddleware:
             )
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None, *, graphql_schema: BaseSchema | None = None
+) -> Starlette:
+    """The app; `graphql_schema` lets tests mount a small schema behind the same protections."""
     runtime = Runtime.from_settings(settings or get_settings())
-    view = GraphQLView(schema, runtime)
+    view = GraphQLView(graphql_schema or schema, runtime)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -91,5 +96,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes.append(Route("/graphiql-assets/{path:path}", view.graphiql_assets.serve))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
+    install_http_security(
+        app, runtime.settings, graphiql_html=view.graphql_ide_html if view.graphql_ide else None
+    )
     app.add_middleware(MetricsMiddleware)
     return app

@@ -16,6 +16,7 @@ from db.models import User
 from db.scoping import OwnerScope, ScopedDatabase
 from graph.loaders import Loaders
 from graph.runtime import Runtime
+from security.proxies import trusted_proxies
 from security.tokens import InvalidToken
 
 logger = logging.getLogger("stratograph.auth")
@@ -52,8 +53,10 @@ class Context:
 
     @property
     def client_ip(self) -> str:
+        """The caller's address; X-Forwarded-For counts only from TRUSTED_PROXIES peers."""
         client = self.connection.client
-        return client.host if client else "unknown"
+        proxies = trusted_proxies(tuple(self.runtime.settings.trusted_proxies))
+        return proxies.client_ip(client.host if client else None, self.connection.headers)
 
     @property
     def user_agent(self) -> str | None:

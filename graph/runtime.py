@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from db.engine import Database, create_engine
 from security.passwords import PasswordHasher
+from security.ratelimit import RateLimiter
 from security.tokens import TokenSigner
 from security.vault import Vault
 from stratograph.settings import Settings
@@ -19,6 +20,12 @@ class Runtime:
     signer: TokenSigner
     vault: Vault
     passwords: PasswordHasher
+    # Built from the settings when not given; one per process, shared by every request.
+    rate_limiter: RateLimiter = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.rate_limiter is None:
+            self.rate_limiter = RateLimiter(self.settings)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:

@@ -19,6 +19,8 @@ from graph.credentials.types import CloudCredential
 from graph.credentials.verify import CredentialVerifyMutations
 from graph.errors import MaskInternalErrors
 from graph.execution import PlainFieldExecutionContext
+from graph.hardening.extensions import QueryLimits, RateLimits
+from graph.hardening.production import HardenedSchema
 from graph.inventory.queries import InventoryQueries
 from graph.inventory.types import CloudResource
 from graph.node import Node, resolve_node
@@ -45,14 +47,21 @@ class Mutation(AccountMutations, CredentialMutations, CredentialVerifyMutations)
     pass
 
 
+class AppSchema(HardenedSchema, RedactingSchema):
+    """Errors pass through both: limit codes and no suggestions first, then value redaction."""
+
+
 def build_schema() -> strawberry.Schema:
-    return RedactingSchema(
+    return AppSchema(
         query=Query,
         mutation=Mutation,
         types=[User, AuditEvent, CloudCredential, CloudResource, SyncJob],
         config=StrawberryConfig(auto_camel_case=True),
         execution_context_class=PlainFieldExecutionContext,
         extensions=[
+            # Limits first: their validation rules must be in place before ValidationCache runs.
+            QueryLimits,
+            RateLimits,
             MaskInternalErrors,
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),

@@ -6,21 +6,23 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema import BaseSchema
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
-from strawberry.types.unset import UnsetType
+from strawberry.types.unset import UNSET, UnsetType
 
 from graph.context import Context, authenticate, bearer_token, build_context
 from graph.graphiql_assets import LocalAssets, localize
+from graph.http_media import is_request_error, negotiate_media_type
 from graph.runtime import Runtime
 from graph.trusted import TrustedTransportWSHandler, refusal_result, trusted_request
 from security.trusted_documents import RefusedOperation, TrustedDocuments
@@ -91,7 +93,7 @@ class GraphQLView(GraphQL[Context, None]):
     async def execute_operation(
         self,
         request: Request,
-        request_adapter: Any,
+        request_adapter: AsyncHTTPRequestAdapter,
         request_data: GraphQLRequestData | list[GraphQLRequestData],
         context: Context,
         root_value: None,
@@ -107,6 +109,60 @@ class GraphQLView(GraphQL[Context, None]):
         return await super().execute_operation(
             request, request_adapter, request_data, context, root_value, sub_response
         )
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        # Strawberry assumes a JSON body is an object or a list; `null` or `5` would crash it
+        # into a 500. The body is cached by Starlette, so peeking costs nothing.
+        if request.method == "POST" and "json" in (request.content_type or ""):
+            body = await request.get_body()
+            start = body.lstrip()[:1] if isinstance(body, bytes) else body.lstrip()[:1].encode()
+            if start not in (b"{", b"["):
+                raise HTTPException(400, "The request body must be a JSON object")
+        return await super().parse_http_body(request)
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        processed = await super().process_result(request, result)
+        if is_request_error(result):
+            # GraphQL spec: an error raised before execution began means no `data` entry at all.
+            processed.pop("data", None)
+            request.state.graphql_request_error = True
+        return processed
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        try:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except HTTPException as exc:
+            # GraphQL over HTTP: a mutation sent with GET is "405 Method Not Allowed".
+            if request_adapter.method == "GET" and isinstance(
+                exc.__cause__, InvalidOperationTypeError
+            ):
+                raise HTTPException(405, "Mutations are only accepted with POST") from exc
+            raise
+
+    async def run(  # type: ignore[override]
+        self,
+        request: Request | WebSocket,
+        context: Context | UnsetType = UNSET,
+        root_value: UnsetType | None = UNSET,
+    ) -> Response | WebSocket:
+        response = await super().run(request, context, root_value)  # type: ignore[arg-type]
+        if isinstance(request, Request) and isinstance(response, Response):
+            negotiate_media_type(request, response)
+        return response
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)

@@ -16,6 +16,8 @@ Command = Callable[[argparse.Namespace], int]
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from security.http import MAX_BODY_BYTES
+
     settings = get_settings()
     uvicorn.run(
         "graph.app:create_app",
@@ -24,8 +26,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=settings.log_level.lower(),
-        proxy_headers=False,
+        proxy_headers=False,  # X-Forwarded-* are judged by the app against TRUSTED_PROXIES
         server_header=False,
+        ws_max_size=MAX_BODY_BYTES,  # the same 1 MiB cap as HTTP bodies
     )
     return 0
 

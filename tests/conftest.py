@@ -21,7 +21,7 @@ from graph.app import create_app
 from graph.runtime import Runtime
 from security.passwords import PasswordHasher
 from stratograph.settings import Settings
-from tests.databases import PostgresTemplate, SqliteTemplate, async_url
+from tests.databases import PostgresTemplate, SqliteTemplate, as_app_role, async_url
 from tests.graphql_client import GraphQLClient
 from tests.services import require_postgres
 
@@ -68,7 +68,8 @@ async def database_url(
         return
     name = await template.clone()
     try:
-        yield async_url(template.admin_dsn, name)
+        # The app connects as the unprivileged role, so the whole suite runs under RLS.
+        yield async_url(as_app_role(template.admin_dsn), name)
     finally:
         await template.drop(name)
 
@@ -81,6 +82,11 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settin
         "encryption_keys": ["k1:" + base64.b64encode(secrets.token_bytes(32)).decode()],
         "dev_secrets_file": str(tmp_path / "secrets.json"),
         "allowed_hosts": ["*"],
+        # Generous rate limits, so suites that log in a lot are not throttled; the rate-limit
+        # tests (test_rate_limits, test_login_limits, …) set the limits they exercise.
+        "rate_limit_login": "10000/minute",
+        "rate_limit_dashboard": "10000/minute",
+        "rate_limit_default": "10000/minute",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from pathlib import Path
@@ -10,6 +11,18 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from db.migrate import upgrade_async
+
+APP_ROLE = os.environ.get("TEST_POSTGRES_APP_ROLE", "stratograph_app")
+
+
+def as_app_role(dsn: str) -> str:
+    """The same server and database, logged in as the application's role (RLS applies).
+
+    Migrations and template cloning stay on the administrator; the app under test does not.
+    """
+    parts = urlsplit(dsn)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, f"{APP_ROLE}@{host}", parts.path, parts.query, ""))
 
 
 def async_url(dsn: str, database: str) -> str:
@@ -52,6 +65,8 @@ class PostgresTemplate:
         connection = await self._admin()
         try:
             await connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.name}"')
+            # Database-level grants are not copied from a template; table grants and RLS are.
+            await connection.execute(f'GRANT CONNECT ON DATABASE "{name}" TO "{APP_ROLE}"')
         finally:
             await connection.close()
         return name

@@ -11,6 +11,7 @@ from sqlalchemy.pool import NullPool
 
 import db.models  # noqa: F401  (registers every table on the metadata)
 from db.base import Base
+from db.tls import apply_libpq_tls
 
 target_metadata = Base.metadata
 
@@ -28,6 +29,7 @@ def _configure_and_run(connection: Connection) -> None:
 
 async def _run_online(url: str) -> None:
     engine = create_async_engine(url, poolclass=NullPool)
+    apply_libpq_tls(engine)  # libpq-style sslmode/sslrootcert, as for the app
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_configure_and_run)

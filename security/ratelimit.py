@@ -1,0 +1,124 @@
+"""Rate limits on GraphQL root fields, table-driven by field name, on the `limits` package.
+
+Each executed root field costs one hit on every key its rule names: log-in style fields on the
+client IP and on the target e-mail (so rotating IPs does not help against one account, and
+rotating e-mails does not help from one IP), each of those fields on its own budget;
+`dashboard` and everything else per user (per IP when anonymous). Storage comes from
+RATE_LIMIT_STORAGE_URL: `memory://` for one process, `redis://…` to share the counters between
+processes and machines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from limits import RateLimitItem, parse
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+
+from stratograph.settings import Settings
+
+logger = logging.getLogger("stratograph.ratelimit")
+
+Key = tuple[RateLimitItem, tuple[str, ...]]
+
+LOGIN_FIELDS = frozenset({"logIn", "signUp", "refreshToken"})
+DASHBOARD_FIELDS = frozenset({"dashboard"})
+
+
+@dataclass(frozen=True, slots=True)
+class FieldCall:
+    """One executed root field, with what the rules may key on."""
+
+    name: str
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    ip: str
+    user_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_after: int  # seconds until the window has room again
+    window: int  # seconds
+
+
+def async_storage_url(url: str) -> str:
+    """`limits` wants `async+redis://…` for its asyncio storages; the setting stays plain."""
+    return url if url.startswith("async+") else f"async+{url}"
+
+
+def _hashed(value: str) -> str:
+    """Keys name e-mails only by digest: the limiter's storage is not a place for addresses."""
+    return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+class RateLimiter:
+    def __init__(self, settings: Settings) -> None:
+        self.storage = storage_from_string(async_storage_url(settings.rate_limit_storage_url))
+        self.strategy = MovingWindowRateLimiter(self.storage)
+        self.login = parse(settings.rate_limit_login)
+        self.dashboard = parse(settings.rate_limit_dashboard)
+        self.default = parse(settings.rate_limit_default)
+
+    def keys_for(
+        self, call: FieldCall, caller: Caller
+    ) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
+        """The (limit, identifiers) pairs one call of a root field is counted against."""
+        if call.name in LOGIN_FIELDS:
+            # Each of these fields has its own budget (signing up must not use up an account's
+            # log-in attempts), counted on the client IP and on the target e-mail.
+            keys: list[Key] = [(self.login, (call.name, "ip", caller.ip))]
+            if call.email:
+                keys.append((self.login, (call.name, "email", _hashed(call.email))))
+            return keys
+        item = self.dashboard if call.name in DASHBOARD_FIELDS else self.default
+        scope = "dashboard" if call.name in DASHBOARD_FIELDS else "default"
+        who = ("user", caller.user_id) if caller.user_id else ("ip", caller.ip)
+        return [(item, (scope, *who))]
+
+    async def hit_all(self, calls: Iterable[FieldCall], caller: Caller) -> list[Verdict]:
+        """Count every call; one verdict per distinct key, in the order first seen."""
+        costs: Counter[Key] = Counter()
+        for call in calls:
+            for key in self.keys_for(call, caller):
+                costs[key] += 1
+        return [await self._hit(item, ids, cost) for (item, ids), cost in costs.items()]
+
+    async def _hit(self, item: RateLimitItem, ids: tuple[str, ...], cost: int) -> Verdict:
+        window = item.get_expiry()
+        try:
+            allowed = await self.strategy.hit(item, *ids, cost=cost)
+            stats = await self.strategy.get_window_stats(item, *ids)
+        except Exception:  # storage down: keep serving (fail open) and make it loud in the logs
+            logger.exception("rate-limit storage unavailable; request allowed without counting")
+            return Verdict(True, item.amount, item.amount, 0, window)
+        reset_after = max(0, math.ceil(stats.reset_time - time.time()))
+        if not allowed:
+            reset_after = max(1, reset_after)
+        return Verdict(allowed, item.amount, max(0, stats.remaining), reset_after, window)
+
+    async def reset(self) -> None:
+        await self.storage.reset()  # type: ignore[misc]
+
+
+def tightest(verdicts: list[Verdict]) -> Verdict | None:
+    """The verdict to report in headers: a refusal first, else the least remaining."""
+    if not verdicts:
+        return None
+    refused = [v for v in verdicts if not v.allowed]
+    if refused:
+        return max(refused, key=lambda v: v.reset_after)
+    return min(verdicts, key=lambda v: (v.remaining, -v.reset_after))
