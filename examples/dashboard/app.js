@@ -153,9 +153,9 @@ async function syncNow() {
 $('api-url').textContent = API_URL;
 $('login-form').addEventListener('submit', logIn);
 $('sync').addEventListener('click', syncNow);
-// Unused page arguments are sent as explicit nulls rather than left out.
-const forward = (after) => ({ first: PAGE_SIZE, after, last: null, before: null });
-const backward = (before) => ({ first: null, after: null, last: PAGE_SIZE, before });
+// Forward pages use first/after, backward pages last/before; the other pair is left out.
+const forward = (after) => ({ first: PAGE_SIZE, after });
+const backward = (before) => ({ last: PAGE_SIZE, before });
 $('next').addEventListener('click', () => loadPage(forward(pageInfo.endCursor), 1));
 $('prev').addEventListener('click', () => loadPage(backward(pageInfo.startCursor), -1));
 document.body.dataset.ready = 'true';
