@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.tooling import ROOT, require_chromium
@@ -54,8 +56,18 @@ def chromium(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[webdri
 
 
 def wait_until(driver: webdriver.Chrome, condition: Callable[[webdriver.Chrome], object]) -> object:
-    """Poll `condition` until it returns something truthy, for at most WAIT_SECONDS."""
-    return WebDriverWait(driver, WAIT_SECONDS, poll_frequency=0.1).until(condition)
+    """Poll `condition` until it returns something truthy, for at most WAIT_SECONDS; on timeout,
+    fail with what the page shows and what the browser console said, and keep a screenshot."""
+    try:
+        return WebDriverWait(driver, WAIT_SECONDS, poll_frequency=0.1).until(condition)
+    except TimeoutException:
+        shot = save_screenshot(driver, "timeout")
+        console = [entry.get("message") for entry in driver.get_log("browser")]  # type: ignore[no-untyped-call]
+        page = driver.find_element(By.TAG_NAME, "body").text
+        raise AssertionError(
+            f"timed out after {WAIT_SECONDS}s on {driver.current_url}\npage text: {page!r}\n"
+            f"browser console: {console}\nscreenshot: {shot}"
+        ) from None
 
 
 def save_screenshot(driver: webdriver.Chrome, name: str) -> Path:

@@ -39,12 +39,13 @@ async function graphql(name, variables = {}) {
     accept: 'application/graphql-response+json, application/json',
   };
   if (accessToken) headers.authorization = `Bearer ${accessToken}`;
+  const query = await operationText(name);
   let response;
   try {
     response = await fetch(API_URL, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ query: await operationText(name), variables, operationName: name }),
+      body: JSON.stringify({ query, variables, operationName: name }),
     });
   } catch {
     // fetch only says "Failed to fetch"; the console has the CORS detail.
