@@ -82,6 +82,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        # Sync jobs run in this process unless `stratograph worker` runs them (SYNC_IN_PROCESS).
+        runtime.sync.start_background(run_jobs=runtime.settings.sync_in_process)
         yield
         await runtime.close()
 

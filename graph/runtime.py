@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from db.engine import Database, create_engine
+from providers.sync import SyncOptions, SyncService
+from providers.sync.inventories import registry_factory
 from security.passwords import PasswordHasher
 from security.ratelimit import RateLimiter
 from security.tokens import TokenSigner
@@ -19,6 +21,7 @@ class Runtime:
     database: Database
     signer: TokenSigner
     vault: Vault
+    sync: SyncService
     passwords: PasswordHasher
     # Built from the settings when not given; one per process, shared by every request.
     rate_limiter: RateLimiter = field(default=None)  # type: ignore[assignment]
@@ -29,19 +32,25 @@ class Runtime:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
+        database = Database(create_engine(settings.database_url))
+        vault = Vault(settings.vault_keys)
         return cls(
             settings=settings,
-            database=Database(create_engine(settings.database_url)),
+            database=database,
             signer=TokenSigner(
                 secret_key=settings.secret_key,
                 previous_keys=tuple(settings.previous_secret_keys),
                 algorithm=settings.algorithm,
                 access_ttl=timedelta(minutes=settings.access_token_expire_minutes),
             ),
-            vault=Vault(settings.vault_keys),
+            vault=vault,
             passwords=PasswordHasher(),
+            sync=SyncService(
+                database, registry_factory(vault, settings), SyncOptions.from_settings(settings)
+            ),
         )
 
     async def close(self) -> None:
+        await self.sync.stop()
         self.passwords.close()
         await self.database.dispose()

@@ -25,7 +25,9 @@ from graph.inventory.queries import InventoryQueries
 from graph.inventory.types import CloudResource
 from graph.node import Node, resolve_node
 from graph.redaction import RedactingSchema
+from graph.sync.mutations import SyncMutations
 from graph.sync.queries import SyncQueries
+from graph.sync.subscriptions import SyncSubscriptions
 from graph.sync.types import SyncJob
 
 
@@ -43,7 +45,12 @@ class Query(AccountQueries, AccountListQueries, CredentialQueries, InventoryQuer
 
 
 @strawberry.type(description="Change what you own: credentials, accounts, syncs.")
-class Mutation(AccountMutations, CredentialMutations, CredentialVerifyMutations):
+class Mutation(AccountMutations, CredentialMutations, CredentialVerifyMutations, SyncMutations):
+    pass
+
+
+@strawberry.type(description="Follow long-running work as it happens.")
+class Subscription(SyncSubscriptions):
     pass
 
 
@@ -55,6 +62,7 @@ def build_schema() -> strawberry.Schema:
     return AppSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[User, AuditEvent, CloudCredential, CloudResource, SyncJob],
         config=StrawberryConfig(auto_camel_case=True),
         execution_context_class=PlainFieldExecutionContext,

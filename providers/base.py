@@ -15,11 +15,12 @@ How the sync engine uses a `CloudInventory` (built by `providers.registry.invent
    runs in the providers' own thread pool, and the SDKs retry throttling themselves; bound the
    concurrency per credential/region on your side). It returns the complete
    listing, all pages followed, or raises `ProviderError`; it never returns a partial list.
-4. Stale marking after a scope listed completely: the credential's live rows for which
-   `scope.owns(row.region, row.native_type)` is true and whose `resource_id` was not listed are
-   marked deleted. In SQL: `region == scope.region` unless `scope.any_region`, and
-   `native_type IN scope.owned_types` unless `scope.all_types_except` is set, in which case
-   `native_type NOT IN scope.all_types_except`. A scope that raised removes nothing.
+4. Stale marking after a scope listed completely (`providers/sync/store.py`): the engine stamps
+   every row it writes with the scope that listed it (`metadata["_scope"] = scope.key`) and marks
+   deleted the credential's live rows with that stamp that this listing did not refresh. Which
+   rows a scope covers is therefore exactly what it listed last time, whatever their region or
+   native type (`Scope.owns` describes the same intent and stays useful for checks). A scope that
+   raised removes nothing. Providers must not use the `_scope` metadata key.
 
 `ProviderError.code` is one of the `ERROR_*` constants below; `message` is written by us (never a
 raw SDK message or a secret) and is safe to store on a job and show to the credential's owner.

@@ -72,6 +72,15 @@ def cmd_build_trusted_documents(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from providers.sync.worker import run_worker
+
+    asyncio.run(run_worker(get_settings(), once=args.once))
+    return 0
+
+
 def cmd_create_admin(args: argparse.Namespace) -> int:
     from stratograph.admin import create_admin
 
@@ -120,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     trusted.add_argument("folder", help="searched recursively for *.graphql")
     trusted.add_argument("--output", "-o", help="write here instead of standard output")
     trusted.set_defaults(handler=cmd_build_trusted_documents)
+    worker = commands.add_parser("worker", help="run sync jobs from the queue (several machines)")
+    worker.add_argument(
+        "--once", action="store_true", help="run every queued job, then exit (cron, demos)"
+    )
+    worker.set_defaults(handler=cmd_worker)
 
     admin = commands.add_parser(
         "create-admin", help="create an administrator, or promote an existing account"

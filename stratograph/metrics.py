@@ -19,3 +19,17 @@ GRAPHQL_OPERATIONS = Counter(
 
 def render() -> tuple[bytes, str]:
     return generate_latest(), CONTENT_TYPE_LATEST
+
+
+SYNC_JOBS = Counter("stratograph_sync_jobs_total", "Sync jobs finished", ["status"])
+SYNC_JOB_DURATION = Histogram(
+    "stratograph_sync_job_duration_seconds",
+    "Wall time of sync jobs, claim to finish",
+    buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800),
+)
+SYNC_RESOURCES = Counter(
+    "stratograph_sync_resources_total", "Inventory rows changed by syncs", ["change"]
+)
+SYNC_RETRIES = Counter(
+    "stratograph_sync_retries_total", "Retried provider calls (throttling, 5xx)", ["code"]
+)

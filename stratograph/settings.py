@@ -127,7 +127,21 @@ class Settings(BaseSettings):
     # Beyond the contract: restrict AWS listing to these regions (default: every enabled region).
     aws_sync_regions: CsvList = Field(default_factory=list)
     log_level: str = "INFO"
-    # Beyond the contract: where development secrets are kept (default: beside the database).
+    # Beyond the contract: the sync engine (see the README's "Sync engine" section).
+    # Minutes between scheduled syncs of every credential; 0 turns the scheduler off.
+    sync_interval_minutes: int = Field(default=60, ge=0)
+    # Run queued jobs inside the server process; false when `stratograph worker` runs them.
+    sync_in_process: bool = True
+    # Scopes listed at once per credential, and per region within a credential.
+    sync_concurrency: int = Field(default=8, ge=1, le=64)
+    sync_region_concurrency: int = Field(default=4, ge=1, le=64)
+    # Whole-scope retries after the SDK's own retries gave up (exponential backoff, full jitter).
+    sync_max_retries: int = Field(default=2, ge=0, le=10)
+    # A RUNNING job whose heartbeat is older than this is recovered (re-queued or failed).
+    sync_stale_after_seconds: int = Field(default=120, ge=10)
+    # Runs of one job before a crashed job is marked FAILED instead of re-queued.
+    sync_max_attempts: int = Field(default=3, ge=1, le=10)
+    # Where development secrets are kept (default: beside the database).
     dev_secrets_file: str | None = None
     # Beyond the contract: trust X-Forwarded-For from these proxy addresses (off by default).
     trusted_proxies: CsvList = Field(default_factory=list)

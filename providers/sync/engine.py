@@ -1,0 +1,296 @@
+"""Running one claimed job: plan the credential's scopes, list them under bounded concurrency with
+retries, write each completed scope, and keep the job row (progress, counts, errors) honest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import random
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from db.engine import Database
+from db.enums import SyncJobStatus
+from db.models import CloudCredential, SyncJob
+from db.types import utcnow
+from providers.base import CloudInventory, ProviderError, ResourceRecord, Scope
+from providers.sync import jobs, store
+from providers.sync.options import SyncOptions
+from providers.sync.progress import ProgressHub
+from providers.sync.retry import Sleep, with_retries
+from stratograph import metrics
+
+logger = logging.getLogger("stratograph.sync")
+
+# Builds a credential's inventory (opening its secret); may be sync or async.
+InventoryFactory = Callable[[CloudCredential], "CloudInventory | Awaitable[CloudInventory]"]
+
+PLAN_SCOPE = "*"
+CLOSE_SECONDS = 10.0
+INTERNAL_MESSAGE = "Unexpected error in the sync engine; the operators have the details."
+
+
+def safe_error(scope: str, error: BaseException) -> dict[str, str]:
+    """The only shape an error takes on a job: ProviderError messages are safe by contract;
+    anything else is reduced to a generic message (its text could carry anything)."""
+    if isinstance(error, ProviderError):
+        return {"scope": scope, "code": error.code[:64], "message": error.message[:500]}
+    return {"scope": scope, "code": "INTERNAL", "message": INTERNAL_MESSAGE}
+
+
+@dataclass
+class _Tally:
+    total: int
+    done: int = 0
+    succeeded: int = 0
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "progress": self.done / self.total if self.total else 1.0,
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "errors": list(self.errors),
+        }
+
+    def outcome(self) -> SyncJobStatus:
+        if not self.errors:
+            return SyncJobStatus.SUCCEEDED
+        return SyncJobStatus.PARTIAL if self.succeeded else SyncJobStatus.FAILED
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        database: Database,
+        factory: InventoryFactory,
+        hub: ProgressHub,
+        options: SyncOptions,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.database = database
+        self.factory = factory
+        self.hub = hub
+        self.options = options
+        self.sleep = sleep
+        self.rand = rand
+
+    async def run(self, job_id: uuid.UUID, worker_id: str) -> SyncJobStatus:
+        """Run a job this worker has claimed; returns its final status."""
+        with metrics.SYNC_JOB_DURATION.time():
+            return await self._run(job_id, worker_id)
+
+    async def _run(self, job_id: uuid.UUID, worker_id: str) -> SyncJobStatus:
+        async with self.database.system_session() as session:
+            credential = await session.scalar(
+                select(CloudCredential)
+                .join(SyncJob, SyncJob.credential_id == CloudCredential.id)
+                .where(SyncJob.id == job_id)
+            )
+        if credential is None:  # the credential was deleted; its jobs went with it
+            return SyncJobStatus.FAILED
+        try:
+            inventory = await self._inventory(credential)
+        except Exception as error:
+            return await self._fail_before_listing(job_id, worker_id, error)
+        try:
+            try:
+                scopes = await self._retrying(inventory.plan)
+            except Exception as error:
+                return await self._fail_before_listing(job_id, worker_id, error)
+            return await self._run_scopes(credential, inventory, scopes, job_id, worker_id)
+        finally:
+            await self._close(inventory)
+
+    async def _fail_before_listing(
+        self, job_id: uuid.UUID, worker_id: str, error: Exception
+    ) -> SyncJobStatus:
+        """The credential could not be opened or its scopes planned: nothing was listed."""
+        self._log_unexpected(error, "planning")
+        tally = _Tally(total=0, errors=[safe_error(PLAN_SCOPE, error)])
+        await self._finish(job_id, worker_id, SyncJobStatus.FAILED, tally)
+        return SyncJobStatus.FAILED
+
+    async def _run_scopes(
+        self,
+        credential: CloudCredential,
+        inventory: CloudInventory,
+        scopes: list[Scope],
+        job_id: uuid.UUID,
+        worker_id: str,
+    ) -> SyncJobStatus:
+        tally = _Tally(total=len(scopes))
+        lock = asyncio.Lock()
+        credential_slots = asyncio.Semaphore(self.options.concurrency)
+        region_slots: defaultdict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(self.options.region_concurrency)
+        )
+
+        step = 1.0 / len(scopes) if scopes else 1.0
+
+        async def listed_and_written(scope: Scope) -> store.ScopeCounts:
+            # Region slot first, so a scope waiting for its busy region holds no credential
+            # slot. The credential slot is held through the write: at most `concurrency`
+            # listings are in memory however slow the database is (flat memory as scopes grow).
+            async with region_slots[scope.region]:
+                await credential_slots.acquire()
+                try:
+                    records = await self._retrying(lambda: inventory.list_scope(scope))
+                except BaseException:
+                    credential_slots.release()
+                    raise
+            try:
+                return await self._write(credential, scope, records, job_id, worker_id, step)
+            finally:
+                credential_slots.release()
+
+        async def one(scope: Scope) -> None:
+            key = store.scope_key(scope)
+            try:
+                counts = await listed_and_written(scope)
+            except jobs.JobLost:
+                raise
+            except Exception as error:
+                self._log_unexpected(error, key)
+                # Failures are rare: serialize them so the errors list is never overwritten by
+                # an older copy committed later.
+                async with lock:
+                    tally.errors.append(safe_error(key, error))
+                    tally.done += 1
+                    await self._record_failure(credential, scope, job_id, worker_id, step, tally)
+                self.hub.publish(job_id)
+                return
+            tally.succeeded += 1
+            tally.added += counts.added
+            tally.updated += counts.updated
+            tally.removed += counts.removed
+            tally.done += 1
+            self.hub.publish(job_id)
+
+        try:
+            # A TaskGroup cancels the other scopes at once if this worker loses the job.
+            async with asyncio.TaskGroup() as group:
+                for scope in scopes:
+                    group.create_task(one(scope))
+        except* jobs.JobLost as lost:
+            raise jobs.JobLost(str(job_id)) from lost
+        status = tally.outcome()
+        await self._finish(job_id, worker_id, status, tally)
+        return status
+
+    @staticmethod
+    async def _close(inventory: CloudInventory) -> None:
+        """Release the SDK clients (a failure to close never changes the job's outcome)."""
+        try:
+            await asyncio.wait_for(inventory.close(), CLOSE_SECONDS)
+        except Exception as error:
+            logger.warning("closing an inventory failed: %s", type(error).__name__)
+
+    async def _inventory(self, credential: CloudCredential) -> CloudInventory:
+        built = self.factory(credential)
+        if inspect.isawaitable(built):
+            return await built
+        return built
+
+    async def _retrying(self, call: Callable[[], Awaitable[Any]]) -> Any:
+        return await with_retries(
+            call,
+            retries=self.options.max_retries,
+            base=self.options.backoff_base_seconds,
+            cap=self.options.backoff_cap_seconds,
+            sleep=self.sleep,
+            rand=self.rand,
+            on_retry=lambda error: metrics.SYNC_RETRIES.labels(error.code).inc(),
+        )
+
+    async def _write(
+        self,
+        credential: CloudCredential,
+        scope: Scope,
+        records: list[ResourceRecord],
+        job_id: uuid.UUID,
+        worker_id: str,
+        step: float,
+    ) -> store.ScopeCounts:
+        """The scope's rows and the job's progress in one transaction (one commit per scope;
+        the job's counts always match what is committed). Increments commute, so concurrent
+        scopes committing in any order leave the right totals."""
+        async with self.database.system_session() as session:
+            counts = await store.write_scope(
+                session,
+                credential,
+                scope,
+                records,
+                seen_at=utcnow(),
+                job_id=job_id,
+                batch_size=self.options.batch_size,
+            )
+            # Last statement before the commit: the job row stays locked only briefly.
+            await jobs.add_progress(
+                session,
+                job_id,
+                worker_id,
+                step=step,
+                added=counts.added,
+                updated=counts.updated,
+                removed=counts.removed,
+            )
+        return counts
+
+    async def _record_failure(
+        self,
+        credential: CloudCredential,
+        scope: Scope,
+        job_id: uuid.UUID,
+        worker_id: str,
+        step: float,
+        tally: _Tally,
+    ) -> None:
+        code = tally.errors[-1]["code"]
+        async with self.database.system_session() as session:
+            await store.record_scope(session, credential, scope, job_id=job_id, error_code=code)
+            await jobs.add_progress(
+                session, job_id, worker_id, step=step, errors=list(tally.errors)
+            )
+
+    async def _finish(
+        self, job_id: uuid.UUID, worker_id: str, status: SyncJobStatus, tally: _Tally
+    ) -> None:
+        values = tally.values()
+        values["progress"] = 1.0
+        async with self.database.system_session() as session:
+            await jobs.finish(session, job_id, worker_id, status, **values)
+        self.hub.publish(job_id)
+        metrics.SYNC_JOBS.labels(status.value).inc()
+        for change in ("added", "updated", "removed"):
+            metrics.SYNC_RESOURCES.labels(change).inc(getattr(tally, change))
+        logger.info(
+            "sync job %s finished %s: +%d ~%d -%d, %d failed scopes",
+            job_id,
+            status.value,
+            tally.added,
+            tally.updated,
+            tally.removed,
+            len(tally.errors),
+        )
+
+    @staticmethod
+    def _log_unexpected(error: BaseException, where: str) -> None:
+        if isinstance(error, ProviderError):
+            logger.warning("sync %s failed: %s %s", where, error.code, error.message)
+        else:
+            # Only the type: an SDK exception's text is not guaranteed to be free of secrets.
+            logger.error("sync %s failed unexpectedly: %s", where, type(error).__name__)

@@ -1,0 +1,31 @@
+"""The default way a job gets its credential's inventory: the providers' registry."""
+
+from __future__ import annotations
+
+import asyncio
+
+from db.models import CloudCredential
+from providers.base import CloudInventory, ProviderError
+from providers.sync.engine import InventoryFactory
+from security.vault import Vault, VaultError
+from stratograph.settings import Settings
+
+UNREADABLE_CODE = "CREDENTIAL_UNREADABLE"
+UNREADABLE_MESSAGE = (
+    "The stored secret could not be decrypted (its vault key is missing); enter it again."
+)
+
+
+def registry_factory(vault: Vault, settings: Settings) -> InventoryFactory:
+    async def build(row: CloudCredential) -> CloudInventory:
+        # Imported on first use: the cloud SDKs are heavy and only job runners need them.
+        from providers.registry import inventory_for
+
+        try:
+            # Building SDK clients blocks (file reads, endpoint resolution): off the event loop.
+            inventory = await asyncio.to_thread(inventory_for, row, vault, settings)
+        except VaultError as error:
+            raise ProviderError(UNREADABLE_CODE, UNREADABLE_MESSAGE) from error
+        return inventory
+
+    return build

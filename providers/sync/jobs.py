@@ -1,0 +1,248 @@
+"""The job table as a queue: enqueue (one active job per credential), claim, heartbeat, finish,
+and recovery of jobs whose worker died. Every function runs in a caller-provided session.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.enums import ACTIVE_JOB_STATUSES, SyncJobStatus, SyncTrigger
+from db.models import CloudCredential, SyncJob
+from db.types import utcnow
+
+WORKER_LOST = {
+    "scope": "*",
+    "code": "WORKER_LOST",
+    "message": "The worker running this job stopped; it was not retried again.",
+}
+
+
+LOCK_TIMEOUT_SECONDS = 15
+
+
+class JobLost(Exception):
+    """This worker no longer owns the job (it was recovered as stale by another process)."""
+
+
+async def bound_lock_waits(session: AsyncSession) -> None:
+    """PostgreSQL: give up on a row lock after LOCK_TIMEOUT instead of waiting for ever (a
+    transaction stuck elsewhere must not hang `startSync`). SQLite's busy timeout does the same."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_SECONDS}s'"))
+
+
+async def lock_credential(session: AsyncSession, credential_id: uuid.UUID) -> bool:
+    """Serialize job creation per credential until the transaction ends.
+
+    A self-assignment UPDATE takes the row lock on PostgreSQL and the database write lock on
+    SQLite, so two concurrent `startSync` calls cannot both see "no active job". Returns False
+    when the credential does not exist (any more).
+    """
+    await bound_lock_waits(session)
+    result = await session.execute(
+        update(CloudCredential)
+        .where(CloudCredential.id == credential_id)
+        .values(updated_at=CloudCredential.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def enqueue(
+    session: AsyncSession,
+    credential_id: uuid.UUID,
+    trigger: SyncTrigger,
+    *,
+    not_queued_since: datetime | None = None,
+    now: datetime | None = None,
+) -> tuple[SyncJob, bool] | None:
+    """(the credential's active job, False) if there is one, else (a new QUEUED job, True).
+
+    With `not_queued_since` (the scheduler), returns None when a job was queued after that
+    instant, so several schedulers on several machines enqueue one job per interval.
+    """
+    if not await lock_credential(session, credential_id):
+        return None
+    active = await session.scalar(
+        select(SyncJob)
+        .where(SyncJob.credential_id == credential_id, SyncJob.status.in_(ACTIVE_JOB_STATUSES))
+        .order_by(SyncJob.queued_at)
+        .limit(1)
+    )
+    if active is not None:
+        return active, False
+    if not_queued_since is not None:
+        latest = await session.scalar(
+            select(func.max(SyncJob.queued_at)).where(SyncJob.credential_id == credential_id)
+        )
+        if latest is not None and latest > not_queued_since:
+            return None
+    owner = await session.scalar(
+        select(CloudCredential.user_id).where(CloudCredential.id == credential_id)
+    )
+    job = SyncJob(
+        id=uuid.uuid4(),
+        user_id=owner,
+        credential_id=credential_id,
+        trigger=trigger,
+        status=SyncJobStatus.QUEUED,
+        queued_at=now or utcnow(),
+        errors=[],
+    )
+    session.add(job)
+    await session.flush()
+    return job, True
+
+
+async def claim(session: AsyncSession, worker_id: str, limit: int) -> list[uuid.UUID]:
+    """Move up to `limit` QUEUED jobs to RUNNING for this worker, oldest first.
+
+    PostgreSQL: `FOR UPDATE SKIP LOCKED` lets several workers claim without waiting on each
+    other; the conditional UPDATE makes the claim safe on SQLite too (FOR UPDATE is ignored).
+    """
+    candidates = (
+        await session.scalars(
+            select(SyncJob.id)
+            .where(SyncJob.status == SyncJobStatus.QUEUED)
+            .order_by(SyncJob.queued_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    claimed: list[uuid.UUID] = []
+    now = utcnow()
+    for job_id in candidates:
+        result = await session.execute(
+            update(SyncJob)
+            .where(SyncJob.id == job_id, SyncJob.status == SyncJobStatus.QUEUED)
+            .values(
+                status=SyncJobStatus.RUNNING,
+                worker_id=worker_id,
+                started_at=now,
+                heartbeat_at=now,
+                attempts=SyncJob.attempts + 1,
+                progress=0.0,
+                added=0,
+                updated=0,
+                removed=0,
+                errors=[],
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0):
+            claimed.append(job_id)
+    return claimed
+
+
+def _owned(job_id: uuid.UUID, worker_id: str) -> Any:
+    return (
+        SyncJob.id == job_id,
+        SyncJob.worker_id == worker_id,
+        SyncJob.status == SyncJobStatus.RUNNING,
+    )
+
+
+async def save_progress(
+    session: AsyncSession,
+    job_id: uuid.UUID,
+    worker_id: str,
+    **values: Any,
+) -> None:
+    """Write progress/counts/errors (and refresh the heartbeat); raise JobLost if not ours."""
+    result = await session.execute(
+        update(SyncJob)
+        .where(*_owned(job_id, worker_id))
+        .values(heartbeat_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(result, "rowcount", 0):
+        raise JobLost(str(job_id))
+
+
+async def add_progress(
+    session: AsyncSession,
+    job_id: uuid.UUID,
+    worker_id: str,
+    *,
+    step: float,
+    added: int = 0,
+    updated: int = 0,
+    removed: int = 0,
+    errors: list[dict[str, str]] | None = None,
+) -> None:
+    """Add one finished scope to the job (increments, so concurrent writers commute)."""
+    values: dict[str, Any] = {
+        "progress": func.min(SyncJob.progress + step, 1.0)
+        if session.get_bind().dialect.name == "sqlite"
+        else func.least(SyncJob.progress + step, 1.0),
+        "added": SyncJob.added + added,
+        "updated": SyncJob.updated + updated,
+        "removed": SyncJob.removed + removed,
+    }
+    if errors is not None:
+        values["errors"] = errors
+    await save_progress(session, job_id, worker_id, **values)
+
+
+async def finish(
+    session: AsyncSession,
+    job_id: uuid.UUID,
+    worker_id: str,
+    status: SyncJobStatus,
+    **values: Any,
+) -> None:
+    await save_progress(session, job_id, worker_id, status=status, finished_at=utcnow(), **values)
+
+
+async def release(session: AsyncSession, job_id: uuid.UUID, worker_id: str) -> None:
+    """Give a job back to the queue (graceful shutdown): another worker runs it again."""
+    await session.execute(
+        update(SyncJob)
+        .where(*_owned(job_id, worker_id))
+        .values(status=SyncJobStatus.QUEUED, worker_id=None, heartbeat_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Recovered:
+    requeued: list[uuid.UUID]
+    failed: list[uuid.UUID]
+
+
+async def recover_stale(
+    session: AsyncSession, *, now: datetime, stale_after: timedelta, max_attempts: int
+) -> Recovered:
+    """RUNNING jobs whose heartbeat stopped: re-queue them, or fail them after max attempts."""
+    deadline = now - stale_after
+    stale = (
+        await session.execute(
+            select(SyncJob.id, SyncJob.attempts)
+            .where(
+                SyncJob.status == SyncJobStatus.RUNNING,
+                func.coalesce(SyncJob.heartbeat_at, SyncJob.started_at, SyncJob.queued_at)
+                < deadline,
+            )
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    requeued: list[uuid.UUID] = []
+    failed: list[uuid.UUID] = []
+    for job_id, attempts in stale:
+        base = update(SyncJob).where(SyncJob.id == job_id, SyncJob.status == SyncJobStatus.RUNNING)
+        if attempts < max_attempts:
+            statement = base.values(status=SyncJobStatus.QUEUED, worker_id=None, heartbeat_at=None)
+            requeued.append(job_id)
+        else:
+            statement = base.values(
+                status=SyncJobStatus.FAILED, finished_at=now, worker_id=None, errors=[WORKER_LOST]
+            )
+            failed.append(job_id)
+        await session.execute(statement.execution_options(synchronize_session=False))
+    return Recovered(requeued, failed)

@@ -1,0 +1,70 @@
+"""The sync engine's front door for one process: start jobs, run them, schedule them."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+
+from db.engine import Database
+from db.enums import SyncTrigger
+from db.models import SyncJob
+from providers.sync import jobs
+from providers.sync.engine import InventoryFactory, SyncEngine
+from providers.sync.options import SyncOptions
+from providers.sync.progress import ProgressHub
+from providers.sync.runner import SyncRunner
+from providers.sync.scheduler import SyncScheduler
+
+logger = logging.getLogger("stratograph.sync")
+
+
+class SyncService:
+    def __init__(
+        self,
+        database: Database,
+        factory: InventoryFactory,
+        options: SyncOptions,
+        *,
+        hub: ProgressHub | None = None,
+        engine: SyncEngine | None = None,
+    ) -> None:
+        self.database = database
+        self.options = options
+        self.hub = hub or ProgressHub()
+        self.engine = engine or SyncEngine(database, factory, self.hub, options)
+        self.runner = SyncRunner(database, self.engine, options)
+        self.scheduler = (
+            SyncScheduler(database, options.interval, on_enqueued=lambda _: self.runner.wake())
+            if options.interval is not None
+            else None
+        )
+
+    async def start(
+        self, credential_ids: Iterable[uuid.UUID], trigger: SyncTrigger = SyncTrigger.MANUAL
+    ) -> list[SyncJob]:
+        """Queue a job per credential, or return the one already queued/running for it.
+
+        The caller has already checked that the credentials belong to the acting user.
+        """
+        result: list[SyncJob] = []
+        for credential_id in credential_ids:
+            async with self.database.system_session() as session:
+                outcome = await jobs.enqueue(session, credential_id, trigger)
+            if outcome is not None:
+                result.append(outcome[0])
+        if result:
+            self.runner.wake()
+        return result
+
+    def start_background(self, *, run_jobs: bool = True) -> None:
+        """Start the runner (unless jobs run in `stratograph worker`) and the scheduler."""
+        if run_jobs:
+            self.runner.start()
+        if self.scheduler is not None:
+            self.scheduler.start()
+
+    async def stop(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+        await self.runner.stop()

@@ -1,0 +1,60 @@
+"""`stratograph worker`: run sync jobs (and the schedule) outside the web server.
+
+Several workers on several machines share the queue in the database: claims use
+`FOR UPDATE SKIP LOCKED` on PostgreSQL, job creation is serialized per credential, and a job
+whose worker dies is recovered by any other worker once its heartbeat is stale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from db.engine import Database, create_engine
+from providers.sync.engine import InventoryFactory
+from providers.sync.inventories import registry_factory
+from providers.sync.options import SyncOptions
+from providers.sync.service import SyncService
+from security.vault import Vault
+from stratograph.settings import Settings
+
+logger = logging.getLogger("stratograph.sync")
+
+
+async def run_worker(
+    settings: Settings,
+    *,
+    once: bool = False,
+    stop: asyncio.Event | None = None,
+    factory: InventoryFactory | None = None,
+) -> None:
+    """Run jobs until SIGINT/SIGTERM (or `stop`); with `once`, drain the queue and return."""
+    database = Database(create_engine(settings.database_url))
+    inventories = factory or registry_factory(Vault(settings.vault_keys), settings)
+    service = SyncService(database, inventories, SyncOptions.from_settings(settings))
+    try:
+        if once:
+            await service.runner.recover()
+            await service.runner.drain()
+            return
+        stop = stop or _stop_on_signals()
+        service.start_background(run_jobs=True)
+        logger.info("sync worker %s started", service.runner.worker_id)
+        await stop.wait()
+        logger.info(
+            "sync worker %s stopping; running jobs go back to the queue", service.runner.worker_id
+        )
+    finally:
+        await service.stop()
+        await database.dispose()
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # platforms without signal handlers
+            loop.add_signal_handler(sig, stop.set)
+    return stop
