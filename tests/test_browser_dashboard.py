@@ -21,9 +21,9 @@ from tests.aws_standin import (
 from tests.browser import chromium, save_screenshot, wait_until
 from tests.conftest import make_settings
 from tests.databases import SqliteTemplate
-from tests.example_accounts import CONTRACT, PASSWORD, seed_account
+from tests.example_accounts import PASSWORD, seed_account
 from tests.threaded_servers import live_api, static_site
-from tests.tooling import ROOT, require_schema_fields
+from tests.tooling import ROOT
 
 __all__ = ["aws_standin", "chromium"]  # fixtures, imported to be found by pytest
 
@@ -72,7 +72,6 @@ def test_the_dashboard_works_from_an_allowed_origin_and_not_from_another(
     aws_standin: AwsStandIn,
     chromium: webdriver.Chrome,
 ) -> None:
-    require_schema_fields(*CONTRACT)
     chromium.set_script_timeout(30)
     with static_site(DASHBOARD) as page_origin, static_site(DASHBOARD) as foreign_origin:
         # given the API allowing only the dashboard's origin, and a user with an AWS credential

@@ -14,10 +14,10 @@ from stratograph.cli import main as cli_main
 from tests.aws_standin import REGION, AwsStandIn, aws_standin
 from tests.conftest import make_settings
 from tests.databases import SqliteTemplate
-from tests.example_accounts import CONTRACT, PASSWORD, call, seed_account
+from tests.example_accounts import PASSWORD, call, seed_account
 from tests.services import IN_CI
 from tests.threaded_servers import live_api
-from tests.tooling import ROOT, require_schema_fields
+from tests.tooling import ROOT
 
 __all__ = ["aws_standin"]  # the fixture, imported to be found by pytest
 
@@ -51,7 +51,6 @@ def run_node(node: str, script: str, api: str) -> subprocess.CompletedProcess[st
 def test_the_apollo_and_urql_recipes_work_against_a_live_server(
     sqlite_template: SqliteTemplate, tmp_path: Path, aws_standin: AwsStandIn
 ) -> None:
-    require_schema_fields(*CONTRACT, "Query.syncJobs")
     node = require_node_examples()
     # given a live server and a user with an AWS credential
     settings = make_settings(
@@ -81,7 +80,6 @@ def test_the_apollo_and_urql_recipes_work_against_a_live_server(
 def test_apollo_persisted_queries_run_only_trusted_documents(
     sqlite_template: SqliteTemplate, tmp_path: Path
 ) -> None:
-    require_schema_fields("Mutation.signUp", "Mutation.logIn")
     node = require_node_examples()
     # given a server that only runs the operations found under examples/, and a user
     manifest = tmp_path / "trusted-documents.json"

@@ -20,9 +20,9 @@ from tests.aws_standin import (
     aws_standin,
 )
 from tests.conftest import make_settings
-from tests.example_accounts import CONTRACT, PASSWORD
+from tests.example_accounts import PASSWORD
 from tests.threaded_servers import live_api
-from tests.tooling import ROOT, require_schema_fields
+from tests.tooling import ROOT
 
 __all__ = ["aws_standin"]  # the fixture, imported to be found by pytest
 
@@ -30,13 +30,8 @@ EXAMPLE = ROOT / "examples" / "python" / "sync_progress.py"
 EXAMPLE_OPERATIONS = sorted((ROOT / "examples").rglob("*.graphql"))
 
 
-@pytest.fixture
-def contract() -> None:
-    require_schema_fields(*CONTRACT)
-
-
 @pytest.mark.parametrize("path", EXAMPLE_OPERATIONS, ids=lambda p: str(p.relative_to(ROOT)))
-def test_every_example_operation_is_valid_against_the_schema(contract: None, path: Path) -> None:
+def test_every_example_operation_is_valid_against_the_schema(path: Path) -> None:
     # given an operation file shipped with the examples
     document = parse(path.read_text())
 
@@ -61,7 +56,7 @@ def run_example(api_url: str, email: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_gql_example_signs_up_adds_a_credential_and_follows_a_sync(
-    contract: None, database_url: str, tmp_path: Path, aws_standin: AwsStandIn
+    database_url: str, tmp_path: Path, aws_standin: AwsStandIn
 ) -> None:
     # given a live server whose AWS is the moto stand-in holding 2 instances and 2 buckets
     settings = make_settings(

@@ -48,18 +48,3 @@ def require_chromium() -> tuple[str, str]:
         )
     assert browser is not None and driver is not None
     return browser, driver
-
-
-def require_schema_fields(*coordinates: str) -> None:
-    """Skip while a feature the test drives is not in the schema yet (e.g. "Mutation.logIn")."""
-    from graph.schema import schema
-
-    graphql_schema = schema._schema
-    missing = []
-    for coordinate in coordinates:
-        type_name, field = coordinate.split(".")
-        found = graphql_schema.get_type(type_name)
-        if found is None or field not in getattr(found, "fields", {}):
-            missing.append(coordinate)
-    if missing:
-        pytest.skip(f"not in the schema yet: {', '.join(missing)}")
