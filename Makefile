@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate schema demo bench clean
+.PHONY: run test lint format migrate schema schema-check node-tools demo bench clean
 
 $(BIN)/.runtime-installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,7 @@ migrate: $(BIN)/.runtime-installed
 	$(BIN)/python -m stratograph migrate
 
 test: $(BIN)/.dev-installed  ## the whole suite; PostgreSQL/Redis parts skip when absent (fail under CI=true)
+	@$(MAKE) --no-print-directory node-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(BIN)/.dev-installed  ## ruff, ruff format --check, mypy --strict, schema drift
@@ -35,6 +36,7 @@ lint: $(BIN)/.dev-installed  ## ruff, ruff format --check, mypy --strict, schema
 	$(BIN)/mypy .
 	$(BIN)/python -m stratograph export-schema | diff -u schema.graphql - \
 		|| (echo "schema.graphql is stale: run 'make schema'" && exit 1)
+	$(MAKE) --no-print-directory schema-check
 
 format: $(BIN)/.dev-installed
 	$(BIN)/ruff check --fix .
@@ -42,6 +44,42 @@ format: $(BIN)/.dev-installed
 
 schema: $(BIN)/.runtime-installed  ## regenerate schema.graphql from the code
 	$(BIN)/python -m stratograph export-schema > schema.graphql
+
+# Node tooling for the schema (GraphQL Code Generator, GraphQL Inspector), pinned by its lock file.
+# Without node the check is skipped on a developer machine and fails under CI=true.
+SCHEMA_TOOLS := tools/schema
+
+$(SCHEMA_TOOLS)/node_modules/.package-lock.json: $(SCHEMA_TOOLS)/package-lock.json
+	npm ci --prefix $(SCHEMA_TOOLS) --no-audit --no-fund --loglevel=error
+
+# GraphiQL's own files, so the development IDE works without a CDN (see graph/graphiql_assets.py).
+GRAPHIQL_TOOLS := tools/graphiql
+
+$(GRAPHIQL_TOOLS)/node_modules/.package-lock.json: $(GRAPHIQL_TOOLS)/package-lock.json
+	npm ci --prefix $(GRAPHIQL_TOOLS) --no-audit --no-fund --loglevel=error
+
+# The README's Apollo Client and urql recipes, run by tests/test_example_node.py.
+NODE_EXAMPLES := examples/node
+
+$(NODE_EXAMPLES)/node_modules/.package-lock.json: $(NODE_EXAMPLES)/package-lock.json
+	npm ci --prefix $(NODE_EXAMPLES) --no-audit --no-fund --loglevel=error
+
+node-tools:  ## npm ci every Node folder (skipped without npm, unless CI=true)
+	@if command -v npm >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(SCHEMA_TOOLS)/node_modules/.package-lock.json \
+			$(GRAPHIQL_TOOLS)/node_modules/.package-lock.json \
+			$(NODE_EXAMPLES)/node_modules/.package-lock.json; \
+	elif [ "$$CI" = "true" ]; then echo "node-tools: npm is required under CI=true" >&2; exit 1; \
+	else echo "node-tools skipped: npm is not installed"; fi
+
+schema-check:  ## example operations validate (codegen) and no breaking change since the last release
+	@if ! command -v node >/dev/null 2>&1; then \
+		if [ "$$CI" = "true" ]; then echo "schema-check: node is required under CI=true" >&2; exit 1; fi; \
+		echo "schema-check skipped: node is not installed (install Node 20 + npm)"; exit 0; \
+	fi; \
+	$(MAKE) --no-print-directory $(SCHEMA_TOOLS)/node_modules/.package-lock.json && \
+	cd $(SCHEMA_TOOLS) && npx --no-install graphql-codegen --config codegen.yml --silent && \
+	node schema-diff.mjs
 
 # `make bench BENCH_QUICK=1` for a smoke-sized run; `make bench BENCHMARKS="read_api"` for some.
 bench: $(BIN)/.dev-installed  ## every benchmark in bench/, one table of ratios

@@ -27,6 +27,7 @@ QUICK = {
     "BENCH_ME_REQUESTS": "100",
     "BENCH_LOGIN_CLIENTS": "8",
     "BENCH_SYNC_COUNTS": "1000",
+    "STRATOGRAPH_BENCH_SYNC_COUNTS": "300",
 }
 # The columns every reader looks for first; the rest follow in the order benchmarks gave them.
 LEADING = ("benchmark", "case", "ratio", "target", "measured", "baseline")

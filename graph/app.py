@@ -88,16 +88,16 @@ def create_app(
         yield
         await runtime.close()
 
-    app = Starlette(
-        routes=[
-            Route("/graphql", view, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", view),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-            Route("/metrics", metrics_endpoint, methods=["GET"]),
-        ],
-        lifespan=lifespan,
-    )
+    routes = [
+        Route("/graphql", view, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", view),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+    ]
+    if view.graphiql_assets is not None:  # development only: production serves no IDE
+        routes.append(Route("/graphiql-assets/{path:path}", view.graphiql_assets.serve))
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
     metrics.POOLS.watch("api", runtime.database.engine)
     # Added first, so it runs inside the HTTP middlewares and sees the request id they chose.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -16,27 +17,30 @@ from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.types import ExecutionResult
+from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from graph.context import Context, authenticate, bearer_token, build_context
+from graph.graphiql_assets import LocalAssets, localize
 from graph.http_media import is_request_error, negotiate_media_type
 from graph.runtime import Runtime
+from graph.trusted import TrustedTransportWSHandler, refusal_result, trusted_request
+from security.trusted_documents import RefusedOperation, TrustedDocuments
 
 
 class TextFrameWebSocketAdapter(ASGIWebSocketAdapter):
-    """graphql-transport-ws messages are text frames; orjson's bytes would go out as binary,
-    which browser clients (graphql-ws) cannot parse."""
+    """Sends JSON as text frames: graphql-transport-ws clients (graphql-ws in browsers, gql)
+    expect text, while `encode_json` returns orjson's bytes for HTTP bodies."""
 
-    async def send_json(self, message: Any) -> None:
-        encoded = self.view.encode_json(message)
+    async def send_json(self, message: Mapping[str, object]) -> None:
         try:
-            await self.ws.send_text(encoded.decode() if isinstance(encoded, bytes) else encoded)
+            await self.ws.send_text(orjson.dumps(message).decode())
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
 
 
 class GraphQLView(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TrustedTransportWSHandler
     websocket_adapter_class = TextFrameWebSocketAdapter
 
     def __init__(self, schema: BaseSchema, runtime: Runtime) -> None:
@@ -50,6 +54,22 @@ class GraphQLView(GraphQL[Context, None]):
             max_subscriptions_per_connection=10,
         )
         self.runtime = runtime
+        # GraphiQL's files from tools/graphiql when installed, else from the CDN the page names.
+        self.graphiql_assets: LocalAssets | None = (
+            localize(super().graphql_ide_html) if self.graphql_ide else None
+        )
+        # TRUSTED_DOCUMENTS_FILE set: only the operations listed there are executed.
+        self.trusted_documents = (
+            TrustedDocuments.load(settings.trusted_documents_file)
+            if settings.trusted_documents_file
+            else None
+        )
+
+    @property
+    def graphql_ide_html(self) -> str:
+        if self.graphiql_assets is not None:
+            return self.graphiql_assets.html
+        return super().graphql_ide_html
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -69,6 +89,26 @@ class GraphQLView(GraphQL[Context, None]):
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         context.act_as(user)
         return await super().on_ws_connect(context)
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
+        if self.trusted_documents is not None:
+            if isinstance(request_data, list):
+                raise HTTPException(400, "batched requests are refused with trusted documents")
+            try:
+                request_data = trusted_request(self.trusted_documents, request_data)
+            except RefusedOperation as refused:
+                return refusal_result(refused)
+        return await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter

@@ -50,6 +50,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo_main(args.workdir, args.host, args.port)
 
 
+def cmd_build_trusted_documents(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from security.trusted_documents import (
+        TrustedDocumentsError,
+        build_manifest,
+        operations_in_folder,
+    )
+
+    try:
+        operations = operations_in_folder(Path(args.folder))
+    except TrustedDocumentsError as exc:
+        print(f"stratograph: {exc}", file=sys.stderr)
+        return 1
+    text = json.dumps(build_manifest(operations), indent=2) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"{len(operations)} trusted operations written to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -111,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(
         handler=cmd_export_schema
     )
+    trusted = commands.add_parser(
+        "build-trusted-documents",
+        help="build the TRUSTED_DOCUMENTS_FILE allow-list from a folder of .graphql files",
+    )
+    trusted.add_argument("folder", help="searched recursively for *.graphql")
+    trusted.add_argument("--output", "-o", help="write here instead of standard output")
+    trusted.set_defaults(handler=cmd_build_trusted_documents)
     worker = commands.add_parser("worker", help="run sync jobs from the queue (several machines)")
     worker.add_argument(
         "--once", action="store_true", help="run every queued job, then exit (cron, demos)"

@@ -145,6 +145,9 @@ class Settings(BaseSettings):
     dev_secrets_file: str | None = None
     # Beyond the contract: trust X-Forwarded-For from these proxy addresses (off by default).
     trusted_proxies: CsvList = Field(default_factory=list)
+    # Beyond the contract: an Apollo persisted-query manifest (`stratograph
+    # build-trusted-documents`); when set, only the operations it lists are executed.
+    trusted_documents_file: str | None = None
 
     _split = field_validator(
         "previous_secret_keys",

@@ -1,0 +1,219 @@
+"""A real AWS sync from moto's server: wall time, our share of it, and peak memory.
+
+moto runs in its own process (so its CPU is not charged to us); boto3 lists through it and the
+real sync engine writes a SQLite database. The share spent in our own code is measured by
+replaying the very same listings, recorded during the sync, through the engine with no cloud:
+replay time / sync time. Peak traced Python memory of the sync is reported for each count, to
+show it follows the largest scope, not the job.
+
+Knobs: STRATOGRAPH_BENCH_SYNC_COUNTS (default "1000,10000").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+
+from db.engine import Database, create_engine
+from db.enums import Provider, Role, SyncJobStatus
+from db.migrate import upgrade_async
+from db.models import CloudCredential, SyncJob, User
+from providers.aws import AwsInventory
+from providers.base import ResourceRecord, Scope
+from providers.secrets import AwsSecret
+from providers.sync import ProgressHub, SyncOptions, SyncService
+from providers.vault_access import seal_into
+from security.vault import Vault
+
+REGIONS = ("us-east-1", "eu-west-1", "us-west-2", "ap-southeast-2")
+SECRET = AwsSecret("AKIABENCHMARK0000001", "bench-secret-access-key", None)
+AMI = "ami-12c6146b"
+CHUNK = 250
+
+
+def _counts() -> tuple[int, ...]:
+    raw = os.environ.get("STRATOGRAPH_BENCH_SYNC_COUNTS", "1000,10000")
+    return tuple(int(part) for part in raw.split(",") if part.strip())
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class MotoProcess:
+    def __init__(self) -> None:
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.5).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("moto server did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+    def populate(self, count: int) -> None:
+        """`count` EC2 instances spread over the regions (each brings its root volume)."""
+        per_region = count // len(REGIONS)
+        for region in REGIONS:
+            ec2 = boto3.client(
+                "ec2",
+                region_name=region,
+                endpoint_url=self.url,
+                aws_access_key_id=SECRET.access_key_id,
+                aws_secret_access_key=SECRET.secret_access_key,
+            )
+            left = per_region
+            while left > 0:
+                batch = min(CHUNK, left)
+                ec2.run_instances(
+                    ImageId=AMI, MinCount=batch, MaxCount=batch, InstanceType="t3.micro"
+                )
+                left -= batch
+
+
+@dataclass
+class Recorder:
+    """Wraps the real inventory, timing its listings and keeping them for the replay."""
+
+    inner: AwsInventory
+    listings: dict[Scope, list[ResourceRecord]] = field(default_factory=dict)
+    provider_seconds: float = 0.0
+    provider = Provider.AWS
+
+    async def verify(self) -> None:
+        await self.inner.verify()
+
+    async def plan(self) -> list[Scope]:
+        return await self.inner.plan()
+
+    async def list_scope(self, scope: Scope) -> list[ResourceRecord]:
+        started = time.perf_counter()
+        records = await self.inner.list_scope(scope)
+        self.provider_seconds += time.perf_counter() - started
+        self.listings[scope] = records
+        return records
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+@dataclass
+class Replay:
+    listings: dict[Scope, list[ResourceRecord]]
+    provider = Provider.AWS
+
+    async def verify(self) -> None:
+        return None
+
+    async def plan(self) -> list[Scope]:
+        return list(self.listings)
+
+    async def list_scope(self, scope: Scope) -> list[ResourceRecord]:
+        return self.listings[scope]
+
+    async def close(self) -> None:
+        return None
+
+
+async def _database(url: str, vault: Vault) -> tuple[Database, CloudCredential]:
+    await upgrade_async(url)
+    database = Database(create_engine(url))
+    user = User(id=uuid.uuid4(), email="bench@example.com", full_name="Bench", password_hash="!",
+                role=Role.USER)  # fmt: skip
+    credential = CloudCredential(id=uuid.uuid4(), user_id=user.id, provider=Provider.AWS,
+                                 name="bench", default_region="us-east-1")  # fmt: skip
+    seal_into(credential, SECRET, vault)
+    async with database.system_session() as session:
+        session.add(user)
+        await session.flush()
+        session.add(credential)
+    return database, credential
+
+
+async def _sync(database: Database, credential: CloudCredential, inventory: object) -> float:
+    options = SyncOptions(interval=None)
+    service = SyncService(database, lambda _: inventory, options, hub=ProgressHub())  # type: ignore[arg-type, return-value]
+    started = time.perf_counter()
+    (job,) = await service.start([credential.id])
+    await service.runner.drain()
+    elapsed = time.perf_counter() - started
+    async with database.system_session() as session:
+        done = await session.get(SyncJob, job.id)
+    assert done is not None and done.status == SyncJobStatus.SUCCEEDED, done and done.errors
+    return elapsed
+
+
+async def _one(count: int, directory: Path) -> dict[str, object]:
+    moto = MotoProcess()
+    vault = Vault({"bench": base64.b64decode(base64.b64encode(os.urandom(32)))})
+    try:
+        moto.populate(count)
+
+        def real() -> AwsInventory:
+            return AwsInventory(SECRET, default_region="us-east-1", endpoint_url=moto.url,
+                                regions=REGIONS)  # fmt: skip
+
+        database, credential = await _database(
+            f"sqlite+aiosqlite:///{directory}/s{count}.db", vault
+        )
+        recorder = Recorder(real())
+        wall = await _sync(database, credential, recorder)
+        tracemalloc.start()
+        await _sync(database, credential, Recorder(real()))
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        await database.dispose()
+
+        replay_db, replay_credential = await _database(
+            f"sqlite+aiosqlite:///{directory}/r{count}.db", vault
+        )
+        ours = await _sync(replay_db, replay_credential, Replay(recorder.listings))
+        await replay_db.dispose()
+    finally:
+        moto.stop()
+    resources = sum(len(records) for records in recorder.listings.values())
+    return {
+        "case": f"moto → SQLite, {count:,} instances",
+        "resources": f"{resources:,}",
+        "scopes": len(recorder.listings),
+        "sync s": f"{wall:.2f}",
+        "replay s (ours)": f"{ours:.2f}",
+        "our share": f"{ours / wall:.0%}",
+        "provider calls s (summed)": f"{recorder.provider_seconds:.2f}",
+        "peak MiB": f"{peak / 2**20:.1f}",
+    }
+
+
+async def _main() -> list[dict[str, object]]:
+    with tempfile.TemporaryDirectory() as directory:
+        return [await _one(count, Path(directory)) for count in _counts()]
+
+
+def main() -> list[dict[str, object]]:
+    return asyncio.run(_main())
