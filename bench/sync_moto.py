@@ -6,6 +6,9 @@ replaying the very same listings, recorded during the sync, through the engine w
 replay time / sync time. Peak traced Python memory of the sync is reported for each count, to
 show it follows the largest scope, not the job.
 
+moto answers DescribeInstances/DescribeVolumes in one page whatever MaxResults says, so the peak
+here follows the largest region's response; real EC2 pages at most 1,000 items.
+
 Knobs: STRATOGRAPH_BENCH_SYNC_COUNTS (default "1000,10000"), STRATOGRAPH_BENCH_AWS_PAGE_SIZE
 (default 1000; 0 = the service's default).
 """

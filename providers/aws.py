@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from itertools import islice
 from typing import Any, TypeVar
 
 import boto3
@@ -33,6 +34,7 @@ from providers.base import (
     ERROR_THROTTLED,
     ERROR_UNAVAILABLE,
     GLOBAL_REGION,
+    STREAM_CHUNK,
     ProviderError,
     ResourceRecord,
     RetryPolicy,
@@ -138,6 +140,13 @@ class AwsInventory:
         return scopes
 
     async def list_scope(self, scope: Scope) -> list[ResourceRecord]:
+        return [record async for chunk in self.stream_scope(scope) for record in chunk]
+
+    async def stream_scope(
+        self, scope: Scope, chunk_size: int = STREAM_CHUNK
+    ) -> AsyncIterator[list[ResourceRecord]]:
+        """Page through one scope in a worker thread, a chunk at a time: only the current
+        page and chunk are in memory, however many resources the scope holds."""
         account, partition = await self._ensure_identity()
         if scope.kind in GLOBAL_KINDS:
             service, lister = GLOBAL_KINDS[scope.kind]
@@ -148,11 +157,17 @@ class AwsInventory:
         else:
             raise ProviderError(ERROR_PROVIDER, f"Unknown AWS resource kind {scope.kind!r}")
         ctx = AwsContext(account, partition, client_region, self._page_size)
+        pages: list[Iterator[ResourceRecord]] = []
 
-        def run() -> list[ResourceRecord]:
-            return list(lister(self._client(service, client_region), ctx))
+        def next_chunk() -> list[ResourceRecord]:
+            # The generator is created and advanced in worker threads, one call at a time.
+            if not pages:
+                pages.append(lister(self._client(service, client_region), ctx))
+            return list(islice(pages[0], chunk_size))
 
-        return await _in_thread(run, f"list {scope.kind} in {scope.region}")
+        what = f"list {scope.kind} in {scope.region}"
+        while chunk := await _in_thread(next_chunk, what):
+            yield chunk
 
     async def _ensure_identity(self) -> tuple[str, str]:
         if self._identity is None:

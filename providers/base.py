@@ -29,8 +29,9 @@ raw SDK message or a secret) and is safe to store on a job and show to the crede
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from db.enums import HealthStatus, Provider, ResourceStatus, ResourceType
 
@@ -131,3 +132,20 @@ class CloudInventory(Protocol):
 
     async def close(self) -> None:
         """Release the SDK clients' connections; the inventory is not used afterwards."""
+
+
+# How many records a streaming inventory hands over at a time.
+STREAM_CHUNK = 500
+
+
+@runtime_checkable
+class StreamingInventory(CloudInventory, Protocol):
+    """An inventory that can hand a scope over in chunks as its pages arrive.
+
+    The engine writes each chunk as it comes, so memory stays bounded by the chunk size, not by
+    how large a scope grows (10,000 instances in one region). A stream that raises part-way has
+    its chunks kept (they were seen) but removes nothing: stale marking needs a complete listing.
+    """
+
+    def stream_scope(self, scope: Scope) -> AsyncIterator[list[ResourceRecord]]:
+        """Chunks of at most STREAM_CHUNK records, in listing order; raises ProviderError."""

@@ -10,7 +10,7 @@ import logging
 import random
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +20,13 @@ from db.engine import Database
 from db.enums import SyncJobStatus
 from db.models import CloudCredential, SyncJob
 from db.types import utcnow
-from providers.base import CloudInventory, ProviderError, ResourceRecord, Scope
+from providers.base import (
+    CloudInventory,
+    ProviderError,
+    ResourceRecord,
+    Scope,
+    StreamingInventory,
+)
 from providers.sync import jobs, store
 from providers.sync.options import SyncOptions
 from providers.sync.progress import ProgressHub
@@ -43,6 +49,14 @@ def safe_error(scope: str, error: BaseException) -> dict[str, str]:
     if isinstance(error, ProviderError):
         return {"scope": scope, "code": error.code[:64], "message": error.message[:500]}
     return {"scope": scope, "code": "INTERNAL", "message": INTERNAL_MESSAGE}
+
+
+@dataclass
+class _Written:
+    """What a streamed scope has committed so far (kept on the job even if the stream fails)."""
+
+    added: int = 0
+    updated: int = 0
 
 
 @dataclass
@@ -141,10 +155,17 @@ class SyncEngine:
 
         step = 1.0 / len(scopes) if scopes else 1.0
 
-        async def listed_and_written(scope: Scope) -> store.ScopeCounts:
+        async def listed_and_written(scope: Scope, written: _Written) -> store.ScopeCounts:
             # Region slot first, so a scope waiting for its busy region holds no credential
             # slot. The credential slot is held through the write: at most `concurrency`
-            # listings are in memory however slow the database is (flat memory as scopes grow).
+            # listings are in memory however slow the database is.
+            if isinstance(inventory, StreamingInventory):
+                # Chunks are written as they arrive, so memory stays at `concurrency` chunks
+                # however large a scope grows.
+                async with region_slots[scope.region], credential_slots:
+                    return await self._stream_and_write(
+                        credential, inventory, scope, job_id, worker_id, step, written
+                    )
             async with region_slots[scope.region]:
                 await credential_slots.acquire()
                 try:
@@ -159,12 +180,16 @@ class SyncEngine:
 
         async def one(scope: Scope) -> None:
             key = store.scope_key(scope)
+            written = _Written()
             try:
-                counts = await listed_and_written(scope)
+                counts = await listed_and_written(scope, written)
             except jobs.JobLost:
                 raise
             except Exception as error:
                 self._log_unexpected(error, key)
+                # Rows a stream wrote before it failed stay (they were seen); nothing is removed.
+                tally.added += written.added
+                tally.updated += written.updated
                 # Failures are rare: serialize them so the errors list is never overwritten by
                 # an older copy committed later.
                 async with lock:
@@ -249,6 +274,53 @@ class SyncEngine:
                 removed=counts.removed,
             )
         return counts
+
+    async def _stream_and_write(
+        self,
+        credential: CloudCredential,
+        inventory: StreamingInventory,
+        scope: Scope,
+        job_id: uuid.UUID,
+        worker_id: str,
+        step: float,
+        written: _Written,
+    ) -> store.ScopeCounts:
+        """Write each chunk of a streamed listing in its own transaction; once the stream has
+        ended, mark stale rows and count the scope done. A failure part-way removes nothing.
+
+        Only the opening of the stream (up to its first chunk) is retried: a retry later would
+        list the scope again and count rows already written."""
+        seen_at = utcnow()
+        chunks: AsyncIterator[list[ResourceRecord]] | None = None
+
+        async def first_chunk() -> list[ResourceRecord] | None:
+            nonlocal chunks
+            chunks = inventory.stream_scope(scope)
+            return await anext(chunks, None)
+
+        chunk = await self._retrying(first_chunk)
+        assert chunks is not None
+        count = 0
+        while chunk is not None:
+            async with self.database.system_session() as session:
+                added, updated, rows = await store.upsert_records(
+                    session, credential, scope, chunk, seen_at=seen_at,
+                    batch_size=self.options.batch_size,
+                )  # fmt: skip
+                await jobs.add_progress(
+                    session, job_id, worker_id, step=0.0, added=added, updated=updated
+                )
+            written.added += added
+            written.updated += updated
+            count += rows
+            self.hub.publish(job_id)
+            chunk = await anext(chunks, None)
+        async with self.database.system_session() as session:
+            removed = await store.complete_scope(
+                session, credential, scope, seen_at=seen_at, job_id=job_id, count=count
+            )
+            await jobs.add_progress(session, job_id, worker_id, step=step, removed=removed)
+        return store.ScopeCounts(written.added, written.updated, removed)
 
     async def _record_failure(
         self,

@@ -123,6 +123,25 @@ async def write_scope(
     batch_size: int,
 ) -> ScopeCounts:
     """Upsert a completed listing, mark what it no longer contains, record the scope's success."""
+    added, updated, count = await upsert_records(
+        session, credential, scope, records, seen_at=seen_at, batch_size=batch_size
+    )
+    removed = await complete_scope(
+        session, credential, scope, seen_at=seen_at, job_id=job_id, count=count
+    )
+    return ScopeCounts(added, updated, removed)
+
+
+async def upsert_records(
+    session: AsyncSession,
+    credential: CloudCredential,
+    scope: Scope,
+    records: list[ResourceRecord],
+    *,
+    seen_at: datetime,
+    batch_size: int,
+) -> tuple[int, int, int]:
+    """Upsert part or all of a scope's listing; returns (added, updated, distinct rows)."""
     key = scope_key(scope)
     # One row per resource id: a duplicate inside one INSERT … ON CONFLICT fails on PostgreSQL.
     unique = {record.resource_id: record for record in records}
@@ -132,11 +151,24 @@ async def write_scope(
         batch_added, batch_updated = await upsert_batch(session, rows[start : start + batch_size])
         added += batch_added
         updated += batch_updated
-    removed = await mark_stale(session, credential.id, key, seen_at)
-    await record_scope(
-        session, credential, scope, job_id=job_id, completed_at=seen_at, count=len(rows)
-    )
-    return ScopeCounts(added, updated, removed)
+    return added, updated, len(rows)
+
+
+async def complete_scope(
+    session: AsyncSession,
+    credential: CloudCredential,
+    scope: Scope,
+    *,
+    seen_at: datetime,
+    job_id: uuid.UUID,
+    count: int,
+) -> int:
+    """After a listing completed: mark what it no longer contains, record the scope's success.
+
+    Returns how many rows were marked deleted."""
+    removed = await mark_stale(session, credential.id, scope_key(scope), seen_at)
+    await record_scope(session, credential, scope, job_id=job_id, completed_at=seen_at, count=count)
+    return removed
 
 
 async def mark_stale(
