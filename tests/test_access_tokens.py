@@ -184,12 +184,16 @@ async def test_deactivated_user_is_refused(gql: GraphQLClient, runtime: Runtime)
 async def test_token_issued_before_revocation_is_refused(
     gql: GraphQLClient, runtime: Runtime
 ) -> None:
+    # given a token, then a revocation of the user's sessions (as changePassword makes it: the
+    # cut-off allows for `iat` being rounded to the millisecond, possibly upwards)
     user = await create_user(runtime)
     token = access_token(runtime, user)
+    cutoff, _ = revocation_instants(datetime.now(UTC))
     async with runtime.database.system_session() as session:
         await session.execute(
-            update(User).where(User.id == user.id).values(tokens_valid_after=datetime.now(UTC))
+            update(User).where(User.id == user.id).values(tokens_valid_after=cutoff)
         )
+    # then the earlier token is refused
     await assert_refused(gql, token)
 
 
