@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
+
+from tests.standins.aws import MotoServer
 
 REGION = "us-east-1"
 # moto accepts any keys; these look real enough for fingerprinting.
@@ -24,10 +25,8 @@ class AwsStandIn:
 
 @pytest.fixture
 def aws_standin() -> Iterator[AwsStandIn]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+    server = MotoServer()  # its own server: these tests populate it and expect nothing else
+    endpoint = server.url
     session = boto3.Session(
         aws_access_key_id=ACCESS_KEY_ID,
         aws_secret_access_key=SECRET_ACCESS_KEY,
