@@ -27,8 +27,8 @@ from db.migrate import upgrade_async
 from db.models import CloudCredential, Resource, User
 from db.types import utcnow
 from providers.base import ResourceRecord, Scope
-from providers.sync import ProgressHub, SyncOptions, SyncService
-from providers.sync.engine import SyncEngine
+from sync import ProgressHub, SyncOptions, SyncService
+from sync.engine import SyncEngine
 
 COUNTS = tuple(int(n) for n in os.environ.get("BENCH_SYNC_COUNTS", "1000,10000").split(","))
 PER_SCOPE = (

@@ -37,9 +37,9 @@ from db.models import CloudCredential, SyncJob, User
 from providers.aws import AwsInventory
 from providers.base import ResourceRecord, Scope
 from providers.secrets import AwsSecret
-from providers.sync import ProgressHub, SyncOptions, SyncService
 from providers.vault_access import seal_into
 from security.vault import Vault
+from sync import ProgressHub, SyncOptions, SyncService
 
 REGIONS = ("us-east-1", "eu-west-1", "us-west-2", "ap-southeast-2")
 SECRET = AwsSecret("AKIABENCHMARK0000001", "bench-secret-access-key", None)

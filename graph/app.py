@@ -14,13 +14,13 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.schema import BaseSchema
 
+from core import metrics
+from core.request_context import RequestContextMiddleware
+from core.settings import Settings, get_settings
 from graph.runtime import Runtime
 from graph.schema import schema
 from graph.view import GraphQLView
 from security.http import install_http_security
-from stratograph import metrics
-from stratograph.request_context import RequestContextMiddleware
-from stratograph.settings import Settings, get_settings
 
 logger = logging.getLogger("stratograph.http")
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import uuid
 
 import orjson
 from starlette.applications import Starlette
@@ -19,8 +18,9 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.request_context import choose_request_id
+from core.settings import Settings
 from security.proxies import TrustedProxies
-from stratograph.settings import Settings
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_QUERY_STRING_BYTES = 16 * 1024  # GET queries: the token limit is reached long before this
@@ -32,7 +32,6 @@ SIMPLE_CONTENT_TYPES = frozenset(
 )
 # A browser cannot add any of these cross-site without a preflight, which CORS then refuses.
 PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "graphql-preflight")
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Probes and the metrics scraper reach the app over plain HTTP from inside the deployment, by
 # address (Docker HEALTHCHECK on 127.0.0.1, kubelet and Prometheus on the pod IP); they carry no
 # user data and build no URLs, so neither the HTTPS redirect nor the Host allow-list applies.
@@ -91,8 +90,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = Headers(scope=scope).get("x-request-id", "")
-        request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = choose_request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def with_headers(message: Message) -> None:

@@ -22,7 +22,7 @@ from limits import RateLimitItem, parse
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
-from stratograph.settings import Settings
+from core.settings import Settings
 
 logger = logging.getLogger("stratograph.ratelimit")
 

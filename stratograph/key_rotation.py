@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from tqdm import tqdm
 
+from core.settings import Settings
 from db.engine import Database, create_engine
 from db.models import CloudCredential
 from security.vault import Sealed, Vault, VaultError
-from stratograph.settings import Settings
 
 TABLE: Any = CloudCredential.__table__
 DEFAULT_BATCH_SIZE = 500

@@ -19,9 +19,9 @@ from db.engine import Database
 from db.enums import Provider, ResourceStatus, ResourceType
 from db.models import CloudCredential, Resource, SyncJob, SyncScope, User
 from providers.base import ProviderError, ResourceRecord, Scope
-from providers.sync import SyncOptions, SyncService
-from providers.sync.engine import SyncEngine
-from providers.sync.progress import ProgressHub
+from sync import SyncOptions, SyncService
+from sync.engine import SyncEngine
+from sync.progress import ProgressHub
 
 
 def record(resource_id: str, scope: Scope, **fields: Any) -> ResourceRecord:

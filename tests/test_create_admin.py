@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from core.settings import Settings
 from db.enums import Role
 from db.models import AuditEvent, User
 from graph.runtime import Runtime
 from stratograph.admin import create_admin
-from stratograph.settings import Settings
 from tests.factories import create_user
 from tests.graphql_client import GraphQLClient
 from tests.sessions import PASSWORD, log_in, signed_up_session

@@ -11,15 +11,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from core import logs
+from core.settings import Settings, get_settings
 from db.engine import Database, create_engine
 from db.models import CloudCredential
 from graph.runtime import Runtime
 from providers.secrets import AwsSecret
 from providers.vault_access import seal_into
 from security.vault import Sealed, Vault
-from stratograph import cli, logs
+from stratograph import cli
 from stratograph.key_rotation import RotationError, key_usage, rotate_keys
-from stratograph.settings import Settings, get_settings
 from tests.factories import create_user
 from tests.vault_helpers import key_entry, new_key, open_all, seal_rows
 

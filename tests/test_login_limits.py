@@ -9,10 +9,10 @@ from pathlib import Path
 from sqlalchemy import select
 from starlette.applications import Starlette
 
+from core.settings import Settings
 from db.models import AuditEvent
 from graph.app import create_app
 from security.passwords import PasswordHasher
-from stratograph.settings import Settings
 from tests.conftest import make_settings
 from tests.hardening_support import client_for, codes, post, set_client_ip
 

@@ -25,6 +25,7 @@ from graph.app import create_app
 from graph.node import from_global_id, to_global_id
 from graph.runtime import Runtime
 from providers.base import RetryPolicy
+from providers.endpoints import CloudEndpoints
 from providers.registry import inventory_for
 from providers.secrets import AwsSecret, CloudSecret
 from providers.vault_access import seal_into
@@ -117,7 +118,12 @@ class Served:
         vault, settings = self.runtime.vault, self.runtime.settings
 
         def build(row: CloudCredential) -> Any:
-            return inventory_for(row, vault, settings, retry=RetryPolicy(max_attempts=2))
+            return inventory_for(
+                row,
+                vault,
+                CloudEndpoints.from_settings(settings),
+                retry=RetryPolicy(max_attempts=2),
+            )
 
         engine.factory = build
 

@@ -17,9 +17,9 @@ from db.types import utcnow
 from graph.runtime import Runtime
 from providers.base import Scope
 from providers.secrets import AwsSecret
-from providers.sync import SyncOptions, SyncService, jobs
-from providers.sync.scheduler import SyncScheduler
 from providers.vault_access import open_secret, seal_into
+from sync import SyncOptions, SyncService, jobs
+from sync.scheduler import SyncScheduler
 from tests.factories import create_user
 from tests.sync_support import (
     ScriptedInventory,

@@ -8,14 +8,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from core.settings import Settings
 from db.enums import SyncJobStatus, SyncTrigger
 from db.models import SyncJob
 from graph.app import create_app
 from graph.runtime import Runtime
 from providers.base import Scope
-from providers.sync import jobs
-from providers.sync.worker import run_worker
-from stratograph.settings import Settings
+from sync import jobs
+from sync.worker import run_worker
 from tests.conftest import make_settings
 from tests.factories import create_user
 from tests.live_server import live_server

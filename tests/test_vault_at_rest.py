@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
+from core.settings import Settings
 from db.models import CloudCredential
 from graph.runtime import Runtime
 from providers.base import ProviderError
 from providers.secrets import AwsSecret
 from providers.vault_access import SecretUnavailable, open_secret
 from security.vault import Vault, VaultError
-from stratograph.settings import Settings
 from tests.credential_data import all_secrets
 from tests.factories import access_token, create_user
 from tests.graphql_client import GraphQLClient

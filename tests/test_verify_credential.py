@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from core.settings import Settings
 from db.enums import HealthStatus
 from db.models import AuditEvent, CloudCredential
 from graph.node import to_global_id
 from graph.runtime import Runtime
-from stratograph.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import access_token, create_user
 from tests.graphql_client import GraphQLClient

@@ -187,7 +187,7 @@ async def _refusal(
 ) -> list[UserError]:
     errors: list[UserError] = []
     if secret is not None and provider_of(secret) != row.provider:
-        # Decided: a credential's provider never changes (its inventory and jobs belong to it).
+        # A credential's provider never changes: its inventory and jobs belong to that cloud.
         errors.append(
             user_error(
                 UserErrorCode.INVALID,

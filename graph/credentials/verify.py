@@ -70,7 +70,7 @@ class CredentialVerifyMutations:
                 ],
             )
         # No transaction stays open while the cloud is called.
-        result = await check_health(row, ctx.runtime.vault, ctx.runtime.settings)
+        result = await check_health(row, ctx.runtime.vault, ctx.runtime.endpoints)
         checked_at = utcnow()
         async with ctx.db.session() as session:
             await session.execute(

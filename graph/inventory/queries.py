@@ -1,8 +1,7 @@
-"""Inventory queries: the `resources` connection and `node` lookups of resources."""
+"""Inventory queries: the `resources` connection and the dashboard."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 import strawberry
@@ -20,22 +19,8 @@ from graph.inventory.filters import (
     ResourceOrder,
     resource_ordering,
 )
-from graph.inventory.types import CloudResource, ResourceConnection
-from graph.node import register_node
+from graph.inventory.types import ResourceConnection
 from graph.permissions import IsAuthenticated
-
-
-async def _resource_node(info: Info, resource_id: uuid.UUID) -> CloudResource | None:
-    db = info.context.db
-    statement = db.scope.select_columns(Resource, *RESOURCE_COLUMNS).where(
-        Resource.id == resource_id
-    )
-    async with db.session() as session:
-        row = (await (await session.connection()).execute(statement)).first()
-    return CloudResource.from_row(row) if row else None
-
-
-register_node("CloudResource", _resource_node)
 
 
 @strawberry.type

@@ -10,11 +10,12 @@ import strawberry
 from strawberry.scalars import JSON
 
 from db import enums as db_enums
-from graph.connections.keyset import Page
-from graph.connections.types import ConnectionFields, CountFn, PageInfo
+from db.models import Resource
+from graph.connections.types import Connection, Listing, connection
 from graph.context import Info
 from graph.enums import Provider, ResourceStatus, ResourceType
-from graph.node import Node, to_global_id
+from graph.inventory.columns import RESOURCE_COLUMNS
+from graph.node import Node, related_node, to_global_id
 
 if TYPE_CHECKING:
     from graph.credentials.types import CloudCredential
@@ -55,18 +56,26 @@ class CloudResource(Node):
         description="When a complete listing of its scope no longer found it."
     )
     # Not exposed: lets the credential loader find the owner credential without another query.
-    credential_row_id: strawberry.Private[uuid.UUID]
+    credential_id: strawberry.Private[uuid.UUID]
 
     @strawberry.field(description="The credential whose sync found this resource.")
     async def credential(
         self, info: Info
     ) -> Annotated[CloudCredential, strawberry.lazy("graph.credentials.types")]:
-        from graph.credentials.types import CloudCredential
+        credential: CloudCredential = await related_node(
+            info, "CloudCredential", self.credential_id
+        )
+        return credential
 
-        row = await info.context.loaders.credential_by_id.load(self.credential_row_id)
-        if row is None:  # the foreign key makes this impossible short of a concurrent delete
-            raise LookupError("resource without a visible credential")
-        return CloudCredential.from_row(row)
+    @classmethod
+    async def resolve_node(cls, info: Info, local_id: uuid.UUID) -> CloudResource | None:
+        db = info.context.db
+        statement = db.scope.select_columns(Resource, *RESOURCE_COLUMNS).where(
+            Resource.id == local_id
+        )
+        async with db.session() as session:
+            row = (await (await session.connection()).execute(statement)).first()
+        return cls.from_row(row) if row else None
 
     @classmethod
     def from_row(cls, row: Any) -> CloudResource:
@@ -92,27 +101,14 @@ class CloudResource(Node):
             first_seen_at=row.first_seen_at,
             last_synced_at=row.last_synced_at,
             deleted_at=row.deleted_at,
-            credential_row_id=row.credential_id,
+            credential_id=row.credential_id,
         )
 
 
-@strawberry.type(description="A resource in a page of resources, with its cursor.")
-class ResourceEdge:
-    cursor: str = strawberry.field(description="Opaque position of this resource in the list.")
-    node: CloudResource = strawberry.field(description="The resource.")
-
-
-@strawberry.type(description="A page of cloud resources (Relay cursor connection).")
-class ResourceConnection(ConnectionFields):
-    edges: list[ResourceEdge] = strawberry.field(description="The resources of this page.")
-
-    @classmethod
-    def from_page(cls, page: Page, count: CountFn) -> ResourceConnection:
-        return cls(
-            edges=[
-                ResourceEdge(cursor=cursor, node=CloudResource.from_row(row))
-                for row, cursor in zip(page.rows, page.cursors, strict=True)
-            ],
-            page_info=PageInfo.from_page(page),
-            count_fn=count,
-        )
+@connection(
+    CloudResource,
+    Listing("Resource", "resource", "resources", "A resource"),
+    "A page of cloud resources (Relay cursor connection).",
+)
+class ResourceConnection(Connection[CloudResource]):
+    pass

@@ -9,12 +9,12 @@ from collections.abc import Iterable
 from db.engine import Database
 from db.enums import SyncTrigger
 from db.models import SyncJob
-from providers.sync import jobs
-from providers.sync.engine import InventoryFactory, SyncEngine
-from providers.sync.options import SyncOptions
-from providers.sync.progress import ProgressHub
-from providers.sync.runner import SyncRunner
-from providers.sync.scheduler import SyncScheduler
+from sync import jobs
+from sync.engine import InventoryFactory, SyncEngine
+from sync.options import SyncOptions
+from sync.progress import ProgressHub
+from sync.runner import SyncRunner
+from sync.scheduler import SyncScheduler
 
 logger = logging.getLogger("stratograph.sync")
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from core import metrics
 from db.engine import Database
 from db.enums import SyncJobStatus
 from db.models import CloudCredential, SyncJob
@@ -27,11 +28,10 @@ from providers.base import (
     Scope,
     StreamingInventory,
 )
-from providers.sync import jobs, store
-from providers.sync.options import SyncOptions
-from providers.sync.progress import ProgressHub
-from providers.sync.retry import Sleep, with_retries
-from stratograph import metrics
+from sync import jobs, store
+from sync.options import SyncOptions
+from sync.progress import ProgressHub
+from sync.retry import Sleep, with_retries
 
 logger = logging.getLogger("stratograph.sync")
 

@@ -18,7 +18,7 @@ from db.engine import Database
 from db.enums import SyncTrigger
 from db.models import CloudCredential, SyncJob
 from db.types import utcnow
-from providers.sync import jobs
+from sync import jobs
 
 logger = logging.getLogger("stratograph.sync")
 
