@@ -13,7 +13,7 @@ from strawberry.types import Info as StrawberryInfo
 
 from core.request_context import set_user
 from db.enums import Role
-from db.models import User
+from db.models import UserRow
 from db.scoping import OwnerScope, ScopedDatabase
 from graph.loaders import Loaders
 from graph.runtime import Runtime
@@ -87,7 +87,7 @@ async def authenticate(runtime: Runtime, token: str | None) -> CurrentUser | Non
         logger.info("access token refused: %s", exc)
         return None
     async with runtime.database.session(claims.user_id) as session:
-        row = (await session.execute(select(User).where(User.id == claims.user_id))).scalar()
+        row = (await session.execute(select(UserRow).where(UserRow.id == claims.user_id))).scalar()
     if row is None or not row.is_active:
         logger.info("access token refused: user missing or inactive")
         return None

@@ -79,7 +79,7 @@ class ResourceRecord:
     provider: Provider
     account: str
     region: str
-    category: ResourceType
+    type: ResourceType
     native_type: str
     resource_id: str
     name: str

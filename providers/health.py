@@ -8,7 +8,7 @@ import logging
 import time
 
 from db.enums import HealthStatus
-from db.models import CloudCredential
+from db.models import CloudCredentialRow
 from providers.base import CloudInventory, HealthResult, ProviderError, RetryPolicy
 from providers.endpoints import CloudEndpoints
 from providers.registry import inventory_for
@@ -23,7 +23,7 @@ VERIFY_RETRY = RetryPolicy(max_attempts=3, initial_backoff=0.5, max_backoff=5.0,
 
 
 async def check_health(
-    row: CloudCredential, vault: Vault, endpoints: CloudEndpoints
+    row: CloudCredentialRow, vault: Vault, endpoints: CloudEndpoints
 ) -> HealthResult:
     """HEALTHY, DEGRADED (slower than one second) or ERROR with a message safe to show."""
     try:
@@ -48,7 +48,7 @@ async def check_health(
             await inventory.close()
 
 
-async def _timed_verify(inventory: CloudInventory, row: CloudCredential) -> HealthResult:
+async def _timed_verify(inventory: CloudInventory, row: CloudCredentialRow) -> HealthResult:
     started = time.perf_counter()
     try:
         await asyncio.wait_for(inventory.verify(), VERIFY_DEADLINE_SECONDS)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from db.enums import Provider
-from db.models import CloudCredential
+from db.models import CloudCredentialRow
 from providers.base import CloudInventory, RetryPolicy
 from providers.endpoints import CloudEndpoints
 from providers.secrets import AwsSecret, AzureSecret, GcpSecret
@@ -33,7 +33,7 @@ def quiet_sdk_loggers() -> None:
 
 
 def inventory_for(
-    row: CloudCredential,
+    row: CloudCredentialRow,
     vault: Vault,
     endpoints: CloudEndpoints,
     *,

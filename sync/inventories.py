@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from db.models import CloudCredential
+from db.models import CloudCredentialRow
 from providers.base import CloudInventory, ProviderError
 from providers.endpoints import CloudEndpoints
 from security.vault import Vault, VaultError
@@ -17,7 +17,7 @@ UNREADABLE_MESSAGE = (
 
 
 def registry_factory(vault: Vault, endpoints: CloudEndpoints) -> InventoryFactory:
-    async def build(row: CloudCredential) -> CloudInventory:
+    async def build(row: CloudCredentialRow) -> CloudInventory:
         # Imported on first use: the cloud SDKs are heavy and only job runners need them.
         from providers.registry import inventory_for
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from tests.import_layers import (
@@ -16,7 +17,7 @@ from tests.import_layers import (
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _describe(found: list[object]) -> str:
+def _describe(found: Sequence[object]) -> str:
     return "\n".join(map(str, found))
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from db.enums import Provider, ResourceStatus
-from db.models import CloudCredential
+from db.models import CloudCredentialRow
 from providers import normalize
 from providers.aws import AwsInventory
 from providers.azure import AzureInventory
@@ -73,8 +73,8 @@ def test_scope_ownership_rules() -> None:
     assert regional.key == "eu-west-1/AWS::EC2::Instance"
 
 
-def sealed_row(secret: CloudSecret, vault: Vault) -> CloudCredential:
-    row = CloudCredential(
+def sealed_row(secret: CloudSecret, vault: Vault) -> CloudCredentialRow:
+    row = CloudCredentialRow(
         id=uuid.uuid4(),
         user_id=uuid.uuid4(),
         provider=provider_of(secret),

@@ -66,7 +66,7 @@ async def test_first_sync_adds_everything_and_succeeds(runtime: Runtime) -> None
     stored = await resources(runtime.database, credential.id)
     assert sorted(stored) == ["i-0", "i-1", "i-2", "vpc-0", "vpc-1"]
     assert all(row.user_id == user.id and row.deleted_at is None for row in stored.values())
-    assert stored["i-0"].meta[SCOPE_KEY] == "us-east-1/AWS::EC2::Instance"
+    assert stored["i-0"].metadata_[SCOPE_KEY] == "us-east-1/AWS::EC2::Instance"
     # and each scope's outcome is recorded
     outcome = await scopes(runtime.database, credential.id)
     assert outcome["us-east-1/AWS::EC2::Instance"].resource_count == 3

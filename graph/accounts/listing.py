@@ -5,8 +5,7 @@ from __future__ import annotations
 import strawberry
 from sqlalchemy import func
 
-from db.models import AuditEvent as AuditEventRow
-from db.models import User as UserRow
+from db.models import AuditEventRow, UserRow
 from graph.accounts.types import AuditEventConnection, UserConnection
 from graph.connections.keyset import Ordering, PageRequest, SortKey
 from graph.connections.types import (

@@ -9,9 +9,8 @@ from enum import Enum
 import strawberry
 from strawberry.scalars import JSON
 
-from db import enums
-from db.models import AuditEvent as AuditEventRow
-from db.models import User as UserRow
+from db import enums as db_enums
+from db.models import AuditEventRow, UserRow
 from graph.accounts.loaders import user_by_id
 from graph.connections.types import Connection, Listing, connection
 from graph.context import Info
@@ -21,9 +20,9 @@ from graph.node import Node, to_global_id
 
 @strawberry.enum(description="What a user may do.")
 class Role(Enum):
-    USER = strawberry.enum_value(enums.Role.USER.value, description="A regular user.")
+    USER = strawberry.enum_value(db_enums.Role.USER.value, description="A regular user.")
     ADMIN = strawberry.enum_value(
-        enums.Role.ADMIN.value, description="May list users and every audit event."
+        db_enums.Role.ADMIN.value, description="May list users and every audit event."
     )
 
 

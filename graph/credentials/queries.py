@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from db.models import CloudCredential as CredentialRow
+from db.models import CloudCredentialRow
 from graph.context import Info
 from graph.credentials.types import CloudCredential
 from graph.permissions import IsAuthenticated
@@ -19,8 +19,8 @@ class CredentialQueries:
     async def credentials(self, info: Info) -> list[CloudCredential]:
         db = info.context.db
         async with db.session() as session:
-            statement = db.scope.select(CredentialRow).order_by(
-                CredentialRow.name, CredentialRow.id
+            statement = db.scope.select(CloudCredentialRow).order_by(
+                CloudCredentialRow.name, CloudCredentialRow.id
             )
             rows = (await session.scalars(statement)).all()
         return [CloudCredential.from_row(row) for row in rows]

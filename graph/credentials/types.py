@@ -8,7 +8,7 @@ from typing import Annotated
 
 import strawberry
 
-from db.models import CloudCredential as CredentialRow
+from db.models import CloudCredentialRow
 from graph.connections.keyset import PageRequest, make_page
 from graph.connections.types import AfterArg, FirstArg, binding, codec, decode_start
 from graph.context import Info
@@ -40,7 +40,7 @@ class ProviderHealth:
     )
 
     @classmethod
-    def from_row(cls, row: CredentialRow) -> ProviderHealth:
+    def from_row(cls, row: CloudCredentialRow) -> ProviderHealth:
         return cls(
             status=HealthStatus(row.health_status.value),
             response_time_ms=row.health_response_ms,
@@ -112,7 +112,7 @@ class CloudCredential(Node):
         return cls.from_row(row) if row else None
 
     @classmethod
-    def from_row(cls, row: CredentialRow) -> CloudCredential:
+    def from_row(cls, row: CloudCredentialRow) -> CloudCredential:
         return cls(
             id=to_global_id("CloudCredential", row.id),
             provider=Provider(row.provider.value),

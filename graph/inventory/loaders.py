@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 from strawberry.dataloader import DataLoader
 
-from db.models import Resource
+from db.models import CloudResourceRow
 from db.scoping import ScopedDatabase
 from graph.connections.keyset import Ordering
 from graph.inventory.columns import RESOURCE_COLUMNS
@@ -58,9 +58,11 @@ def resource_counts(db: ScopedDatabase) -> DataLoader[CountKey, int]:
         async with db.session() as session:
             for criteria, group in _group(keys, lambda k: k.criteria).items():
                 statement = criteria.apply(
-                    db.scope.select_columns(Resource, Resource.credential_id, func.count())
-                    .where(Resource.credential_id.in_({k.credential_id for k in group}))
-                    .group_by(Resource.credential_id)
+                    db.scope.select_columns(
+                        CloudResourceRow, CloudResourceRow.credential_id, func.count()
+                    )
+                    .where(CloudResourceRow.credential_id.in_({k.credential_id for k in group}))
+                    .group_by(CloudResourceRow.credential_id)
                 )
                 found = {
                     row[0]: row[1]
@@ -85,12 +87,12 @@ def resource_pages(db: ScopedDatabase) -> DataLoader[PageKey, list[Any]]:
             ).items():
                 position = (
                     func.row_number()
-                    .over(partition_by=Resource.credential_id, order_by=ordering.order_by())
+                    .over(partition_by=CloudResourceRow.credential_id, order_by=ordering.order_by())
                     .label("position")
                 )
                 inner = criteria.apply(
-                    db.scope.select_columns(Resource, *RESOURCE_COLUMNS, position).where(
-                        Resource.credential_id.in_({k.credential_id for k in group})
+                    db.scope.select_columns(CloudResourceRow, *RESOURCE_COLUMNS, position).where(
+                        CloudResourceRow.credential_id.in_({k.credential_id for k in group})
                     )
                 )
                 if start is not None:

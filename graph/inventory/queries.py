@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 from sqlalchemy import func
 
-from db.models import Resource
+from db.models import CloudResourceRow
 from graph.connections.keyset import PageRequest
 from graph.connections.types import AfterArg, BeforeArg, FirstArg, LastArg, paginate
 from graph.context import Info
@@ -51,8 +51,8 @@ class InventoryQueries:
         request = PageRequest.from_args(first, after, last, before)
         criteria = ResourceCriteria.from_input(filter)
         scope = info.context.db.scope
-        statement = criteria.apply(scope.select_columns(Resource, *RESOURCE_COLUMNS))
-        count = criteria.apply(scope.select_columns(Resource, func.count()))
+        statement = criteria.apply(scope.select_columns(CloudResourceRow, *RESOURCE_COLUMNS))
+        count = criteria.apply(scope.select_columns(CloudResourceRow, func.count()))
         page, count_fn = await paginate(
             info, statement, count, resource_ordering(order_by), request
         )

@@ -10,7 +10,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from db import enums as db_enums
-from db.models import Resource
+from db.models import CloudResourceRow
 from graph.connections.types import Connection, Listing, connection
 from graph.context import Info
 from graph.enums import Provider, ResourceStatus, ResourceType
@@ -70,8 +70,8 @@ class CloudResource(Node):
     @classmethod
     async def resolve_node(cls, info: Info, local_id: uuid.UUID) -> CloudResource | None:
         db = info.context.db
-        statement = db.scope.select_columns(Resource, *RESOURCE_COLUMNS).where(
-            Resource.id == local_id
+        statement = db.scope.select_columns(CloudResourceRow, *RESOURCE_COLUMNS).where(
+            CloudResourceRow.id == local_id
         )
         async with db.session() as session:
             row = (await (await session.connection()).execute(statement)).first()
@@ -83,7 +83,7 @@ class CloudResource(Node):
         return cls(
             id=to_global_id("CloudResource", row.id),
             provider=_PROVIDERS[row.provider],
-            type=_TYPES[row.category],
+            type=_TYPES[row.type],
             native_type=row.native_type,
             resource_id=row.resource_id,
             name=row.name,
@@ -91,7 +91,7 @@ class CloudResource(Node):
             account=row.account,
             status=_STATUSES[row.status],
             tags=JSON(row.tags),
-            metadata=JSON(row.meta),
+            metadata=JSON(row.metadata_),
             cost_per_hour=row.cost_per_hour,
             estimated_monthly_cost=(
                 round(row.cost_per_hour * HOURS_PER_MONTH, 2)

@@ -8,29 +8,29 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from strawberry.dataloader import DataLoader
 
-from db.models import SyncJob
+from db.models import SyncJobRow
 from db.scoping import ScopedDatabase
 
 
-def last_sync_by_credential(db: ScopedDatabase) -> DataLoader[uuid.UUID, SyncJob | None]:
+def last_sync_by_credential(db: ScopedDatabase) -> DataLoader[uuid.UUID, SyncJobRow | None]:
     """The most recently queued job of each credential."""
 
-    async def load(ids: Sequence[uuid.UUID]) -> list[SyncJob | None]:
+    async def load(ids: Sequence[uuid.UUID]) -> list[SyncJobRow | None]:
         position = (
             func.row_number()
             .over(
-                partition_by=SyncJob.credential_id,
-                order_by=(SyncJob.queued_at.desc(), SyncJob.id.desc()),
+                partition_by=SyncJobRow.credential_id,
+                order_by=(SyncJobRow.queued_at.desc(), SyncJobRow.id.desc()),
             )
             .label("position")
         )
         ranked = (
-            db.scope.select_columns(SyncJob, SyncJob.id, position)
-            .where(SyncJob.credential_id.in_(ids))
+            db.scope.select_columns(SyncJobRow, SyncJobRow.id, position)
+            .where(SyncJobRow.credential_id.in_(ids))
             .subquery()
         )
-        statement = db.scope.select(SyncJob).where(
-            SyncJob.id.in_(select(ranked.c.id).where(ranked.c.position == 1))
+        statement = db.scope.select(SyncJobRow).where(
+            SyncJobRow.id.in_(select(ranked.c.id).where(ranked.c.position == 1))
         )
         async with db.session() as session:
             jobs = (await session.scalars(statement)).all()

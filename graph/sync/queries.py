@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 
 from db import enums as db_enums
-from db.models import SyncJob as SyncJobRow
+from db.models import SyncJobRow
 from graph.connections.keyset import Ordering, PageRequest, SortKey
 from graph.connections.types import (
     AfterArg,

@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 
 from db.enums import ACTIVE_JOB_STATUSES
-from db.models import SyncJob as SyncJobRow
+from db.models import SyncJobRow
 from graph.context import Info
 from graph.errors import BadRequest
 from graph.node import from_global_id

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from db.models import SyncJob as SyncJobRow
+from db.models import SyncJobRow
 from graph.connections.types import Connection, Listing, connection
 from graph.context import Info
 from graph.enums import SyncJobStatus, SyncTrigger
