@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -13,12 +13,10 @@ from db import enums as db_enums
 from db.models import CloudResourceRow
 from graph.connections.types import Connection, Listing, connection
 from graph.context import Info
+from graph.credentials.reference import credential_field
 from graph.enums import Provider, ResourceStatus, ResourceType
 from graph.inventory.columns import RESOURCE_COLUMNS
-from graph.node import Node, related_node, to_global_id
-
-if TYPE_CHECKING:
-    from graph.credentials.types import CloudCredential
+from graph.node import Node, to_global_id
 
 HOURS_PER_MONTH = 730
 
@@ -58,14 +56,7 @@ class CloudResource(Node):
     # Not exposed: lets the credential loader find the owner credential without another query.
     credential_id: strawberry.Private[uuid.UUID]
 
-    @strawberry.field(description="The credential whose sync found this resource.")
-    async def credential(
-        self, info: Info
-    ) -> Annotated[CloudCredential, strawberry.lazy("graph.credentials.types")]:
-        credential: CloudCredential = await related_node(
-            info, "CloudCredential", self.credential_id
-        )
-        return credential
+    credential = credential_field("The credential whose sync found this resource.")
 
     @classmethod
     async def resolve_node(cls, info: Info, local_id: uuid.UUID) -> CloudResource | None:

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from db.models import SyncJobRow
 from graph.connections.types import Connection, Listing, connection
 from graph.context import Info
+from graph.credentials.reference import credential_field
 from graph.enums import SyncJobStatus, SyncTrigger
-from graph.node import Node, related_node, to_global_id
-
-if TYPE_CHECKING:
-    from graph.credentials.types import CloudCredential
+from graph.node import Node, to_global_id
 
 
 @strawberry.type(description="One scope of a sync job that failed, in words safe to show.")
@@ -39,14 +36,7 @@ class SyncJob(Node):
     errors: list[SyncError] = strawberry.field(description="Scopes that failed.")
     credential_id: strawberry.Private[uuid.UUID]
 
-    @strawberry.field(description="The credential whose cloud the job lists.")
-    async def credential(
-        self, info: Info
-    ) -> Annotated[CloudCredential, strawberry.lazy("graph.credentials.types")]:
-        credential: CloudCredential = await related_node(
-            info, "CloudCredential", self.credential_id
-        )
-        return credential
+    credential = credential_field("The credential whose cloud the job lists.")
 
     @classmethod
     async def resolve_node(cls, info: Info, local_id: uuid.UUID) -> SyncJob | None:
