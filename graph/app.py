@@ -20,7 +20,7 @@ from core.settings import Settings, get_settings
 from graph.runtime import Runtime
 from graph.schema import schema
 from graph.view import GraphQLView
-from security.http import install_http_security
+from security.http import HttpPolicy, install_http_security
 
 logger = logging.getLogger("stratograph.http")
 
@@ -103,7 +103,9 @@ def create_app(
     # Added first, so it runs inside the HTTP middlewares and sees the request id they chose.
     app.add_middleware(RequestContextMiddleware)
     install_http_security(
-        app, runtime.settings, graphiql_html=view.graphql_ide_html if view.graphql_ide else None
+        app,
+        HttpPolicy.from_settings(runtime.settings),
+        graphiql_html=view.graphql_ide_html if view.graphql_ide else None,
     )
     app.add_middleware(MetricsMiddleware)
     return app

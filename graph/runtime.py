@@ -9,7 +9,7 @@ from core.settings import Settings
 from db.engine import Database, create_engine
 from providers.endpoints import CloudEndpoints
 from security.passwords import PasswordHasher
-from security.ratelimit import RateLimiter
+from security.ratelimit import RateLimiter, RateLimitOptions
 from security.tokens import TokenSigner
 from security.vault import Vault
 from sync import SyncOptions, SyncService
@@ -29,7 +29,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         if self.rate_limiter is None:
-            self.rate_limiter = RateLimiter(self.settings)
+            self.rate_limiter = RateLimiter(RateLimitOptions.from_settings(self.settings))
 
     @property
     def endpoints(self) -> CloudEndpoints:

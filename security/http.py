@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from dataclasses import dataclass
 
 import orjson
 from starlette.applications import Starlette
@@ -231,16 +232,35 @@ class InternalPathsTrustedHost(TrustedHostMiddleware):
         await super().__call__(scope, receive, send)
 
 
+@dataclass(frozen=True, slots=True)
+class HttpPolicy:
+    """The HTTP hardening's slice of the settings."""
+
+    allowed_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ("*",)
+    trusted_proxies: tuple[str, ...] = ()
+    production: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HttpPolicy:
+        return cls(
+            allowed_origins=tuple(settings.allowed_origins),
+            allowed_hosts=tuple(settings.allowed_hosts),
+            trusted_proxies=tuple(settings.trusted_proxies),
+            production=settings.is_production,
+        )
+
+
 def install_http_security(
-    app: Starlette, settings: Settings, *, graphiql_html: str | None = None
+    app: Starlette, policy: HttpPolicy, *, graphiql_html: str | None = None
 ) -> None:
     """Add the middleware stack; `add_middleware` prepends, so the innermost goes first."""
-    proxies = TrustedProxies(settings.trusted_proxies)
+    proxies = TrustedProxies(policy.trusted_proxies)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(CSRFGuard)
     app.add_middleware(
         CORSMiddleware,
-        allow_origins=settings.allowed_origins,
+        allow_origins=list(policy.allowed_origins),
         allow_credentials=True,
         allow_methods=["GET", "POST"],
         allow_headers=_cors_request_headers(),
@@ -254,14 +274,14 @@ def install_http_security(
         ],
         max_age=3600,
     )
-    if settings.is_production:
+    if policy.production:
         app.add_middleware(HTTPSRedirect, proxies=proxies)
     app.add_middleware(
-        InternalPathsTrustedHost, allowed_hosts=settings.allowed_hosts, www_redirect=False
+        InternalPathsTrustedHost, allowed_hosts=list(policy.allowed_hosts), www_redirect=False
     )
     app.add_middleware(
         SecurityHeaders,
-        production=settings.is_production,
+        production=policy.production,
         html_csp=graphiql_csp(graphiql_html) if graphiql_html else None,
     )
 
