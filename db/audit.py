@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +28,14 @@ FORBIDDEN_DETAIL_KEYS = frozenset(
         "service_account_json",
     }
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """Where a request came from, for audit events and the session list."""
+
+    ip: str | None
+    user_agent: str | None
 
 
 def record_audit(

@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import logging
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from starlette.requests import HTTPConnection
 from strawberry.types import Info as StrawberryInfo
 
 from core.request_context import set_user
-from db.enums import Role
-from db.models import UserRow
+from db.audit import Client
 from db.scoping import OwnerScope, ScopedDatabase
 from graph.loaders import Loaders
 from graph.runtime import Runtime
+from security.access_tokens import CurrentUser
 from security.proxies import trusted_proxies
-from security.tokens import InvalidToken
-
-logger = logging.getLogger("stratograph.auth")
-
-
-@dataclass(frozen=True, slots=True)
-class CurrentUser:
-    id: uuid.UUID
-    email: str
-    full_name: str
-    role: Role
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == Role.ADMIN
 
 
 @dataclass
@@ -64,37 +46,15 @@ class Context:
     def user_agent(self) -> str | None:
         return self.connection.headers.get("user-agent")
 
+    @property
+    def client(self) -> Client:
+        """Where the request came from, cut to the audit columns' sizes: a hostile header must
+        not turn an audit write into an error."""
+        agent = self.user_agent
+        return Client(ip=self.client_ip[:64], user_agent=agent[:512] if agent else None)
+
 
 Info = StrawberryInfo[Context, None]
-
-
-def bearer_token(authorization: str | None) -> str | None:
-    if not authorization:
-        return None
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
-
-
-async def authenticate(runtime: Runtime, token: str | None) -> CurrentUser | None:
-    """The user behind an access token, or None for anonymous / any invalid token."""
-    if token is None:
-        return None
-    try:
-        claims = runtime.signer.verify_access(token)
-    except InvalidToken as exc:
-        logger.info("access token refused: %s", exc)
-        return None
-    async with runtime.database.session(claims.user_id) as session:
-        row = (await session.execute(select(UserRow).where(UserRow.id == claims.user_id))).scalar()
-    if row is None or not row.is_active:
-        logger.info("access token refused: user missing or inactive")
-        return None
-    if row.tokens_valid_after is not None and claims.issued_at < row.tokens_valid_after:
-        logger.info("access token refused: issued before the user's sessions were revoked")
-        return None
-    return CurrentUser(id=row.id, email=row.email, full_name=row.full_name, role=row.role)
 
 
 def _scoped_db(runtime: Runtime, user: CurrentUser | None) -> ScopedDatabase:

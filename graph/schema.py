@@ -16,7 +16,6 @@ from graph.context import Info
 from graph.credentials.mutations import CredentialMutations
 from graph.credentials.queries import CredentialQueries
 from graph.credentials.types import CloudCredential
-from graph.credentials.verify import CredentialVerifyMutations
 from graph.errors import MaskInternalErrors
 from graph.execution import PlainFieldExecutionContext
 from graph.hardening.extensions import QueryLimits, RateLimits
@@ -46,7 +45,7 @@ class Query(AccountQueries, AccountListQueries, CredentialQueries, InventoryQuer
 
 
 @strawberry.type(description="Change what you own: credentials, accounts, syncs.")
-class Mutation(AccountMutations, CredentialMutations, CredentialVerifyMutations, SyncMutations):
+class Mutation(AccountMutations, CredentialMutations, SyncMutations):
     pass
 
 

@@ -1,11 +1,21 @@
-"""Expected mutation failures, returned as data in each payload's `userErrors`."""
+"""Expected mutation failures, returned as data in each payload's `userErrors`.
+
+`field` follows one rule: the path of the argument at fault in the operation, `input` first
+(`["input", "secret", "aws", "secretAccessKey"]`, `["input", "id"]`), or null when no single
+argument is. Domain functions report `core.problems.Problem`s with the path inside `input`;
+`user_errors` is the one place that maps them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from enum import Enum
 
 import strawberry
+
+from core.problems import Problem
+
+INPUT_ARGUMENT = "input"
 
 
 @strawberry.enum(description="Why a mutation refused its input.")
@@ -47,5 +57,13 @@ class UserError:
     message: str = strawberry.field(description="Human-readable explanation, safe to display.")
 
 
-def user_error(code: UserErrorCode, message: str, field: Sequence[str] | None = None) -> UserError:
-    return UserError(field=list(field) if field is not None else None, code=code, message=message)
+def user_errors(problems: Iterable[Problem]) -> list[UserError]:
+    """The `userErrors` of a mutation whose domain function reported `problems`."""
+    return [
+        UserError(
+            field=[INPUT_ARGUMENT, *problem.field] if problem.field else None,
+            code=UserErrorCode[problem.code.value],
+            message=problem.message,
+        )
+        for problem in problems
+    ]

@@ -20,11 +20,12 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from graph.context import Context, authenticate, bearer_token, build_context
+from graph.context import Context, build_context
 from graph.graphiql_assets import LocalAssets, localize
 from graph.http_media import is_request_error, negotiate_media_type
 from graph.runtime import Runtime
 from graph.trusted import TrustedTransportWSHandler, refusal_result, trusted_request
+from security.access_tokens import authenticate, bearer_token
 from security.trusted_documents import RefusedOperation, TrustedDocuments
 
 
@@ -77,14 +78,14 @@ class GraphQLView(GraphQL[Context, None]):
         user = None
         if isinstance(request, Request):
             token = bearer_token(request.headers.get("authorization"))
-            user = await authenticate(self.runtime, token)
+            user = await authenticate(self.runtime.database, self.runtime.signer, token)
         return build_context(request, self.runtime, user, response)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         params = context.connection_params
         raw = params.get("Authorization") or params.get("authorization") or ""
         token = bearer_token(str(raw)) if raw else None
-        user = await authenticate(self.runtime, token)
+        user = await authenticate(self.runtime.database, self.runtime.signer, token)
         if user is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         context.act_as(user)

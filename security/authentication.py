@@ -15,19 +15,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.audit import record_audit
+from core.problems import Problem, ProblemCode
+from db.audit import Client, record_audit
 from db.engine import Database
 from db.enums import AuditOutcome
 from db.models import UserRow
 from db.scoping import OwnerScope
 from security import refresh_tokens
-from security.password_policy import (
-    MAX_PASSWORD_LENGTH,
-    Problem,
-    ProblemCode,
-    check_password,
-    normalize_email,
-)
+from security.password_policy import MAX_PASSWORD_LENGTH, check_password, normalize_email
 from security.passwords import PasswordHasher
 from security.refresh_tokens import RotationStatus
 from security.tokens import TokenSigner
@@ -36,14 +31,6 @@ INVALID_CREDENTIALS_MESSAGE = "The email or password is incorrect."
 INVALID_TOKEN_MESSAGE = "The refresh token is unknown, expired or revoked. Log in again."  # noqa: S105
 # Longer inputs are not worth hashing: no stored password can be that long.
 MAX_CHECKED_PASSWORD_LENGTH = 4 * MAX_PASSWORD_LENGTH
-
-
-@dataclass(frozen=True, slots=True)
-class Client:
-    """Where a request came from, for audit events and the session list."""
-
-    ip: str | None
-    user_agent: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +120,7 @@ class Authenticator:
     async def refresh(self, token: str, client: Client) -> SessionOutcome:
         now = datetime.now(UTC)
         invalid = SessionOutcome(
-            problems=[Problem("refreshToken", ProblemCode.INVALID_TOKEN, INVALID_TOKEN_MESSAGE)]
+            problems=[Problem(("refreshToken",), ProblemCode.INVALID_TOKEN, INVALID_TOKEN_MESSAGE)]
         )
         async with self.database.system_session() as session:
             rotation = await refresh_tokens.claim(session, token, now=now)
@@ -174,7 +161,7 @@ class Authenticator:
         """End the session of `token`, or every session of its owner (or of the caller)."""
         now = datetime.now(UTC)
         invalid = LogOutOutcome(
-            problems=[Problem("refreshToken", ProblemCode.INVALID_TOKEN, INVALID_TOKEN_MESSAGE)]
+            problems=[Problem(("refreshToken",), ProblemCode.INVALID_TOKEN, INVALID_TOKEN_MESSAGE)]
         )
         async with self.database.system_session() as session:
             row = await refresh_tokens.find(session, token) if token else None
@@ -225,12 +212,12 @@ class Authenticator:
                     reason="wrong_current_password",
                 )
             message = "The current password is incorrect."
-            problem = Problem("currentPassword", ProblemCode.INVALID_CREDENTIALS, message)
+            problem = Problem(("currentPassword",), ProblemCode.INVALID_CREDENTIALS, message)
             return SessionOutcome(problems=[problem])
         problems = check_password(new, email=user.email, field="newPassword")
         if not problems and new == current:
             message = "Choose a password different from the current one."
-            problems = [Problem("newPassword", ProblemCode.INVALID, message)]
+            problems = [Problem(("newPassword",), ProblemCode.INVALID, message)]
         if problems:
             return SessionOutcome(problems=problems)
         new_hash = await self.passwords.hash(new)

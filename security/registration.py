@@ -9,16 +9,15 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from db.audit import record_audit
+from core.problems import Problem, ProblemCode
+from db.audit import Client, record_audit
 from db.engine import Database
 from db.enums import AuditOutcome, Role
 from db.models import UserRow
 from security import refresh_tokens
-from security.authentication import Client, revocation_instants
+from security.authentication import revocation_instants
 from security.password_policy import (
     PolicyError,
-    Problem,
-    ProblemCode,
     check_full_name,
     check_password,
     normalize_email,
@@ -52,7 +51,7 @@ async def sign_up(
     problems += name_problems + check_password(password, email=normalized)
     if problems or normalized is None:
         return SignUpOutcome(problems=problems)
-    taken = [Problem("email", ProblemCode.TAKEN, TAKEN_MESSAGE)]
+    taken = [Problem(("email",), ProblemCode.TAKEN, TAKEN_MESSAGE)]
     # Checked before hashing so a duplicate costs no CPU; the unique index settles races.
     if await _email_exists(database, normalized):
         return SignUpOutcome(problems=taken)
@@ -118,7 +117,7 @@ async def create_or_promote_admin(
     if password is not None:
         problems = check_password(password, email=normalized)
     elif existing is None:
-        problems = [Problem("password", ProblemCode.REQUIRED, "A new admin needs a password.")]
+        problems = [Problem(("password",), ProblemCode.REQUIRED, "A new admin needs a password.")]
     name, name_problems = check_full_name(full_name)
     if problems or (existing is None and name_problems):
         raise PolicyError(problems + name_problems)

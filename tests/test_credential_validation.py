@@ -14,6 +14,7 @@ from graph.credentials.inputs import (
     GcpSecretInput,
 )
 from graph.credentials.validation import Problems, check_name, check_region, check_secret
+from graph.user_errors import user_errors
 from providers.secrets import AwsSecret, AzureSecret, GcpSecret
 from tests.credential_data import service_account
 
@@ -44,38 +45,54 @@ def gcp(document: Any = None, raw: str | None = None, project_id: str | None = N
 
 
 BAD = [
-    (aws(access_key_id=""), ["secret", "aws", "accessKeyId"], "REQUIRED"),
-    (aws(access_key_id="AKIA SHORT"), ["secret", "aws", "accessKeyId"], "INVALID"),
-    (aws(access_key_id="AKIA-IOSFODNN7EXAMPLE"), ["secret", "aws", "accessKeyId"], "INVALID"),
-    (aws(secret_access_key="  "), ["secret", "aws", "secretAccessKey"], "REQUIRED"),
-    (aws(secret_access_key="a b"), ["secret", "aws", "secretAccessKey"], "INVALID"),
-    (aws(secret_access_key="x" * 2000), ["secret", "aws", "secretAccessKey"], "TOO_LONG"),
-    (aws(session_token="has space"), ["secret", "aws", "sessionToken"], "INVALID"),
-    (azure(tenant_id="contoso"), ["secret", "azure", "tenantId"], "INVALID"),
-    (azure(client_id="1234"), ["secret", "azure", "clientId"], "INVALID"),
-    (azure(client_secret=""), ["secret", "azure", "clientSecret"], "REQUIRED"),
-    (azure(subscription_id="sub"), ["secret", "azure", "subscriptionId"], "INVALID"),
-    (gcp(raw=""), ["secret", "gcp", "serviceAccountJson"], "REQUIRED"),
-    (gcp(raw="{" + SECRET), ["secret", "gcp", "serviceAccountJson"], "INVALID"),
-    (gcp(raw='["a list"]'), ["secret", "gcp", "serviceAccountJson"], "INVALID"),
+    (aws(access_key_id=""), ["input", "secret", "aws", "accessKeyId"], "REQUIRED"),
+    (aws(access_key_id="AKIA SHORT"), ["input", "secret", "aws", "accessKeyId"], "INVALID"),
     (
-        gcp(service_account(type="authorized_user")),
-        ["secret", "gcp", "serviceAccountJson"],
+        aws(access_key_id="AKIA-IOSFODNN7EXAMPLE"),
+        ["input", "secret", "aws", "accessKeyId"],
         "INVALID",
     ),
-    (gcp(service_account(client_email=None)), ["secret", "gcp", "serviceAccountJson"], "INVALID"),
-    (gcp(service_account(project_id="X")), ["secret", "gcp", "serviceAccountJson"], "INVALID"),
-    (gcp(service_account(private_key=SECRET)), ["secret", "gcp", "serviceAccountJson"], "INVALID"),
+    (aws(secret_access_key="  "), ["input", "secret", "aws", "secretAccessKey"], "REQUIRED"),
+    (aws(secret_access_key="a b"), ["input", "secret", "aws", "secretAccessKey"], "INVALID"),
+    (aws(secret_access_key="x" * 2000), ["input", "secret", "aws", "secretAccessKey"], "TOO_LONG"),
+    (aws(session_token="has space"), ["input", "secret", "aws", "sessionToken"], "INVALID"),
+    (azure(tenant_id="contoso"), ["input", "secret", "azure", "tenantId"], "INVALID"),
+    (azure(client_id="1234"), ["input", "secret", "azure", "clientId"], "INVALID"),
+    (azure(client_secret=""), ["input", "secret", "azure", "clientSecret"], "REQUIRED"),
+    (azure(subscription_id="sub"), ["input", "secret", "azure", "subscriptionId"], "INVALID"),
+    (gcp(raw=""), ["input", "secret", "gcp", "serviceAccountJson"], "REQUIRED"),
+    (gcp(raw="{" + SECRET), ["input", "secret", "gcp", "serviceAccountJson"], "INVALID"),
+    (gcp(raw='["a list"]'), ["input", "secret", "gcp", "serviceAccountJson"], "INVALID"),
+    (
+        gcp(service_account(type="authorized_user")),
+        ["input", "secret", "gcp", "serviceAccountJson"],
+        "INVALID",
+    ),
+    (
+        gcp(service_account(client_email=None)),
+        ["input", "secret", "gcp", "serviceAccountJson"],
+        "INVALID",
+    ),
+    (
+        gcp(service_account(project_id="X")),
+        ["input", "secret", "gcp", "serviceAccountJson"],
+        "INVALID",
+    ),
+    (
+        gcp(service_account(private_key=SECRET)),
+        ["input", "secret", "gcp", "serviceAccountJson"],
+        "INVALID",
+    ),
     (
         gcp(
             service_account(
                 private_key="-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
             )
         ),
-        ["secret", "gcp", "serviceAccountJson"],
+        ["input", "secret", "gcp", "serviceAccountJson"],
         "INVALID",
     ),
-    (gcp(project_id="Not_A_Project"), ["secret", "gcp", "projectId"], "INVALID"),
+    (gcp(project_id="Not_A_Project"), ["input", "secret", "gcp", "projectId"], "INVALID"),
 ]
 
 
@@ -88,7 +105,7 @@ def test_bad_secret_is_refused_naming_its_field(
     checked = check_secret(secret, problems)
     # then
     assert checked is None
-    assert [(e.field, e.code.name) for e in problems.errors] == [(field, code)]
+    assert [(e.field, e.code.name) for e in user_errors(problems.errors)] == [(field, code)]
     assert SECRET not in problems.errors[0].message
 
 
@@ -123,7 +140,9 @@ def test_every_problem_of_an_input_is_reported_at_once() -> None:
 def test_bad_names(name: str, code: str) -> None:
     problems = Problems()
     assert check_name(name, problems) is None
-    assert [(e.field, e.code.name) for e in problems.errors] == [(["name"], code)]
+    assert [(e.field, e.code.name) for e in user_errors(problems.errors)] == [
+        (["input", "name"], code)
+    ]
 
 
 @pytest.mark.parametrize("region", ["us-east-1", "eastus", "us-central1", "europe-west1"])
@@ -137,4 +156,4 @@ def test_region_names_of_every_provider_are_accepted(region: str) -> None:
 def test_bad_region_names(region: str) -> None:
     problems = Problems()
     assert check_region(region, problems) is None
-    assert [e.field for e in problems.errors] == [["defaultRegion"]]
+    assert [e.field for e in user_errors(problems.errors)] == [["input", "defaultRegion"]]

@@ -117,7 +117,7 @@ async def test_name_is_unique_per_owner(gql: GraphQLClient, runtime: Runtime) ->
         "credential": None,
         "userErrors": [
             {
-                "field": ["name"],
+                "field": ["input", "name"],
                 "code": "TAKEN",
                 "message": "You already have a credential with this name.",
             }
@@ -141,10 +141,12 @@ async def test_bad_secret_shape_names_the_field_and_stores_nothing(
     # then
     assert result["credential"] is None
     assert [(e["field"], e["code"]) for e in result["userErrors"]] == [
-        (["secret", "azure", "tenantId"], "INVALID"),
-        (["secret", "azure", "subscriptionId"], "REQUIRED"),
+        (["input", "secret", "azure", "tenantId"], "INVALID"),
+        (["input", "secret", "azure", "subscriptionId"], "REQUIRED"),
     ]
-    assert [e["field"] for e in short_key["userErrors"]] == [["secret", "aws", "accessKeyId"]]
+    assert [e["field"] for e in short_key["userErrors"]] == [
+        ["input", "secret", "aws", "accessKeyId"]
+    ]
     assert await stored_count(runtime) == 0
 
 
@@ -232,8 +234,12 @@ async def test_update_cannot_switch_provider_or_take_a_used_name(
     clash = {"input": {"id": created["id"], "name": "other"}}
     clashed = (await gql(UPDATE, clash, token=token)).ok()["updateCredential"]
     # then
-    assert [(e["field"], e["code"]) for e in switched["userErrors"]] == [(["secret"], "INVALID")]
-    assert [(e["field"], e["code"]) for e in clashed["userErrors"]] == [(["name"], "TAKEN")]
+    assert [(e["field"], e["code"]) for e in switched["userErrors"]] == [
+        (["input", "secret"], "INVALID")
+    ]
+    assert [(e["field"], e["code"]) for e in clashed["userErrors"]] == [
+        (["input", "name"], "TAKEN")
+    ]
     listed = (await gql(CREDENTIALS, token=token)).ok()["credentials"]
     assert [(c["name"], c["provider"]) for c in listed] == [("aws one", "AWS"), ("other", "AWS")]
 
@@ -260,7 +266,9 @@ async def test_another_users_credential_is_not_found_like_a_missing_one(
     assert answers[0][0]["userErrors"][0]["code"] == "NOT_FOUND"
     assert answers[0][1] == {
         "deletedId": None,
-        "userErrors": [{"field": ["id"], "code": "NOT_FOUND", "message": "No such credential."}],
+        "userErrors": [
+            {"field": ["input", "id"], "code": "NOT_FOUND", "message": "No such credential."}
+        ],
     }
     assert answers[0][2] == {"node": None}
     bob_sees = (await gql(CREDENTIALS, token=access_token(runtime, bob))).ok()["credentials"]

@@ -9,8 +9,8 @@ import time
 import pytest
 from passlib.hash import bcrypt
 
+from core.problems import ProblemCode
 from security.password_policy import (
-    ProblemCode,
     check_full_name,
     check_password,
     common_passwords,

@@ -14,9 +14,9 @@ from httpx_ws.transport import ASGIWebSocketTransport
 from starlette.applications import Starlette
 
 from db.enums import Role
-from graph.context import CurrentUser
 from graph.permissions import IsAdmin, IsAuthenticated
 from graph.runtime import Runtime
+from security.access_tokens import CurrentUser
 from tests.factories import access_token, create_user
 
 WS_ME = {"query": "query { me { email } }"}

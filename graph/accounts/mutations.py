@@ -20,12 +20,12 @@ from graph.accounts.payloads import (
     LogOutPayload,
     RefreshTokenPayload,
     SignUpPayload,
-    user_errors,
 )
 from graph.accounts.types import User
 from graph.context import Info
 from graph.permissions import IsAuthenticated
-from security.authentication import Authenticator, Client
+from graph.user_errors import user_errors
+from security.authentication import Authenticator
 from security.registration import sign_up
 
 
@@ -37,12 +37,6 @@ def _authenticator(info: Info) -> Authenticator:
         runtime.signer,
         refresh_ttl=timedelta(days=runtime.settings.refresh_token_expire_days),
     )
-
-
-def _client(info: Info) -> Client:
-    # Cut to the column sizes: a hostile header must not turn an audit write into an error.
-    agent = info.context.user_agent
-    return Client(ip=info.context.client_ip[:64], user_agent=agent[:512] if agent else None)
 
 
 @strawberry.type
@@ -65,7 +59,7 @@ class AccountMutations:
             email=input.email,
             password=input.password,
             full_name=input.full_name,
-            client=_client(info),
+            client=info.context.client,
             enabled=runtime.settings.enable_registration,
         )
         if outcome.user is None:
@@ -83,7 +77,9 @@ class AccountMutations:
         info: Info,
         input: Annotated[LogInInput, strawberry.argument(description="Email and password.")],
     ) -> LogInPayload:
-        outcome = await _authenticator(info).log_in(input.email, input.password, _client(info))
+        outcome = await _authenticator(info).log_in(
+            input.email, input.password, info.context.client
+        )
         if outcome.session is None:
             return LogInPayload.refused(outcome.problems)
         return LogInPayload.issued(outcome.session)
@@ -101,7 +97,7 @@ class AccountMutations:
             RefreshTokenInput, strawberry.argument(description="The current refresh token.")
         ],
     ) -> RefreshTokenPayload:
-        outcome = await _authenticator(info).refresh(input.refresh_token, _client(info))
+        outcome = await _authenticator(info).refresh(input.refresh_token, info.context.client)
         if outcome.session is None:
             return RefreshTokenPayload.refused(outcome.problems)
         return RefreshTokenPayload.issued(outcome.session)
@@ -122,7 +118,7 @@ class AccountMutations:
             input.refresh_token,
             all_sessions=input.all_sessions,
             acting_user_id=current.id if current else None,
-            client=_client(info),
+            client=info.context.client,
         )
         return LogOutPayload(
             revoked_sessions=outcome.revoked_sessions, user_errors=user_errors(outcome.problems)
@@ -145,7 +141,7 @@ class AccountMutations:
         current = info.context.user
         assert current is not None  # guaranteed by IsAuthenticated
         outcome = await _authenticator(info).change_password(
-            current.id, input.current_password, input.new_password, _client(info)
+            current.id, input.current_password, input.new_password, info.context.client
         )
         if outcome.session is None:
             return ChangePasswordPayload.refused(outcome.problems)

@@ -1,4 +1,4 @@
-"""Payloads of the account mutations, and the mapping of service problems to `userErrors`."""
+"""Payloads of the account mutations."""
 
 from __future__ import annotations
 
@@ -6,23 +6,12 @@ from typing import Self
 
 import strawberry
 
+from core.problems import Problem
 from graph.accounts.types import User
-from graph.user_errors import UserError, UserErrorCode, user_error
+from graph.user_errors import UserError, user_errors
 from security.authentication import IssuedSession
-from security.password_policy import Problem
 
 TOKEN_TYPE = "bearer"  # noqa: S105 (the OAuth token type, not a secret)
-
-
-def user_errors(problems: list[Problem]) -> list[UserError]:
-    return [
-        user_error(
-            UserErrorCode[problem.code.value],
-            problem.message,
-            ["input", problem.field] if problem.field else None,
-        )
-        for problem in problems
-    ]
 
 
 @strawberry.type(description="Result of signUp.")

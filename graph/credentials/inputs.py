@@ -73,3 +73,8 @@ class UpdateCredentialInput:
 @strawberry.input(description="The credential to delete.")
 class DeleteCredentialInput:
     id: strawberry.ID = strawberry.field(description="The credential's global ID.")
+
+
+@strawberry.input(description="Which credential to check.")
+class VerifyCredentialInput:
+    id: strawberry.ID = strawberry.field(description="The global ID of one of your credentials.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from graph.credentials.types import CloudCredential
+from graph.credentials.types import CloudCredential, ProviderHealth
 from graph.user_errors import UserError
 
 
@@ -30,3 +30,13 @@ class DeleteCredentialPayload:
         description="The global ID of the deleted credential; null when nothing was deleted."
     )
     user_errors: list[UserError] = strawberry.field(description="Why nothing was deleted.")
+
+
+@strawberry.type(description="The outcome of verifyCredential.")
+class VerifyCredentialPayload:
+    health: ProviderHealth | None = strawberry.field(
+        description="The recorded result of the check; null when the input was refused."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why the input was refused; empty on success (even when the check failed)."
+    )

@@ -1,4 +1,4 @@
-"""Shape checks for credential input, turned into `userErrors` that name the field at fault.
+"""Shape checks for credential input: `Problem`s that name the argument at fault.
 
 Nothing here talks to a cloud: it only refuses input that cannot possibly be a working secret, so
 a typo is caught at once instead of at the first sync. Messages never repeat the submitted value.
@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from core.problems import Problem, ProblemCode
 from graph.credentials.inputs import CredentialSecretInput
-from graph.user_errors import UserError, UserErrorCode, user_error
 from providers.secrets import AwsSecret, AzureSecret, CloudSecret, GcpSecret
 
 NAME_MAX = 100
@@ -30,13 +30,13 @@ SERVICE_ACCOUNT_JSON_MAX = 64 * 1024
 
 @dataclass
 class Problems:
-    """User errors collected under a common field-path prefix."""
+    """Problems collected under a common path prefix inside `input`."""
 
     prefix: tuple[str, ...] = ()
-    errors: list[UserError] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
 
-    def add(self, name: str, code: UserErrorCode, message: str) -> None:
-        self.errors.append(user_error(code, message, [*self.prefix, name]))
+    def add(self, name: str, code: ProblemCode, message: str) -> None:
+        self.errors.append(Problem((*self.prefix, name), code, message))
 
     def under(self, *names: str) -> Problems:
         """A view adding errors to the same list under a longer prefix."""
@@ -46,10 +46,10 @@ class Problems:
 def check_name(value: str | None, problems: Problems) -> str | None:
     name = (value or "").strip()
     if not name:
-        problems.add("name", UserErrorCode.REQUIRED, "Give the credential a name.")
+        problems.add("name", ProblemCode.REQUIRED, "Give the credential a name.")
         return None
     if len(name) > NAME_MAX:
-        problems.add("name", UserErrorCode.TOO_LONG, f"Use at most {NAME_MAX} characters.")
+        problems.add("name", ProblemCode.TOO_LONG, f"Use at most {NAME_MAX} characters.")
         return None
     return name
 
@@ -59,7 +59,7 @@ def check_region(value: str, problems: Problems) -> str | None:
     if not REGION_RE.match(region):
         problems.add(
             "defaultRegion",
-            UserErrorCode.INVALID,
+            ProblemCode.INVALID,
             "Not a region name (lowercase letters, digits and dashes, e.g. us-east-1).",
         )
         return None
@@ -69,13 +69,13 @@ def check_region(value: str, problems: Problems) -> str | None:
 def _required_text(value: str | None, name: str, limit: int, problems: Problems) -> str | None:
     text = (value or "").strip()
     if not text:
-        problems.add(name, UserErrorCode.REQUIRED, f"{name} is required.")
+        problems.add(name, ProblemCode.REQUIRED, f"{name} is required.")
         return None
     if len(text) > limit:
-        problems.add(name, UserErrorCode.TOO_LONG, f"{name} is longer than {limit} characters.")
+        problems.add(name, ProblemCode.TOO_LONG, f"{name} is longer than {limit} characters.")
         return None
     if any(ch.isspace() for ch in text):
-        problems.add(name, UserErrorCode.INVALID, f"{name} must not contain spaces.")
+        problems.add(name, ProblemCode.INVALID, f"{name} must not contain spaces.")
         return None
     return text
 
@@ -89,11 +89,11 @@ def check_aws(
     before = len(problems.errors)
     key_id = (access_key_id or "").strip()
     if not key_id:
-        problems.add("accessKeyId", UserErrorCode.REQUIRED, "accessKeyId is required.")
+        problems.add("accessKeyId", ProblemCode.REQUIRED, "accessKeyId is required.")
     elif not AWS_KEY_ID_RE.match(key_id):
         problems.add(
             "accessKeyId",
-            UserErrorCode.INVALID,
+            ProblemCode.INVALID,
             "An access key id is 16 to 128 letters and digits (e.g. AKIA…).",
         )
     secret = _required_text(secret_access_key, "secretAccessKey", SECRET_MAX, problems)
@@ -108,13 +108,13 @@ def check_aws(
 def _uuid_field(value: str | None, name: str, problems: Problems) -> str | None:
     text = (value or "").strip()
     if not text:
-        problems.add(name, UserErrorCode.REQUIRED, f"{name} is required.")
+        problems.add(name, ProblemCode.REQUIRED, f"{name} is required.")
         return None
     try:
         return str(uuid.UUID(text))
     except ValueError:
         problems.add(
-            name, UserErrorCode.INVALID, f"{name} must be a UUID (xxxxxxxx-xxxx-xxxx-xxxx-…)."
+            name, ProblemCode.INVALID, f"{name} must be a UUID (xxxxxxxx-xxxx-xxxx-xxxx-…)."
         )
         return None
 
@@ -165,24 +165,24 @@ def check_gcp(
     raw = (service_account_json or "").strip()
     name = "serviceAccountJson"
     if not raw:
-        problems.add(name, UserErrorCode.REQUIRED, "serviceAccountJson is required.")
+        problems.add(name, ProblemCode.REQUIRED, "serviceAccountJson is required.")
         return None
     if len(raw) > SERVICE_ACCOUNT_JSON_MAX:
-        problems.add(name, UserErrorCode.TOO_LONG, "serviceAccountJson is too large.")
+        problems.add(name, ProblemCode.TOO_LONG, "serviceAccountJson is too large.")
         return None
     try:
         document = json.loads(raw)
     except ValueError:
         # The decoder's message may quote the document; say only that it is not JSON.
-        problems.add(name, UserErrorCode.INVALID, "serviceAccountJson is not valid JSON.")
+        problems.add(name, ProblemCode.INVALID, "serviceAccountJson is not valid JSON.")
         return None
     problem = _service_account_problem(document)
     if problem is not None:
-        problems.add(name, UserErrorCode.INVALID, problem)
+        problems.add(name, ProblemCode.INVALID, problem)
         return None
     project = (project_id or "").strip() or str(document["project_id"])
     if not GCP_PROJECT_RE.match(project):
-        problems.add("projectId", UserErrorCode.INVALID, "Not a valid GCP project id.")
+        problems.add("projectId", ProblemCode.INVALID, "Not a valid GCP project id.")
         return None
     return GcpSecret(project_id=project, service_account_json=raw)
 
@@ -203,5 +203,5 @@ def check_secret(secret: CredentialSecretInput, problems: Problems) -> CloudSecr
     if secret.gcp:
         return check_gcp(secret.gcp.service_account_json, secret.gcp.project_id, at.under("gcp"))
     # @oneOf guarantees one branch; this only guards direct (non-GraphQL) callers.
-    problems.add("secret", UserErrorCode.REQUIRED, "Give exactly one of aws, azure or gcp.")
+    problems.add("secret", ProblemCode.REQUIRED, "Give exactly one of aws, azure or gcp.")
     return None

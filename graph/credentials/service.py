@@ -1,49 +1,58 @@
 """What the credential mutations do: check input, seal secrets, write rows, audit.
 
-Every statement is built by the caller's `OwnerScope`, so another user's credential is simply not
-found, exactly like a missing one. Secrets are sealed here and never read back.
+Plain functions of typed arguments returning a `CredentialOutcome`; the resolvers only map it to
+a payload. Every statement is built by the caller's `OwnerScope`, so another user's credential is
+simply not found, exactly like a missing one. Secrets are sealed here and never read back.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.audit import record_audit
+from core.problems import Problem, ProblemCode
+from db.audit import Client, record_audit
 from db.enums import AuditOutcome, HealthStatus, Provider
 from db.models import CloudCredentialRow
-from graph.context import Context
+from db.scoping import ScopedDatabase
 from graph.credentials.inputs import (
     AddCredentialInput,
     DeleteCredentialInput,
     UpdateCredentialInput,
 )
-from graph.credentials.payloads import (
-    AddCredentialPayload,
-    DeleteCredentialPayload,
-    UpdateCredentialPayload,
-)
-from graph.credentials.types import CloudCredential
 from graph.credentials.validation import Problems, check_name, check_region, check_secret
 from graph.errors import BadRequest
 from graph.node import from_global_id, to_global_id
-from graph.user_errors import UserError, UserErrorCode, user_error
 from providers.secrets import CloudSecret, provider_of
 from providers.vault_access import seal_into
+from security.vault import Vault
 
 NODE_TYPE = "CloudCredential"
+NOT_FOUND = Problem(("id",), ProblemCode.NOT_FOUND, "No such credential.")
+TAKEN = Problem(("name",), ProblemCode.TAKEN, "You already have a credential with this name.")
 
 
-def _not_found() -> UserError:
-    return user_error(UserErrorCode.NOT_FOUND, "No such credential.", ["id"])
+@dataclass(frozen=True, slots=True)
+class CredentialWriter:
+    """What writing a user's credentials needs: their database, the vault, the request's origin
+    (for audit events) and each provider's default region."""
+
+    db: ScopedDatabase
+    vault: Vault
+    client: Client
+    default_regions: Mapping[Provider, str]
 
 
-def _taken() -> UserError:
-    return user_error(
-        UserErrorCode.TAKEN, "You already have a credential with this name.", ["name"]
-    )
+@dataclass
+class CredentialOutcome:
+    row: CloudCredentialRow | None = None
+    # The global ID of a deleted credential.
+    deleted_id: str | None = None
+    problems: list[Problem] = field(default_factory=list)
 
 
 def decode_credential_id(global_id: str) -> uuid.UUID | None:
@@ -54,25 +63,20 @@ def decode_credential_id(global_id: str) -> uuid.UUID | None:
         return None
 
 
-def _default_region(ctx: Context, provider: Provider) -> str:
-    settings = ctx.runtime.settings
-    return {
-        Provider.AWS: settings.aws_region,
-        Provider.AZURE: settings.azure_region,
-        Provider.GCP: settings.gcp_region,
-    }[provider]
-
-
 def _audit(
-    ctx: Context, session: AsyncSession, action: str, row: CloudCredentialRow, **extra: object
+    to: CredentialWriter,
+    session: AsyncSession,
+    action: str,
+    row: CloudCredentialRow,
+    **extra: object,
 ) -> None:
     record_audit(
         session,
         action,
         AuditOutcome.SUCCESS,
         user_id=row.user_id,
-        ip=ctx.client_ip,
-        user_agent=ctx.user_agent,
+        ip=to.client.ip,
+        user_agent=to.client.user_agent,
         details={
             "credential_id": to_global_id(NODE_TYPE, row.id),
             "provider": row.provider.value,
@@ -83,23 +87,23 @@ def _audit(
     )
 
 
-async def _audit_not_found(ctx: Context, action: str, global_id: str) -> None:
-    async with ctx.db.session() as session:
+async def _audit_not_found(to: CredentialWriter, action: str, global_id: str) -> None:
+    async with to.db.session() as session:
         record_audit(
             session,
             action,
             AuditOutcome.FAILURE,
-            user_id=ctx.db.scope.user_id,
-            ip=ctx.client_ip,
-            user_agent=ctx.user_agent,
+            user_id=to.db.scope.user_id,
+            ip=to.client.ip,
+            user_agent=to.client.user_agent,
             details={"credential_id": global_id[:200], "reason": "not_found"},
         )
 
 
 async def _name_taken(
-    ctx: Context, session: AsyncSession, name: str, except_id: uuid.UUID | None = None
+    db: ScopedDatabase, session: AsyncSession, name: str, except_id: uuid.UUID | None = None
 ) -> bool:
-    statement = ctx.db.scope.select_columns(CloudCredentialRow, CloudCredentialRow.id).where(
+    statement = db.scope.select_columns(CloudCredentialRow, CloudCredentialRow.id).where(
         CloudCredentialRow.name == name
     )
     if except_id is not None:
@@ -107,38 +111,39 @@ async def _name_taken(
     return (await session.execute(statement.limit(1))).first() is not None
 
 
-async def add_credential(ctx: Context, data: AddCredentialInput) -> AddCredentialPayload:
+async def add_credential(to: CredentialWriter, data: AddCredentialInput) -> CredentialOutcome:
     problems = Problems()
     name = check_name(data.name, problems)
     region = check_region(data.default_region, problems) if data.default_region else None
     secret = check_secret(data.secret, problems)
     if problems.errors or name is None or secret is None:
-        return AddCredentialPayload(credential=None, user_errors=problems.errors)
-    owner = ctx.db.scope.user_id
-    assert owner is not None  # the resolver requires an authenticated user
+        return CredentialOutcome(problems=problems.errors)
+    owner = to.db.scope.user_id
+    if owner is None:  # the resolver requires an authenticated user; never write an orphan
+        raise PermissionError("adding a credential needs an acting user")
     provider = provider_of(secret)
     row = CloudCredentialRow(
         id=uuid.uuid4(),
         user_id=owner,
         provider=provider,
         name=name,
-        default_region=region or _default_region(ctx, provider),
+        default_region=region or to.default_regions[provider],
         health_status=HealthStatus.UNKNOWN,
     )
-    seal_into(row, secret, ctx.runtime.vault)
+    seal_into(row, secret, to.vault)
     try:
-        async with ctx.db.session() as session:
-            if await _name_taken(ctx, session, name):
-                return AddCredentialPayload(credential=None, user_errors=[_taken()])
+        async with to.db.session() as session:
+            if await _name_taken(to.db, session, name):
+                return CredentialOutcome(problems=[TAKEN])
             session.add(row)
             await session.flush()
-            _audit(ctx, session, "credential.add", row)
+            _audit(to, session, "credential.add", row)
     except IntegrityError:  # a concurrent add won the race for the name
-        return AddCredentialPayload(credential=None, user_errors=[_taken()])
-    return AddCredentialPayload(credential=CloudCredential.from_row(row), user_errors=[])
+        return CredentialOutcome(problems=[TAKEN])
+    return CredentialOutcome(row=row)
 
 
-async def update_credential(ctx: Context, data: UpdateCredentialInput) -> UpdateCredentialPayload:
+async def update_credential(to: CredentialWriter, data: UpdateCredentialInput) -> CredentialOutcome:
     problems = Problems()
     name = check_name(data.name, problems) if data.name is not None else None
     region = (
@@ -146,65 +151,63 @@ async def update_credential(ctx: Context, data: UpdateCredentialInput) -> Update
     )
     secret = check_secret(data.secret, problems) if data.secret else None
     if problems.errors:
-        return UpdateCredentialPayload(credential=None, user_errors=problems.errors)
+        return CredentialOutcome(problems=problems.errors)
     credential_id = decode_credential_id(data.id)
-    result: CloudCredential | None = None
+    result: CloudCredentialRow | None = None
     try:
-        async with ctx.db.session() as session:
-            row = await _load_for_update(ctx, session, credential_id)
+        async with to.db.session() as session:
+            row = await _load_for_update(to.db, session, credential_id)
             if row is not None:
-                refused = await _refusal(ctx, session, row, name, secret)
+                refused = await _refusal(to.db, session, row, name, secret)
                 if refused:
-                    return UpdateCredentialPayload(credential=None, user_errors=refused)
-                changed = _apply(ctx, row, name, region, secret)
+                    return CredentialOutcome(problems=refused)
+                changed = _apply(to.vault, row, name, region, secret)
                 if changed:
                     await session.flush()
-                    _audit(ctx, session, "credential.update", row, changed=changed)
-                result = CloudCredential.from_row(row)
+                    _audit(to, session, "credential.update", row, changed=changed)
+                result = row
     except IntegrityError:  # a concurrent rename won the race for the name
-        return UpdateCredentialPayload(credential=None, user_errors=[_taken()])
+        return CredentialOutcome(problems=[TAKEN])
     if result is None:
-        await _audit_not_found(ctx, "credential.update", data.id)
-        return UpdateCredentialPayload(credential=None, user_errors=[_not_found()])
-    return UpdateCredentialPayload(credential=result, user_errors=[])
+        await _audit_not_found(to, "credential.update", data.id)
+        return CredentialOutcome(problems=[NOT_FOUND])
+    return CredentialOutcome(row=result)
 
 
 async def _load_for_update(
-    ctx: Context, session: AsyncSession, credential_id: uuid.UUID | None
+    db: ScopedDatabase, session: AsyncSession, credential_id: uuid.UUID | None
 ) -> CloudCredentialRow | None:
     if credential_id is None:
         return None
-    statement = ctx.db.scope.select(CloudCredentialRow).where(
-        CloudCredentialRow.id == credential_id
-    )
+    statement = db.scope.select(CloudCredentialRow).where(CloudCredentialRow.id == credential_id)
     return (await session.scalars(statement.with_for_update())).first()
 
 
 async def _refusal(
-    ctx: Context,
+    db: ScopedDatabase,
     session: AsyncSession,
     row: CloudCredentialRow,
     name: str | None,
     secret: CloudSecret | None,
-) -> list[UserError]:
-    errors: list[UserError] = []
+) -> list[Problem]:
+    problems: list[Problem] = []
     if secret is not None and provider_of(secret) != row.provider:
         # A credential's provider never changes: its inventory and jobs belong to that cloud.
-        errors.append(
-            user_error(
-                UserErrorCode.INVALID,
+        problems.append(
+            Problem(
+                ("secret",),
+                ProblemCode.INVALID,
                 f"This credential is for {row.provider.value}; a secret for another provider "
                 "needs a new credential.",
-                ["secret"],
             )
         )
-    if name is not None and name != row.name and await _name_taken(ctx, session, name, row.id):
-        errors.append(_taken())
-    return errors
+    if name is not None and name != row.name and await _name_taken(db, session, name, row.id):
+        problems.append(TAKEN)
+    return problems
 
 
 def _apply(
-    ctx: Context,
+    vault: Vault,
     row: CloudCredentialRow,
     name: str | None,
     region: str | None,
@@ -220,7 +223,7 @@ def _apply(
         changed.append("defaultRegion")
     if secret is not None:
         # A fresh nonce under the primary key; the old health check said nothing about this key.
-        seal_into(row, secret, ctx.runtime.vault)
+        seal_into(row, secret, vault)
         row.health_status = HealthStatus.UNKNOWN
         row.health_response_ms = None
         row.health_checked_at = None
@@ -229,23 +232,23 @@ def _apply(
     return changed
 
 
-async def delete_credential(ctx: Context, data: DeleteCredentialInput) -> DeleteCredentialPayload:
+async def delete_credential(to: CredentialWriter, data: DeleteCredentialInput) -> CredentialOutcome:
     credential_id = decode_credential_id(data.id)
     deleted = None
     if credential_id is not None:
-        async with ctx.db.session() as session:
-            statement = ctx.db.scope.select(CloudCredentialRow).where(
+        async with to.db.session() as session:
+            statement = to.db.scope.select(CloudCredentialRow).where(
                 CloudCredentialRow.id == credential_id
             )
             row = (await session.scalars(statement)).first()
             if row is not None:
                 # Resources, sync jobs and sync scopes go with it (ON DELETE CASCADE).
                 await session.execute(
-                    ctx.db.scope.delete(CloudCredentialRow).where(CloudCredentialRow.id == row.id)
+                    to.db.scope.delete(CloudCredentialRow).where(CloudCredentialRow.id == row.id)
                 )
-                _audit(ctx, session, "credential.delete", row)
+                _audit(to, session, "credential.delete", row)
                 deleted = to_global_id(NODE_TYPE, row.id)
     if deleted is None:
-        await _audit_not_found(ctx, "credential.delete", data.id)
-        return DeleteCredentialPayload(deleted_id=None, user_errors=[_not_found()])
-    return DeleteCredentialPayload(deleted_id=deleted, user_errors=[])
+        await _audit_not_found(to, "credential.delete", data.id)
+        return CredentialOutcome(problems=[NOT_FOUND])
+    return CredentialOutcome(deleted_id=deleted)
