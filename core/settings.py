@@ -149,6 +149,9 @@ class Settings(BaseSettings):
     # An Apollo persisted-query manifest (`stratograph build-trusted-documents`); when set, only
     # the operations it lists are executed, which shuts out crafted queries entirely.
     trusted_documents_file: str | None = None
+    # The compiled execution of plain-attribute fields (`graph/execution.py`), written against
+    # graphql-core internals; false runs every field through graphql-core itself.
+    plain_field_execution: bool = True
 
     _split = field_validator(
         "previous_secret_keys",

@@ -18,7 +18,7 @@ from core import metrics
 from core.request_context import RequestContextMiddleware
 from core.settings import Settings, get_settings
 from graph.runtime import Runtime
-from graph.schema import schema
+from graph.schema import app_schema
 from graph.view import GraphQLView
 from security.http import HttpPolicy, install_http_security
 
@@ -79,7 +79,7 @@ def create_app(
 ) -> Starlette:
     """The app; `graphql_schema` lets tests mount a small schema behind the same protections."""
     runtime = Runtime.from_settings(settings or get_settings())
-    view = GraphQLView(graphql_schema or schema, runtime)
+    view = GraphQLView(graphql_schema or app_schema(runtime.settings), runtime)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -13,15 +13,22 @@ resolver, an argument, an interface, `@defer`/`@stream`, a middleware — takes 
 When a compiled field meets something unexpected (a null in a non-null field, a coercion error,
 an object of another type), it gives up and the regular path re-runs that field, so errors, null
 bubbling and their paths stay exactly graphql-core's.
+
+The override reaches into graphql-core's executor (`execute_field`, `collect_subfields`, field
+details), which graphql-core does not promise to keep: pyproject pins its minor version, the
+signatures are checked when this module is imported, and `PLAIN_FIELD_EXECUTION=false` builds the
+schema without it (the module is then not imported at all).
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import graphql
 from graphql import (
     GraphQLBoolean,
     GraphQLEnumType,
@@ -36,10 +43,54 @@ from graphql import (
     GraphQLString,
     Undefined,
 )
+from graphql.execution.collect_fields import CollectedFields, FieldDetails
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 Compiled = Callable[[Any], Any]
 _DEFINITION = "strawberry-definition"
+
+# What the override relies on, as graphql-core 3.3 defines it.
+_OVERRIDDEN: dict[str, list[str]] = {
+    "execute_field": [
+        *("self", "parent_type", "source", "field_details_list", "path", "position_context")
+    ],
+    "collect_subfields": ["self", "return_type", "field_details_list"],
+}
+_TUPLES: dict[type[Any], tuple[str, ...]] = {
+    CollectedFields: ("grouped_field_set", "new_defer_usages", "forbidden_directive_instances"),
+    FieldDetails: ("node", "defer_usage", "fragment_variable_values"),
+}
+
+
+class IncompatibleGraphQLCore(ImportError):
+    """The installed graphql-core no longer has the internals the fast path overrides."""
+
+
+def check_compatible(base: type = StrawberryGraphQLCoreExecutionContext) -> None:
+    """Raise `IncompatibleGraphQLCore`, naming what changed, unless `base` still has the
+    methods and tuples the override is written against."""
+    changed: list[str] = []
+    for name, expected in _OVERRIDDEN.items():
+        method = getattr(base, name, None)
+        found = list(inspect.signature(method).parameters) if callable(method) else None
+        if found != expected:
+            changed.append(f"{name}{tuple(expected)} is now {found}")
+    for named_tuple, fields in _TUPLES.items():
+        if named_tuple._fields != fields:
+            changed.append(f"{named_tuple.__name__}{fields} is now {named_tuple._fields}")
+    if not any(
+        "middleware_manager" in vars(klass).get("__annotations__", {}) for klass in base.__mro__
+    ):
+        changed.append("the executor has no middleware_manager")
+    if changed:
+        raise IncompatibleGraphQLCore(
+            f"graph/execution.py was written for graphql-core 3.3; graphql-core "
+            f"{graphql.__version__} changed: {'; '.join(changed)}. Set PLAIN_FIELD_EXECUTION=false "
+            "to serve without the fast path, or adapt the override."
+        )
+
+
+check_compatible()
 
 
 class _GiveUp(Exception):

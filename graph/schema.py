@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated
 
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
+from core.settings import Settings
 from graph.accounts.listing import AccountListQueries
 from graph.accounts.mutations import AccountMutations
 from graph.accounts.queries import AccountQueries
@@ -17,7 +19,6 @@ from graph.credentials.mutations import CredentialMutations
 from graph.credentials.queries import CredentialQueries
 from graph.credentials.types import CloudCredential
 from graph.errors import MaskInternalErrors
-from graph.execution import PlainFieldExecutionContext
 from graph.hardening.extensions import QueryLimits, RateLimits
 from graph.hardening.production import HardenedSchema
 from graph.inventory.queries import InventoryQueries
@@ -58,14 +59,21 @@ class AppSchema(HardenedSchema, RedactingSchema):
     """Errors pass through both: limit codes and no suggestions first, then value redaction."""
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(*, plain_field_execution: bool = True) -> strawberry.Schema:
+    execution_context_class = None
+    if plain_field_execution:
+        # Imported only when wanted: its import checks graphql-core's internals, and
+        # PLAIN_FIELD_EXECUTION=false must serve even where that check fails.
+        from graph.execution import PlainFieldExecutionContext
+
+        execution_context_class = PlainFieldExecutionContext
     return AppSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=[User, AuditEvent, CloudCredential, CloudResource, SyncJob],
         config=StrawberryConfig(auto_camel_case=True),
-        execution_context_class=PlainFieldExecutionContext,
+        execution_context_class=execution_context_class,
         extensions=[
             # Limits first: their validation rules must be in place before ValidationCache runs.
             QueryLimits,
@@ -78,4 +86,18 @@ def build_schema() -> strawberry.Schema:
     )
 
 
-schema = build_schema()
+@cache
+def schema_for(plain_field_execution: bool) -> strawberry.Schema:
+    """One schema per process and configuration."""
+    return build_schema(plain_field_execution=plain_field_execution)
+
+
+def app_schema(settings: Settings) -> strawberry.Schema:
+    return schema_for(settings.plain_field_execution)
+
+
+def __getattr__(name: str) -> strawberry.Schema:
+    # `schema`, built on first use, so importing this module never imports the fast path.
+    if name == "schema":
+        return schema_for(True)
+    raise AttributeError(name)
