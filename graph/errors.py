@@ -6,15 +6,12 @@ are for requests that cannot be served at all.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
-
-logger = logging.getLogger("stratograph.graphql")
 
 MASKED_MESSAGE = "Internal server error"
 
@@ -51,7 +48,8 @@ def is_public(error: GraphQLError) -> bool:
 
 
 class MaskInternalErrors(MaskErrors):
-    """Replace unexpected errors by a generic one with a code; log the original for operators."""
+    """Replace unexpected errors by a generic one with a code. The original was already logged
+    by `graph.error_pipeline`, which runs first."""
 
     def __init__(self, should_mask_error: Callable[[GraphQLError], bool] | None = None) -> None:
         super().__init__(
@@ -60,12 +58,6 @@ class MaskInternalErrors(MaskErrors):
         )
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        original = error.original_error
-        logger.error(
-            "unhandled error in resolver",
-            exc_info=(type(original), original, original.__traceback__) if original else None,
-            extra={"graphql_path": list(error.path or [])},
-        )
         return GraphQLError(
             message=MASKED_MESSAGE,
             nodes=error.nodes,

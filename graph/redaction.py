@@ -3,21 +3,16 @@
 graphql-core quotes the offending input in coercion and validation messages ("…to include required
 field 'secretAccessKey', found: {accessKeyId: …}"), and `str(GraphQLError)` appends the lines of the
 query around the error. Either can carry a password or a cloud secret, so messages are redacted
-before anything logs them or sends them, and errors are logged without the query source.
+before anything logs them or sends them (`graph.error_pipeline`).
 """
 
 from __future__ import annotations
 
-import logging
 import re
-from typing import Any
 
-import strawberry
 from graphql import GraphQLError
 
 from graph.errors import PublicError
-
-logger = logging.getLogger("strawberry.execution")
 
 REDACTED = "<redacted>"
 _VALUE_PATTERNS = (
@@ -47,16 +42,3 @@ def redact_error(error: GraphQLError) -> None:
         seen.add(id(current))
         current.message = redact_message(current.message)
         current = current.original_error
-
-
-class RedactingSchema(strawberry.Schema):
-    def process_errors(
-        self, errors: list[GraphQLError], execution_context: Any | None = None
-    ) -> None:
-        for error in errors:
-            redact_error(error)
-            original = error.original_error
-            # Unexpected exceptions keep their traceback; GraphQL errors log only their message,
-            # never `str(error)`, which prints the query lines (and any inline secret) around it.
-            exc_info = None if isinstance(original, GraphQLError) else original
-            logger.error("%s (path: %s)", error.message, list(error.path or []), exc_info=exc_info)

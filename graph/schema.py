@@ -18,14 +18,13 @@ from graph.context import Info
 from graph.credentials.mutations import CredentialMutations
 from graph.credentials.queries import CredentialQueries
 from graph.credentials.types import CloudCredential
+from graph.error_pipeline import AppSchema
 from graph.errors import MaskInternalErrors
 from graph.hardening.extensions import QueryLimits, RateLimits
-from graph.hardening.production import HardenedSchema
 from graph.inventory.queries import InventoryQueries
 from graph.inventory.types import CloudResource
 from graph.node import Node, resolve_node
 from graph.operation_metrics import OperationMetrics
-from graph.redaction import RedactingSchema
 from graph.sync.mutations import SyncMutations
 from graph.sync.queries import SyncQueries
 from graph.sync.subscriptions import SyncSubscriptions
@@ -53,10 +52,6 @@ class Mutation(AccountMutations, CredentialMutations, SyncMutations):
 @strawberry.type(description="Follow long-running work as it happens.")
 class Subscription(SyncSubscriptions):
     pass
-
-
-class AppSchema(HardenedSchema, RedactingSchema):
-    """Errors pass through both: limit codes and no suggestions first, then value redaction."""
 
 
 def build_schema(*, plain_field_execution: bool = True) -> strawberry.Schema:

@@ -22,9 +22,9 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from graph.app import create_app
+from graph.error_pipeline import AppSchema
 from graph.errors import MaskInternalErrors
 from graph.hardening.extensions import QueryLimits, RateLimits
-from graph.hardening.production import HardenedSchema
 from tests.conftest import make_settings
 
 
@@ -124,7 +124,7 @@ class Subscription:
         await asyncio.Event().wait()  # stays open until the client completes it
 
 
-test_schema = HardenedSchema(
+test_schema = AppSchema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,

@@ -1,26 +1,13 @@
-"""Error hygiene for every response: no suggestions in production, limit errors with a code.
-
-graphql-core phrases field, argument, type and enum-value hints as "Did you mean …?"; Strawberry's
-`disable_field_suggestions` only strips field hints. Every error of every operation (parse,
-validation, variable coercion, execution; HTTP and WebSocket) passes through
-`Schema.process_errors`, so the rewrite happens there, before masking and formatting.
-"""
+"""Production's error hygiene: no suggestions that map the schema for an attacker."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-import strawberry
-from graphql import GraphQLError
-from strawberry.types import ExecutionContext
-
 from graph.context import Context
-from graph.errors import ErrorCode
-from graph.hardening.rules import MAX_TOKENS
 
 SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
-PARSE_ABORTED = "tokens. Parsing aborted."
 
 
 def is_production(context: Any) -> bool:
@@ -29,19 +16,3 @@ def is_production(context: Any) -> bool:
 
 def strip_suggestions(message: str) -> str:
     return SUGGESTION.sub("", message).strip()
-
-
-class HardenedSchema(strawberry.Schema):
-    def process_errors(
-        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
-    ) -> None:
-        production = is_production(execution_context.context if execution_context else None)
-        for error in errors:
-            if PARSE_ABORTED in error.message and not error.extensions:
-                error.extensions = {
-                    "code": ErrorCode.QUERY_TOO_COMPLEX.value,
-                    "maxTokens": MAX_TOKENS,
-                }
-            if production and "Did you mean" in error.message:
-                error.message = strip_suggestions(error.message)
-        super().process_errors(errors, execution_context)
