@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from graph.error_pipeline import STEPS
+from graph.hardening import fragments
 from tests.hardening_support import client_for, post, small_app
 
 
@@ -56,3 +59,28 @@ async def test_a_validation_error_is_logged_once_without_the_query_text(
     lines = [r for r in caplog.records if "dashbord" in r.getMessage()]
     assert len(lines) == 1 and lines[0].exc_info is None
     assert "inline-secret-value" not in caplog.text
+
+
+async def test_a_documents_fragments_are_expanded_by_one_visitor_for_every_check(
+    development: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a count of the fragment indexes built
+    built: list[object] = []
+    original_init = fragments.Fragments.__init__
+
+    def counting_init(self: fragments.Fragments, document: Any) -> None:
+        built.append(document)
+        original_init(self, document)
+
+    monkeypatch.setattr(fragments.Fragments, "__init__", counting_init)
+    query = (
+        "query Q { ...Top ...Top } fragment Top on Query "
+        "{ items(first: 2) { totalCount } a: dashboard } "
+        f"# a document no earlier test parsed: {uuid.uuid4()}"
+    )
+    # when an operation with fragments passes depth, alias, cost and rate-limit checks twice
+    for _ in range(2):
+        response = await post(development, query)
+        assert "errors" not in response.json(), response.json()
+    # then its fragments were indexed once, for all of those checks and both requests
+    assert len(built) == 1

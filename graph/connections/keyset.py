@@ -16,9 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.connections.cursors import CursorCodec, KeyKind
 from graph.errors import BadRequest
-
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
+from graph.page_bounds import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,18 +22,26 @@ from sqlalchemy import Select
 from graph.connections.cursors import CursorCodec, cursor_codec
 from graph.connections.keyset import Ordering, Page, PageRequest, fetch_page
 from graph.context import Info
+from graph.page_bounds import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 CountFn = Callable[[], Awaitable[int]]
 
 FirstArg = Annotated[
     int | None,
-    strawberry.argument(description="Return the first N items (1–100; 20 when neither is given)."),
+    strawberry.argument(
+        description=(
+            f"Return the first N items (1–{MAX_PAGE_SIZE}; {DEFAULT_PAGE_SIZE} when neither "
+            "is given)."
+        )
+    ),
 ]
 AfterArg = Annotated[
     str | None,
     strawberry.argument(description="Start after this cursor (an edge's `cursor`)."),
 ]
-LastArg = Annotated[int | None, strawberry.argument(description="Return the last N items (1–100).")]
+LastArg = Annotated[
+    int | None, strawberry.argument(description=f"Return the last N items (1–{MAX_PAGE_SIZE}).")
+]
 BeforeArg = Annotated[
     str | None,
     strawberry.argument(description="End before this cursor (an edge's `cursor`)."),

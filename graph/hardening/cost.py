@@ -37,10 +37,10 @@ from graphql import (
 from graphql.pyutils import Undefined
 
 from graph.errors import ErrorCode
+from graph.hardening.fragments import fragments_of
 from graph.hardening.rules import too_complex
+from graph.page_bounds import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
 LIST_ESTIMATE = 10
 MAX_NODES = 10_000
 
@@ -90,11 +90,9 @@ class _CostWalker:
     def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: dict[str, Any]):
         self.schema = schema
         self.variables = variables
-        self.fragments = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
+        self.fragments = fragments_of(document)
+        # Per walk: a fragment's cost depends on the variables (page sizes).
         self.fragment_costs: dict[str, int] = {}
-        self.in_progress: set[str] = set()
 
     def selection_set(self, parent: GraphQLNamedType | None, node: SelectionSetNode | None) -> int:
         """Nodes fetched by one instance of `parent` selecting `node`."""
@@ -113,19 +111,11 @@ class _CostWalker:
         return total
 
     def fragment(self, name: str) -> int:
-        if name in self.fragment_costs:
-            return self.fragment_costs[name]
-        definition = self.fragments.get(name)
-        if definition is None or name in self.in_progress:
-            return 0
-        self.in_progress.add(name)
-        try:
-            target = self.schema.get_type(definition.type_condition.name.value)
-            cost = self.selection_set(target, definition.selection_set)
-        finally:
-            self.in_progress.discard(name)
-        self.fragment_costs[name] = cost
-        return cost
+        return self.fragments.measure(name, self.fragment_costs, self._fragment_cost, 0)
+
+    def _fragment_cost(self, definition: FragmentDefinitionNode) -> int:
+        target = self.schema.get_type(definition.type_condition.name.value)
+        return self.selection_set(target, definition.selection_set)
 
     def field(self, parent: GraphQLNamedType | None, node: FieldNode) -> int:
         if node.name.value.startswith("__") or not isinstance(

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from graphql import (
     DocumentNode,
     FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    InlineFragmentNode,
     OperationDefinitionNode,
-    SelectionSetNode,
     value_from_ast_untyped,
 )
 
 from graph.hardening.cost import effective_variables
+from graph.hardening.fragments import fragments_of
 from security.ratelimit import FieldCall
 
 MAX_COUNTED_CALLS = 1000
@@ -27,36 +23,14 @@ def root_field_calls(
 ) -> list[FieldCall]:
     """One call per root field node, aliases and fragments included (`@skip` is ignored:
     counting a skipped field is the safe side)."""
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
     values = effective_variables(operation, variables)
     calls: list[FieldCall] = []
-    for node in _fields(operation.selection_set, fragments, set()):
+    # A named fragment executes once however often it is spread: counted once too.
+    for node in fragments_of(document).fields(operation.selection_set):
         calls.append(FieldCall(node.name.value, _input_email(node, values)))
         if len(calls) >= MAX_COUNTED_CALLS:
             break  # already over any sensible limit; no need to walk a huge document further
     return calls
-
-
-def _fields(
-    selection_set: SelectionSetNode,
-    fragments: dict[str, FragmentDefinitionNode],
-    visited: set[str],
-) -> Iterator[FieldNode]:
-    # Like graphql-core's field collection, a named fragment is expanded once per operation:
-    # spreading it again executes nothing more, and a fan-out of spreads stays linear.
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            yield selection
-        elif isinstance(selection, InlineFragmentNode):
-            yield from _fields(selection.selection_set, fragments, visited)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            fragment = fragments.get(name)
-            if fragment is not None and name not in visited:
-                visited.add(name)
-                yield from _fields(fragment.selection_set, fragments, visited)
 
 
 def _input_email(node: FieldNode, variables: dict[str, Any]) -> str | None:

@@ -6,9 +6,9 @@ ordinary queries such as `resources → edges → node → credential → lastSy
 Introspection fields (`__schema`, `__type`) are not counted: they are bounded by the schema,
 and production refuses them altogether.
 
-Fragments are expanded with memoisation and a guard against cycles, so a fragment cycle (which
-graphql-core reports separately) or a fragment fan-out bomb cannot make these rules loop or
-explode.
+Fragments are expanded by `graph.hardening.fragments` (each measured once, cycles as 0), so a
+fragment cycle (which graphql-core reports separately) or a fragment fan-out bomb cannot make
+these rules loop or explode.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from graphql import (
 )
 
 from graph.errors import ErrorCode
+from graph.hardening.fragments import fragments_of
 
 MAX_DEPTH = 8
 MAX_ALIASES = 15
@@ -45,29 +46,17 @@ def too_complex(message: str, node: Any = None, **extensions: Any) -> GraphQLErr
     )
 
 
-class _FragmentMeasure:
-    """Measures selection sets, expanding fragments once each (memoised, cycle-safe)."""
+class _DocumentMeasure:
+    """Depth and alias count of selection sets, fragments measured once (`Fragments`)."""
 
     def __init__(self, document: DocumentNode) -> None:
-        self.fragments = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
-        self.depths: dict[str, int] = {}
-        self.aliases: dict[str, int] = {}
-        self.in_progress: set[str] = set()
+        self.fragments = fragments_of(document)
 
-    def _fragment(self, name: str, memo: dict[str, int], measure: Any) -> int:
-        if name in memo:
-            return memo[name]
-        fragment = self.fragments.get(name)
-        if fragment is None or name in self.in_progress:
-            return 0  # unknown or cyclic: other rules report it
-        self.in_progress.add(name)
-        try:
-            memo[name] = measure(fragment.selection_set)
-        finally:
-            self.in_progress.discard(name)
-        return memo[name]
+    def _fragment_depth(self, fragment: FragmentDefinitionNode) -> int:
+        return self.depth(fragment.selection_set)
+
+    def _fragment_aliases(self, fragment: FragmentDefinitionNode) -> int:
+        return self.alias_count(fragment.selection_set)
 
     def depth(self, selection_set: SelectionSetNode | None) -> int:
         if selection_set is None:
@@ -81,9 +70,11 @@ class _FragmentMeasure:
             elif isinstance(selection, InlineFragmentNode):
                 deepest = max(deepest, self.depth(selection.selection_set))
             elif isinstance(selection, FragmentSpreadNode):
-                deepest = max(
-                    deepest, self._fragment(selection.name.value, self.depths, self.depth)
+                fragments = self.fragments
+                depth = fragments.measure(
+                    selection.name.value, fragments.depths, self._fragment_depth, 0
                 )
+                deepest = max(deepest, depth)
         return deepest
 
     def alias_count(self, selection_set: SelectionSetNode | None) -> int:
@@ -96,7 +87,10 @@ class _FragmentMeasure:
             elif isinstance(selection, InlineFragmentNode):
                 count += self.alias_count(selection.selection_set)
             elif isinstance(selection, FragmentSpreadNode):
-                count += self._fragment(selection.name.value, self.aliases, self.alias_count)
+                fragments = self.fragments
+                count += fragments.measure(
+                    selection.name.value, fragments.aliases, self._fragment_aliases, 0
+                )
         return count
 
 
@@ -105,7 +99,7 @@ class _DocumentRule(ValidationRule):
 
     def __init__(self, context: ValidationContext) -> None:
         super().__init__(context)
-        self.measure = _FragmentMeasure(context.document)
+        self.measure = _DocumentMeasure(context.document)
 
     def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
         self.check(node)
