@@ -109,7 +109,7 @@ async def test_every_string_argument_survives_hostile_text(
         token,
     )
     assert added.json()["data"]["addCredential"]["userErrors"] == [], added.json()
-    credential_id = added.json()["data"]["addCredential"]["credential"]["id"]
+    credential_id = str(added.json()["data"]["addCredential"]["credential"]["id"])
     serial = iter(range(1_000_000))
 
     def plausible(name: str) -> str:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from httpx_ws import aconnect_ws
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -26,6 +25,7 @@ from tests.factories import access_token, create_user
 from tests.graphql_client import GraphQLClient
 from tests.live_server import live_server
 from tests.sessions import LOG_IN, PASSWORD, SIGN_UP
+from tests.websockets import ws_connect
 
 
 async def test_a_nul_in_the_user_agent_is_stored_clean(
@@ -36,8 +36,9 @@ async def test_a_nul_in_the_user_agent_is_stored_clean(
     signup = {"input": {"email": "ua@example.com", "password": PASSWORD, "fullName": "U A"}}
     # When it signs up and logs in (both write audit rows; log-in writes a session row)
     signed = await gql(SIGN_UP, signup, headers=agent)
-    logged = await gql(LOG_IN, {"input": {"email": "ua@example.com", "password": PASSWORD}},
-                       headers=agent)
+    logged = await gql(
+        LOG_IN, {"input": {"email": "ua@example.com", "password": PASSWORD}}, headers=agent
+    )
     # Then both succeed and what was stored holds no NUL or escape character
     assert signed.ok()["signUp"]["userErrors"] == []
     assert logged.ok()["logIn"]["accessToken"]
@@ -74,20 +75,21 @@ async def test_a_nul_over_a_websocket_is_a_bad_request(database_url: str, tmp_pa
     runtime: Runtime = app.state.runtime
     token = access_token(runtime, await create_user(runtime))
     try:
-        async with live_server(app) as address, httpx.AsyncClient() as http:
-            async with aconnect_ws(
+        async with (
+            live_server(app) as address,
+            httpx.AsyncClient() as http,
+            ws_connect(
                 f"ws://{address}/graphql", http, subprotocols=["graphql-transport-ws"]
-            ) as ws:
-                init = {"Authorization": f"Bearer {token}"}
-                await ws.send_text(json.dumps({"type": "connection_init", "payload": init}))
-                assert json.loads((await ws.receive(timeout=5)).data)["type"] == "connection_ack"
-                # When an operation's variables carry a NUL inside an input object
-                query = "query($f: ResourceFilter) { resources(filter: $f) { totalCount } }"
-                payload = {"query": query, "variables": {"f": {"region": ["eu\x00"]}}}
-                await ws.send_text(
-                    json.dumps({"id": "1", "type": "subscribe", "payload": payload})
-                )
-                message = json.loads((await ws.receive(timeout=5)).data)
+            ) as ws,
+        ):
+            init = {"Authorization": f"Bearer {token}"}
+            await ws.send_text(json.dumps({"type": "connection_init", "payload": init}))
+            assert json.loads((await ws.receive(timeout=5)).data)["type"] == "connection_ack"
+            # When an operation's variables carry a NUL inside an input object
+            query = "query($f: ResourceFilter) { resources(filter: $f) { totalCount } }"
+            payload = {"query": query, "variables": {"f": {"region": ["eu\x00"]}}}
+            await ws.send_text(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+            message = json.loads((await ws.receive(timeout=5)).data)
         # Then the socket answers BAD_REQUEST with the path of the bad value
         errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
         assert errors[0]["extensions"]["code"] == "BAD_REQUEST", message
@@ -102,7 +104,9 @@ async def test_a_failing_statement_never_quotes_its_parameters(runtime: Runtime)
     # When it fails
     with pytest.raises(DBAPIError) as raised:
         async with runtime.database.system_session() as session:
-            await session.execute(text("SELECT * FROM no_such_table WHERE name = :v"), {"v": marker})
+            await session.execute(
+                text("SELECT * FROM no_such_table WHERE name = :v"), {"v": marker}
+            )
     # Then the exception (what the error log prints) does not carry the parameter
     assert marker not in str(raised.value)
     assert "hidden due to hide_parameters" in str(raised.value)
