@@ -14,6 +14,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.schema import BaseSchema
 
+from db.role_check import guard_database_role
 from graph.runtime import Runtime
 from graph.schema import schema
 from graph.view import GraphQLView
@@ -83,6 +84,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await guard_database_role(
+            runtime.database.engine, production=runtime.settings.is_production
+        )
         # Sync jobs run in this process unless `stratograph worker` runs them (SYNC_IN_PROCESS).
         runtime.sync.start_background(run_jobs=runtime.settings.sync_in_process)
         yield

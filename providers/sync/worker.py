@@ -13,6 +13,7 @@ import logging
 import signal
 
 from db.engine import Database, create_engine
+from db.role_check import guard_database_role
 from providers.sync.engine import InventoryFactory
 from providers.sync.inventories import registry_factory
 from providers.sync.options import SyncOptions
@@ -37,6 +38,7 @@ async def run_worker(
     inventories = factory or registry_factory(Vault(settings.vault_keys), settings)
     service = SyncService(database, inventories, SyncOptions.from_settings(settings))
     try:
+        await guard_database_role(database.engine, production=settings.is_production)
         if once:
             await service.runner.recover()
             await service.runner.drain()
