@@ -32,12 +32,19 @@ async def healthz(_: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
+    # Without the shared rate-limit store the process still serves (limits hold per process):
+    # degraded, not unready.
+    limits = runtime.rate_limiter.storage.state
     try:
         await runtime.database.ping()
-    except Exception:  # any failure means "not ready"; the reason goes to the log only
-        logger.warning("readiness check failed: database unreachable", exc_info=True)
-        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok"})
+    except Exception as error:  # any failure means "not ready"; the reason goes to the log only
+        logger.warning("readiness check failed: database unreachable (%s)", type(error).__name__)
+        return JSONResponse(
+            {"status": "unavailable", "database": "unreachable", "rateLimits": limits},
+            status_code=503,
+        )
+    status = "ok" if limits == "ok" else "degraded"
+    return JSONResponse({"status": status, "database": "ok", "rateLimits": limits})
 
 
 async def metrics_endpoint(_: Request) -> Response:

@@ -7,7 +7,14 @@ import threading
 import weakref
 from collections.abc import Iterator
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -31,6 +38,15 @@ GRAPHQL_LATENCY = Histogram(
 # Incremented by the rate limiter each time it refuses an operation.
 RATE_LIMITED = Counter(
     "stratograph_rate_limited_total", "Operations refused by a rate limit", ["field"]
+)
+
+RATE_LIMIT_STORAGE_ERRORS = Counter(
+    "stratograph_rate_limit_storage_errors_total",
+    "Rate-limit storage calls that failed (counted per process instead)",
+)
+RATE_LIMIT_DEGRADED = Gauge(
+    "stratograph_rate_limit_degraded",
+    "1 while the shared rate-limit storage is unavailable and limits hold per process only",
 )
 
 # Operation names come from clients: an unbounded label would let anyone grow the registry.
