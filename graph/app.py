@@ -89,27 +89,40 @@ def create_app(
     runtime = Runtime.from_settings(settings or get_settings())
     view = GraphQLView(graphql_schema or schema, runtime)
 
+    settings = runtime.settings
+    listener = (
+        metrics.MetricsListener(settings.metrics_host, settings.metrics_port)
+        if settings.metrics_port
+        else None
+    )
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await guard_database_role(
-            runtime.database.engine, production=runtime.settings.is_production
-        )
+        await guard_database_role(runtime.database.engine, production=settings.is_production)
+        if listener is not None:
+            listener.start()
         # Sync jobs run in this process unless `stratograph worker` runs them (SYNC_IN_PROCESS).
-        runtime.sync.start_background(run_jobs=runtime.settings.sync_in_process)
-        yield
-        await runtime.close()
+        runtime.sync.start_background(run_jobs=settings.sync_in_process)
+        try:
+            yield
+        finally:
+            if listener is not None:
+                listener.stop()
+            await runtime.close()
 
     routes = [
         Route("/graphql", view, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", view),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics_endpoint, methods=["GET"]),
     ]
+    if settings.metrics_on_main_app:
+        routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
     if view.graphiql_assets is not None:  # development only: production serves no IDE
         routes.append(Route("/graphiql-assets/{path:path}", view.graphiql_assets.serve))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.metrics_listener = listener
     metrics.POOLS.watch("api", runtime.database.engine)
     # Added first, so it runs inside the HTTP middlewares and sees the request id they chose.
     app.add_middleware(RequestContextMiddleware)

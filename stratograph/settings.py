@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     # Beyond the contract: restrict AWS listing to these regions (default: every enabled region).
     aws_sync_regions: CsvList = Field(default_factory=list)
     log_level: str = "INFO"
+    # Prometheus metrics on a listener of their own (0: none). Unset, development serves
+    # /metrics on the main app and production serves it nowhere.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
     # Beyond the contract: the sync engine (see the README's "Sync engine" section).
     # Minutes between scheduled syncs of every credential; 0 turns the scheduler off.
     sync_interval_minutes: int = Field(default=60, ge=0)
@@ -178,6 +182,11 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def metrics_on_main_app(self) -> bool:
+        """/metrics beside /graphql: development only, and only without a metrics listener."""
+        return not self.is_production and not self.metrics_port
 
     @property
     def is_sqlite(self) -> bool:
