@@ -17,6 +17,7 @@ from strawberry.schema import BaseSchema
 from db.role_check import guard_database_role
 from graph.runtime import Runtime
 from graph.schema import schema
+from graph.unavailable import DatabaseUnavailableMiddleware
 from graph.view import GraphQLView
 from security.http import install_http_security
 from stratograph import metrics
@@ -124,6 +125,8 @@ def create_app(
     app.state.runtime = runtime
     app.state.metrics_listener = listener
     metrics.POOLS.watch("api", runtime.database.engine)
+    # Innermost: a database outage met before execution (authentication) becomes a typed 503.
+    app.add_middleware(DatabaseUnavailableMiddleware)
     # Added first, so it runs inside the HTTP middlewares and sees the request id they chose.
     app.add_middleware(RequestContextMiddleware)
     install_http_security(
