@@ -145,6 +145,8 @@ class Settings(BaseSettings):
     sync_stale_after_seconds: int = Field(default=120, ge=10)
     # Runs of one job before a crashed job is marked FAILED instead of re-queued.
     sync_max_attempts: int = Field(default=3, ge=1, le=10)
+    # Overall deadline of planning and of each scope's listing (retries included).
+    sync_scope_timeout_seconds: int = Field(default=600, ge=1, le=24 * 3600)
     # Where development secrets are kept (default: beside the database).
     dev_secrets_file: str | None = None
     # Beyond the contract: trust X-Forwarded-For from these proxy addresses (off by default).
