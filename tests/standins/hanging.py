@@ -32,7 +32,7 @@ class HangingEndpoint:
                     return
                 self._hang()
 
-            def do_GET(self) -> None:  # noqa: N802 - REST services (S3, Lambda) use GET
+            def do_GET(self) -> None:  # REST services (S3, Lambda) use GET
                 self._hang()
 
             def _hang(self) -> None:
