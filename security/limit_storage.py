@@ -19,8 +19,8 @@ from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
-from stratograph import metrics
-from stratograph.log_redaction import redact
+from core import metrics
+from core.log_redaction import redact
 
 logger = logging.getLogger("stratograph.ratelimit")
 

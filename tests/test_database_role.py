@@ -18,7 +18,7 @@ import pytest
 
 from db.role_check import UnsafeDatabaseRole
 from graph.app import create_app
-from providers.sync.worker import run_worker
+from sync.worker import run_worker
 from tests.conftest import make_settings
 from tests.databases import PostgresTemplate, async_url
 

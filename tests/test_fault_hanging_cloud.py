@@ -12,13 +12,13 @@ import asyncio
 import uuid
 
 from db.enums import SyncJobStatus
-from db.models import CloudCredential
+from db.models import CloudCredentialRow
 from graph.runtime import Runtime
 from providers.aws import AwsInventory
 from providers.base import RetryPolicy
-from providers.sync import SyncOptions, SyncService
-from providers.sync.engine import SyncEngine
-from providers.sync.progress import ProgressHub
+from sync import SyncOptions, SyncService
+from sync.engine import SyncEngine
+from sync.progress import ProgressHub
 from tests.factories import create_user
 from tests.standins.aws import AwsCloud
 from tests.standins.hanging import HangingEndpoint
@@ -38,7 +38,7 @@ async def test_a_hanging_endpoint_fails_each_scope_within_the_deadline(
     credential = await create_credential(database, owner)
     endpoints: dict[uuid.UUID, str] = {credential.id: aws_cloud.url}
 
-    def factory(row: CloudCredential) -> AwsInventory:
+    def factory(row: CloudCredentialRow) -> AwsInventory:
         return AwsInventory(
             aws_cloud.primary,
             default_region="us-east-1",

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from db.models import CloudCredential, User
+from db.models import CloudCredentialRow, UserRow
 from graph.runtime import Runtime
 from graph.schema import schema
 from security.http import MAX_BODY_BYTES
@@ -70,9 +70,9 @@ def inline(probe: Probe, variables: dict[str, Any]) -> str:
 
 async def counts(runtime: Runtime) -> tuple[int, int]:
     async with runtime.database.system_session() as session:
-        users = (await session.execute(select(func.count()).select_from(User))).scalar_one()
+        users = (await session.execute(select(func.count()).select_from(UserRow))).scalar_one()
         credentials = (
-            await session.execute(select(func.count()).select_from(CloudCredential))
+            await session.execute(select(func.count()).select_from(CloudCredentialRow))
         ).scalar_one()
     return int(users), int(credentials)
 

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from db.models import AuditEvent, RefreshToken
+from db.models import AuditEventRow, RefreshTokenRow
 from graph.app import create_app
 from graph.runtime import Runtime
 from security.passwords import PasswordHasher
@@ -43,8 +43,8 @@ async def test_a_nul_in_the_user_agent_is_stored_clean(
     assert signed.ok()["signUp"]["userErrors"] == []
     assert logged.ok()["logIn"]["accessToken"]
     async with runtime.database.system_session() as session:
-        agents = list((await session.execute(select(AuditEvent.user_agent))).scalars())
-        agents += list((await session.execute(select(RefreshToken.user_agent))).scalars())
+        agents = list((await session.execute(select(AuditEventRow.user_agent))).scalars())
+        agents += list((await session.execute(select(RefreshTokenRow.user_agent))).scalars())
     assert len(agents) >= 3
     assert all(a == "evil\ufffdagent\ufffd[31m" for a in agents), agents
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import orjson
 
-from stratograph.log_redaction import floor_library_loggers, redact
-from stratograph.request_context import RequestContextFilter
+from core.log_redaction import floor_library_loggers, redact
+from core.request_context import RequestContextFilter
 
 # `color_message`: uvicorn's copy of the message with terminal colour codes.
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({})).keys()) | {

@@ -124,14 +124,14 @@ class Settings(BaseSettings):
     azure_resource_manager_url: str | None = None
     gcp_api_endpoint: str | None = None
     provider_ca_bundle: str | None = None
-    # Beyond the contract: restrict AWS listing to these regions (default: every enabled region).
+    # Restrict AWS listing to these regions (default: every enabled region), e.g. to keep a
+    # demo or a test away from regions it does not use.
     aws_sync_regions: CsvList = Field(default_factory=list)
     log_level: str = "INFO"
     # Prometheus metrics on a listener of their own (0: none). Unset, development serves
     # /metrics on the main app and production serves it nowhere.
     metrics_port: int = Field(default=0, ge=0, le=65535)
     metrics_host: str = "127.0.0.1"
-    # Beyond the contract: the sync engine (see the README's "Sync engine" section).
     # Minutes between scheduled syncs of every credential; 0 turns the scheduler off.
     sync_interval_minutes: int = Field(default=60, ge=0)
     # Run queued jobs inside the server process; false when `stratograph worker` runs them.
@@ -149,10 +149,11 @@ class Settings(BaseSettings):
     sync_scope_timeout_seconds: int = Field(default=600, ge=1, le=24 * 3600)
     # Where development secrets are kept (default: beside the database).
     dev_secrets_file: str | None = None
-    # Beyond the contract: trust X-Forwarded-For from these proxy addresses (off by default).
+    # X-Forwarded-For is believed only from these proxy addresses; off by default because any
+    # client can send the header.
     trusted_proxies: CsvList = Field(default_factory=list)
-    # Beyond the contract: an Apollo persisted-query manifest (`stratograph
-    # build-trusted-documents`); when set, only the operations it lists are executed.
+    # An Apollo persisted-query manifest (`stratograph build-trusted-documents`); when set, only
+    # the operations it lists are executed, which shuts out crafted queries entirely.
     trusted_documents_file: str | None = None
 
     _split = field_validator(
