@@ -11,6 +11,7 @@ from strawberry.types import Info as StrawberryInfo
 from core.request_context import set_user
 from db.audit import Client
 from db.scoping import OwnerScope, ScopedDatabase
+from db.text import storable
 from graph.loaders import Loaders
 from graph.runtime import Runtime
 from security.access_tokens import CurrentUser
@@ -44,7 +45,8 @@ class Context:
 
     @property
     def user_agent(self) -> str | None:
-        return self.connection.headers.get("user-agent")
+        # Stored with audit events and sessions: no NUL or control characters, bounded.
+        return storable(self.connection.headers.get("user-agent"), 512)
 
     @property
     def client(self) -> Client:

@@ -9,11 +9,13 @@ this order, on each error:
    argument, type and enum hints; Strawberry's `disable_field_suggestions` strips field hints only);
 3. `redact_values`: submitted values out of messages (`graph.redaction`);
 4. `log`: the one log line of the error, after redaction, never `str(error)` (which prints the
-   query lines, and any inline secret, around it); unexpected exceptions with their traceback.
+   query lines, and any inline secret, around it); unexpected exceptions with their traceback, an
+   unreachable database as one warning without one.
 
 Masking comes last, in the `MaskInternalErrors` extension (`graph.errors`): Strawberry runs it
 when the operation ends, after `process_errors`, so operators log the original while clients get
-"Internal server error" with a code. It logs nothing itself.
+"Internal server error" (or, for an unreachable database, SERVICE_UNAVAILABLE with a 503) with a
+code. It logs nothing itself.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
+from db.availability import is_database_unavailable
 from graph.errors import ErrorCode, is_public
 from graph.hardening.production import is_production, strip_suggestions
 from graph.hardening.rules import MAX_TOKENS
@@ -53,10 +56,14 @@ def redact_values(error: GraphQLError, _production: bool) -> None:
 
 def log(error: GraphQLError, _production: bool) -> None:
     path = list(error.path or [])
+    original = error.original_error
+    if is_database_unavailable(original):
+        # An outage, not a bug: one line per failed operation, no traceback.
+        logger.warning("database unavailable (%s) (path: %s)", type(original).__name__, path)
+        return
     if is_public(error):
         logger.error("%s (path: %s)", error.message, path)
         return
-    original = error.original_error
     logger.error(
         "unhandled error in resolver (path: %s)",
         path,

@@ -21,6 +21,7 @@ from graph.credentials.types import CloudCredential
 from graph.error_pipeline import AppSchema
 from graph.errors import MaskInternalErrors
 from graph.hardening.extensions import QueryLimits, RateLimits
+from graph.hardening.input_text import InputText
 from graph.inventory.queries import InventoryQueries
 from graph.inventory.types import CloudResource
 from graph.node import Node, resolve_node
@@ -72,6 +73,8 @@ def build_schema(*, plain_field_execution: bool = True) -> strawberry.Schema:
         extensions=[
             # Limits first: their validation rules must be in place before ValidationCache runs.
             QueryLimits,
+            # Before the rate limiter, which reads (and hashes) the e-mail of log-in fields.
+            InputText,
             RateLimits,
             OperationMetrics,
             MaskInternalErrors,
