@@ -58,7 +58,7 @@ GRAPHIQL_TOOLS := tools/graphiql
 $(GRAPHIQL_TOOLS)/node_modules/.package-lock.json: $(GRAPHIQL_TOOLS)/package-lock.json
 	npm ci --prefix $(GRAPHIQL_TOOLS) --no-audit --no-fund --loglevel=error
 
-# The README's Apollo Client and urql recipes, run by tests/test_example_node.py.
+# The Apollo Client and urql recipes of docs/clients.md, run by tests/test_example_node.py.
 NODE_EXAMPLES := examples/node
 
 $(NODE_EXAMPLES)/node_modules/.package-lock.json: $(NODE_EXAMPLES)/package-lock.json
