@@ -1,5 +1,5 @@
-"""The Apollo Client and urql recipes of docs/clients.md (examples/node), run by Node against a live server:
-log in, start a sync, follow it over graphql-transport-ws, read the resources."""
+"""The Apollo Client and urql recipes of docs/clients.md (examples/node), run by Node against a
+live server: log in, start a sync, follow it over graphql-transport-ws, read the resources."""
 
 from __future__ import annotations
 

@@ -64,7 +64,7 @@ def decode_credential_id(global_id: str) -> uuid.UUID | None:
 
 
 def _audit(
-    to: CredentialWriter,
+    writer: CredentialWriter,
     session: AsyncSession,
     action: str,
     row: CloudCredentialRow,
@@ -75,8 +75,8 @@ def _audit(
         action,
         AuditOutcome.SUCCESS,
         user_id=row.user_id,
-        ip=to.client.ip,
-        user_agent=to.client.user_agent,
+        ip=writer.client.ip,
+        user_agent=writer.client.user_agent,
         details={
             "credential_id": to_global_id(NODE_TYPE, row.id),
             "provider": row.provider.value,
@@ -87,15 +87,15 @@ def _audit(
     )
 
 
-async def _audit_not_found(to: CredentialWriter, action: str, global_id: str) -> None:
-    async with to.db.session() as session:
+async def _audit_not_found(writer: CredentialWriter, action: str, global_id: str) -> None:
+    async with writer.db.session() as session:
         record_audit(
             session,
             action,
             AuditOutcome.FAILURE,
-            user_id=to.db.scope.user_id,
-            ip=to.client.ip,
-            user_agent=to.client.user_agent,
+            user_id=writer.db.scope.user_id,
+            ip=writer.client.ip,
+            user_agent=writer.client.user_agent,
             details={"credential_id": global_id[:200], "reason": "not_found"},
         )
 
@@ -111,14 +111,14 @@ async def _name_taken(
     return (await session.execute(statement.limit(1))).first() is not None
 
 
-async def add_credential(to: CredentialWriter, data: AddCredentialInput) -> CredentialOutcome:
+async def add_credential(writer: CredentialWriter, data: AddCredentialInput) -> CredentialOutcome:
     problems = Problems()
     name = check_name(data.name, problems)
     region = check_region(data.default_region, problems) if data.default_region else None
     secret = check_secret(data.secret, problems)
     if problems.errors or name is None or secret is None:
         return CredentialOutcome(problems=problems.errors)
-    owner = to.db.scope.user_id
+    owner = writer.db.scope.user_id
     if owner is None:  # the resolver requires an authenticated user; never write an orphan
         raise PermissionError("adding a credential needs an acting user")
     provider = provider_of(secret)
@@ -127,23 +127,25 @@ async def add_credential(to: CredentialWriter, data: AddCredentialInput) -> Cred
         user_id=owner,
         provider=provider,
         name=name,
-        default_region=region or to.default_regions[provider],
+        default_region=region or writer.default_regions[provider],
         health_status=HealthStatus.UNKNOWN,
     )
-    seal_into(row, secret, to.vault)
+    seal_into(row, secret, writer.vault)
     try:
-        async with to.db.session() as session:
-            if await _name_taken(to.db, session, name):
+        async with writer.db.session() as session:
+            if await _name_taken(writer.db, session, name):
                 return CredentialOutcome(problems=[TAKEN])
             session.add(row)
             await session.flush()
-            _audit(to, session, "credential.add", row)
+            _audit(writer, session, "credential.add", row)
     except IntegrityError:  # a concurrent add won the race for the name
         return CredentialOutcome(problems=[TAKEN])
     return CredentialOutcome(row=row)
 
 
-async def update_credential(to: CredentialWriter, data: UpdateCredentialInput) -> CredentialOutcome:
+async def update_credential(
+    writer: CredentialWriter, data: UpdateCredentialInput
+) -> CredentialOutcome:
     problems = Problems()
     name = check_name(data.name, problems) if data.name is not None else None
     region = (
@@ -155,21 +157,21 @@ async def update_credential(to: CredentialWriter, data: UpdateCredentialInput) -
     credential_id = decode_credential_id(data.id)
     result: CloudCredentialRow | None = None
     try:
-        async with to.db.session() as session:
-            row = await _load_for_update(to.db, session, credential_id)
+        async with writer.db.session() as session:
+            row = await _load_for_update(writer.db, session, credential_id)
             if row is not None:
-                refused = await _refusal(to.db, session, row, name, secret)
+                refused = await _refusal(writer.db, session, row, name, secret)
                 if refused:
                     return CredentialOutcome(problems=refused)
-                changed = _apply(to.vault, row, name, region, secret)
+                changed = _apply(writer.vault, row, name, region, secret)
                 if changed:
                     await session.flush()
-                    _audit(to, session, "credential.update", row, changed=changed)
+                    _audit(writer, session, "credential.update", row, changed=changed)
                 result = row
     except IntegrityError:  # a concurrent rename won the race for the name
         return CredentialOutcome(problems=[TAKEN])
     if result is None:
-        await _audit_not_found(to, "credential.update", data.id)
+        await _audit_not_found(writer, "credential.update", data.id)
         return CredentialOutcome(problems=[NOT_FOUND])
     return CredentialOutcome(row=result)
 
@@ -232,23 +234,27 @@ def _apply(
     return changed
 
 
-async def delete_credential(to: CredentialWriter, data: DeleteCredentialInput) -> CredentialOutcome:
+async def delete_credential(
+    writer: CredentialWriter, data: DeleteCredentialInput
+) -> CredentialOutcome:
     credential_id = decode_credential_id(data.id)
     deleted = None
     if credential_id is not None:
-        async with to.db.session() as session:
-            statement = to.db.scope.select(CloudCredentialRow).where(
+        async with writer.db.session() as session:
+            statement = writer.db.scope.select(CloudCredentialRow).where(
                 CloudCredentialRow.id == credential_id
             )
             row = (await session.scalars(statement)).first()
             if row is not None:
                 # Resources, sync jobs and sync scopes go with it (ON DELETE CASCADE).
                 await session.execute(
-                    to.db.scope.delete(CloudCredentialRow).where(CloudCredentialRow.id == row.id)
+                    writer.db.scope.delete(CloudCredentialRow).where(
+                        CloudCredentialRow.id == row.id
+                    )
                 )
-                _audit(to, session, "credential.delete", row)
+                _audit(writer, session, "credential.delete", row)
                 deleted = to_global_id(NODE_TYPE, row.id)
     if deleted is None:
-        await _audit_not_found(to, "credential.delete", data.id)
+        await _audit_not_found(writer, "credential.delete", data.id)
         return CredentialOutcome(problems=[NOT_FOUND])
     return CredentialOutcome(deleted_id=deleted)
