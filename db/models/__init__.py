@@ -4,6 +4,7 @@ from db.models.accounts import RefreshToken, User
 from db.models.audit import AuditEvent
 from db.models.credentials import CloudCredential
 from db.models.inventory import Resource
+from db.models.keys import KeyAge
 from db.models.sync import SyncJob, SyncScope
 
 OWNED_MODELS = (RefreshToken, AuditEvent, CloudCredential, Resource, SyncJob, SyncScope)
@@ -12,6 +13,7 @@ __all__ = [
     "OWNED_MODELS",
     "AuditEvent",
     "CloudCredential",
+    "KeyAge",
     "RefreshToken",
     "Resource",
     "SyncJob",

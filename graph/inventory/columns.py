@@ -19,6 +19,7 @@ RESOURCE_COLUMNS = (
     Resource.tags,
     Resource.meta.label("meta"),
     Resource.cost_per_hour,
+    Resource.cost_source,
     Resource.first_seen_at,
     Resource.last_synced_at,
     Resource.deleted_at,

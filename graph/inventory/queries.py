@@ -32,7 +32,8 @@ async def _resource_node(info: Info, resource_id: uuid.UUID) -> CloudResource | 
     )
     async with db.session() as session:
         row = (await (await session.connection()).execute(statement)).first()
-    return CloudResource.from_row(row) if row else None
+    costs = info.context.runtime.settings.enable_cost_tracking
+    return CloudResource.from_row(row, costs=costs) if row else None
 
 
 register_node("CloudResource", _resource_node)
@@ -71,7 +72,9 @@ class InventoryQueries:
         page, count_fn = await paginate(
             info, statement, count, resource_ordering(order_by), request
         )
-        return ResourceConnection.from_page(page, count_fn)
+        return ResourceConnection.from_page(
+            page, count_fn, costs=info.context.runtime.settings.enable_cost_tracking
+        )
 
     @strawberry.field(
         description="Totals, breakdowns, costs and recent activity of your inventory.",

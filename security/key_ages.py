@@ -1,0 +1,148 @@
+"""How old each signing and vault key is: recorded the first time a process sees the key.
+
+A key is known by a fingerprint (a truncated SHA-256 over a labelled digest of the material), so
+the table can name and date keys without holding anything that helps recover them. Renaming a
+vault key id keeps its age; new material under an old id starts a new age.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.engine import Database
+from db.models import CloudCredential, KeyAge
+from db.types import utcnow
+from security.tokens import key_id as signing_key_id
+from stratograph.settings import Settings
+
+logger = logging.getLogger("stratograph.keys")
+
+SIGNING = "signing"
+VAULT = "vault"
+
+
+def fingerprint(material: bytes) -> str:
+    """A non-secret name for key material (64 bits of a labelled SHA-256)."""
+    return hashlib.sha256(b"stratograph/key-fingerprint/v1|" + material).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class ConfiguredKey:
+    kind: str
+    key_id: str
+    fingerprint: str
+    primary: bool
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    kind: str
+    key_id: str
+    fingerprint: str
+    primary: bool
+    first_seen_at: datetime
+    age_days: int
+    overdue: bool
+    # Vault keys: credentials still sealed under this key id; None for signing keys.
+    credentials: int | None
+
+
+def configured_keys(settings: Settings) -> list[ConfiguredKey]:
+    """Every key of both rings, primary first within each ring."""
+    keys = [
+        ConfiguredKey(SIGNING, signing_key_id(secret), fingerprint(secret.encode()), index == 0)
+        for index, secret in enumerate(settings.jwt_verification_keys)
+    ]
+    keys += [
+        ConfiguredKey(VAULT, kid, fingerprint(material), index == 0)
+        for index, (kid, material) in enumerate(settings.vault_keys.items())
+    ]
+    return keys
+
+
+def _insert(session: AsyncSession) -> Any:
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+async def record_first_seen(
+    database: Database, keys: Iterable[ConfiguredKey], now: datetime | None = None
+) -> None:
+    """Remember when each key was first seen; keys already known keep their date."""
+    moment = now or utcnow()
+    rows = [
+        {"kind": k.kind, "fingerprint": k.fingerprint, "key_id": k.key_id, "first_seen_at": moment}
+        for k in keys
+    ]
+    if not rows:
+        return
+    async with database.system_session() as session:
+        insert = _insert(session)
+        statement = insert(KeyAge.__table__).on_conflict_do_nothing()
+        await session.execute(statement, rows)
+
+
+async def key_status(
+    database: Database, settings: Settings, now: datetime | None = None
+) -> list[KeyInfo]:
+    """The configured rings with ages and use, recording keys seen for the first time.
+
+    Reads in a system session: how many credentials each key seals is an operator's aggregate
+    over every owner (callers expose it to admins only)."""
+    keys = configured_keys(settings)
+    await record_first_seen(database, keys, now)
+    moment = now or utcnow()
+    async with database.system_session() as session:
+        seen = {
+            (row.kind, row.fingerprint): row.first_seen_at
+            for row in (await session.execute(select(KeyAge))).scalars()
+        }
+        usage = {
+            str(kid): int(count)
+            for kid, count in await session.execute(
+                select(CloudCredential.key_id, func.count()).group_by(CloudCredential.key_id)
+            )
+        }
+    limit = timedelta(days=settings.key_max_age_days)
+    result = []
+    for key in keys:
+        first = seen.get((key.kind, key.fingerprint), moment)
+        age = moment - first
+        result.append(
+            KeyInfo(
+                kind=key.kind,
+                key_id=key.key_id,
+                fingerprint=key.fingerprint,
+                primary=key.primary,
+                first_seen_at=first,
+                age_days=age.days,
+                overdue=age > limit,
+                credentials=usage.get(key.key_id, 0) if key.kind == VAULT else None,
+            )
+        )
+    return result
+
+
+def warn_overdue(keys: Iterable[KeyInfo], max_age_days: int) -> list[KeyInfo]:
+    """Log a warning for every key past its age limit; returns them."""
+    overdue = [key for key in keys if key.overdue]
+    for key in overdue:
+        logger.warning(
+            "%s key %s (fingerprint %s) is %d days old, past KEY_MAX_AGE_DAYS=%d: rotate it "
+            "(docs/operations.md, 'Rotating keys')",
+            key.kind,
+            key.key_id,
+            key.fingerprint,
+            key.age_days,
+            max_age_days,
+        )
+    return overdue
