@@ -1,0 +1,40 @@
+"""`stratograph keys`: both key rings with their ages and what each vault key still seals."""
+
+from __future__ import annotations
+
+import asyncio
+
+from db.engine import Database, create_engine
+from security.key_ages import KeyInfo, key_status, warn_overdue
+from stratograph.settings import Settings
+
+
+async def _status(settings: Settings) -> list[KeyInfo]:
+    database = Database(create_engine(settings.database_url))
+    try:
+        return await key_status(database, settings)
+    finally:
+        await database.dispose()
+
+
+def describe(keys: list[KeyInfo], max_age_days: int) -> str:
+    header = f"{'kind':<8} {'key id':<18} {'role':<8} {'first seen':<20} {'age':>6}  notes"
+    lines = [header]
+    for key in keys:
+        notes = []
+        if key.credentials is not None:
+            notes.append(f"{key.credentials} credentials sealed")
+        if key.overdue:
+            notes.append(f"OLDER THAN KEY_MAX_AGE_DAYS={max_age_days}: rotate")
+        lines.append(
+            f"{key.kind:<8} {key.key_id:<18} {'primary' if key.primary else 'previous':<8} "
+            f"{key.first_seen_at:%Y-%m-%d %H:%M}     {key.age_days:>4}d  {'; '.join(notes)}"
+        )
+    return "\n".join(lines)
+
+
+def run_keys(settings: Settings) -> int:
+    keys = asyncio.run(_status(settings))
+    warn_overdue(keys, settings.key_max_age_days)
+    print(describe(keys, settings.key_max_age_days))
+    return 0
