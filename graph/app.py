@@ -83,6 +83,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        # Key ages are recorded from the first start with a key, and shown on /metrics.
+        await runtime.observe_keys()
         # Sync jobs run in this process unless `stratograph worker` runs them (SYNC_IN_PROCESS).
         runtime.sync.start_background(run_jobs=runtime.settings.sync_in_process)
         yield

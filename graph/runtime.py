@@ -8,6 +8,7 @@ from datetime import timedelta
 from db.engine import Database, create_engine
 from providers.sync import SyncOptions, SyncService
 from providers.sync.inventories import registry_factory
+from security.key_ages import observe_keys
 from security.passwords import PasswordHasher
 from security.ratelimit import RateLimiter
 from security.tokens import TokenSigner
@@ -46,11 +47,21 @@ class Runtime:
             vault=vault,
             passwords=PasswordHasher(),
             sync=SyncService(
-                database, registry_factory(vault, settings), SyncOptions.from_settings(settings)
+                database,
+                registry_factory(vault, settings),
+                SyncOptions.from_settings(settings),
+                extra_maintenance=lambda: _observed(database, settings),
             ),
         )
+
+    async def observe_keys(self) -> None:
+        await observe_keys(self.database, self.settings)
 
     async def close(self) -> None:
         await self.sync.stop()
         self.passwords.close()
         await self.database.dispose()
+
+
+async def _observed(database: Database, settings: Settings) -> None:
+    await observe_keys(database, settings)

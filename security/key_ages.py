@@ -146,3 +146,20 @@ def warn_overdue(keys: Iterable[KeyInfo], max_age_days: int) -> list[KeyInfo]:
             max_age_days,
         )
     return overdue
+
+
+async def observe_keys(database: Database, settings: Settings) -> list[KeyInfo]:
+    """Record new keys, publish their ages on /metrics, warn about overdue ones.
+
+    Run at start-up and by the scheduler's maintenance; a database error is logged, never fatal
+    (key ages are a report, not a gate)."""
+    from stratograph import metrics
+
+    try:
+        keys = await key_status(database, settings)
+    except Exception as error:
+        logger.warning("could not read key ages: %s", type(error).__name__)
+        return []
+    metrics.KEY_AGES.set({(key.kind, key.key_id): key.first_seen_at for key in keys})
+    warn_overdue(keys, settings.key_max_age_days)
+    return keys

@@ -17,6 +17,7 @@ from providers.sync.engine import InventoryFactory
 from providers.sync.inventories import registry_factory
 from providers.sync.options import SyncOptions
 from providers.sync.service import SyncService
+from security.key_ages import observe_keys
 from security.vault import Vault
 from stratograph import metrics
 from stratograph.settings import Settings
@@ -35,8 +36,14 @@ async def run_worker(
     database = Database(create_engine(settings.database_url))
     metrics.POOLS.watch("worker", database.engine)
     inventories = factory or registry_factory(Vault(settings.vault_keys), settings)
-    service = SyncService(database, inventories, SyncOptions.from_settings(settings))
+    service = SyncService(
+        database,
+        inventories,
+        SyncOptions.from_settings(settings),
+        extra_maintenance=lambda: _observed(database, settings),
+    )
     try:
+        await observe_keys(database, settings)
         if once:
             await service.runner.recover()
             await service.runner.drain()
@@ -51,6 +58,10 @@ async def run_worker(
     finally:
         await service.stop()
         await database.dispose()
+
+
+async def _observed(database: Database, settings: Settings) -> None:
+    await observe_keys(database, settings)
 
 
 def _stop_on_signals() -> asyncio.Event:

@@ -1,0 +1,168 @@
+"""Key hygiene: each signing and vault key's age is recorded when first seen, shown by
+`stratograph keys`, `keyStatus` (admins) and /metrics, and a warning names keys past
+KEY_MAX_AGE_DAYS."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+from starlette.applications import Starlette
+
+from db.enums import Role
+from db.models import KeyAge
+from db.types import utcnow
+from graph.app import create_app
+from graph.runtime import Runtime
+from security.key_ages import configured_keys, key_status, record_first_seen
+from stratograph.keys_command import run_keys
+from stratograph.settings import Settings
+from tests.conftest import make_settings
+from tests.factories import access_token, create_user
+from tests.graphql_client import GraphQLClient
+from tests.live_server import live_server
+from tests.test_operations_metrics import value
+from tests.vault_helpers import key_entry, new_key, seal_rows
+
+KEY_STATUS = """
+query { keyStatus { maxAgeDays overdueCount keys {
+  kind keyId fingerprint primary firstSeenAt ageDays overdue credentialCount } } }
+"""
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    # two vault keys (k2 primary, k1 previous) and a previous signing key
+    return make_settings(
+        database_url,
+        tmp_path,
+        encryption_keys=[key_entry("k2", new_key()), key_entry("k1", new_key())],
+        previous_secret_keys=["an-older-signing-key-of-at-least-32-bytes!"],
+        key_max_age_days=90,
+    )
+
+
+async def test_ages_are_recorded_once_and_never_hold_the_key(
+    runtime: Runtime, settings: Settings
+) -> None:
+    # given the keys first seen 100 days ago
+    long_ago = utcnow() - timedelta(days=100)
+    await record_first_seen(runtime.database, configured_keys(settings), long_ago)
+    # when the status is read again today (a later start records them again)
+    keys = await key_status(runtime.database, settings)
+    # then the first sighting is kept, and every key is 100 days old and overdue
+    assert [(k.kind, k.primary) for k in keys] == [
+        ("signing", True),
+        ("signing", False),
+        ("vault", True),
+        ("vault", False),
+    ]
+    assert {k.age_days for k in keys} == {100} and all(k.overdue for k in keys)
+    # and the table holds fingerprints, never key material
+    async with runtime.database.system_session() as session:
+        stored = repr(
+            [(r.kind, r.key_id, r.fingerprint) for r in await session.scalars(select(KeyAge))]
+        )
+    for secret in settings.jwt_verification_keys:
+        assert secret not in stored
+    for material in settings.vault_keys.values():
+        assert base64.b64encode(material).decode() not in stored and material.hex() not in stored
+
+
+async def test_new_material_under_an_old_key_id_starts_a_new_age(
+    runtime: Runtime, settings: Settings, tmp_path: Path
+) -> None:
+    await record_first_seen(
+        runtime.database, configured_keys(settings), utcnow() - timedelta(days=200)
+    )
+    replaced = make_settings(
+        settings.database_url,
+        tmp_path,
+        secret_key=settings.secret_key,
+        encryption_keys=[key_entry("k2", new_key())],  # same id, new material
+    )
+    (_, vault) = await key_status(runtime.database, replaced)
+    assert vault.key_id == "k2" and vault.age_days == 0 and not vault.overdue
+
+
+async def test_keys_command_prints_ages_and_what_each_vault_key_seals(
+    runtime: Runtime,
+    settings: Settings,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # given 3 credentials sealed under the primary k2, and k1 seen 120 days ago
+    user = await create_user(runtime)
+    await seal_rows(runtime.database, runtime.vault, [user.id], 3)
+    old = [k for k in configured_keys(settings) if k.key_id == "k1"]
+    await record_first_seen(runtime.database, old, utcnow() - timedelta(days=120))
+    # when `stratograph keys` runs
+    with caplog.at_level(logging.WARNING, logger="stratograph.keys"):
+        assert await _in_thread(run_keys, settings) == 0
+    out = capsys.readouterr().out
+    lines = {line.split()[1]: line for line in out.splitlines()[1:]}
+    # then each key shows with its role, age and use; the old one is flagged and logged
+    assert "primary" in lines["k2"] and "3 credentials sealed" in lines["k2"]
+    assert "previous" in lines["k1"] and "120d" in lines["k1"] and "rotate" in lines["k1"]
+    assert "0 credentials sealed" in lines["k1"]
+    assert any(
+        "k1" in r.getMessage() and "KEY_MAX_AGE_DAYS" in r.getMessage() for r in caplog.records
+    )
+
+
+async def _in_thread(function: object, *args: object) -> int:
+    import asyncio
+
+    return await asyncio.to_thread(function, *args)  # type: ignore[arg-type]
+
+
+async def test_key_status_is_for_admins_and_shows_overdue_keys(
+    runtime: Runtime, settings: Settings, gql: GraphQLClient
+) -> None:
+    # given k1 seen 91 days ago, and an admin and a user
+    old = [k for k in configured_keys(settings) if k.key_id == "k1"]
+    await record_first_seen(runtime.database, old, utcnow() - timedelta(days=91))
+    admin = await create_user(runtime, role=Role.ADMIN)
+    user = await create_user(runtime)
+    # when each asks
+    as_admin = await gql(KEY_STATUS, token=access_token(runtime, admin))
+    as_user = await gql(KEY_STATUS, token=access_token(runtime, user))
+    anonymous = await gql(KEY_STATUS)
+    # then only the admin gets the report; the others get typed refusals
+    status = as_admin.ok()["keyStatus"]
+    assert status["maxAgeDays"] == 90 and status["overdueCount"] == 1
+    k1 = next(k for k in status["keys"] if k["keyId"] == "k1")
+    assert k1 == {**k1, "kind": "VAULT", "primary": False, "ageDays": 91, "overdue": True}
+    signing = [k for k in status["keys"] if k["kind"] == "SIGNING"]
+    assert len(signing) == 2 and all(k["credentialCount"] is None for k in signing)
+    assert as_user.error_codes == ["FORBIDDEN"] and as_user.data is None
+    assert anonymous.error_codes == ["UNAUTHENTICATED"]
+
+
+async def test_metrics_show_key_ages_from_server_start(settings: Settings) -> None:
+    # given a server started with these keys (its lifespan records and publishes them)
+    app: Starlette = create_app(settings)
+    await record_first_seen(
+        app.state.runtime.database,
+        [k for k in configured_keys(settings) if k.key_id == "k1"],
+        utcnow() - timedelta(days=30),
+    )
+    async with live_server(app) as address, httpx.AsyncClient(base_url=f"http://{address}") as http:
+        from tests.test_operations_metrics import scrape
+
+        samples = await scrape(http)
+    # then /metrics has one age per key, by kind and key id
+    k1 = value(samples, "stratograph_key_age_days", kind="vault", kid="k1")
+    k2 = value(samples, "stratograph_key_age_days", kind="vault", kid="k2")
+    assert 30 <= k1 < 30.1 and 0 <= k2 < 0.1
+    signing = [
+        s
+        for (name, labels), s in samples.items()
+        if name == "stratograph_key_age_days" and ("kind", "signing") in labels
+    ]
+    assert len(signing) == 2
