@@ -4,6 +4,7 @@ hiding every cost field (not only the dashboard's), on both databases."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import select
@@ -57,10 +58,10 @@ async def _synced(runtime: Runtime) -> tuple[str, str]:
     return access_token(runtime, user), to_global_id("CloudResource", row_id)
 
 
-def _cost_nodes(data: dict[str, object]) -> list[dict[str, object]]:
-    resources = data["resources"]["edges"]  # type: ignore[index]
-    credentials = data["credentials"][0]["resources"]["edges"]  # type: ignore[index]
-    return [e["node"] for e in resources] + [e["node"] for e in credentials] + [data["node"]]  # type: ignore[index]
+def _cost_nodes(data: dict[str, Any]) -> list[dict[str, Any]]:
+    resources = data["resources"]["edges"]
+    credentials = data["credentials"][0]["resources"]["edges"]
+    return [e["node"] for e in resources] + [e["node"] for e in credentials] + [data["node"]]
 
 
 async def test_costs_and_their_source_are_shown_when_tracking_is_on(

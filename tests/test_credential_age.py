@@ -3,6 +3,7 @@ key rotation), and long-lived cloud keys past KEY_MAX_AGE_DAYS are reported to t
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -126,7 +127,7 @@ async def test_old_long_lived_secrets_are_reported_once_to_their_owner(
     assert await report_old_secrets(runtime.database, timedelta(days=90), utcnow()) == 1
 
 
-def _global_id(row_id: object) -> str:
+def _global_id(row_id: uuid.UUID) -> str:
     from graph.node import to_global_id
 
     return str(to_global_id("CloudCredential", row_id))
