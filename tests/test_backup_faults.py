@@ -225,11 +225,12 @@ def test_backup_key_must_be_its_own_key(tmp_path: Path) -> None:
         make_settings("sqlite+aiosqlite:///x.db", tmp_path, backup_key="c2hvcnQ=")
 
 
+@pytest.mark.parametrize("extra", [12345, 0])
 async def test_a_large_payload_spans_chunks_and_round_trips(
-    settings: Settings, tmp_path: Path
+    settings: Settings, tmp_path: Path, extra: int
 ) -> None:
-    # given a payload of several chunks (not a multiple of the chunk size)
-    payload = secrets.token_bytes(CHUNK_BYTES * 2 + 12345)
+    # given a payload of several chunks (an exact multiple of the chunk size, or not)
+    payload = secrets.token_bytes(CHUNK_BYTES * 2 + extra)
     manifest = Manifest(
         backend="sqlite",
         schema_revision="0001",

@@ -65,23 +65,30 @@ class Writer:
         out.write(MAGIC + _U32.pack(len(header)) + header)
         self._aad = hashlib.sha256(MAGIC + header).digest()
         self._index = 0
-        self._buffer = b""
+        self._buffer = bytearray()
         self._seal(manifest, final=False)
 
-    def _seal(self, plaintext: bytes, *, final: bool) -> None:
+    def _seal(self, plaintext: bytes | bytearray, *, final: bool) -> None:
         sealed = self._aead.encrypt(_nonce(self._prefix, self._index, final), plaintext, self._aad)
         self._out.write(_U32.pack(len(sealed)) + sealed)
         self._index += 1
 
     def write(self, data: bytes) -> None:
         self._buffer += data
-        while len(self._buffer) > CHUNK_BYTES:
-            self._seal(self._buffer[:CHUNK_BYTES], final=False)
-            self._buffer = self._buffer[CHUNK_BYTES:]
+        if len(self._buffer) <= CHUNK_BYTES:
+            return
+        full = len(self._buffer) // CHUNK_BYTES * CHUNK_BYTES
+        if full == len(self._buffer):  # keep one chunk back: the last one is sealed as final
+            full -= CHUNK_BYTES
+        view = memoryview(self._buffer)
+        for start in range(0, full, CHUNK_BYTES):
+            self._seal(bytes(view[start : start + CHUNK_BYTES]), final=False)
+        view.release()
+        del self._buffer[:full]
 
     def close(self) -> None:
         self._seal(self._buffer, final=True)
-        self._buffer = b""
+        self._buffer = bytearray()
 
 
 def _read_exact(source: BinaryIO, size: int, what: str) -> bytes:

@@ -11,12 +11,12 @@ from pathlib import Path
 
 from security.key_ages import fingerprint
 from stratograph.backup import postgres, sqlite
-from stratograph.backup.container import BackupFileError, Writer
+from stratograph.backup.container import CHUNK_BYTES, BackupFileError, Writer
 from stratograph.backup.manifest import Manifest
 from stratograph.backup.snapshot import SnapshotFacts
 from stratograph.settings import Settings
 
-READ_BYTES = 1 << 16
+READ_BYTES = CHUNK_BYTES
 
 
 def _digest(path: Path) -> tuple[str, int]:
