@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
+import sqlalchemy.exc
+from sqlalchemy import select, text
 from starlette.applications import Starlette
 
 from db.enums import Role
@@ -23,6 +25,7 @@ from security.key_ages import configured_keys, key_status, record_first_seen
 from stratograph.keys_command import run_keys
 from stratograph.settings import Settings
 from tests.conftest import make_settings
+from tests.databases import PostgresTemplate, as_app_role, async_url
 from tests.factories import access_token, create_user
 from tests.graphql_client import GraphQLClient
 from tests.live_server import live_server
@@ -166,3 +169,45 @@ async def test_metrics_show_key_ages_from_server_start(settings: Settings) -> No
         if name == "stratograph_key_age_days" and ("kind", "signing") in labels
     ]
     assert len(signing) == 2
+
+
+@pytest.fixture
+async def pg(postgres_template: PostgresTemplate, tmp_path: Path) -> AsyncIterator[Runtime]:
+    """A runtime on a fresh PostgreSQL database, connected as the application role."""
+    name = await postgres_template.clone()
+    url = async_url(as_app_role(postgres_template.admin_dsn), name)
+    runtime = Runtime.from_settings(make_settings(url, tmp_path))
+    try:
+        yield runtime
+    finally:
+        await runtime.close()
+        await postgres_template.drop(name)
+
+
+async def test_key_ages_are_read_by_admins_and_written_by_the_system_only(pg: Runtime) -> None:
+    # given recorded key ages (PostgreSQL, the application role, forced row-level security)
+    await record_first_seen(pg.database, configured_keys(pg.settings))
+    user = await create_user(pg)
+    count = "SELECT count(*) FROM key_ages"
+
+    async def rows(user_id: object, *, admin: bool) -> int:
+        async with pg.database.session(user_id, is_admin=admin) as session:  # type: ignore[arg-type]
+            return int((await session.execute(text(count))).scalar_one())
+
+    # when a plain user, an anonymous caller and an admin read the table without any filter
+    # then only the admin sees the rows
+    assert await rows(user.id, admin=False) == 0
+    assert await rows(None, admin=False) == 0
+    assert await rows(user.id, admin=True) == 2
+    # and not even an admin session can rewrite a key's age
+    async with pg.database.session(user.id, is_admin=True) as session:
+        result = await session.execute(text("UPDATE key_ages SET first_seen_at = now()"))
+        assert result.rowcount == 0  # type: ignore[attr-defined]
+    with pytest.raises(sqlalchemy.exc.DBAPIError):
+        async with pg.database.session(user.id, is_admin=True) as session:
+            await session.execute(
+                text(
+                    "INSERT INTO key_ages (kind, fingerprint, key_id, first_seen_at) "
+                    "VALUES ('vault', 'forged', 'x', now())"
+                )
+            )

@@ -29,6 +29,8 @@ CONTAINER_VERSION = 1
 CHUNK_BYTES = 1 << 20
 NONCE_PREFIX_BYTES = 7
 MAX_HEADER_BYTES = 4096
+# A header is read before anything is authenticated: bound what it may make us allocate.
+MAX_CHUNK_BYTES = 64 << 20
 TAG_BYTES = 16
 _U32 = struct.Struct(">I")
 
@@ -117,6 +119,8 @@ class Reader:
             stored_key = str(header["keyFingerprint"])
         except (ValueError, KeyError, TypeError) as exc:
             raise BackupFileError("the backup file's header is malformed") from exc
+        if not 0 < self._chunk_limit - TAG_BYTES <= MAX_CHUNK_BYTES:
+            raise BackupFileError("the backup file's header is malformed")
         if version > CONTAINER_VERSION or len(prefix) != NONCE_PREFIX_BYTES:
             raise BackupFileError(
                 f"the backup file uses container version {version}; this stratograph reads "
