@@ -12,11 +12,12 @@ import pytest
 
 from graph.runtime import Runtime
 from providers.base import Scope
+from stratograph import cli
 from stratograph.backup import postgres
 from stratograph.backup.create import create_backup
 from stratograph.backup.restore import open_backup, restore_backup
 from stratograph.backup.verify import verify_backup
-from stratograph.settings import Settings
+from stratograph.settings import Settings, get_settings
 from tests.backup_support import (
     Template,
     empty_target,
@@ -135,3 +136,40 @@ async def test_a_backup_taken_while_a_sync_writes_is_consistent(
     resources, added = await _restored_facts(settings, template, during, tmp_path)
     assert resources == added and 200 <= resources <= 400
     assert (await job(runtime.database, started.id)).added == 400
+
+
+async def test_the_commands_back_up_and_verify_with_a_report(
+    runtime: Runtime,
+    settings: Settings,
+    template: Template,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # given synced data, and the commands' environment (the owner's URL, the same keys)
+    await seed_synced(runtime, credentials=2, per_scope=5)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", owner_url(template, database_url))
+    monkeypatch.setenv("SECRET_KEY", settings.secret_key)
+    monkeypatch.setenv("ENCRYPTION_KEYS", ",".join(settings.encryption_keys))
+    monkeypatch.setenv("BACKUP_KEY", settings.backup_key)
+    monkeypatch.setenv("DEV_SECRETS_FILE", str(tmp_path / "cli-secrets.json"))
+    backup = tmp_path / "cli.backup"
+
+    def run(*argv: str) -> int:
+        get_settings.cache_clear()
+        try:
+            return cli.main(list(argv))
+        finally:
+            get_settings.cache_clear()
+
+    # when `stratograph backup` and `stratograph restore --verify` run
+    assert await asyncio.to_thread(run, "backup", "--output", str(backup)) == 0
+    assert "vault keys needed to restore: k1" in capsys.readouterr().out
+    assert await asyncio.to_thread(run, "restore", "--verify", str(backup)) == 0
+    # then the report lists every table and says every credential opened
+    report = capsys.readouterr().out
+    assert "resources: 20 rows (manifest 20) ok" in report
+    assert "vault key 'k1': 2 credentials open, 0 do not" in report
+    assert report.rstrip().endswith("verified: every table and credential is as the manifest says")

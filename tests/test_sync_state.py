@@ -4,6 +4,7 @@ have their rows marked deleted once; long-deleted rows are purged on schedule (b
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select, update
 
@@ -14,12 +15,17 @@ from graph.runtime import Runtime
 from providers.base import ProviderError, Scope
 from providers.sync.maintenance import Maintenance
 from providers.sync.scheduler import SyncScheduler
+from tests.conftest import make_settings
 from tests.factories import access_token, create_user
 from tests.graphql_client import GraphQLClient
+from tests.standins.aws import AwsCloud
+from tests.standins.credentials import create_credential as create_aws_credential
+from tests.standins.fixtures import standin_overrides
 from tests.sync_support import (
     ScriptedInventory,
     create_credential,
     denied,
+    job,
     make_service,
     record,
     resources,
@@ -159,3 +165,51 @@ async def test_rows_deleted_longer_ago_than_the_retention_are_purged_on_schedule
         runtime.database, deleted_retention=None, secret_max_age=timedelta(days=90)
     )
     assert (await keep_all.run()).purged == 0
+
+
+async def test_narrowing_aws_sync_regions_retires_the_dropped_regions_rows(
+    aws_cloud: AwsCloud, database_url: str, tmp_path: Path
+) -> None:
+    # given an AWS credential synced from the moto stand-in in all its regions
+    settings = make_settings(
+        database_url, tmp_path, sync_interval_minutes=0, **standin_overrides(aws=aws_cloud)
+    )
+    assert "eu-west-1" in settings.aws_sync_regions
+    first = Runtime.from_settings(settings)
+    try:
+        user = await create_user(first)
+        credential = await create_aws_credential(first, user.id, aws_cloud.primary)
+        (started,) = await first.sync.start([credential.id])
+        await first.sync.runner.drain()
+        assert (await job(first.database, started.id)).status == SyncJobStatus.SUCCEEDED
+    finally:
+        await first.close()
+
+    # when the operator narrows AWS_SYNC_REGIONS to the other regions and it syncs again
+    kept = [region for region in settings.aws_sync_regions if region != "eu-west-1"]
+    narrowed = Runtime.from_settings(
+        make_settings(
+            database_url,
+            tmp_path,
+            secret_key=settings.secret_key,
+            encryption_keys=settings.encryption_keys,
+            sync_interval_minutes=0,
+            **{**standin_overrides(aws=aws_cloud), "aws_sync_regions": kept},
+        )
+    )
+    try:
+        (again,) = await narrowed.sync.start([credential.id])
+        await narrowed.sync.runner.drain()
+        done = await job(narrowed.database, again.id)
+        rows = await resources(narrowed.database, credential.id)
+    finally:
+        await narrowed.close()
+
+    # then every resource the eu-west-1 scopes listed is marked deleted by that sync (and
+    # counted); the rest stay live, including an eu-west-1 bucket (the global S3 scope lists it)
+    eu = [row for row in rows.values() if row.meta["_scope"].startswith("eu-west-1/")]
+    assert eu and all(row.deleted_at is not None for row in eu)
+    assert done.removed == len(eu) and done.status == SyncJobStatus.SUCCEEDED
+    others = [row for row in rows.values() if not row.meta["_scope"].startswith("eu-west-1/")]
+    assert others and all(row.deleted_at is None for row in others)
+    assert any(row.region == "eu-west-1" for row in others)
