@@ -132,6 +132,16 @@ async def key_status(
     return result
 
 
+async def unconfigured_key_usage(database: Database, settings: Settings) -> dict[str, int]:
+    """Credentials sealed under key ids the ring does not have (they cannot be opened)."""
+    ring = settings.vault_keys
+    async with database.system_session() as session:
+        rows = await session.execute(
+            select(CloudCredential.key_id, func.count()).group_by(CloudCredential.key_id)
+        )
+        return {str(kid): int(n) for kid, n in rows if kid not in ring}
+
+
 def warn_overdue(keys: Iterable[KeyInfo], max_age_days: int) -> list[KeyInfo]:
     """Log a warning for every key past its age limit; returns them."""
     overdue = [key for key in keys if key.overdue]

@@ -164,7 +164,7 @@ class Settings(BaseSettings):
     trusted_documents_file: str | None = None
     # Encrypts `stratograph backup` files: base64 of 32 random bytes, unrelated to the vault and
     # signing keys (a stolen backup and a stolen vault key must not open each other).
-    backup_key: str = ""
+    backup_key: str = Field(default="", repr=False)
     # Signing and vault keys older than this are reported (log, keyStatus, `stratograph keys`);
     # so are stored long-lived cloud secrets.
     key_max_age_days: int = Field(default=90, ge=1, le=3650)

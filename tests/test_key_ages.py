@@ -211,3 +211,21 @@ async def test_key_ages_are_read_by_admins_and_written_by_the_system_only(pg: Ru
                     "VALUES ('vault', 'forged', 'x', now())"
                 )
             )
+
+
+async def test_keys_command_names_key_ids_the_ring_lacks(
+    runtime: Runtime, settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given credentials sealed under k2, and a ring that no longer has k2
+    user = await create_user(runtime)
+    await seal_rows(runtime.database, runtime.vault, [user.id], 2)
+    without = make_settings(
+        settings.database_url,
+        tmp_path,
+        secret_key=settings.secret_key,
+        encryption_keys=[settings.encryption_keys[1]],
+    )
+    # when `stratograph keys` runs: then it fails and names the missing key id and its use
+    assert await _in_thread(run_keys, without) == 1
+    (line,) = [ln for ln in capsys.readouterr().out.splitlines() if "MISSING" in ln]
+    assert line.split()[1] == "k2" and "2 credentials sealed" in line
