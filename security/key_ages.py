@@ -22,6 +22,7 @@ from db.engine import Database
 from db.models import CloudCredential, KeyAge
 from db.types import utcnow
 from security.tokens import key_id as signing_key_id
+from stratograph import metrics
 from stratograph.settings import Settings
 
 logger = logging.getLogger("stratograph.keys")
@@ -163,8 +164,6 @@ async def observe_keys(database: Database, settings: Settings) -> list[KeyInfo]:
 
     Run at start-up and by the scheduler's maintenance; a database error is logged, never fatal
     (key ages are a report, not a gate)."""
-    from stratograph import metrics
-
     try:
         keys = await key_status(database, settings)
     except Exception as error:
