@@ -287,3 +287,25 @@ async def test_a_restore_replaces_the_target_and_keeps_working_after(
         assert await _emails(target) == await _emails(source)
         assert "someone-else@example.com" not in await _emails(target)
         assert await inventory_of(target) == await inventory_of(source)
+
+
+async def test_without_pg_dump_the_backup_says_what_to_use_instead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a PostgreSQL database and a machine without the client tools
+    from stratograph.backup import postgres
+
+    monkeypatch.setattr(postgres.shutil, "which", lambda _: None)
+    monkeypatch.setattr(postgres.glob, "glob", lambda _: [])
+    settings = make_settings(
+        "postgresql+asyncpg://nobody@127.0.0.1:1/stratograph",
+        tmp_path,
+        backup_key=new_backup_key(),
+    )
+    output = tmp_path / "pg.backup"
+    # when a backup is asked for: then it names the missing tool and the physical alternative
+    with pytest.raises(postgres.ToolMissing) as missing:
+        await create_backup(settings, output)
+    assert "pg_dump was not found" in str(missing.value)
+    assert "pg_basebackup" in str(missing.value) and "WAL archiving" in str(missing.value)
+    assert not output.exists()
