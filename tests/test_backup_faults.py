@@ -295,8 +295,8 @@ async def test_without_pg_dump_the_backup_says_what_to_use_instead(
     # given a PostgreSQL database and a machine without the client tools
     from stratograph.backup import postgres
 
-    monkeypatch.setattr(postgres.shutil, "which", lambda _: None)
-    monkeypatch.setattr(postgres.glob, "glob", lambda _: [])
+    monkeypatch.setattr("shutil.which", lambda _: None)
+    monkeypatch.setattr("glob.glob", lambda _: [])
     settings = make_settings(
         "postgresql+asyncpg://nobody@127.0.0.1:1/stratograph",
         tmp_path,
