@@ -24,10 +24,11 @@ from typing import Any
 import asyncpg
 from sqlalchemy import insert
 
+from core.settings import Settings
 from db.engine import Database, create_engine
 from db.enums import Provider, ResourceStatus, ResourceType, Role
 from db.migrate import upgrade_async
-from db.models import CloudCredential, Resource, User
+from db.models import CloudCredentialRow, CloudResourceRow, UserRow
 from db.types import utcnow
 from providers.secrets import AwsSecret
 from providers.vault_access import seal_into
@@ -35,7 +36,6 @@ from security.vault import Vault
 from stratograph.backup import postgres
 from stratograph.backup.create import create_backup
 from stratograph.backup.verify import verify_backup
-from stratograph.settings import Settings
 
 RESOURCES = int(os.environ.get("BENCH_BACKUP_RESOURCES", "50000"))
 CREDENTIALS = int(os.environ.get("BENCH_BACKUP_CREDENTIALS", "100"))
@@ -57,11 +57,11 @@ def _settings(url: str, directory: Path) -> Settings:
 async def _seed(settings: Settings) -> None:
     database = Database(create_engine(settings.database_url))
     vault = Vault(settings.vault_keys)
-    user = User(id=uuid.uuid4(), email="bench@example.com", full_name="B", password_hash="!")
+    user = UserRow(id=uuid.uuid4(), email="bench@example.com", full_name="B", password_hash="!")
     user.role = Role.USER
     credentials = []
     for n in range(CREDENTIALS):
-        row = CloudCredential(
+        row = CloudCredentialRow(
             id=uuid.uuid4(),
             user_id=user.id,
             provider=Provider.AWS,
@@ -79,13 +79,16 @@ async def _seed(settings: Settings) -> None:
             "provider": Provider.AWS,
             "account": "123456789012",
             "region": "us-east-1",
-            "category": ResourceType.VM,
+            "type": ResourceType.VM,
             "native_type": "AWS::EC2::Instance",
             "resource_id": f"arn:aws:ec2:us-east-1:123456789012:instance/i-{n:017d}",
             "name": f"web-{n}",
             "status": ResourceStatus.RUNNING,
             "tags": {"env": "prod", "team": f"t{n % 20}"},
-            "meta": {"instanceType": "t3.micro", "privateIp": f"10.0.{n // 256 % 256}.{n % 256}"},
+            "metadata_": {
+                "instanceType": "t3.micro",
+                "privateIp": f"10.0.{n // 256 % 256}.{n % 256}",
+            },
             "cost_per_hour": 0.0104,
             "first_seen_at": now,
             "last_synced_at": now,
@@ -98,7 +101,7 @@ async def _seed(settings: Settings) -> None:
             session.add_all(credentials)
         for start in range(0, len(rows), 5000):
             async with database.system_session() as session:
-                await session.execute(insert(Resource), rows[start : start + 5000])
+                await session.execute(insert(CloudResourceRow), rows[start : start + 5000])
     finally:
         await database.dispose()
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from core.settings import Settings
 from db.engine import Database, create_engine
-from providers.sync import SyncOptions, SyncService
-from providers.sync.inventories import registry_factory
-from security.key_ages import observe_keys
+from providers.endpoints import CloudEndpoints
+from security.key_ages import KeyRings, observe_keys
 from security.passwords import PasswordHasher
-from security.ratelimit import RateLimiter
+from security.ratelimit import RateLimiter, RateLimitOptions
 from security.tokens import TokenSigner
 from security.vault import Vault
-from stratograph.settings import Settings
+from sync import SyncOptions, SyncService
+from sync.inventories import registry_factory
 
 
 @dataclass
@@ -29,7 +30,11 @@ class Runtime:
 
     def __post_init__(self) -> None:
         if self.rate_limiter is None:
-            self.rate_limiter = RateLimiter(self.settings)
+            self.rate_limiter = RateLimiter(RateLimitOptions.from_settings(self.settings))
+
+    @property
+    def endpoints(self) -> CloudEndpoints:
+        return CloudEndpoints.from_settings(self.settings)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -48,14 +53,14 @@ class Runtime:
             passwords=PasswordHasher(),
             sync=SyncService(
                 database,
-                registry_factory(vault, settings),
+                registry_factory(vault, CloudEndpoints.from_settings(settings)),
                 SyncOptions.from_settings(settings),
                 extra_maintenance=lambda: _observed(database, settings),
             ),
         )
 
     async def observe_keys(self) -> None:
-        await observe_keys(self.database, self.settings)
+        await observe_keys(self.database, KeyRings.from_settings(self.settings))
 
     async def close(self) -> None:
         await self.sync.stop()
@@ -64,4 +69,4 @@ class Runtime:
 
 
 async def _observed(database: Database, settings: Settings) -> None:
-    await observe_keys(database, settings)
+    await observe_keys(database, KeyRings.from_settings(settings))

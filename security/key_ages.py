@@ -18,12 +18,12 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import metrics
+from core.settings import Settings
 from db.engine import Database
-from db.models import CloudCredential, KeyAge
+from db.models import CloudCredentialRow, KeyAgeRow
 from db.types import utcnow
 from security.tokens import key_id as signing_key_id
-from stratograph import metrics
-from stratograph.settings import Settings
 
 logger = logging.getLogger("stratograph.keys")
 
@@ -57,15 +57,32 @@ class KeyInfo:
     credentials: int | None
 
 
-def configured_keys(settings: Settings) -> list[ConfiguredKey]:
+@dataclass(frozen=True, slots=True)
+class KeyRings:
+    """The settings' slice key hygiene reads: both rings (primary first) and the age limit."""
+
+    signing: tuple[str, ...]
+    vault: dict[str, bytes]
+    max_age_days: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KeyRings:
+        return cls(
+            signing=tuple(settings.jwt_verification_keys),
+            vault=settings.vault_keys,
+            max_age_days=settings.key_max_age_days,
+        )
+
+
+def configured_keys(rings: KeyRings) -> list[ConfiguredKey]:
     """Every key of both rings, primary first within each ring."""
     keys = [
         ConfiguredKey(SIGNING, signing_key_id(secret), fingerprint(secret.encode()), index == 0)
-        for index, secret in enumerate(settings.jwt_verification_keys)
+        for index, secret in enumerate(rings.signing)
     ]
     keys += [
         ConfiguredKey(VAULT, kid, fingerprint(material), index == 0)
-        for index, (kid, material) in enumerate(settings.vault_keys.items())
+        for index, (kid, material) in enumerate(rings.vault.items())
     ]
     return keys
 
@@ -88,32 +105,32 @@ async def record_first_seen(
         return
     async with database.system_session() as session:
         insert = _insert(session)
-        statement = insert(KeyAge.__table__).on_conflict_do_nothing()
+        statement = insert(KeyAgeRow.__table__).on_conflict_do_nothing()
         await session.execute(statement, rows)
 
 
 async def key_status(
-    database: Database, settings: Settings, now: datetime | None = None
+    database: Database, rings: KeyRings, now: datetime | None = None
 ) -> list[KeyInfo]:
     """The configured rings with ages and use, recording keys seen for the first time.
 
     Reads in a system session: how many credentials each key seals is an operator's aggregate
     over every owner (callers expose it to admins only)."""
-    keys = configured_keys(settings)
+    keys = configured_keys(rings)
     await record_first_seen(database, keys, now)
     moment = now or utcnow()
     async with database.system_session() as session:
         seen = {
             (row.kind, row.fingerprint): row.first_seen_at
-            for row in (await session.execute(select(KeyAge))).scalars()
+            for row in (await session.execute(select(KeyAgeRow))).scalars()
         }
         usage = {
             str(kid): int(count)
             for kid, count in await session.execute(
-                select(CloudCredential.key_id, func.count()).group_by(CloudCredential.key_id)
+                select(CloudCredentialRow.key_id, func.count()).group_by(CloudCredentialRow.key_id)
             )
         }
-    limit = timedelta(days=settings.key_max_age_days)
+    limit = timedelta(days=rings.max_age_days)
     result = []
     for key in keys:
         first = seen.get((key.kind, key.fingerprint), moment)
@@ -133,12 +150,12 @@ async def key_status(
     return result
 
 
-async def unconfigured_key_usage(database: Database, settings: Settings) -> dict[str, int]:
+async def unconfigured_key_usage(database: Database, rings: KeyRings) -> dict[str, int]:
     """Credentials sealed under key ids the ring does not have (they cannot be opened)."""
-    ring = settings.vault_keys
+    ring = rings.vault
     async with database.system_session() as session:
         rows = await session.execute(
-            select(CloudCredential.key_id, func.count()).group_by(CloudCredential.key_id)
+            select(CloudCredentialRow.key_id, func.count()).group_by(CloudCredentialRow.key_id)
         )
         return {str(kid): int(n) for kid, n in rows if kid not in ring}
 
@@ -159,16 +176,16 @@ def warn_overdue(keys: Iterable[KeyInfo], max_age_days: int) -> list[KeyInfo]:
     return overdue
 
 
-async def observe_keys(database: Database, settings: Settings) -> list[KeyInfo]:
+async def observe_keys(database: Database, rings: KeyRings) -> list[KeyInfo]:
     """Record new keys, publish their ages on /metrics, warn about overdue ones.
 
     Run at start-up and by the scheduler's maintenance; a database error is logged, never fatal
     (key ages are a report, not a gate)."""
     try:
-        keys = await key_status(database, settings)
+        keys = await key_status(database, rings)
     except Exception as error:
         logger.warning("could not read key ages: %s", type(error).__name__)
         return []
     metrics.KEY_AGES.set({(key.kind, key.key_id): key.first_seen_at for key in keys})
-    warn_overdue(keys, settings.key_max_age_days)
+    warn_overdue(keys, rings.max_age_days)
     return keys

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import asyncio
 
+from core.settings import Settings
 from db.engine import Database, create_engine
-from security.key_ages import KeyInfo, key_status, unconfigured_key_usage, warn_overdue
-from stratograph.settings import Settings
+from security.key_ages import KeyInfo, KeyRings, key_status, unconfigured_key_usage, warn_overdue
 
 
 async def _status(settings: Settings) -> tuple[list[KeyInfo], dict[str, int]]:
     database = Database(create_engine(settings.database_url))
     try:
         return (
-            await key_status(database, settings),
-            await unconfigured_key_usage(database, settings),
+            await key_status(database, KeyRings.from_settings(settings)),
+            await unconfigured_key_usage(database, KeyRings.from_settings(settings)),
         )
     finally:
         await database.dispose()

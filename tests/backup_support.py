@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from core.settings import Settings
 from db.engine import Database, create_engine
-from db.models import CloudCredential, Resource
+from db.models import CloudCredentialRow, CloudResourceRow
 from graph.runtime import Runtime
 from providers.base import Scope
-from providers.sync import SyncService
 from providers.vault_access import open_secret
-from stratograph.settings import Settings
+from sync import SyncService
 from tests.conftest import make_settings
 from tests.databases import PostgresTemplate, SqliteTemplate, async_url
 from tests.factories import create_user
@@ -90,7 +90,7 @@ async def inventory_of(database_url: str) -> set[tuple[str, str, str, str]]:
     database = Database(create_engine(database_url))
     try:
         async with database.system_session() as session:
-            rows = (await session.scalars(select(Resource))).all()
+            rows = (await session.scalars(select(CloudResourceRow))).all()
         return {(str(r.credential_id), r.resource_id, r.name, r.status.value) for r in rows}
     finally:
         await database.dispose()
@@ -102,7 +102,7 @@ async def secrets_of(database_url: str, settings: Settings) -> dict[uuid.UUID, o
     database = Database(create_engine(database_url))
     try:
         async with database.system_session() as session:
-            rows = (await session.scalars(select(CloudCredential))).all()
+            rows = (await session.scalars(select(CloudCredentialRow))).all()
         vault = Vault(settings.vault_keys)
         return {row.id: open_secret(row, vault) for row in rows}
     finally:

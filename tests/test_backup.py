@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings, get_settings
 from graph.runtime import Runtime
 from providers.base import Scope
 from stratograph import cli
@@ -17,7 +18,6 @@ from stratograph.backup import postgres
 from stratograph.backup.create import create_backup
 from stratograph.backup.restore import open_backup, restore_backup
 from stratograph.backup.verify import verify_backup
-from stratograph.settings import Settings, get_settings
 from tests.backup_support import (
     Template,
     empty_target,

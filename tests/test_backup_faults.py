@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from core.settings import Settings, SettingsError, get_settings
 from db.engine import Database, create_engine
-from db.models import User
+from db.models import UserRow
 from graph.runtime import Runtime
 from stratograph import cli
 from stratograph.backup.container import CHUNK_BYTES, BackupFileError, Writer
@@ -23,7 +24,6 @@ from stratograph.backup.create import create_backup
 from stratograph.backup.manifest import Manifest
 from stratograph.backup.restore import RestoreRefused, open_backup, restore_backup
 from stratograph.backup.verify import verify_backup
-from stratograph.settings import Settings, SettingsError, get_settings
 from tests.backup_support import (
     Template,
     empty_target,
@@ -80,7 +80,7 @@ async def _emails(database_url: str) -> set[str]:
     database = Database(create_engine(database_url))
     try:
         async with database.system_session() as session:
-            return set((await session.scalars(select(User.email))).all())
+            return set((await session.scalars(select(UserRow.email))).all())
     finally:
         await database.dispose()
 

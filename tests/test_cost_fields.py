@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from db.models import Resource
+from db.models import CloudResourceRow
 from graph.app import create_app
 from graph.node import to_global_id
 from graph.runtime import Runtime
@@ -54,7 +54,7 @@ async def _synced(runtime: Runtime) -> tuple[str, str]:
     inventory = ScriptedInventory({EAST: [record("i-priced", EAST, **priced)]})
     await sync_once(make_service(runtime.database, {credential.id: inventory}), credential.id)
     async with runtime.database.system_session() as session:
-        row_id = (await session.scalars(select(Resource.id))).one()
+        row_id = (await session.scalars(select(CloudResourceRow.id))).one()
     return access_token(runtime, user), to_global_id("CloudResource", row_id)
 
 

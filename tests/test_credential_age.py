@@ -9,12 +9,12 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from db.enums import AuditOutcome
-from db.models import AuditEvent, CloudCredential
+from db.models import AuditEventRow, CloudCredentialRow
 from db.types import utcnow
 from graph.runtime import Runtime
-from providers.sync.maintenance import SECRET_AGE_ACTION, report_old_secrets
 from security.vault import Vault
 from stratograph.key_rotation import rotate_keys
+from sync.maintenance import SECRET_AGE_ACTION, report_old_secrets
 from tests.credential_data import aws_secret, azure_secret
 from tests.factories import access_token, create_user
 from tests.graphql_client import GraphQLClient
@@ -43,16 +43,16 @@ async def _age(runtime: Runtime, days: int) -> None:
     """Make every stored secret `days` old."""
     async with runtime.database.system_session() as session:
         await session.execute(
-            update(CloudCredential).values(secret_rotated_at=utcnow() - timedelta(days=days))
+            update(CloudCredentialRow).values(secret_rotated_at=utcnow() - timedelta(days=days))
         )
 
 
-async def _secret_age_events(runtime: Runtime) -> list[AuditEvent]:
+async def _secret_age_events(runtime: Runtime) -> list[AuditEventRow]:
     async with runtime.database.system_session() as session:
         return list(
             (
                 await session.scalars(
-                    select(AuditEvent).where(AuditEvent.action == SECRET_AGE_ACTION)
+                    select(AuditEventRow).where(AuditEventRow.action == SECRET_AGE_ACTION)
                 )
             ).all()
         )
@@ -115,7 +115,9 @@ async def test_old_long_lived_secrets_are_reported_once_to_their_owner(
     # when a reported secret is replaced and ages again: then it is reported again
     async with runtime.database.system_session() as session:
         keys = (
-            await session.scalars(select(CloudCredential).where(CloudCredential.name == "keys"))
+            await session.scalars(
+                select(CloudCredentialRow).where(CloudCredentialRow.name == "keys")
+            )
         ).one()
     await gql(
         UPDATE,

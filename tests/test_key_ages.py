@@ -16,14 +16,20 @@ import sqlalchemy.exc
 from sqlalchemy import select, text
 from starlette.applications import Starlette
 
+from core.settings import Settings
 from db.enums import Role
-from db.models import KeyAge
+from db.models import KeyAgeRow
 from db.types import utcnow
 from graph.app import create_app
 from graph.runtime import Runtime
-from security.key_ages import configured_keys, key_status, record_first_seen
+from security.key_ages import (
+    ConfiguredKey,
+    KeyRings,
+    configured_keys,
+    key_status,
+    record_first_seen,
+)
 from stratograph.keys_command import run_keys
-from stratograph.settings import Settings
 from tests.conftest import make_settings
 from tests.databases import PostgresTemplate, as_app_role, async_url
 from tests.factories import access_token, create_user
@@ -36,6 +42,10 @@ KEY_STATUS = """
 query { keyStatus { maxAgeDays overdueCount keys {
   kind keyId fingerprint primary firstSeenAt ageDays overdue credentialCount } } }
 """
+
+
+def _keys(settings: Settings) -> list[ConfiguredKey]:
+    return configured_keys(KeyRings.from_settings(settings))
 
 
 @pytest.fixture
@@ -55,9 +65,9 @@ async def test_ages_are_recorded_once_and_never_hold_the_key(
 ) -> None:
     # given the keys first seen 100 days ago
     long_ago = utcnow() - timedelta(days=100)
-    await record_first_seen(runtime.database, configured_keys(settings), long_ago)
+    await record_first_seen(runtime.database, _keys(settings), long_ago)
     # when the status is read again today (a later start records them again)
-    keys = await key_status(runtime.database, settings)
+    keys = await key_status(runtime.database, KeyRings.from_settings(settings))
     # then the first sighting is kept, and every key is 100 days old and overdue
     assert [(k.kind, k.primary) for k in keys] == [
         ("signing", True),
@@ -69,7 +79,7 @@ async def test_ages_are_recorded_once_and_never_hold_the_key(
     # and the table holds fingerprints, never key material
     async with runtime.database.system_session() as session:
         stored = repr(
-            [(r.kind, r.key_id, r.fingerprint) for r in await session.scalars(select(KeyAge))]
+            [(r.kind, r.key_id, r.fingerprint) for r in await session.scalars(select(KeyAgeRow))]
         )
     for secret in settings.jwt_verification_keys:
         assert secret not in stored
@@ -81,7 +91,9 @@ async def test_new_material_under_an_old_key_id_starts_a_new_age(
     runtime: Runtime, settings: Settings, tmp_path: Path
 ) -> None:
     await record_first_seen(
-        runtime.database, configured_keys(settings), utcnow() - timedelta(days=200)
+        runtime.database,
+        _keys(settings),
+        utcnow() - timedelta(days=200),
     )
     replaced = make_settings(
         settings.database_url,
@@ -89,7 +101,7 @@ async def test_new_material_under_an_old_key_id_starts_a_new_age(
         secret_key=settings.secret_key,
         encryption_keys=[key_entry("k2", new_key())],  # same id, new material
     )
-    (_, vault) = await key_status(runtime.database, replaced)
+    (_, vault) = await key_status(runtime.database, KeyRings.from_settings(replaced))
     assert vault.key_id == "k2" and vault.age_days == 0 and not vault.overdue
 
 
@@ -102,7 +114,7 @@ async def test_keys_command_prints_ages_and_what_each_vault_key_seals(
     # given 3 credentials sealed under the primary k2, and k1 seen 120 days ago
     user = await create_user(runtime)
     await seal_rows(runtime.database, runtime.vault, [user.id], 3)
-    old = [k for k in configured_keys(settings) if k.key_id == "k1"]
+    old = [k for k in _keys(settings) if k.key_id == "k1"]
     await record_first_seen(runtime.database, old, utcnow() - timedelta(days=120))
     # when `stratograph keys` runs
     with caplog.at_level(logging.WARNING, logger="stratograph.keys"):
@@ -128,7 +140,7 @@ async def test_key_status_is_for_admins_and_shows_overdue_keys(
     runtime: Runtime, settings: Settings, gql: GraphQLClient
 ) -> None:
     # given k1 seen 91 days ago, and an admin and a user
-    old = [k for k in configured_keys(settings) if k.key_id == "k1"]
+    old = [k for k in _keys(settings) if k.key_id == "k1"]
     await record_first_seen(runtime.database, old, utcnow() - timedelta(days=91))
     admin = await create_user(runtime, role=Role.ADMIN)
     user = await create_user(runtime)
@@ -152,7 +164,7 @@ async def test_metrics_show_key_ages_from_server_start(settings: Settings) -> No
     app: Starlette = create_app(settings)
     await record_first_seen(
         app.state.runtime.database,
-        [k for k in configured_keys(settings) if k.key_id == "k1"],
+        [k for k in _keys(settings) if k.key_id == "k1"],
         utcnow() - timedelta(days=30),
     )
     async with live_server(app) as address, httpx.AsyncClient(base_url=f"http://{address}") as http:
@@ -186,7 +198,7 @@ async def pg(postgres_template: PostgresTemplate, tmp_path: Path) -> AsyncIterat
 
 async def test_key_ages_are_read_by_admins_and_written_by_the_system_only(pg: Runtime) -> None:
     # given recorded key ages (PostgreSQL, the application role, forced row-level security)
-    await record_first_seen(pg.database, configured_keys(pg.settings))
+    await record_first_seen(pg.database, _keys(pg.settings))
     user = await create_user(pg)
     count = "SELECT count(*) FROM key_ages"
 

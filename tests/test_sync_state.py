@@ -9,12 +9,12 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from db.enums import HealthStatus, SyncJobStatus
-from db.models import CloudCredential, Resource
+from db.models import CloudCredentialRow, CloudResourceRow
 from db.types import utcnow
 from graph.runtime import Runtime
 from providers.base import ProviderError, Scope
-from providers.sync.maintenance import Maintenance
-from providers.sync.scheduler import SyncScheduler
+from sync.maintenance import Maintenance
+from sync.scheduler import SyncScheduler
 from tests.conftest import make_settings
 from tests.factories import access_token, create_user
 from tests.graphql_client import GraphQLClient
@@ -42,9 +42,9 @@ def auth_failed() -> ProviderError:
     return ProviderError("AUTH_FAILED", "The cloud rejected the credential (InvalidClientTokenId).")
 
 
-async def _credential(runtime: Runtime, credential_id: object) -> CloudCredential:
+async def _credential(runtime: Runtime, credential_id: object) -> CloudCredentialRow:
     async with runtime.database.system_session() as session:
-        row = await session.get(CloudCredential, credential_id)
+        row = await session.get(CloudCredentialRow, credential_id)
     assert row is not None
     return row
 
@@ -145,8 +145,8 @@ async def test_rows_deleted_longer_ago_than_the_retention_are_purged_on_schedule
     async with runtime.database.system_session() as session:
         for ids, age in ((("i-0", "i-1"), 10), (("i-2", "i-3"), 40)):
             await session.execute(
-                update(Resource)
-                .where(Resource.resource_id.in_(ids))
+                update(CloudResourceRow)
+                .where(CloudResourceRow.resource_id.in_(ids))
                 .values(deleted_at=now - timedelta(days=age))
             )
     # when the scheduler ticks with a 30-day retention
@@ -157,7 +157,7 @@ async def test_rows_deleted_longer_ago_than_the_retention_are_purged_on_schedule
     await scheduler.tick()
     # then only the rows deleted 40 days ago are gone
     async with runtime.database.system_session() as session:
-        left = set((await session.scalars(select(Resource.resource_id))).all())
+        left = set((await session.scalars(select(CloudResourceRow.resource_id))).all())
     assert left == {"i-0", "i-1", "i-4", "i-5"}
     # and the housekeeping runs at most hourly, and keeps everything when retention is off
     assert await maintenance.run_if_due(utcnow()) is None
@@ -207,9 +207,9 @@ async def test_narrowing_aws_sync_regions_retires_the_dropped_regions_rows(
 
     # then every resource the eu-west-1 scopes listed is marked deleted by that sync (and
     # counted); the rest stay live, including an eu-west-1 bucket (the global S3 scope lists it)
-    eu = [row for row in rows.values() if row.meta["_scope"].startswith("eu-west-1/")]
+    eu = [row for row in rows.values() if row.metadata_["_scope"].startswith("eu-west-1/")]
     assert eu and all(row.deleted_at is not None for row in eu)
     assert done.removed == len(eu) and done.status == SyncJobStatus.SUCCEEDED
-    others = [row for row in rows.values() if not row.meta["_scope"].startswith("eu-west-1/")]
+    others = [row for row in rows.values() if not row.metadata_["_scope"].startswith("eu-west-1/")]
     assert others and all(row.deleted_at is None for row in others)
     assert any(row.region == "eu-west-1" for row in others)

@@ -11,7 +11,7 @@ from db.base import Base
 from db.types import utcnow
 
 
-class KeyAge(Base):
+class KeyAgeRow(Base):
     """One row per key material ever configured; `kind` is 'signing' or 'vault'."""
 
     __tablename__ = "key_ages"

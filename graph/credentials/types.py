@@ -8,16 +8,24 @@ from typing import Annotated
 
 import strawberry
 
-from db.models import CloudCredential as CredentialRow
+from db.models import CloudCredentialRow
 from db.types import utcnow
 from graph.connections.keyset import PageRequest, make_page
 from graph.connections.types import AfterArg, FirstArg, binding, codec, decode_start
 from graph.context import Info
+from graph.credentials.loaders import credential_by_id
 from graph.enums import HealthStatus, Provider
 from graph.inventory.filters import ResourceCriteria, ResourceFilter
+from graph.inventory.loaders import (
+    CREDENTIAL_RESOURCES_ORDERING,
+    CountKey,
+    PageKey,
+    resource_counts,
+    resource_pages,
+)
 from graph.inventory.types import ResourceConnection
-from graph.loaders.inventory import CREDENTIAL_RESOURCES_ORDERING, CountKey, PageKey
 from graph.node import Node, to_global_id
+from graph.sync.loaders import last_sync_by_credential
 from graph.sync.types import SyncJob
 
 
@@ -33,7 +41,7 @@ class ProviderHealth:
     )
 
     @classmethod
-    def from_row(cls, row: CredentialRow) -> ProviderHealth:
+    def from_row(cls, row: CloudCredentialRow) -> ProviderHealth:
         return cls(
             status=HealthStatus(row.health_status.value),
             response_time_ms=row.health_response_ms,
@@ -70,14 +78,14 @@ class CloudCredential(Node):
             "KEY_MAX_AGE_DAYS (90 by default) are reported to their owner as an audit event."
         )
     )
-    row_id: strawberry.Private[uuid.UUID]
+    credential_id: strawberry.Private[uuid.UUID]
 
     # Relations: each goes through a per-request DataLoader, so listing every credential with
     # these fields costs the same number of SQL statements for 1 or 100 credentials.
     @strawberry.field(description="How many resources (not deleted) its syncs have found.")
     async def resource_count(self, info: Info) -> int:
-        return await info.context.loaders.resource_count.load(
-            CountKey(self.row_id, ResourceCriteria())
+        return await info.context.loaders.get(resource_counts).load(
+            CountKey(self.credential_id, ResourceCriteria())
         )
 
     @strawberry.field(description="The resources its syncs found, by name.")
@@ -97,23 +105,31 @@ class CloudCredential(Node):
         bound_to = binding(info, ordering, str(self.id))
         start = decode_start(info, ordering, request, bound_to)
         loaders = info.context.loaders
-        rows = await loaders.resource_page.load(PageKey(self.row_id, criteria, request.size, start))
+        rows = await loaders.get(resource_pages).load(
+            PageKey(self.credential_id, criteria, request.size, start)
+        )
         page = make_page(rows, ordering, request, codec(info), bound_to)
 
         async def count() -> int:
-            return await loaders.resource_count.load(CountKey(self.row_id, criteria))
+            return await loaders.get(resource_counts).load(CountKey(self.credential_id, criteria))
 
-        return ResourceConnection.from_page(
-            page, count, costs=info.context.runtime.settings.enable_cost_tracking
+        return ResourceConnection.from_page(page, count).costs_shown(
+            info.context.runtime.settings.enable_cost_tracking
         )
 
     @strawberry.field(description="Its most recently queued sync job; null before the first.")
     async def last_sync(self, info: Info) -> SyncJob | None:
-        job = await info.context.loaders.last_sync.load(self.row_id)
+        job = await info.context.loaders.get(last_sync_by_credential).load(self.credential_id)
         return SyncJob.from_row(job) if job else None
 
     @classmethod
-    def from_row(cls, row: CredentialRow) -> CloudCredential:
+    async def resolve_node(cls, info: Info, local_id: uuid.UUID) -> CloudCredential | None:
+        # The same batch serves `node(id:)` and every resource's or job's `credential`.
+        row = await info.context.loaders.get(credential_by_id).load(local_id)
+        return cls.from_row(row) if row else None
+
+    @classmethod
+    def from_row(cls, row: CloudCredentialRow) -> CloudCredential:
         return cls(
             id=to_global_id("CloudCredential", row.id),
             provider=Provider(row.provider.value),
@@ -126,5 +142,5 @@ class CloudCredential(Node):
             health=ProviderHealth.from_row(row),
             secret_rotated_at=row.secret_rotated_at,
             secret_age_days=(utcnow() - row.secret_rotated_at).days,
-            row_id=row.id,
+            credential_id=row.id,
         )

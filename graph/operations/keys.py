@@ -10,7 +10,7 @@ import strawberry
 
 from graph.context import Info
 from graph.permissions import IsAdmin
-from security.key_ages import SIGNING, KeyInfo, key_status
+from security.key_ages import SIGNING, KeyInfo, KeyRings, key_status
 
 
 @strawberry.enum(description="Which key ring a key belongs to.")
@@ -76,7 +76,7 @@ class OperationsQueries:
     )
     async def key_status(self, info: Info) -> KeyStatus:
         runtime = info.context.runtime
-        keys = await key_status(runtime.database, runtime.settings)
+        keys = await key_status(runtime.database, KeyRings.from_settings(runtime.settings))
         return KeyStatus(
             max_age_days=runtime.settings.key_max_age_days,
             keys=[KeyAgeInfo.from_info(key) for key in keys],

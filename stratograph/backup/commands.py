@@ -7,11 +7,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from core.settings import Settings
 from stratograph.backup.container import BackupFileError
 from stratograph.backup.create import create_backup
 from stratograph.backup.restore import restore_backup
 from stratograph.backup.verify import verify_backup
-from stratograph.settings import Settings
 
 
 def _refused(command: str, error: Exception) -> int:

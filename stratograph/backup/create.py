@@ -9,12 +9,12 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from core.settings import Settings
 from security.key_ages import fingerprint
 from stratograph.backup import postgres, sqlite
 from stratograph.backup.container import CHUNK_BYTES, BackupFileError, Writer
 from stratograph.backup.manifest import Manifest
 from stratograph.backup.snapshot import SnapshotFacts
-from stratograph.settings import Settings
 
 READ_BYTES = CHUNK_BYTES
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 from alembic.script import ScriptDirectory
 
+from core.settings import Settings
 from db.migrate import alembic_config, upgrade_async
 from security.key_ages import fingerprint
 from stratograph.backup import postgres, sqlite
 from stratograph.backup.container import BackupFileError, Reader
 from stratograph.backup.manifest import Manifest
-from stratograph.settings import Settings
 
 
 class RestoreRefused(BackupFileError):

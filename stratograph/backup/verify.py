@@ -15,15 +15,15 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from core.settings import Settings
 from db.engine import Database, create_engine
 from db.migrate import upgrade_async
-from db.models import CloudCredential
+from db.models import CloudCredentialRow
 from providers.secrets import deserialize
 from security.vault import Sealed, Vault, VaultError
 from stratograph.backup import postgres, sqlite
 from stratograph.backup.manifest import Manifest
 from stratograph.backup.restore import check_restorable, open_backup, restore_payload
-from stratograph.settings import Settings
 
 
 @dataclass
@@ -74,7 +74,7 @@ async def open_every_credential(database_url: str, vault: Vault, report: VerifyR
     database = Database(create_engine(database_url))
     try:
         async with database.system_session() as session:
-            rows = (await session.scalars(select(CloudCredential))).all()
+            rows = (await session.scalars(select(CloudCredentialRow))).all()
     finally:
         await database.dispose()
     for row in rows:

@@ -7,7 +7,7 @@
 - `resources.cost_source`: which price table a cost came from.
 
 Revision ID: 0003_ops
-Revises: 0002
+Revises: 0003_naming
 """
 
 from collections.abc import Sequence
@@ -18,7 +18,7 @@ from alembic import op
 import db.types
 
 revision: str = "0003_ops"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003_naming"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -17,7 +17,7 @@ from sqlalchemy import delete, select, update
 from db.audit import record_audit
 from db.engine import Database
 from db.enums import AuditOutcome, Provider
-from db.models import CloudCredential, Resource
+from db.models import CloudCredentialRow, CloudResourceRow
 from db.types import utcnow
 
 logger = logging.getLogger("stratograph.maintenance")
@@ -27,7 +27,7 @@ SECRET_AGE_ACTION = "credential.secret_age"  # noqa: S105 (an audit action name)
 TEMPORARY_AWS_PREFIX = "ASIA"
 
 
-def holds_long_lived_secret(row: CloudCredential) -> bool:
+def holds_long_lived_secret(row: CloudCredentialRow) -> bool:
     """Whether the stored secret is a key that only expires when someone replaces it.
 
     Judged from non-secret columns only: the fingerprint keeps an AWS key id's first four
@@ -47,8 +47,10 @@ async def purge_deleted(database: Database, older_than: datetime) -> int:
     """Delete resources marked deleted before `older_than`; returns how many."""
     async with database.system_session() as session:
         result = await session.execute(
-            delete(Resource)
-            .where(Resource.deleted_at.is_not(None), Resource.deleted_at < older_than)
+            delete(CloudResourceRow)
+            .where(
+                CloudResourceRow.deleted_at.is_not(None), CloudResourceRow.deleted_at < older_than
+            )
             .execution_options(synchronize_session=False)
         )
     return int(getattr(result, "rowcount", 0))
@@ -61,9 +63,9 @@ async def report_old_secrets(database: Database, max_age: timedelta, now: dateti
     async with database.system_session() as session:
         rows = (
             await session.scalars(
-                select(CloudCredential).where(
-                    CloudCredential.secret_rotated_at < cutoff,
-                    CloudCredential.secret_age_reported_at.is_(None),
+                select(CloudCredentialRow).where(
+                    CloudCredentialRow.secret_rotated_at < cutoff,
+                    CloudCredentialRow.secret_age_reported_at.is_(None),
                 )
             )
         ).all()
@@ -93,9 +95,9 @@ async def report_old_secrets(database: Database, max_age: timedelta, now: dateti
             )
         if reported:
             await session.execute(
-                update(CloudCredential)
-                .where(CloudCredential.id.in_([row.id for row in reported]))
-                .values(secret_age_reported_at=now, updated_at=CloudCredential.updated_at)
+                update(CloudCredentialRow)
+                .where(CloudCredentialRow.id.in_([row.id for row in reported]))
+                .values(secret_age_reported_at=now, updated_at=CloudCredentialRow.updated_at)
                 .execution_options(synchronize_session=False)
             )
     return len(reported)

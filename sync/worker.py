@@ -12,15 +12,16 @@ import contextlib
 import logging
 import signal
 
+from core import metrics
+from core.settings import Settings
 from db.engine import Database, create_engine
-from providers.sync.engine import InventoryFactory
-from providers.sync.inventories import registry_factory
-from providers.sync.options import SyncOptions
-from providers.sync.service import SyncService
-from security.key_ages import observe_keys
+from providers.endpoints import CloudEndpoints
+from security.key_ages import KeyRings, observe_keys
 from security.vault import Vault
-from stratograph import metrics
-from stratograph.settings import Settings
+from sync.engine import InventoryFactory
+from sync.inventories import registry_factory
+from sync.options import SyncOptions
+from sync.service import SyncService
 
 logger = logging.getLogger("stratograph.sync")
 
@@ -35,7 +36,9 @@ async def run_worker(
     """Run jobs until SIGINT/SIGTERM (or `stop`); with `once`, drain the queue and return."""
     database = Database(create_engine(settings.database_url))
     metrics.POOLS.watch("worker", database.engine)
-    inventories = factory or registry_factory(Vault(settings.vault_keys), settings)
+    inventories = factory or registry_factory(
+        Vault(settings.vault_keys), CloudEndpoints.from_settings(settings)
+    )
     service = SyncService(
         database,
         inventories,
@@ -43,7 +46,7 @@ async def run_worker(
         extra_maintenance=lambda: _observed(database, settings),
     )
     try:
-        await observe_keys(database, settings)
+        await observe_keys(database, KeyRings.from_settings(settings))
         if once:
             await service.runner.recover()
             await service.runner.drain()
@@ -61,7 +64,7 @@ async def run_worker(
 
 
 async def _observed(database: Database, settings: Settings) -> None:
-    await observe_keys(database, settings)
+    await observe_keys(database, KeyRings.from_settings(settings))
 
 
 def _stop_on_signals() -> asyncio.Event:

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import HealthStatus, SyncJobStatus
-from db.models import CloudCredential
+from db.models import CloudCredentialRow
 from providers.base import ERROR_AUTH
 
 MAX_MESSAGE = 500
@@ -49,15 +49,15 @@ async def record_sync_health(
 ) -> None:
     health, message = health_of_sync(status, errors)
     await session.execute(
-        update(CloudCredential)
-        .where(CloudCredential.id == credential_id)
+        update(CloudCredentialRow)
+        .where(CloudCredentialRow.id == credential_id)
         .values(
             health_status=health,
             health_response_ms=response_ms,
             health_checked_at=at,
             health_error=message,
             last_used_at=at,
-            updated_at=CloudCredential.updated_at,  # a sync is not an edit of the credential
+            updated_at=CloudCredentialRow.updated_at,  # a sync is not an edit of the credential
         )
         .execution_options(synchronize_session=False)
     )

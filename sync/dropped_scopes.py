@@ -13,9 +13,9 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import SyncScope
+from db.models import SyncScopeRow
 from providers.base import Scope
-from providers.sync.store import mark_stale
+from sync.store import mark_stale
 
 logger = logging.getLogger("stratograph.sync")
 
@@ -28,8 +28,8 @@ async def retire_unplanned_scopes(
     keep = {(scope.region, scope.kind) for scope in planned}
     recorded = (
         await session.execute(
-            select(SyncScope.id, SyncScope.region, SyncScope.kind).where(
-                SyncScope.credential_id == credential_id
+            select(SyncScopeRow.id, SyncScopeRow.region, SyncScopeRow.kind).where(
+                SyncScopeRow.credential_id == credential_id
             )
         )
     ).all()
@@ -46,5 +46,7 @@ async def retire_unplanned_scopes(
         )
         removed += marked
     if gone:
-        await session.execute(delete(SyncScope).where(SyncScope.id.in_([row.id for row in gone])))
+        await session.execute(
+            delete(SyncScopeRow).where(SyncScopeRow.id.in_([row.id for row in gone]))
+        )
     return removed
