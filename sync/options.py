@@ -29,6 +29,8 @@ class SyncOptions:
     # report long-lived cloud secrets older than `secret_max_age`.
     deleted_retention: timedelta | None = timedelta(days=30)
     secret_max_age: timedelta = timedelta(days=90)
+    # Overall deadline of planning and of each scope's listing, SDK and engine retries included.
+    scope_timeout_seconds: float = 600.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SyncOptions:
@@ -49,4 +51,5 @@ class SyncOptions:
                 else None
             ),
             secret_max_age=timedelta(days=settings.key_max_age_days),
+            scope_timeout_seconds=float(settings.sync_scope_timeout_seconds),
         )

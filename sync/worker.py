@@ -15,6 +15,7 @@ import signal
 from core import metrics
 from core.settings import Settings
 from db.engine import Database, create_engine
+from db.role_check import guard_database_role
 from providers.endpoints import CloudEndpoints
 from security.key_ages import KeyRings, observe_keys
 from security.vault import Vault
@@ -46,6 +47,7 @@ async def run_worker(
         extra_maintenance=lambda: _observed(database, settings),
     )
     try:
+        await guard_database_role(database.engine, production=settings.is_production)
         await observe_keys(database, KeyRings.from_settings(settings))
         if once:
             await service.runner.recover()
