@@ -173,3 +173,34 @@ async def test_the_commands_back_up_and_verify_with_a_report(
     assert "resources: 20 rows (manifest 20) ok" in report
     assert "vault key 'k1': 2 credentials open, 0 do not" in report
     assert report.rstrip().endswith("verified: every table and credential is as the manifest says")
+
+
+async def test_a_backup_of_an_older_schema_is_migrated_when_verified_and_restored(
+    tmp_path: Path,
+) -> None:
+    # given a SQLite database still at the schema before this version's last migration
+    from alembic.script import ScriptDirectory
+
+    from db.migrate import alembic_config, upgrade_async
+    from tests.conftest import make_settings
+
+    old_url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    await upgrade_async(old_url, "0003_naming")
+    settings = make_settings(old_url, tmp_path, backup_key=new_backup_key())
+    backup = tmp_path / "old.backup"
+    manifest = await create_backup(settings, backup)
+    assert manifest.schema_revision == "0003_naming" and "key_ages" not in manifest.row_counts
+
+    # when it is verified: then the scratch copy migrates and matches
+    with tempfile.TemporaryDirectory() as work:
+        report = await verify_backup(settings, backup, Path(work))
+    assert report.ok and "key_ages" in report.row_counts
+
+    # when it is restored into a new file: then that database is at this version's head
+    target = settings_for(settings, f"sqlite+aiosqlite:///{tmp_path / 'new.db'}", tmp_path)
+    with tempfile.TemporaryDirectory() as work:
+        await restore_backup(target, backup, Path(work))
+    with sqlite3.connect(tmp_path / "new.db") as connection:
+        (revision,) = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert revision == head
