@@ -10,6 +10,7 @@ from providers.sync import SyncOptions, SyncService
 from providers.sync.inventories import registry_factory
 from security.passwords import PasswordHasher
 from security.ratelimit import RateLimiter
+from security.session_events import SessionEvents
 from security.tokens import TokenSigner
 from security.vault import Vault
 from stratograph.settings import Settings
@@ -25,6 +26,8 @@ class Runtime:
     passwords: PasswordHasher
     # Built from the settings when not given; one per process, shared by every request.
     rate_limiter: RateLimiter = field(default=None)  # type: ignore[assignment]
+    # Revocations written by this process wake its WebSockets at once (see graph/ws_session.py).
+    session_events: SessionEvents = field(default_factory=SessionEvents)
 
     def __post_init__(self) -> None:
         if self.rate_limiter is None:

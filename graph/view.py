@@ -20,11 +20,19 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from graph.context import Context, authenticate, bearer_token, build_context
+from graph.context import (
+    Context,
+    SocketAuth,
+    authenticate,
+    authenticate_claims,
+    bearer_token,
+    build_context,
+)
 from graph.graphiql_assets import LocalAssets, localize
 from graph.http_media import is_request_error, negotiate_media_type
 from graph.runtime import Runtime
-from graph.trusted import TrustedTransportWSHandler, refusal_result, trusted_request
+from graph.trusted import refusal_result, trusted_request
+from graph.ws_session import SessionTransportWSHandler
 from security.trusted_documents import RefusedOperation, TrustedDocuments
 
 
@@ -40,7 +48,7 @@ class TextFrameWebSocketAdapter(ASGIWebSocketAdapter):
 
 
 class GraphQLView(GraphQL[Context, None]):
-    graphql_transport_ws_handler_class = TrustedTransportWSHandler
+    graphql_transport_ws_handler_class = SessionTransportWSHandler
     websocket_adapter_class = TextFrameWebSocketAdapter
 
     def __init__(self, schema: BaseSchema, runtime: Runtime) -> None:
@@ -84,9 +92,12 @@ class GraphQLView(GraphQL[Context, None]):
         params = context.connection_params
         raw = params.get("Authorization") or params.get("authorization") or ""
         token = bearer_token(str(raw)) if raw else None
-        user = await authenticate(self.runtime, token)
-        if user is None:
+        found = await authenticate_claims(self.runtime, token)
+        if found is None or token is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        user, claims = found
+        # Kept for the per-operation re-check and the session watch (graph/ws_session.py).
+        context.socket_auth = SocketAuth(token, user.id, user.role, claims.expires_at)
         context.act_as(user)
         return await super().on_ws_connect(context)
 
