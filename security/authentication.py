@@ -40,7 +40,7 @@ from security.tokens import TokenSigner
 
 INVALID_CREDENTIALS_MESSAGE = "The email or password is incorrect."
 INVALID_TOKEN_MESSAGE = "The refresh token is unknown, expired or revoked. Log in again."  # noqa: S105
-LOG_OUT_NEEDS_TOKEN = (
+LOG_OUT_NEEDS_SESSION = (
     "Send the refresh token of the session to end, or allSessions: true with an access token."
 )
 # Longer inputs are not worth hashing: no stored password can be that long.
@@ -214,7 +214,7 @@ class Authenticator:
         elif all_sessions and acting_user_id is not None:
             owner = acting_user_id
         else:
-            problem = Problem("refreshToken", ProblemCode.REQUIRED, LOG_OUT_NEEDS_TOKEN)
+            problem = Problem("refreshToken", ProblemCode.REQUIRED, LOG_OUT_NEEDS_SESSION)
             return LogOutOutcome(problems=[problem])
         async with self.database.system_session() as session:
             await refresh_tokens.lock_account(session, owner)
