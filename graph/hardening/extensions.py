@@ -70,7 +70,12 @@ class RateLimits(SchemaExtension):
             and operation is not None
         ):
             calls = root_field_calls(document, operation, context.variables)
-            caller = Caller(request.client_ip, str(request.user.id) if request.user else None)
+            user = request.user
+            caller = Caller(
+                request.client_ip,
+                str(user.id) if user else None,
+                user.email if user else None,
+            )
             verdict = tightest(await request.runtime.rate_limiter.hit_all(calls, caller))
             if verdict is not None:
                 _write_headers(request, verdict)
