@@ -145,16 +145,26 @@ class SessionTransportWSHandler(TrustedTransportWSHandler):
             )
             async with contextlib.aclosing(source):
                 first = True
-                async for result in source:
-                    if first and isinstance(result, PreExecutionError):
-                        await operation.send_initial_errors(_with_codes(list(result.errors or [])))
-                        return
-                    if not isinstance(result, ExecutionResult):
-                        message = "Incremental delivery is not supported over graphql-transport-ws"
-                        await self._send_error(operation, message, ErrorCode.BAD_REQUEST)
-                        return
-                    await operation.send_next(result)
-                    first = False
+                try:
+                    async for result in source:
+                        if first and isinstance(result, PreExecutionError):
+                            errors = _with_codes(list(result.errors or []))
+                            await operation.send_initial_errors(errors)
+                            return
+                        if not isinstance(result, ExecutionResult):
+                            message = "Incremental delivery is not supported over WebSockets"
+                            await self._send_error(operation, message, ErrorCode.BAD_REQUEST)
+                            return
+                        await operation.send_next(result)
+                        first = False
+                except GraphQLError as error:
+                    if not first:
+                        raise
+                    # ParserCache raises a syntax error out of the stream instead of yielding it;
+                    # HTTP answers it as a request error, so this socket does too.
+                    self.schema.process_errors([error])
+                    await operation.send_initial_errors(_with_codes([error]))
+                    return
             await operation.send_operation_message({"id": operation.id, "type": "complete"})
         except Exception as error:  # keep the socket serving; the operation is masked as ended
             await self.handle_task_exception(error)

@@ -43,6 +43,13 @@ class QueryLimits(SchemaExtension):
             rules = (*rules, NoSchemaIntrospectionCustomRule)
         context.validation_rules = rules
         yield
+        # Validation ran (or came from the cache): what it found and did not code is a rule break.
+        for error in context.pre_execution_errors or ():
+            if not (error.extensions or {}).get("code"):
+                error.extensions = {
+                    **(error.extensions or {}),
+                    "code": ErrorCode.GRAPHQL_VALIDATION_FAILED.value,
+                }
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
