@@ -18,6 +18,7 @@ from graph.runtime import Runtime
 from graph.schema import schema
 from graph.view import GraphQLView
 from security.http import install_http_security
+from security.token_purge import RefreshTokenPurge
 from stratograph import metrics
 from stratograph.request_context import RequestContextMiddleware
 from stratograph.settings import Settings, get_settings
@@ -80,12 +81,15 @@ def create_app(
     """The app; `graphql_schema` lets tests mount a small schema behind the same protections."""
     runtime = Runtime.from_settings(settings or get_settings())
     view = GraphQLView(graphql_schema or schema, runtime)
+    token_purge = RefreshTokenPurge(runtime.database)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         # Sync jobs run in this process unless `stratograph worker` runs them (SYNC_IN_PROCESS).
         runtime.sync.start_background(run_jobs=runtime.settings.sync_in_process)
+        token_purge.start()
         yield
+        await token_purge.stop()
         await runtime.close()
 
     routes = [
@@ -99,6 +103,7 @@ def create_app(
         routes.append(Route("/graphiql-assets/{path:path}", view.graphiql_assets.serve))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.token_purge = token_purge
     metrics.POOLS.watch("api", runtime.database.engine)
     # Added first, so it runs inside the HTTP middlewares and sees the request id they chose.
     app.add_middleware(RequestContextMiddleware)
