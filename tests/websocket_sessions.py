@@ -28,7 +28,7 @@ async def open_socket(app: Starlette, token: str) -> AsyncIterator[Any]:
     transport = ASGIWebSocketTransport(app=app)
     async with (
         httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
-        aconnect_ws("/graphql", http, subprotocols=["graphql-transport-ws"]) as ws,
+        aconnect_ws("/graphql", http, subprotocols=["graphql-transport-ws"]) as ws,  # type: ignore[var-annotated]
     ):
         await ws.send_json(
             {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
