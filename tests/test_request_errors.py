@@ -137,3 +137,26 @@ async def test_messages_that_are_not_protocol_messages_close_with_4400(
         await ws.send_json(message)
         answer = await receive(ws)
     assert answer == Closed(4400)
+
+
+async def test_subscriptions_over_http_are_bad_requests(app: Starlette, token: str) -> None:
+    # given a subscription document, sent over HTTP (where nothing could end it with the session)
+    query = "subscription Follow($id: ID!) { syncJob(id: $id) { status } }"
+    body = {"query": query, "variables": {"id": "U3luY0pvYjox"}}
+    transport = httpx.ASGITransport(app=app)
+    headers = {"authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
+        # when it is posted, with and without a streaming Accept header, and sent with GET
+        answers = [
+            await http.post("/graphql", json=body, headers=headers),
+            await http.post(
+                "/graphql",
+                json=body,
+                headers={**headers, "accept": 'multipart/mixed;subscriptionSpec="1.0"'},
+            ),
+            await http.get("/graphql", params={"query": query}, headers=headers),
+        ]
+    # then each is a BAD_REQUEST pointing at the WebSocket, never an internal error
+    for answer in answers:
+        assert codes(answer.json()["errors"]) == ["BAD_REQUEST"], answer.text
+        assert "WebSocket" in answer.json()["errors"][0]["message"]
