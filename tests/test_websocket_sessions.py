@@ -256,3 +256,22 @@ async def test_the_socket_closes_at_the_access_tokens_expiry(app: Starlette) -> 
     assert ended["payload"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert closed == Closed(4403)
     assert datetime.now(UTC) >= expires_at
+
+
+async def test_change_password_over_the_socket_delivers_its_fresh_session(
+    app: Starlette, gql: GraphQLClient
+) -> None:
+    # given a socket of a session
+    session = await signed_up_session(gql, "own-socket@example.com")
+    async with open_socket(app, session["accessToken"]) as ws:
+        # when the password is changed over that very socket
+        variables = {"input": {"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD}}
+        answers = await run(ws, "change", CHANGE_PASSWORD, variables)
+        closed = await closed_with(ws)
+    # then the answer carries the fresh session before the old one's socket is closed
+    (payload,) = data_of(answers)
+    assert payload["changePassword"]["userErrors"] == []
+    assert closed == Closed(4403)
+    fresh = payload["changePassword"]["accessToken"]
+    assert (await gql(ME, token=fresh)).ok()["me"]["email"] == "own-socket@example.com"
+    assert (await gql(ME, token=session["accessToken"])).error_codes == ["UNAUTHENTICATED"]
