@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     access_token_expire_minutes: int = Field(default=30, ge=1, le=24 * 60)
     refresh_token_expire_days: int = Field(default=14, ge=1, le=365)
+    # Seconds between re-checks of an open WebSocket's session against the database (how soon a
+    # revocation written by another process closes it; this process's own close it at once).
+    websocket_recheck_seconds: float = Field(default=15, gt=0, le=300)
     encryption_keys: CsvList = Field(default_factory=list)
     allowed_origins: CsvList = Field(
         default_factory=lambda: ["http://localhost:5173", "http://localhost:3000"]

@@ -23,6 +23,7 @@ from graph.schema import schema
 from graph.unavailable import DatabaseUnavailableMiddleware
 from graph.view import GraphQLView
 from security.http import HttpPolicy, install_http_security
+from security.token_purge import RefreshTokenPurge
 
 logger = logging.getLogger("stratograph.http")
 
@@ -89,6 +90,7 @@ def create_app(
     """The app; `graphql_schema` lets tests mount a small schema behind the same protections."""
     runtime = Runtime.from_settings(settings or get_settings())
     view = GraphQLView(graphql_schema or schema, runtime)
+    token_purge = RefreshTokenPurge(runtime.database)
 
     settings = runtime.settings
     listener = (
@@ -106,9 +108,11 @@ def create_app(
         await runtime.observe_keys()
         # Sync jobs run in this process unless `stratograph worker` runs them (SYNC_IN_PROCESS).
         runtime.sync.start_background(run_jobs=settings.sync_in_process)
+        token_purge.start()
         try:
             yield
         finally:
+            await token_purge.stop()
             if listener is not None:
                 listener.stop()
             await runtime.close()
@@ -125,6 +129,7 @@ def create_app(
         routes.append(Route("/graphiql-assets/{path:path}", view.graphiql_assets.serve))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.token_purge = token_purge
     app.state.metrics_listener = listener
     metrics.POOLS.watch("api", runtime.database.engine)
     # Innermost: a database outage met before execution (authentication) becomes a typed 503.

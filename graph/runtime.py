@@ -11,6 +11,7 @@ from providers.endpoints import CloudEndpoints
 from security.key_ages import KeyRings, observe_keys
 from security.passwords import PasswordHasher
 from security.ratelimit import RateLimiter, RateLimitOptions
+from security.session_events import SessionEvents
 from security.tokens import TokenSigner
 from security.vault import Vault
 from sync import SyncOptions, SyncService
@@ -27,6 +28,8 @@ class Runtime:
     passwords: PasswordHasher
     # Built from the settings when not given; one per process, shared by every request.
     rate_limiter: RateLimiter = field(default=None)  # type: ignore[assignment]
+    # Revocations written by this process wake its WebSockets at once (see graph/ws_session.py).
+    session_events: SessionEvents = field(default_factory=SessionEvents)
 
     def __post_init__(self) -> None:
         if self.rate_limiter is None:

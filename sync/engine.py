@@ -324,16 +324,15 @@ class SyncEngine:
         Only the opening of the stream (up to its first chunk) is retried: a retry later would
         list the scope again and count rows already written."""
         seen_at = utcnow()
-        chunks: AsyncIterator[list[ResourceRecord]] | None = None
 
-        async def first_chunk() -> list[ResourceRecord] | None:
-            nonlocal chunks
-            chunks = inventory.stream_scope(scope)
-            return await anext(chunks, None)
+        async def first_chunk() -> tuple[
+            AsyncIterator[list[ResourceRecord]], list[ResourceRecord] | None
+        ]:
+            stream = inventory.stream_scope(scope)
+            return stream, await anext(stream, None)
 
         listing = Deadline(self.options.scope_timeout_seconds, "listing the scope")
-        chunk = await listing.run(self._retrying(first_chunk))
-        assert chunks is not None
+        chunks, chunk = await listing.run(self._retrying(first_chunk))
         count = 0
         while chunk is not None:
             async with self.database.system_session() as session:
