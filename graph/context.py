@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import HTTPConnection
@@ -10,12 +12,24 @@ from strawberry.types import Info as StrawberryInfo
 
 from core.request_context import set_user
 from db.audit import Client
+from db.enums import Role
 from db.scoping import OwnerScope, ScopedDatabase
 from db.text import storable
+from graph.errors import ErrorCode, PublicError
 from graph.loaders import Loaders
 from graph.runtime import Runtime
 from security.access_tokens import CurrentUser
 from security.proxies import trusted_proxies
+
+
+@dataclass(frozen=True, slots=True)
+class SocketAuth:
+    """What a WebSocket authenticated with in `connection_init`, re-checked per operation."""
+
+    token: str
+    user_id: uuid.UUID
+    role: Role
+    expires_at: datetime
 
 
 @dataclass
@@ -28,6 +42,8 @@ class Context:
     response: Any = None
     # Filled by Strawberry from a WebSocket `connection_init` payload.
     connection_params: dict[str, Any] = field(default_factory=dict)
+    # Set by `connection_init` on a WebSocket's connection context.
+    socket_auth: SocketAuth | None = None
 
     def act_as(self, user: CurrentUser | None) -> None:
         """Re-scope the context after a WebSocket authenticates in `connection_init`."""
@@ -35,6 +51,13 @@ class Context:
         self.db = _scoped_db(self.runtime, user)
         self.loaders = Loaders(self.db)
         set_user(user.id if user else None)
+
+    def require_user(self) -> CurrentUser:
+        """The caller, for resolvers behind `IsAuthenticated`: narrows the type without an
+        `assert` (which `python -O` strips) and fails closed if a permission class is missing."""
+        if self.user is None:
+            raise PublicError("Authentication required", ErrorCode.UNAUTHENTICATED)
+        return self.user
 
     @property
     def client_ip(self) -> str:

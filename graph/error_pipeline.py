@@ -5,10 +5,12 @@ WebSocket) reaches `Schema.process_errors` before it is sent. There the steps of
 this order, on each error:
 
 1. `code_parse_limit`: the parser's "…tokens. Parsing aborted." gets `QUERY_TOO_COMPLEX`;
-2. `hide_suggestions`: in production, no "Did you mean …?" (graphql-core phrases field,
+2. `code_bad_request`: any other code-less error about the request itself (a syntax error,
+   variables that do not fit their types, an unknown operation name) gets `BAD_REQUEST`;
+3. `hide_suggestions`: in production, no "Did you mean …?" (graphql-core phrases field,
    argument, type and enum hints; Strawberry's `disable_field_suggestions` strips field hints only);
-3. `redact_values`: submitted values out of messages (`graph.redaction`);
-4. `log`: the one log line of the error, after redaction, never `str(error)` (which prints the
+4. `redact_values`: submitted values out of messages (`graph.redaction`);
+5. `log`: the one log line of the error, after redaction, never `str(error)` (which prints the
    query lines, and any inline secret, around it); unexpected exceptions with their traceback, an
    unreachable database as one warning without one.
 
@@ -29,7 +31,7 @@ from strawberry.types import ExecutionContext
 
 from db.availability import is_database_unavailable
 from graph.errors import ErrorCode, is_public
-from graph.hardening.production import is_production, strip_suggestions
+from graph.hardening.production import is_production, is_request_error, strip_suggestions
 from graph.hardening.rules import MAX_TOKENS
 from graph.redaction import redact_error
 
@@ -43,6 +45,11 @@ ErrorStep = Callable[[GraphQLError, bool], None]
 def code_parse_limit(error: GraphQLError, _production: bool) -> None:
     if PARSE_ABORTED in error.message and not error.extensions:
         error.extensions = {"code": ErrorCode.QUERY_TOO_COMPLEX.value, "maxTokens": MAX_TOKENS}
+
+
+def code_bad_request(error: GraphQLError, _production: bool) -> None:
+    if is_request_error(error):
+        error.extensions = {**(error.extensions or {}), "code": ErrorCode.BAD_REQUEST.value}
 
 
 def hide_suggestions(error: GraphQLError, production: bool) -> None:
@@ -72,7 +79,13 @@ def log(error: GraphQLError, _production: bool) -> None:
     )
 
 
-STEPS: tuple[ErrorStep, ...] = (code_parse_limit, hide_suggestions, redact_values, log)
+STEPS: tuple[ErrorStep, ...] = (
+    code_parse_limit,
+    code_bad_request,
+    hide_suggestions,
+    redact_values,
+    log,
+)
 
 
 class AppSchema(strawberry.Schema):

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from db.engine import Database
 from db.enums import Role
 from db.models import UserRow
-from security.tokens import InvalidToken, TokenSigner
+from security.tokens import AccessClaims, InvalidToken, TokenSigner
 
 logger = logging.getLogger("stratograph.auth")
 
@@ -42,6 +42,14 @@ async def authenticate(
     database: Database, signer: TokenSigner, token: str | None
 ) -> CurrentUser | None:
     """The user behind an access token, or None for anonymous / any invalid token."""
+    found = await authenticate_claims(database, signer, token)
+    return found[0] if found else None
+
+
+async def authenticate_claims(
+    database: Database, signer: TokenSigner, token: str | None
+) -> tuple[CurrentUser, AccessClaims] | None:
+    """`authenticate`, with the token's verified claims (a WebSocket needs its expiry)."""
     if token is None:
         return None
     try:
@@ -57,4 +65,5 @@ async def authenticate(
     if row.tokens_valid_after is not None and claims.issued_at < row.tokens_valid_after:
         logger.info("access token refused: issued before the user's sessions were revoked")
         return None
-    return CurrentUser(id=row.id, email=row.email, full_name=row.full_name, role=row.role)
+    user = CurrentUser(id=row.id, email=row.email, full_name=row.full_name, role=row.role)
+    return user, claims

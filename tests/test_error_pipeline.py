@@ -25,6 +25,7 @@ async def development(database_url: str, tmp_path: Path) -> AsyncIterator[httpx.
 def test_the_steps_run_in_the_documented_order() -> None:
     assert [step.__name__ for step in STEPS] == [
         "code_parse_limit",
+        "code_bad_request",
         "hide_suggestions",
         "redact_values",
         "log",

@@ -25,7 +25,7 @@ from graph.credentials.inputs import (
     UpdateCredentialInput,
 )
 from graph.credentials.validation import Problems, check_name, check_region, check_secret
-from graph.errors import BadRequest
+from graph.errors import BadRequest, ErrorCode, PublicError
 from graph.node import from_global_id, to_global_id
 from providers.secrets import CloudSecret, provider_of
 from providers.vault_access import seal_into
@@ -119,8 +119,8 @@ async def add_credential(writer: CredentialWriter, data: AddCredentialInput) -> 
     if problems.errors or name is None or secret is None:
         return CredentialOutcome(problems=problems.errors)
     owner = writer.db.scope.user_id
-    if owner is None:  # the resolver requires an authenticated user; never write an orphan
-        raise PermissionError("adding a credential needs an acting user")
+    if owner is None:  # behind IsAuthenticated; fails closed if a permission class is missing
+        raise PublicError("Authentication required", ErrorCode.UNAUTHENTICATED)
     provider = provider_of(secret)
     row = CloudCredentialRow(
         id=uuid.uuid4(),
