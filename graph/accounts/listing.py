@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import func
+from sqlalchemy import Select, func
 
 from db.models import AuditEvent as AuditEventRow
 from db.models import User as UserRow
@@ -22,8 +24,12 @@ from graph.connections.types import (
     paginate,
 )
 from graph.context import Info
-from graph.node import register_node
-from graph.permissions import IsAdmin, IsAuthenticated
+from graph.enums import AuditOutcome
+from graph.errors import BadRequest
+from graph.node import from_global_id, register_node
+from graph.permissions import IsAdmin, IsAuthenticated, UserFilterIsForAdmins
+
+MAX_ACTIONS = 50
 
 AUDIT_ORDERING = Ordering(
     "auditEvents:CREATED_AT:DESC",
@@ -50,6 +56,46 @@ async def _audit_event_node(info: Info, event_id: uuid.UUID) -> AuditEvent | Non
 
 
 register_node("AuditEvent", _audit_event_node)
+
+
+@strawberry.input(description="Which audit events to list; every given condition must hold.")
+class AuditEventFilter:
+    action: list[str] | None = strawberry.field(
+        default=None, description="Any of these actions, e.g. ['login', 'admin.user.deactivate']."
+    )
+    outcome: AuditOutcome | None = strawberry.field(default=None, description="Only this outcome.")
+    since: datetime | None = strawberry.field(
+        default=None, description="Events at or after this instant."
+    )
+    until: datetime | None = strawberry.field(
+        default=None, description="Events before this instant."
+    )
+    user_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Events of this user (administrators only; others may name themselves).",
+    )
+
+
+def _filtered(statement: Select[Any], wanted: AuditEventFilter | None) -> Select[Any]:
+    if wanted is None:
+        return statement
+    if wanted.action is not None:
+        if len(wanted.action) > MAX_ACTIONS:
+            raise BadRequest(f"filter.action takes at most {MAX_ACTIONS} actions")
+        statement = statement.where(AuditEventRow.action.in_([a[:64] for a in wanted.action]))
+    if wanted.outcome is not None:
+        statement = statement.where(AuditEventRow.outcome == wanted.outcome.value)
+    for instant in (wanted.since, wanted.until):
+        if instant is not None and instant.tzinfo is None:
+            raise BadRequest("filter.since and filter.until need a time zone, e.g. 'Z'")
+    if wanted.since is not None:
+        statement = statement.where(AuditEventRow.created_at >= wanted.since)
+    if wanted.until is not None:
+        statement = statement.where(AuditEventRow.created_at < wanted.until)
+    if wanted.user_id is not None:
+        _, user_id = from_global_id(str(wanted.user_id), "User")
+        statement = statement.where(AuditEventRow.user_id == user_id)
+    return statement
 
 
 @strawberry.type(description="An audit event in a page of events, with its cursor.")
@@ -100,7 +146,7 @@ class UserConnection(ConnectionFields):
 class AccountListQueries:
     @strawberry.field(
         description="Audit events, newest first: your own, or everyone's for an administrator.",
-        permission_classes=[IsAuthenticated],
+        permission_classes=[IsAuthenticated, UserFilterIsForAdmins],
     )
     async def audit_events(
         self,
@@ -109,13 +155,16 @@ class AccountListQueries:
         after: AfterArg = None,
         last: LastArg = None,
         before: BeforeArg = None,
+        filter: Annotated[
+            AuditEventFilter | None, strawberry.argument(description="Narrow the list.")
+        ] = None,
     ) -> AuditEventConnection:
         request = PageRequest.from_args(first, after, last, before)
         scope = info.context.db.scope.admin_view()
         page, count_fn = await paginate(
             info,
-            scope.select(AuditEventRow),
-            scope.count(AuditEventRow),
+            _filtered(scope.select(AuditEventRow), filter),
+            _filtered(scope.count(AuditEventRow), filter),
             AUDIT_ORDERING,
             request,
             entities=True,

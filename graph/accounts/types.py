@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from enum import Enum
 
@@ -11,6 +12,7 @@ from strawberry.scalars import JSON
 from db import enums
 from db.models import AuditEvent as AuditEventRow
 from db.models import User as UserRow
+from graph.context import Info
 from graph.enums import AuditOutcome
 from graph.node import Node, to_global_id
 
@@ -29,6 +31,12 @@ class User(Node):
     full_name: str = strawberry.field(description="Display name.")
     role: Role = strawberry.field(description="USER or ADMIN.")
     created_at: datetime = strawberry.field(description="When the account was created.")
+    totp_enabled: bool = strawberry.field(
+        description="Whether log-in asks for a TOTP code (or a recovery code) after the password."
+    )
+    is_active: bool = strawberry.field(
+        description="False once an administrator deactivated the account (it cannot log in)."
+    )
 
     @classmethod
     def from_row(cls, row: UserRow) -> User:
@@ -38,6 +46,8 @@ class User(Node):
             full_name=row.full_name,
             role=Role(row.role.value),
             created_at=row.created_at,
+            totp_enabled=row.totp_enabled,
+            is_active=row.is_active,
         )
 
 
@@ -49,10 +59,24 @@ class AuditEvent(Node):
     user_agent: str | None = strawberry.field(description="Client user agent.")
     created_at: datetime = strawberry.field(description="When it happened.")
     details: JSON = strawberry.field(description="Extra facts; never a password or token.")
+    actor_id: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field(
+        description=(
+            "Who acted: the user themselves, or an administrator acting on them; null for an "
+            "anonymous caller (a refused log-in). Only administrators see other users here."
+        )
+    )
+    async def actor(self, info: Info) -> User | None:
+        if self.actor_id is None:
+            return None
+        row = await info.context.loaders.user_by_id.load(self.actor_id)
+        return User.from_row(row) if row else None
 
     @classmethod
     def from_row(cls, row: AuditEventRow) -> AuditEvent:
         return cls(
+            actor_id=row.actor_id,
             id=to_global_id("AuditEvent", row.id),
             action=row.action,
             outcome=AuditOutcome(row.outcome.value),
