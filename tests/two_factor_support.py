@@ -64,9 +64,7 @@ class Authenticator:
         return self.totp.at(self.clock.now + steps_from_now * self.totp.interval)
 
 
-async def enrol(
-    gql: GraphQLClient, token: str, clock: Clock
-) -> tuple[Authenticator, list[str]]:
+async def enrol(gql: GraphQLClient, token: str, clock: Clock) -> tuple[Authenticator, list[str]]:
     """Begin and confirm a setup with the current code, then move the clock to the next step
     (that code is spent)."""
     begun = (await gql(BEGIN, token=token)).ok()["beginTotpSetup"]
