@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -28,12 +29,29 @@ from graph.context import (
     bearer_token,
     build_context,
 )
+from graph.errors import BadRequest
 from graph.graphiql_assets import LocalAssets, localize
+from graph.hardening.rules import MAX_TOKENS
 from graph.http_media import is_request_error, negotiate_media_type
 from graph.runtime import Runtime
 from graph.trusted import refusal_result, trusted_request
 from graph.ws_session import SessionTransportWSHandler
 from security.trusted_documents import RefusedOperation, TrustedDocuments
+
+SUBSCRIPTIONS_OVER_WS = "Subscriptions are served over WebSocket (graphql-transport-ws) only"
+
+
+def is_subscription(query: str | None, operation_name: str | None) -> bool:
+    """Whether the operation a request would run is a subscription (parsed only when the text
+    names one, so ordinary requests pay a substring search)."""
+    if not query or "subscription" not in query:
+        return False
+    try:
+        document = parse(query, max_tokens=MAX_TOKENS)
+    except GraphQLError:
+        return False  # the normal path reports the syntax error
+    operation = get_operation_ast(document, operation_name)
+    return operation is not None and operation.operation is OperationType.SUBSCRIPTION
 
 
 class TextFrameWebSocketAdapter(ASGIWebSocketAdapter):
@@ -117,6 +135,10 @@ class GraphQLView(GraphQL[Context, None]):
                 request_data = trusted_request(self.trusted_documents, request_data)
             except RefusedOperation as refused:
                 return refusal_result(refused)
+        for data in request_data if isinstance(request_data, list) else [request_data]:
+            if is_subscription(data.query, data.operation_name):
+                # Served over the WebSocket only, where the session watch can end them.
+                return ExecutionResult(data=None, errors=[BadRequest(SUBSCRIPTIONS_OVER_WS)])
         return await super().execute_operation(
             request, request_adapter, request_data, context, root_value, sub_response
         )

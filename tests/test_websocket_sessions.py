@@ -193,11 +193,12 @@ async def test_the_recheck_closes_sockets_of_sessions_ended_elsewhere(
         async with open_socket(app, access_token(runtime, user)) as ws:
             assert data_of(await run(ws, "1", ME))
             # when another process revokes, deactivates or promotes the account
-            values: dict[str, Any] = {
+            changes: dict[str, dict[str, Any]] = {
                 "revoked": {"tokens_valid_after": datetime.now(UTC) + timedelta(seconds=1)},
                 "deactivated": {"is_active": False},
                 "role": {"role": Role.ADMIN},
-            }[change]
+            }
+            values = changes[change]
             await set_user(runtime, user.id, **values)
             # then the socket is closed with 4403 without any further operation
             assert await closed_with(ws) == Closed(4403)

@@ -23,12 +23,14 @@ class Closed:
 
 
 @asynccontextmanager
-async def open_socket(app: Starlette, token: str) -> AsyncIterator[Any]:
-    """A socket past `connection_ack`, authenticated with `token`."""
+async def open_socket(
+    app: Starlette, token: str, base_url: str = "http://testserver"
+) -> AsyncIterator[Any]:
+    """A socket past `connection_ack`, authenticated with `token` (`https://` in production)."""
     transport = ASGIWebSocketTransport(app=app)
     async with (
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
-        aconnect_ws("/graphql", http, subprotocols=["graphql-transport-ws"]) as ws,
+        httpx.AsyncClient(transport=transport, base_url=base_url) as http,
+        aconnect_ws("/graphql", http, subprotocols=["graphql-transport-ws"]) as ws,  # type: ignore[var-annotated]
     ):
         await ws.send_json(
             {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}

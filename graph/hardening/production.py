@@ -35,7 +35,8 @@ def is_request_error(error: GraphQLError) -> bool:
         return False
     if isinstance(error, GraphQLSyntaxError):
         return True
-    return error.path is None and error.original_error is None
+    original = error.original_error
+    return error.path is None and (original is None or isinstance(original, GraphQLError))
 
 
 def strip_suggestions(message: str) -> str:
