@@ -75,6 +75,10 @@ class SecurityEventBus:
         for wake in self._listeners.get(user_id, ()):
             wake.set()
 
+    def listening(self, user_id: uuid.UUID) -> int:
+        """How many subscribers of `user_id` this process has."""
+        return len(self._listeners.get(user_id, ()))
+
 
 SECURITY_EVENT_BUS = SecurityEventBus()
 
