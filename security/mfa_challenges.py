@@ -12,7 +12,7 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import MfaChallenge
@@ -75,3 +75,13 @@ async def consume(session: AsyncSession, challenge: MfaChallenge, *, now: dateti
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
+
+
+async def purge(session: AsyncSession, *, now: datetime) -> int:
+    """Delete challenges that can no longer be completed (housekeeping: a system session)."""
+    result = await session.execute(
+        delete(MfaChallenge)
+        .where(or_(MfaChallenge.expires_at <= now, MfaChallenge.used_at.is_not(None)))
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

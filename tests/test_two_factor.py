@@ -257,3 +257,25 @@ async def test_regenerated_recovery_codes_replace_the_old_ones(
     assert codes_of(await complete(gql, pending, recovery=old[1])) == ["INVALID_CODE"]
     ok = await complete(gql, pending, recovery=new[1])
     assert ok["accessToken"]
+
+
+async def test_finished_challenges_are_purged(
+    gql: GraphQLClient, runtime: Runtime, clock: Clock
+) -> None:
+    from sqlalchemy import func
+
+    from security.token_purge import RefreshTokenPurge
+
+    # given one completed and one pending log-in challenge
+    app, _, _ = await enrolled(gql, "purged@example.com", clock)
+    assert (
+        await complete(gql, (await log_in(gql, "purged@example.com"))["mfaToken"], code=app.code())
+    )["accessToken"]
+    pending = (await log_in(gql, "purged@example.com"))["mfaToken"]
+    # when the hourly purge runs
+    await RefreshTokenPurge(runtime.database).run_once()
+    # then only the pending one is left, and it still works
+    async with runtime.database.system_session() as session:
+        assert await session.scalar(select(func.count()).select_from(MfaChallenge)) == 1
+    clock.next_step()
+    assert (await complete(gql, pending, code=app.code()))["accessToken"]
