@@ -6,14 +6,18 @@ as an authenticator app would; the server's TOTP clock is moved by the test, nev
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select, update
 
 from db.models import MfaChallenge, TotpFactor, User
+from graph.app import create_app
 from graph.runtime import Runtime
 from security.passwords import PasswordHasher
+from tests.conftest import make_settings
 from tests.graphql_client import GraphQLClient
 from tests.sessions import PASSWORD, signed_up_session
 from tests.two_factor_support import (
@@ -279,3 +283,31 @@ async def test_finished_challenges_are_purged(
         assert await session.scalar(select(func.count()).select_from(MfaChallenge)) == 1
     clock.next_step()
     assert (await complete(gql, pending, code=app.code()))["accessToken"]
+
+
+async def test_wrong_codes_share_the_log_in_budget(
+    database_url: str, tmp_path: Path, clock: Clock
+) -> None:
+    # given a server allowing 4 password or code checks a minute per address
+    application = create_app(make_settings(database_url, tmp_path, rate_limit_login="4/minute"))
+    runtime: Runtime = application.state.runtime
+    runtime.passwords.close()
+    runtime.passwords = PasswordHasher.fast_for_tests()
+    transport = httpx.ASGITransport(app=application)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            gql = GraphQLClient(http)
+            session = await signed_up_session(gql, "budget@example.com")  # logIn: 1
+            await enrol(gql, session["accessToken"], clock)  # confirmTotpSetup: 2
+            token = (await log_in(gql, "budget@example.com"))["mfaToken"]  # logIn: 3
+            assert codes_of(await complete(gql, token, code="000000")) == ["INVALID_CODE"]  # 4
+            # when one more code is tried
+            refused = await gql(
+                'mutation($t: String!) { completeLogIn(input: {mfaToken: $t, code: "1"}) '
+                "{ accessToken } }",
+                {"t": token},
+            )
+            # then it is refused by the rate limit, like a fifth password
+            assert refused.error_codes == ["RATE_LIMITED"] and refused.status_code == 429
+    finally:
+        await runtime.close()
