@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import AuditOutcome
-from db.models import AuditEvent
+from db.models import AuditEventRow
 
 # Keys that must never reach `details`, whatever a caller passes by mistake.
 FORBIDDEN_DETAIL_KEYS = frozenset(
@@ -40,14 +40,14 @@ def record_audit(
     ip: str | None = None,
     user_agent: str | None = None,
     details: Mapping[str, Any] | None = None,
-) -> AuditEvent:
+) -> AuditEventRow:
     """Add an audit event to the session's transaction (committed with the caller's work).
 
     The actor is `actor_id` when given (an admin acting on `user_id`), nobody for an `anonymous`
     caller (a failed log-in, a replayed token), else the user themselves.
     """
     clean = {k: v for k, v in (details or {}).items() if k.lower() not in FORBIDDEN_DETAIL_KEYS}
-    event = AuditEvent(
+    event = AuditEventRow(
         user_id=user_id,
         actor_id=actor_id if actor_id is not None else (None if anonymous else user_id),
         action=action,

@@ -29,7 +29,7 @@ from graph.context import (
     bearer_token,
     build_context,
 )
-from graph.errors import BadRequest
+from graph.errors import BadRequest, ErrorCode
 from graph.graphiql_assets import LocalAssets, localize
 from graph.hardening.rules import MAX_TOKENS
 from graph.http_media import is_request_error, negotiate_media_type
@@ -38,6 +38,7 @@ from graph.trusted import refusal_result, trusted_request
 from graph.ws_session import SessionTransportWSHandler
 from security.trusted_documents import RefusedOperation, TrustedDocuments
 
+JSON = "application/json"
 SUBSCRIPTIONS_OVER_WS = "Subscriptions are served over WebSocket (graphql-transport-ws) only"
 
 
@@ -192,7 +193,15 @@ class GraphQLView(GraphQL[Context, None]):
         context: Context | UnsetType = UNSET,
         root_value: UnsetType | None = UNSET,
     ) -> Response | WebSocket:
-        response = await super().run(request, context, root_value)  # type: ignore[arg-type]
+        try:
+            response = await super().run(request, context, root_value)  # type: ignore[arg-type]
+        except HTTPException as exc:
+            if not isinstance(request, Request) or exc.status_code != 400:
+                raise
+            # A malformed request body (variables not an object, no query, …) gets a GraphQL
+            # error with its code, like the same payload over the WebSocket.
+            error = {"message": exc.reason, "extensions": {"code": ErrorCode.BAD_REQUEST.value}}
+            response = Response(self.encode_json({"errors": [error]}), 400, media_type=JSON)
         if isinstance(request, Request) and isinstance(response, Response):
             negotiate_media_type(request, response)
         return response

@@ -42,6 +42,8 @@ logger = logging.getLogger("stratograph.auth")
 SESSION_ENDED = "The session has ended; log in again"
 # graphql-transport-ws: 4403 "Forbidden"; the reason is informative only.
 FORBIDDEN = 4403
+# How long the end of a session waits for operations already authorized to give their answer.
+ANSWER_GRACE_SECONDS = 2.0
 _OPTIONAL_FIELDS: tuple[tuple[str, type, str], ...] = (
     ("variables", dict, "an object"),
     ("operationName", str, "a string"),
@@ -89,6 +91,8 @@ class SessionTransportWSHandler(TrustedTransportWSHandler):
         super().__init__(*args, **kwargs)
         self._watch_task: asyncio.Task[None] | None = None
         self._ended = False
+        # Operations authorized but not yet answered, by id (see `_end`).
+        self._unanswered: dict[str, asyncio.Event] = {}
 
     @property
     def _auth(self) -> SocketAuth | None:
@@ -130,47 +134,60 @@ class SessionTransportWSHandler(TrustedTransportWSHandler):
     async def run_operation(self, operation: Operation[Any, Any]) -> None:
         """Authorize, then run with this operation's own context; always end with complete or
         error. (Strawberry's version runs every operation with the connection's context.)"""
+        answered = asyncio.Event()
         try:
             context = await self._operation_context()
             if context is None:
                 await self._send_error(operation, SESSION_ENDED, ErrorCode.UNAUTHENTICATED)
                 await self._end("token refused at an operation")
                 return
-            source = await self.schema.stream(
-                operation.query,
-                variable_values=operation.variables,
-                context_value=context,
-                root_value=self.root_value,
-                operation_name=operation.operation_name,
-            )
-            async with contextlib.aclosing(source):
-                first = True
-                try:
-                    async for result in source:
-                        if first and isinstance(result, PreExecutionError):
-                            errors = _with_codes(list(result.errors or []))
-                            await operation.send_initial_errors(errors)
-                            return
-                        if not isinstance(result, ExecutionResult):
-                            message = "Incremental delivery is not supported over WebSockets"
-                            await self._send_error(operation, message, ErrorCode.BAD_REQUEST)
-                            return
-                        await operation.send_next(result)
-                        first = False
-                except GraphQLError as error:
-                    if not first:
-                        raise
-                    # ParserCache raises a syntax error out of the stream instead of yielding it;
-                    # HTTP answers it as a request error, so this socket does too.
-                    self.schema.process_errors([error])
-                    await operation.send_initial_errors(_with_codes([error]))
-                    return
-            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            self._unanswered[operation.id] = answered
+            await self._stream(operation, context, answered)
         except Exception as error:  # keep the socket serving; the operation is masked as ended
             await self.handle_task_exception(error)
             with contextlib.suppress(Exception):
                 await operation.send_operation_message({"id": operation.id, "type": "complete"})
             self.operations.pop(operation.id, None)
+        finally:
+            answered.set()
+            if self._unanswered.get(operation.id) is answered:
+                del self._unanswered[operation.id]
+
+    async def _stream(
+        self, operation: Operation[Any, Any], context: Context, answered: asyncio.Event
+    ) -> None:
+        """Run the operation and send what it yields; `answered` is set at its first answer."""
+        source = await self.schema.stream(
+            operation.query,
+            variable_values=operation.variables,
+            context_value=context,
+            root_value=self.root_value,
+            operation_name=operation.operation_name,
+        )
+        async with contextlib.aclosing(source):
+            first = True
+            try:
+                async for result in source:
+                    if first and isinstance(result, PreExecutionError):
+                        errors = _with_codes(list(result.errors or []))
+                        await operation.send_initial_errors(errors)
+                        return
+                    if not isinstance(result, ExecutionResult):
+                        message = "Incremental delivery is not supported over WebSockets"
+                        await self._send_error(operation, message, ErrorCode.BAD_REQUEST)
+                        return
+                    await operation.send_next(result)
+                    first = False
+                    answered.set()
+            except GraphQLError as error:
+                if not first:
+                    raise
+                # ParserCache raises a syntax error out of the stream instead of yielding it;
+                # HTTP answers it as a request error, so this socket does too.
+                self.schema.process_errors([error])
+                await operation.send_initial_errors(_with_codes([error]))
+                return
+        await operation.send_operation_message({"id": operation.id, "type": "complete"})
 
     async def shutdown(self) -> None:
         task, self._watch_task = self._watch_task, None
@@ -233,6 +250,12 @@ class SessionTransportWSHandler(TrustedTransportWSHandler):
             return
         self._ended = True
         logger.info("WebSocket session ended: %s", reason)
+        # An operation authorized before the end gets its first answer, as an HTTP request in
+        # flight would (`changePassword` over this socket must deliver its fresh tokens).
+        unanswered = [event.wait() for event in self._unanswered.values()]
+        if unanswered:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*unanswered), ANSWER_GRACE_SECONDS)
         current = asyncio.current_task()
         for operation in list(self.operations.values()):
             with contextlib.suppress(Exception):

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.audit import record_audit
 from db.engine import Database
 from db.enums import AuditOutcome, Role, SecurityEventKind
-from db.models import User
+from db.models import UserRow
 from db.scoping import OwnerScope
 from security import refresh_tokens
 from security.authentication import revocation_instants
@@ -35,7 +35,7 @@ LAST_ADMIN = "This is the last active administrator; promote another one first."
 
 @dataclass
 class AdminOutcome:
-    user: User | None = None
+    user: UserRow | None = None
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -126,28 +126,28 @@ class AccountAdmin:
 
     async def _lock(
         self, session: AsyncSession, actor_id: uuid.UUID, target_id: uuid.UUID | None
-    ) -> User | None:
+    ) -> UserRow | None:
         """Lock the admins, then the target; None when the target is not a user."""
         every_user = OwnerScope(actor_id, is_admin=True).admin_view()
         if session.get_bind().dialect.name == "postgresql":
             await session.execute(
-                every_user.users(User.id)
-                .where(User.role == Role.ADMIN)
-                .order_by(User.id)
+                every_user.users(UserRow.id)
+                .where(UserRow.role == Role.ADMIN)
+                .order_by(UserRow.id)
                 .with_for_update()
             )
         if target_id is None:
             return None
         return await refresh_tokens.lock_account(session, target_id)
 
-    async def _is_last_admin(self, session: AsyncSession, target: User) -> bool:
+    async def _is_last_admin(self, session: AsyncSession, target: UserRow) -> bool:
         if target.role is not Role.ADMIN or not target.is_active:
             return False
         every_user = OwnerScope(target.id, is_admin=True).admin_view()
         others = await session.scalar(
             every_user.users(func.count())
-            .select_from(User)
-            .where(User.role == Role.ADMIN, User.is_active.is_(True), User.id != target.id)
+            .select_from(UserRow)
+            .where(UserRow.role == Role.ADMIN, UserRow.is_active.is_(True), UserRow.id != target.id)
         )
         return not others
 
@@ -157,7 +157,7 @@ class AccountAdmin:
         action: str,
         outcome: AuditOutcome,
         actor_id: uuid.UUID,
-        target: User,
+        target: UserRow,
         client: Client,
         **details: object,
     ) -> None:
@@ -177,7 +177,7 @@ def _not_found() -> AdminOutcome:
     return AdminOutcome(problems=[Problem("id", ProblemCode.NOT_FOUND, NOT_A_USER)])
 
 
-async def _set(session: AsyncSession, target: User, **values: object) -> None:
-    await session.execute(update(User).where(User.id == target.id).values(**values))
+async def _set(session: AsyncSession, target: UserRow, **values: object) -> None:
+    await session.execute(update(UserRow).where(UserRow.id == target.id).values(**values))
     for name, value in values.items():
         setattr(target, name, value)

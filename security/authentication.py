@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.audit import record_audit
 from db.engine import Database
 from db.enums import AuditOutcome, SecurityEventKind
-from db.models import User
+from db.models import UserRow
 from db.scoping import OwnerScope
 from security import mfa_challenges, refresh_tokens
 from security.clients import Client as Client  # re-exported: callers build one
@@ -54,7 +54,7 @@ class IssuedSession:
     access_token: str
     refresh_token: str
     expires_in: int
-    user: User
+    user: UserRow
 
 
 @dataclass
@@ -108,7 +108,7 @@ class Authenticator:
         normalized, _ = normalize_email(email)
         async with self.database.system_session() as session:
             user = (
-                (await session.execute(select(User).where(User.email == normalized))).scalar()
+                (await session.execute(select(UserRow).where(UserRow.email == normalized))).scalar()
                 if normalized
                 else None
             )
@@ -150,7 +150,7 @@ class Authenticator:
         return SessionOutcome(session=issued)
 
     async def finish_log_in(
-        self, session: AsyncSession, user: User, client: Client, now: datetime, **details: object
+        self, session: AsyncSession, user: UserRow, client: Client, now: datetime, **details: object
     ) -> IssuedSession:
         """A verified log-in (after `lock_account`): audit, note a new address, issue tokens."""
         await self._set_user(session, user.id, last_login_at=now)
@@ -323,7 +323,7 @@ class Authenticator:
     def _start_session(
         self,
         session: AsyncSession,
-        user: User,
+        user: UserRow,
         client: Client,
         *,
         now: datetime,
@@ -341,21 +341,21 @@ class Authenticator:
         access, expires_in = self.signer.issue_access(user.id, now=now)
         return IssuedSession(access, refresh, expires_in, user)
 
-    async def _load_user(self, session: AsyncSession, user_id: uuid.UUID) -> User | None:
-        found: User | None = (
-            await session.execute(OwnerScope(user_id).users().where(User.id == user_id))
+    async def _load_user(self, session: AsyncSession, user_id: uuid.UUID) -> UserRow | None:
+        found: UserRow | None = (
+            await session.execute(OwnerScope(user_id).users().where(UserRow.id == user_id))
         ).scalar()
         return found
 
     async def _set_user(self, session: AsyncSession, user_id: uuid.UUID, **values: object) -> None:
-        await session.execute(update(User).where(User.id == user_id).values(**values))
+        await session.execute(update(UserRow).where(UserRow.id == user_id).values(**values))
 
     def audit(
         self,
         session: AsyncSession,
         action: str,
         outcome: AuditOutcome,
-        user: User | None,
+        user: UserRow | None,
         client: Client,
         **details: object,
     ) -> None:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import MfaChallenge
+from db.models import MfaChallengeRow
 from db.scoping import OwnerScope
 
 CHALLENGE_TTL = timedelta(minutes=5)
@@ -30,7 +30,7 @@ def _digest(token: str) -> str:
 def issue(session: AsyncSession, user_id: uuid.UUID, *, now: datetime) -> str:
     token = secrets.token_urlsafe(TOKEN_BYTES)
     session.add(
-        MfaChallenge(
+        MfaChallengeRow(
             user_id=user_id,
             token_hash=_digest(token),
             created_at=now,
@@ -40,38 +40,38 @@ def issue(session: AsyncSession, user_id: uuid.UUID, *, now: datetime) -> str:
     return token
 
 
-async def find_live(session: AsyncSession, token: str, *, now: datetime) -> MfaChallenge | None:
+async def find_live(session: AsyncSession, token: str, *, now: datetime) -> MfaChallengeRow | None:
     """The challenge of `token` while it can still be completed."""
     # Looked up by digest before the owner is known, like a refresh token.
-    found: MfaChallenge | None = await session.scalar(
-        select(MfaChallenge).where(
-            MfaChallenge.token_hash == _digest(token[:256]),
-            MfaChallenge.used_at.is_(None),
-            MfaChallenge.expires_at > now,
-            MfaChallenge.attempts < MAX_ATTEMPTS,
+    found: MfaChallengeRow | None = await session.scalar(
+        select(MfaChallengeRow).where(
+            MfaChallengeRow.token_hash == _digest(token[:256]),
+            MfaChallengeRow.used_at.is_(None),
+            MfaChallengeRow.expires_at > now,
+            MfaChallengeRow.attempts < MAX_ATTEMPTS,
         )
     )
     return found
 
 
-async def count_failure(session: AsyncSession, challenge: MfaChallenge) -> int:
+async def count_failure(session: AsyncSession, challenge: MfaChallengeRow) -> int:
     """Count a wrong code; returns the tries left."""
     attempts = await session.scalar(
         OwnerScope(challenge.user_id)
-        .update(MfaChallenge)
-        .where(MfaChallenge.id == challenge.id)
-        .values(attempts=MfaChallenge.attempts + 1)
-        .returning(MfaChallenge.attempts)
+        .update(MfaChallengeRow)
+        .where(MfaChallengeRow.id == challenge.id)
+        .values(attempts=MfaChallengeRow.attempts + 1)
+        .returning(MfaChallengeRow.attempts)
         .execution_options(synchronize_session=False)
     )
     return max(0, MAX_ATTEMPTS - int(attempts or MAX_ATTEMPTS))
 
 
-async def consume(session: AsyncSession, challenge: MfaChallenge, *, now: datetime) -> None:
+async def consume(session: AsyncSession, challenge: MfaChallengeRow, *, now: datetime) -> None:
     await session.execute(
         OwnerScope(challenge.user_id)
-        .update(MfaChallenge)
-        .where(MfaChallenge.id == challenge.id)
+        .update(MfaChallengeRow)
+        .where(MfaChallengeRow.id == challenge.id)
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -80,8 +80,8 @@ async def consume(session: AsyncSession, challenge: MfaChallenge, *, now: dateti
 async def purge(session: AsyncSession, *, now: datetime) -> int:
     """Delete challenges that can no longer be completed (housekeeping: a system session)."""
     result = await session.execute(
-        delete(MfaChallenge)
-        .where(or_(MfaChallenge.expires_at <= now, MfaChallenge.used_at.is_not(None)))
+        delete(MfaChallengeRow)
+        .where(or_(MfaChallengeRow.expires_at <= now, MfaChallengeRow.used_at.is_not(None)))
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)

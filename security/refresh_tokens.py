@@ -21,7 +21,7 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import RefreshToken, User
+from db.models import RefreshTokenRow, UserRow
 from db.scoping import OwnerScope
 
 TOKEN_BYTES = 32
@@ -61,7 +61,7 @@ def issue(
     """Add a new token row to the session and return the only copy of the plaintext token."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     session.add(
-        RefreshToken(
+        RefreshTokenRow(
             user_id=user_id,
             family_id=family_id or uuid.uuid4(),
             token_hash=digest(token),
@@ -75,23 +75,25 @@ def issue(
     return token
 
 
-async def find(session: AsyncSession, token: str) -> RefreshToken | None:
+async def find(session: AsyncSession, token: str) -> RefreshTokenRow | None:
     # Looked up by digest before the owner is known; the digest is the only key we have.
-    found: RefreshToken | None = (
-        await session.execute(select(RefreshToken).where(RefreshToken.token_hash == digest(token)))
+    found: RefreshTokenRow | None = (
+        await session.execute(
+            select(RefreshTokenRow).where(RefreshTokenRow.token_hash == digest(token))
+        )
     ).scalar()
     return found
 
 
-async def find_live(session: AsyncSession, token: str, *, now: datetime) -> RefreshToken | None:
+async def find_live(session: AsyncSession, token: str, *, now: datetime) -> RefreshTokenRow | None:
     """The token's row if it is unused, unrevoked and unexpired."""
-    found: RefreshToken | None = (
-        await session.execute(select(RefreshToken).where(_live(digest(token), now)))
+    found: RefreshTokenRow | None = (
+        await session.execute(select(RefreshTokenRow).where(_live(digest(token), now)))
     ).scalar()
     return found
 
 
-async def lock_account(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+async def lock_account(session: AsyncSession, user_id: uuid.UUID) -> UserRow | None:
     """Serialize token issue and revocation per account; call first in the transaction.
 
     PostgreSQL: the user row `FOR UPDATE`, held to commit, so a revocation waits for a refresh in
@@ -105,17 +107,17 @@ async def lock_account(session: AsyncSession, user_id: uuid.UUID) -> User | None
         statement = scope.users().with_for_update()
     else:
         await session.execute(
-            update(User)
-            .where(User.id == user_id)
-            .values(updated_at=User.updated_at)
+            update(UserRow)
+            .where(UserRow.id == user_id)
+            .values(updated_at=UserRow.updated_at)
             .execution_options(synchronize_session=False)
         )
         statement = scope.users()
-    found: User | None = (await session.execute(statement)).scalar()
+    found: UserRow | None = (await session.execute(statement)).scalar()
     return found
 
 
-def is_outdated(row: RefreshToken, user: User) -> bool:
+def is_outdated(row: RefreshTokenRow, user: UserRow) -> bool:
     """Issued before the account's last revocation (`tokens_valid_after`)."""
     cutoff = user.tokens_valid_after
     return cutoff is not None and row.created_at < cutoff
@@ -125,11 +127,11 @@ async def purge(session: AsyncSession, *, now: datetime) -> int:
     """Delete expired tokens and tokens revoked more than `REVOKED_RETENTION` ago."""
     # Housekeeping across every account: run in a system session.
     result = await session.execute(
-        delete(RefreshToken)
+        delete(RefreshTokenRow)
         .where(
             or_(
-                RefreshToken.expires_at <= now,
-                RefreshToken.revoked_at <= now - REVOKED_RETENTION,
+                RefreshTokenRow.expires_at <= now,
+                RefreshTokenRow.revoked_at <= now - REVOKED_RETENTION,
             )
         )
         .execution_options(synchronize_session=False)
@@ -139,10 +141,10 @@ async def purge(session: AsyncSession, *, now: datetime) -> int:
 
 def _live(hashed: str, now: datetime) -> ColumnElement[bool]:
     return and_(
-        RefreshToken.token_hash == hashed,
-        RefreshToken.used_at.is_(None),
-        RefreshToken.revoked_at.is_(None),
-        RefreshToken.expires_at > now,
+        RefreshTokenRow.token_hash == hashed,
+        RefreshTokenRow.used_at.is_(None),
+        RefreshTokenRow.revoked_at.is_(None),
+        RefreshTokenRow.expires_at > now,
     )
 
 
@@ -153,10 +155,10 @@ async def claim(session: AsyncSession, token: str, *, now: datetime) -> Rotation
     concurrent rotation waits instead of failing on a stale snapshot.
     """
     result = await session.execute(
-        update(RefreshToken)
+        update(RefreshTokenRow)
         .where(_live(digest(token), now))
         .values(used_at=now)
-        .returning(RefreshToken.user_id, RefreshToken.family_id)
+        .returning(RefreshTokenRow.user_id, RefreshTokenRow.family_id)
         .execution_options(synchronize_session=False)
     )
     claimed = result.first()
@@ -174,7 +176,7 @@ async def revoke_family(
     session: AsyncSession, user_id: uuid.UUID, family_id: uuid.UUID, *, now: datetime
 ) -> int:
     """Revoke one session; returns 1 if it was still live, else 0."""
-    return await _revoke(session, user_id, now, RefreshToken.family_id == family_id)
+    return await _revoke(session, user_id, now, RefreshTokenRow.family_id == family_id)
 
 
 async def revoke_all(session: AsyncSession, user_id: uuid.UUID, *, now: datetime) -> int:
@@ -189,10 +191,10 @@ async def _revoke(
     # of failing when another connection committed since this transaction's first read.
     statement = (
         OwnerScope(user_id)
-        .update(RefreshToken)
-        .where(RefreshToken.revoked_at.is_(None), *conditions)
+        .update(RefreshTokenRow)
+        .where(RefreshTokenRow.revoked_at.is_(None), *conditions)
         .values(revoked_at=now)
-        .returning(RefreshToken.family_id, RefreshToken.used_at, RefreshToken.expires_at)
+        .returning(RefreshTokenRow.family_id, RefreshTokenRow.used_at, RefreshTokenRow.expires_at)
         .execution_options(synchronize_session=False)
     )
     rows = (await session.execute(statement)).all()

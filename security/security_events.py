@@ -19,13 +19,13 @@ from sqlalchemy import event, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from core import metrics
 from db.engine import Database
 from db.enums import AuditOutcome, SecurityEventKind, SecurityEventSeverity
-from db.models import AuditEvent, SecurityEvent
+from db.models import AuditEventRow, SecurityEventRow
 from db.scoping import OwnerScope
 from security import refresh_tokens
 from security.clients import Client
-from stratograph import metrics
 
 SEVERITY = {
     SecurityEventKind.ACCOUNT_UNDER_ATTACK: SecurityEventSeverity.HIGH,
@@ -91,8 +91,8 @@ def raise_event(
     ip: str | None = None,
     user_agent: str | None = None,
     details: Mapping[str, Any] | None = None,
-) -> SecurityEvent:
-    row = SecurityEvent(
+) -> SecurityEventRow:
+    row = SecurityEventRow(
         id=uuid.uuid4(),
         user_id=user_id,
         kind=kind,
@@ -126,10 +126,10 @@ def _discarded(sync_session: Session) -> None:
 async def recent_failures(session: AsyncSession, user_id: uuid.UUID, *, now: datetime) -> int:
     """Refused log-in steps of the account within the attack window (committed ones)."""
     scope = OwnerScope(user_id)
-    statement = scope.count(AuditEvent).where(
-        AuditEvent.action == LOG_IN_ACTION,
-        AuditEvent.outcome == AuditOutcome.FAILURE,
-        AuditEvent.created_at >= now - ATTACK_WINDOW,
+    statement = scope.count(AuditEventRow).where(
+        AuditEventRow.action == LOG_IN_ACTION,
+        AuditEventRow.outcome == AuditOutcome.FAILURE,
+        AuditEventRow.created_at >= now - ATTACK_WINDOW,
     )
     return int(await session.scalar(statement) or 0)
 
@@ -139,8 +139,8 @@ async def raised_since(
 ) -> bool:
     statement = (
         OwnerScope(user_id)
-        .select_columns(SecurityEvent, func.count())
-        .where(SecurityEvent.kind == kind, SecurityEvent.created_at >= since)
+        .select_columns(SecurityEventRow, func.count())
+        .where(SecurityEventRow.kind == kind, SecurityEventRow.created_at >= since)
     )
     return bool(await session.scalar(statement))
 
@@ -149,12 +149,12 @@ async def seen_from(session: AsyncSession, user_id: uuid.UUID, ip: str, *, now: 
     """Whether the account logged in (or signed up) successfully from `ip` lately."""
     statement = (
         OwnerScope(user_id)
-        .select_columns(AuditEvent, AuditEvent.id)
+        .select_columns(AuditEventRow, AuditEventRow.id)
         .where(
-            AuditEvent.action.in_(SEEN_FROM_ACTIONS),
-            AuditEvent.outcome == AuditOutcome.SUCCESS,
-            AuditEvent.ip == ip,
-            AuditEvent.created_at >= now - LOCATION_MEMORY,
+            AuditEventRow.action.in_(SEEN_FROM_ACTIONS),
+            AuditEventRow.outcome == AuditOutcome.SUCCESS,
+            AuditEventRow.ip == ip,
+            AuditEventRow.created_at >= now - LOCATION_MEMORY,
         )
     )
     return bool(await session.scalar(select(exists(statement))))

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.audit import record_audit
 from db.engine import Database
 from db.enums import AuditOutcome, SecurityEventKind
-from db.models import RecoveryCode, TotpFactor, User
+from db.models import RecoveryCodeRow, TotpFactorRow, UserRow
 from db.scoping import OwnerScope
 from security import refresh_tokens, totp
 from security.clients import Client
@@ -45,12 +45,14 @@ def _problem(name: str | None, code: ProblemCode, message: str) -> TwoFactorOutc
     return TwoFactorOutcome(problems=[Problem(name, code, message)])
 
 
-async def load_factor(session: AsyncSession, user_id: uuid.UUID) -> TotpFactor | None:
-    found: TotpFactor | None = await session.scalar(OwnerScope(user_id).select(TotpFactor))
+async def load_factor(session: AsyncSession, user_id: uuid.UUID) -> TotpFactorRow | None:
+    found: TotpFactorRow | None = await session.scalar(OwnerScope(user_id).select(TotpFactorRow))
     return found
 
 
-async def accept_code(session: AsyncSession, vault: Vault, factor: TotpFactor, code: str) -> bool:
+async def accept_code(
+    session: AsyncSession, vault: Vault, factor: TotpFactorRow, code: str
+) -> bool:
     """Check `code` and, if it is good, spend its time step (a compare-and-set, so it works once
     even between two processes)."""
     try:
@@ -62,13 +64,13 @@ async def accept_code(session: AsyncSession, vault: Vault, factor: TotpFactor, c
     step = totp.matching_step(secret, code[:64], after_step=factor.last_used_step)
     if step is None:
         return False
-    last = TotpFactor.last_used_step
+    last = TotpFactorRow.last_used_step
     spent = await session.scalar(
         OwnerScope(factor.user_id)
-        .update(TotpFactor)
-        .where(TotpFactor.id == factor.id, last.is_(None) | (last < step))
+        .update(TotpFactorRow)
+        .where(TotpFactorRow.id == factor.id, last.is_(None) | (last < step))
         .values(last_used_step=step)
-        .returning(TotpFactor.id)
+        .returning(TotpFactorRow.id)
         .execution_options(synchronize_session=False)
     )
     return spent is not None
@@ -80,10 +82,10 @@ async def spend_recovery_code(session: AsyncSession, user_id: uuid.UUID, code: s
         return False
     spent = await session.scalar(
         OwnerScope(user_id)
-        .update(RecoveryCode)
-        .where(RecoveryCode.code_hash == digest, RecoveryCode.used_at.is_(None))
+        .update(RecoveryCodeRow)
+        .where(RecoveryCodeRow.code_hash == digest, RecoveryCodeRow.used_at.is_(None))
         .values(used_at=datetime.now(UTC))
-        .returning(RecoveryCode.id)
+        .returning(RecoveryCodeRow.id)
         .execution_options(synchronize_session=False)
     )
     return spent is not None
@@ -91,16 +93,16 @@ async def spend_recovery_code(session: AsyncSession, user_id: uuid.UUID, code: s
 
 async def remove_factor(session: AsyncSession, user_id: uuid.UUID) -> None:
     scope = OwnerScope(user_id)
-    await session.execute(scope.delete(TotpFactor))
-    await session.execute(scope.delete(RecoveryCode))
-    await session.execute(update(User).where(User.id == user_id).values(totp_enabled=False))
+    await session.execute(scope.delete(TotpFactorRow))
+    await session.execute(scope.delete(RecoveryCodeRow))
+    await session.execute(update(UserRow).where(UserRow.id == user_id).values(totp_enabled=False))
 
 
 async def _replace_recovery_codes(session: AsyncSession, user_id: uuid.UUID) -> list[str]:
-    await session.execute(OwnerScope(user_id).delete(RecoveryCode))
+    await session.execute(OwnerScope(user_id).delete(RecoveryCodeRow))
     codes = totp.new_recovery_codes()
     for code in codes:
-        session.add(RecoveryCode(user_id=user_id, code_hash=totp.generated_code_digest(code)))
+        session.add(RecoveryCodeRow(user_id=user_id, code_hash=totp.generated_code_digest(code)))
     return codes
 
 
@@ -120,14 +122,16 @@ class TwoFactor:
                 return _problem(None, ProblemCode.TOTP_ALREADY_ENABLED, ALREADY_ENABLED)
             if factor is not None:  # a setup begun before and never confirmed: start over
                 await session.execute(
-                    OwnerScope(user_id).delete(TotpFactor).where(TotpFactor.id == factor.id)
+                    OwnerScope(user_id).delete(TotpFactorRow).where(TotpFactorRow.id == factor.id)
                 )
                 await session.flush()
             enrolment = totp.new_enrolment(user.email)
             row_id = uuid.uuid4()
             sealed = self.vault.seal(enrolment.secret.encode(), user_id, row_id, TOTP_SECRET)
             session.add(
-                TotpFactor(id=row_id, user_id=user_id, key_id=sealed.key_id, ciphertext=sealed.blob)
+                TotpFactorRow(
+                    id=row_id, user_id=user_id, key_id=sealed.key_id, ciphertext=sealed.blob
+                )
             )
             _audit(session, "totp.setup", AuditOutcome.SUCCESS, user_id, client)
         return TwoFactorOutcome(enrolment=enrolment)
@@ -154,11 +158,13 @@ class TwoFactor:
                 return _problem("code", ProblemCode.INVALID_CODE, WRONG_CODE)
             await session.execute(
                 OwnerScope(user_id)
-                .update(TotpFactor)
-                .where(TotpFactor.id == factor.id)
+                .update(TotpFactorRow)
+                .where(TotpFactorRow.id == factor.id)
                 .values(confirmed_at=datetime.now(UTC))
             )
-            await session.execute(update(User).where(User.id == user_id).values(totp_enabled=True))
+            await session.execute(
+                update(UserRow).where(UserRow.id == user_id).values(totp_enabled=True)
+            )
             codes = await _replace_recovery_codes(session, user_id)
             _audit(session, "totp.enable", AuditOutcome.SUCCESS, user_id, client)
         return TwoFactorOutcome(recovery_codes=codes)
@@ -167,7 +173,7 @@ class TwoFactor:
         self, user_id: uuid.UUID, password: str, code: str, client: Client
     ) -> TwoFactorOutcome:
         async with self.database.system_session() as session:
-            user = await session.scalar(OwnerScope(user_id).users().where(User.id == user_id))
+            user = await session.scalar(OwnerScope(user_id).users().where(UserRow.id == user_id))
         if user is None:
             return _problem(None, ProblemCode.NOT_FOUND, "The account no longer exists.")
         verification = await self.passwords.verify(password[:512], user.password_hash)

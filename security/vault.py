@@ -37,8 +37,8 @@ TOTP_SECRET = "totp"  # noqa: S105 - a purpose name, not a secret
 
 
 def associated_data(owner_id: uuid.UUID, row_id: uuid.UUID, purpose: str = CREDENTIAL) -> bytes:
-    """Binds a ciphertext to its owner, its row and what it is: a TOTP secret cannot be passed
-    off as a credential (or the reverse) even with matching ids."""
+    """Binds a ciphertext to its owner, its row (a credential's `credential_id`, a TOTP factor's
+    id) and what it is: a TOTP secret cannot pass for a credential, or the reverse."""
     return b"stratograph/" + purpose.encode() + b"/v1|" + owner_id.bytes + row_id.bytes
 
 
@@ -77,9 +77,9 @@ class Vault:
         except InvalidTag as exc:
             raise VaultError("credential ciphertext failed authentication") from exc
 
-    def reseal(self, sealed: Sealed, owner_id: uuid.UUID, row_id: uuid.UUID) -> Sealed:
+    def reseal(self, sealed: Sealed, owner_id: uuid.UUID, credential_id: uuid.UUID) -> Sealed:
         """Re-encrypt under the primary key with a fresh nonce; the plaintext never leaves here."""
-        return self.seal(self.open(sealed, owner_id, row_id), owner_id, row_id)
+        return self.seal(self.open(sealed, owner_id, credential_id), owner_id, credential_id)
 
     @property
     def key_ids(self) -> list[str]:

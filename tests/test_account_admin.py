@@ -14,13 +14,13 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from core.settings import Settings
 from db.enums import Role
-from db.models import User
+from db.models import UserRow
 from graph.app import create_app
 from graph.node import to_global_id
 from graph.runtime import Runtime
 from security.passwords import PasswordHasher
-from stratograph.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import access_token, create_user
 from tests.graphql_client import GraphQLClient
@@ -63,7 +63,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return make_settings(database_url, tmp_path, websocket_recheck_seconds=300)
 
 
-async def admin_token(runtime: Runtime, email: str = "root@example.com") -> tuple[User, str]:
+async def admin_token(runtime: Runtime, email: str = "root@example.com") -> tuple[UserRow, str]:
     admin = await create_user(runtime, email, role=Role.ADMIN)
     return admin, access_token(runtime, admin)
 

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select, update
 from starlette.applications import Starlette
 
-from db.models import RefreshToken
+from db.models import RefreshTokenRow
 from graph.runtime import Runtime
 from security import refresh_tokens
 from security.token_purge import RefreshTokenPurge
@@ -39,15 +39,15 @@ async def log_out(gql: GraphQLClient, input: dict[str, Any], token: str | None =
 async def expire(runtime: Runtime, token: str) -> None:
     async with runtime.database.system_session() as session:
         await session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.token_hash == refresh_tokens.digest(token))
+            update(RefreshTokenRow)
+            .where(RefreshTokenRow.token_hash == refresh_tokens.digest(token))
             .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
 
 
 async def token_count(runtime: Runtime) -> int:
     async with runtime.database.system_session() as session:
-        return int(await session.scalar(select(func.count()).select_from(RefreshToken)) or 0)
+        return int(await session.scalar(select(func.count()).select_from(RefreshTokenRow)) or 0)
 
 
 @pytest.mark.parametrize("how", ["used", "revoked", "expired"])
@@ -108,8 +108,8 @@ async def test_dead_refresh_tokens_are_purged(gql: GraphQLClient, runtime: Runti
     long_ago = datetime.now(UTC) - refresh_tokens.REVOKED_RETENTION - timedelta(minutes=1)
     async with runtime.database.system_session() as session:
         await session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.token_hash == refresh_tokens.digest(revoked["refreshToken"]))
+            update(RefreshTokenRow)
+            .where(RefreshTokenRow.token_hash == refresh_tokens.digest(revoked["refreshToken"]))
             .values(revoked_at=long_ago)
         )
     assert await token_count(runtime) == 4
@@ -118,7 +118,7 @@ async def test_dead_refresh_tokens_are_purged(gql: GraphQLClient, runtime: Runti
     # then the expired and the long-revoked rows are gone; the live and the used one remain
     assert purged == 2
     async with runtime.database.system_session() as session:
-        hashes = set((await session.scalars(select(RefreshToken.token_hash))).all())
+        hashes = set((await session.scalars(select(RefreshTokenRow.token_hash))).all())
     kept = (first["refreshToken"], live["refreshToken"])
     assert hashes == {refresh_tokens.digest(token) for token in kept}
     # and reuse of the kept used token is still detected: it ends the live session too

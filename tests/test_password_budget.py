@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
+from core.settings import Settings
 from graph.app import create_app
 from security.password_policy import normalize_email
 from security.passwords import PasswordHasher
-from stratograph.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import access_token, create_user
 from tests.hardening_support import client_for, codes, post, set_client_ip

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from starlette.applications import Starlette
 
@@ -117,7 +118,18 @@ async def test_malformed_subscribe_payloads_are_bad_requests(
         bad = await receive(ws)
         await ws.send_json({"id": "good", "type": "subscribe", "payload": {"query": ME}})
         good = await receive(ws)
-    # then the first gets a BAD_REQUEST error and the socket keeps serving
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
+        # and the same payload is posted as an HTTP body
+        posted = await http.post(
+            "/graphql",
+            content=orjson.dumps(payload),
+            headers={"authorization": f"Bearer {token}", "content-type": "application/json"},
+        )
+    # then HTTP answers 400 with a BAD_REQUEST error
+    assert posted.status_code == 400, posted.text
+    assert codes(posted.json()["errors"]) == ["BAD_REQUEST"], posted.text
+    # and over the socket the first gets a BAD_REQUEST error and the socket keeps serving
     assert isinstance(bad, dict), bad
     assert bad["id"] == "bad" and bad["type"] == "error", bad
     assert codes(bad["payload"]) == ["BAD_REQUEST"], bad

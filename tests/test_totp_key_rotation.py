@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from db.models import TotpFactor
+from core.settings import Settings
+from db.models import TotpFactorRow
 from graph.runtime import Runtime
 from security.vault import TOTP_SECRET, Sealed, Vault
 from stratograph.key_rotation import rotate_keys
-from stratograph.settings import Settings
 from tests.graphql_client import GraphQLClient
 from tests.sessions import signed_up_session
 from tests.two_factor_support import enrol, install_clock
@@ -34,7 +34,7 @@ async def test_rotation_reseals_totp_secrets_under_the_new_key(
     assert report.totp_rotated == 1 and report.totp_unreadable == []
     assert report.unused_key_ids == ["k1"]
     async with runtime.database.system_session() as db:
-        factor = (await db.scalars(select(TotpFactor))).one()
+        factor = (await db.scalars(select(TotpFactorRow))).one()
     assert factor.key_id == "k2"
     opened = Vault({"k2": k2}).open(
         Sealed(factor.key_id, factor.ciphertext), factor.user_id, factor.id, TOTP_SECRET
@@ -49,7 +49,7 @@ async def test_a_key_still_sealing_a_totp_secret_is_not_called_unused(
     session = await signed_up_session(gql, "tampered@example.com")
     await enrol(gql, session["accessToken"], install_clock(monkeypatch))
     async with runtime.database.system_session() as db:
-        factor = (await db.scalars(select(TotpFactor))).one()
+        factor = (await db.scalars(select(TotpFactorRow))).one()
         factor.ciphertext = factor.ciphertext[:-1] + bytes([factor.ciphertext[-1] ^ 1])
     both = Vault({"k2": new_key(), "k1": settings.vault_keys["k1"]})
     report = await rotate_keys(runtime.database, both, progress=False)

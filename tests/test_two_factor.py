@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from db.models import MfaChallenge, TotpFactor, User
+from db.models import MfaChallengeRow, TotpFactorRow, UserRow
 from graph.app import create_app
 from graph.runtime import Runtime
 from security.passwords import PasswordHasher
@@ -126,7 +126,7 @@ async def test_an_expired_mfa_token_is_refused(
     token = (await log_in(gql, "late@example.com"))["mfaToken"]
     async with runtime.database.system_session() as session:
         await session.execute(
-            update(MfaChallenge).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+            update(MfaChallengeRow).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
     late = await complete(gql, token, code=app.code())
     assert codes_of(late) == ["INVALID_TOKEN"] and late["accessToken"] is None
@@ -202,7 +202,7 @@ async def test_the_secret_is_shown_once_and_sealed_at_rest(
     assert codes_of(again) == ["TOTP_ALREADY_ENABLED"] and again["secret"] is None
     # the stored row holds neither secret in plain text
     async with runtime.database.system_session() as session_:
-        rows = (await session_.scalars(select(TotpFactor))).all()
+        rows = (await session_.scalars(select(TotpFactorRow))).all()
     assert len(rows) == 1
     for plain in (secret, app.totp.secret):
         assert plain.encode() not in rows[0].ciphertext
@@ -215,15 +215,15 @@ async def test_a_totp_ciphertext_moved_to_another_account_opens_nothing(
     alice, _, _ = await enrolled(gql, "owner@example.com", clock)
     await enrolled(gql, "thief@example.com", clock)
     async with runtime.database.system_session() as session:
-        users = {u.email: u.id for u in (await session.scalars(select(User))).all()}
+        users = {u.email: u.id for u in (await session.scalars(select(UserRow))).all()}
         stolen = await session.scalar(
-            select(TotpFactor).where(TotpFactor.user_id == users["owner@example.com"])
+            select(TotpFactorRow).where(TotpFactorRow.user_id == users["owner@example.com"])
         )
         assert stolen is not None
         # when Alice's sealed secret is copied into the thief's row
         await session.execute(
-            update(TotpFactor)
-            .where(TotpFactor.user_id == users["thief@example.com"])
+            update(TotpFactorRow)
+            .where(TotpFactorRow.user_id == users["thief@example.com"])
             .values(ciphertext=stolen.ciphertext, key_id=stolen.key_id, last_used_step=None)
         )
     # then Alice's codes do not complete the thief's log-in
@@ -280,7 +280,7 @@ async def test_finished_challenges_are_purged(
     await RefreshTokenPurge(runtime.database).run_once()
     # then only the pending one is left, and it still works
     async with runtime.database.system_session() as session:
-        assert await session.scalar(select(func.count()).select_from(MfaChallenge)) == 1
+        assert await session.scalar(select(func.count()).select_from(MfaChallengeRow)) == 1
     clock.next_step()
     assert (await complete(gql, pending, code=app.code()))["accessToken"]
 

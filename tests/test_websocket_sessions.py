@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from starlette.applications import Starlette
 
 from db.enums import Role
-from db.models import CloudCredential, User
+from db.models import CloudCredentialRow, UserRow
 from graph.app import create_app
 from graph.node import to_global_id
 from graph.runtime import Runtime
@@ -82,12 +82,12 @@ async def gql(app: Starlette) -> AsyncIterator[GraphQLClient]:
 async def set_user(runtime: Runtime, user_id: uuid.UUID, **values: Any) -> None:
     """Change the account row directly, as another process (or an admin tool) would."""
     async with runtime.database.system_session() as session:
-        await session.execute(update(User).where(User.id == user_id).values(**values))
+        await session.execute(update(UserRow).where(UserRow.id == user_id).values(**values))
 
 
 async def password_hash(runtime: Runtime, user_id: uuid.UUID) -> str:
     async with runtime.database.system_session() as session:
-        found = await session.scalar(select(User.password_hash).where(User.id == user_id))
+        found = await session.scalar(select(UserRow.password_hash).where(UserRow.id == user_id))
     assert found is not None
     return found
 
@@ -95,7 +95,7 @@ async def password_hash(runtime: Runtime, user_id: uuid.UUID) -> str:
 async def credential_count(runtime: Runtime, user_id: uuid.UUID) -> int:
     async with runtime.database.system_session() as session:
         rows = await session.scalars(
-            select(CloudCredential.id).where(CloudCredential.user_id == user_id)
+            select(CloudCredentialRow.id).where(CloudCredentialRow.user_id == user_id)
         )
         return len(rows.all())
 
@@ -214,7 +214,7 @@ async def test_a_running_subscription_ends_when_the_session_is_revoked(
     session = await signed_up_session(gql, "follower@example.com")
     user_id = local_id(session["user"]["id"])
     async with runtime.database.system_session() as db:
-        owner = await db.get(User, user_id)
+        owner = await db.get(UserRow, user_id)
     assert owner is not None
     credential = await create_credential(runtime.database, owner)
     (job,) = await runtime.sync.start([credential.id])
@@ -256,3 +256,22 @@ async def test_the_socket_closes_at_the_access_tokens_expiry(app: Starlette) -> 
     assert ended["payload"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert closed == Closed(4403)
     assert datetime.now(UTC) >= expires_at
+
+
+async def test_change_password_over_the_socket_delivers_its_fresh_session(
+    app: Starlette, gql: GraphQLClient
+) -> None:
+    # given a socket of a session
+    session = await signed_up_session(gql, "own-socket@example.com")
+    async with open_socket(app, session["accessToken"]) as ws:
+        # when the password is changed over that very socket
+        variables = {"input": {"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD}}
+        answers = await run(ws, "change", CHANGE_PASSWORD, variables)
+        closed = await closed_with(ws)
+    # then the answer carries the fresh session before the old one's socket is closed
+    (payload,) = data_of(answers)
+    assert payload["changePassword"]["userErrors"] == []
+    assert closed == Closed(4403)
+    fresh = payload["changePassword"]["accessToken"]
+    assert (await gql(ME, token=fresh)).ok()["me"]["email"] == "own-socket@example.com"
+    assert (await gql(ME, token=session["accessToken"])).error_codes == ["UNAUTHENTICATED"]

@@ -1,37 +1,41 @@
-"""Every table of the application; importing this package registers them all on `Base.metadata`."""
+"""Every table of the application; importing this package registers them all on `Base.metadata`.
 
-from db.models.accounts import RefreshToken, User
-from db.models.audit import AuditEvent
-from db.models.credentials import CloudCredential
-from db.models.inventory import Resource
-from db.models.security import SecurityEvent
-from db.models.sync import SyncJob, SyncScope
-from db.models.two_factor import MfaChallenge, RecoveryCode, TotpFactor
+Models end in `Row` (`CloudCredentialRow` is a stored `CloudCredential`), so a module can use a
+model and the GraphQL type of the same thing side by side without aliasing either.
+"""
+
+from db.models.accounts import RefreshTokenRow, UserRow
+from db.models.audit import AuditEventRow
+from db.models.credentials import CloudCredentialRow
+from db.models.inventory import CloudResourceRow
+from db.models.security import SecurityEventRow
+from db.models.sync import SyncJobRow, SyncScopeRow
+from db.models.two_factor import MfaChallengeRow, RecoveryCodeRow, TotpFactorRow
 
 OWNED_MODELS = (
-    RefreshToken,
-    AuditEvent,
-    CloudCredential,
-    Resource,
-    SyncJob,
-    SyncScope,
-    TotpFactor,
-    RecoveryCode,
-    MfaChallenge,
-    SecurityEvent,
+    RefreshTokenRow,
+    AuditEventRow,
+    CloudCredentialRow,
+    CloudResourceRow,
+    SyncJobRow,
+    SyncScopeRow,
+    TotpFactorRow,
+    RecoveryCodeRow,
+    MfaChallengeRow,
+    SecurityEventRow,
 )
 
 __all__ = [
     "OWNED_MODELS",
-    "AuditEvent",
-    "CloudCredential",
-    "MfaChallenge",
-    "RecoveryCode",
-    "RefreshToken",
-    "Resource",
-    "SecurityEvent",
-    "SyncJob",
-    "SyncScope",
-    "TotpFactor",
-    "User",
+    "AuditEventRow",
+    "CloudCredentialRow",
+    "CloudResourceRow",
+    "MfaChallengeRow",
+    "RecoveryCodeRow",
+    "RefreshTokenRow",
+    "SecurityEventRow",
+    "SyncJobRow",
+    "SyncScopeRow",
+    "TotpFactorRow",
+    "UserRow",
 ]

@@ -14,7 +14,7 @@ from db.models.columns import enum_column, owner_column
 from db.types import JSONDocument
 
 
-class SecurityEvent(IdMixin, CreatedAtMixin, Base):
+class SecurityEventRow(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "security_events"
     __table_args__ = (
         Index(None, "user_id", "created_at"),

@@ -12,7 +12,7 @@ from db.base import Base, CreatedAtMixin, IdMixin
 from db.models.columns import owner_column
 
 
-class TotpFactor(IdMixin, CreatedAtMixin, Base):
+class TotpFactorRow(IdMixin, CreatedAtMixin, Base):
     """One per user: pending until `confirmed_at`, active after."""
 
     __tablename__ = "totp_factors"
@@ -27,7 +27,7 @@ class TotpFactor(IdMixin, CreatedAtMixin, Base):
     last_used_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
 
-class RecoveryCode(IdMixin, CreatedAtMixin, Base):
+class RecoveryCodeRow(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "recovery_codes"
     __table_args__ = (UniqueConstraint("user_id", "code_hash"),)
 
@@ -37,7 +37,7 @@ class RecoveryCode(IdMixin, CreatedAtMixin, Base):
     used_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
-class MfaChallenge(IdMixin, CreatedAtMixin, Base):
+class MfaChallengeRow(IdMixin, CreatedAtMixin, Base):
     """A password-verified log-in waiting for its second factor (the `mfaToken`)."""
 
     __tablename__ = "mfa_challenges"

@@ -17,23 +17,24 @@ from enum import Enum
 import strawberry
 from strawberry.scalars import JSON
 
-from db import enums
-from db.models import SecurityEvent as SecurityEventRow
+from db import enums as db_enums
+from db.models import SecurityEventRow
+from graph.accounts.loaders import user_by_id
 from graph.accounts.types import User
-from graph.connections.keyset import Ordering, Page, PageRequest, SortKey
+from graph.connections.keyset import Ordering, PageRequest, SortKey
 from graph.connections.types import (
     AfterArg,
     BeforeArg,
-    ConnectionFields,
-    CountFn,
+    Connection,
     FirstArg,
     LastArg,
-    PageInfo,
+    Listing,
+    connection,
     paginate,
 )
 from graph.context import Info
 from graph.enums import AuditOutcome
-from graph.node import Node, register_node, to_global_id
+from graph.node import Node, to_global_id
 from graph.permissions import IsAuthenticated
 from security.security_events import SECURITY_EVENT_BUS
 
@@ -53,23 +54,23 @@ ORDERING = Ordering(
 @strawberry.enum(description="What a security event is about.")
 class SecurityEventKind(Enum):
     ACCOUNT_UNDER_ATTACK = strawberry.enum_value(
-        enums.SecurityEventKind.ACCOUNT_UNDER_ATTACK.value,
+        db_enums.SecurityEventKind.ACCOUNT_UNDER_ATTACK.value,
         description="Many refused log-ins (passwords or codes) on the account within 15 minutes.",
     )
     NEW_LOCATION = strawberry.enum_value(
-        enums.SecurityEventKind.NEW_LOCATION.value,
+        db_enums.SecurityEventKind.NEW_LOCATION.value,
         description="A successful log-in from an address not seen for the account in 30 days.",
     )
     TOKEN_REUSE = strawberry.enum_value(
-        enums.SecurityEventKind.TOKEN_REUSE.value,
+        db_enums.SecurityEventKind.TOKEN_REUSE.value,
         description="A used refresh token came back (a copy exists); its session was ended.",
     )
     TOTP_DISABLED = strawberry.enum_value(
-        enums.SecurityEventKind.TOTP_DISABLED.value,
+        db_enums.SecurityEventKind.TOTP_DISABLED.value,
         description="Two-factor log-in was turned off, by the owner or an administrator.",
     )
     CREDENTIAL_SECRET_REPLACED = strawberry.enum_value(
-        enums.SecurityEventKind.CREDENTIAL_SECRET_REPLACED.value,
+        db_enums.SecurityEventKind.CREDENTIAL_SECRET_REPLACED.value,
         description="The secret of a stored cloud credential was replaced.",
     )
 
@@ -96,8 +97,18 @@ class SecurityEvent(Node):
 
     @strawberry.field(description="The account it concerns.")
     async def user(self, info: Info) -> User | None:
-        row = await info.context.loaders.user_by_id.load(self.user_id)
+        row = await info.context.loaders.get(user_by_id).load(self.user_id)
         return User.from_row(row) if row else None
+
+    @classmethod
+    async def resolve_node(cls, info: Info, local_id: uuid.UUID) -> SecurityEvent | None:
+        # Admins see every security event in the list, so they can open any of them by ID too.
+        scope = info.context.db.scope.admin_view()
+        async with info.context.db.session() as session:
+            row = await session.scalar(
+                scope.select(SecurityEventRow).where(SecurityEventRow.id == local_id)
+            )
+        return cls.from_row(row) if row else None
 
     @classmethod
     def from_row(cls, row: SecurityEventRow) -> SecurityEvent:
@@ -114,38 +125,13 @@ class SecurityEvent(Node):
         )
 
 
-async def _node(info: Info, event_id: uuid.UUID) -> SecurityEvent | None:
-    scope = info.context.db.scope.admin_view()
-    async with info.context.db.session() as session:
-        row = await session.scalar(
-            scope.select(SecurityEventRow).where(SecurityEventRow.id == event_id)
-        )
-    return SecurityEvent.from_row(row) if row else None
-
-
-register_node("SecurityEvent", _node)
-
-
-@strawberry.type(description="A security event in a page of events, with its cursor.")
-class SecurityEventEdge:
-    cursor: str = strawberry.field(description="Opaque position of this event in the list.")
-    node: SecurityEvent = strawberry.field(description="The event.")
-
-
-@strawberry.type(description="A page of security events, newest first (Relay cursor connection).")
-class SecurityEventConnection(ConnectionFields):
-    edges: list[SecurityEventEdge] = strawberry.field(description="The events of this page.")
-
-    @classmethod
-    def from_page(cls, page: Page, count: CountFn) -> SecurityEventConnection:
-        return cls(
-            edges=[
-                SecurityEventEdge(cursor=cursor, node=SecurityEvent.from_row(row))
-                for row, cursor in zip(page.rows, page.cursors, strict=True)
-            ],
-            page_info=PageInfo.from_page(page),
-            count_fn=count,
-        )
+@connection(
+    SecurityEvent,
+    Listing("SecurityEvent", "event", "events", "A security event"),
+    "A page of security events, newest first (Relay cursor connection).",
+)
+class SecurityEventConnection(Connection[SecurityEvent]):
+    pass
 
 
 @strawberry.type
