@@ -22,6 +22,7 @@ from tests.credential_data import aws_secret
 from tests.factories import access_token, create_user
 from tests.graphql_client import GraphQLClient
 from tests.sessions import PASSWORD, log_in, refresh, signed_up_session
+from tests.statement_counter import counting_statements
 from tests.two_factor_support import DISABLE, enrol, install_clock
 from tests.websocket_sessions import open_socket, receive, subscribe
 
@@ -216,3 +217,20 @@ async def test_the_subscription_pushes_the_events_of_its_user_only(
             "user": {"email": "watcher@example.com"},
         }
     assert other["accessToken"]
+
+
+@pytest.mark.parametrize("users", [1, 20])
+async def test_a_page_of_security_events_costs_constant_statements(
+    gql: GraphQLClient, runtime: Runtime, backend: str, users: int
+) -> None:
+    # given `users` accounts with a TOKEN_REUSE event each, listed by an admin with their users
+    for index in range(users):
+        session = await signed_up_session(gql, f"counted-{index}@example.com")
+        await refresh(gql, session["refreshToken"])
+        await refresh(gql, session["refreshToken"])
+    admin = await create_user(runtime, role=Role.ADMIN)
+    with counting_statements(runtime) as counter:
+        result = await gql(EVENTS, token=access_token(runtime, admin))
+    assert result.ok()["securityEvents"]["totalCount"] == users
+    # then: auth, page, one user batch, count; PostgreSQL adds one set_config each
+    assert counter.count == (4 if backend == "sqlite" else 8), counter.statements
