@@ -58,8 +58,11 @@ async def complete_log_in(
             return invalid_token
         method = "totp" if code is not None else "recovery_code"
         factor = await load_factor(session, user.id)
-        if code is not None:
-            accepted = factor is not None and await accept_code(session, vault, factor, code)
+        if factor is None or factor.confirmed_at is None:
+            # Two-factor log-in was reset since logIn: a setup begun after it proves nothing.
+            accepted = False
+        elif code is not None:
+            accepted = await accept_code(session, vault, factor, code)
         else:
             accepted = await spend_recovery_code(session, user.id, recovery_code or "")
         if not accepted:

@@ -311,3 +311,31 @@ async def test_wrong_codes_share_the_log_in_budget(
             assert refused.error_codes == ["RATE_LIMITED"] and refused.status_code == 429
     finally:
         await runtime.close()
+
+
+async def test_a_challenge_outlives_no_reset_of_two_factor(
+    gql: GraphQLClient, runtime: Runtime, clock: Clock
+) -> None:
+    from db.enums import Role
+    from tests.factories import access_token, create_user
+
+    # given a pending second step, then an admin reset and a new setup begun but not confirmed
+    _, recovery, token = await enrolled(gql, "reset-midway@example.com", clock)
+    pending = (await log_in(gql, "reset-midway@example.com"))["mfaToken"]
+    admin = await create_user(runtime, role=Role.ADMIN)
+    me = (await gql(ME, token=token)).ok()["me"]
+    reset = await gql(
+        "mutation($id: ID!) { resetUserTotp(input: {id: $id}) { userErrors { code } } }",
+        {"id": me["id"]},
+        token=access_token(runtime, admin),
+    )
+    assert reset.ok()["resetUserTotp"]["userErrors"] == []
+    begun = (await gql(BEGIN, token=token)).ok()["beginTotpSetup"]
+    import pyotp
+
+    unconfirmed = pyotp.TOTP(begun["secret"]).at(clock.now)
+    # when the old challenge is completed with the unconfirmed secret's code or an old recovery code
+    by_code = await complete(gql, pending, code=unconfirmed)
+    by_recovery = await complete(gql, pending, recovery=recovery[0])
+    # then neither logs in
+    assert by_code["accessToken"] is None and by_recovery["accessToken"] is None
