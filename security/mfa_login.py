@@ -56,6 +56,10 @@ async def complete_log_in(
         challenge = await mfa_challenges.find_live(session, mfa_token, now=now)
         if challenge is None or user is None or not user.is_active:
             return invalid_token
+        cutoff = user.tokens_valid_after
+        if cutoff is not None and challenge.created_at < cutoff:
+            # Issued before a password change or "log out everywhere": it ended with the rest.
+            return invalid_token
         method = "totp" if code is not None else "recovery_code"
         factor = await load_factor(session, user.id)
         if factor is None or factor.confirmed_at is None:

@@ -339,3 +339,26 @@ async def test_a_challenge_outlives_no_reset_of_two_factor(
     by_recovery = await complete(gql, pending, recovery=recovery[0])
     # then neither logs in
     assert by_code["accessToken"] is None and by_recovery["accessToken"] is None
+
+
+async def test_a_password_change_ends_pending_second_steps(
+    gql: GraphQLClient, clock: Clock
+) -> None:
+    # given a second step pending (someone with the old password), then a password change
+    app, _, _ = await enrolled(gql, "changed@example.com", clock)
+    stale = (await log_in(gql, "changed@example.com"))["mfaToken"]
+    mine = await complete(
+        gql, (await log_in(gql, "changed@example.com"))["mfaToken"], code=app.code()
+    )
+    change = await gql(
+        "mutation($input: ChangePasswordInput!) { changePassword(input: $input) "
+        "{ accessToken userErrors { code } } }",
+        {"input": {"currentPassword": PASSWORD, "newPassword": "Brand-New-Horse-9"}},
+        token=mine["accessToken"],
+    )
+    assert change.ok()["changePassword"]["userErrors"] == []
+    # when the stale step is completed with a valid code
+    clock.next_step()
+    late = await complete(gql, stale, code=app.code())
+    # then it gets nothing
+    assert codes_of(late) == ["INVALID_TOKEN"] and late["accessToken"] is None
