@@ -116,11 +116,14 @@ class SessionTransportWSHandler(TrustedTransportWSHandler):
         if not self.connection_acknowledged:
             await super().handle_subscribe(message)  # closes with 4401
             return
-        if self._ended:
-            return  # the socket is closing; nothing more runs on it
         operation_id = message.get("id")
         if not isinstance(operation_id, str) or not operation_id:
             await self.handle_invalid_message("A subscribe message needs a string 'id'")
+            return
+        if self._ended:  # the socket is closing: nothing more runs on it
+            await self.send_message(
+                error_message(operation_id, SESSION_ENDED, ErrorCode.UNAUTHENTICATED)
+            )
             return
         problem = payload_problem(
             message.get("payload"),

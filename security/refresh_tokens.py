@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import RefreshTokenRow, UserRow
 from db.scoping import OwnerScope
+from db.text import storable
 
 TOKEN_BYTES = 32
 # A revoked token is kept this long, so presenting it again is still recognised (and audited) as
@@ -69,7 +70,7 @@ def issue(
             created_at=now,
             expires_at=now + ttl,
             ip=ip,
-            user_agent=(user_agent or "")[:512] or None,
+            user_agent=storable(user_agent, 512),
         )
     )
     return token
