@@ -33,6 +33,7 @@ from graph.inventory.queries import InventoryQueries
 from graph.inventory.types import CloudResource
 from graph.node import Node, resolve_node
 from graph.operation_metrics import OperationMetrics
+from graph.operations.keys import OperationsQueries
 from graph.permissions import AdminsNeedTotp
 from graph.redaction import RedactingSchema
 from graph.sync.mutations import SyncMutations
@@ -49,6 +50,7 @@ class Query(
     CredentialQueries,
     InventoryQueries,
     SyncQueries,
+    OperationsQueries,
 ):
     @strawberry.field(
         description="Any object by its global ID; null when it does not exist or is not yours.",

@@ -88,6 +88,8 @@ class ResourceRecord:
     tags: dict[str, str] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     cost_per_hour: float | None = None
+    # Which price table, region and date cost_per_hour came from (`normalize.Price.source`).
+    cost_source: str | None = None
 
 
 class ProviderError(Exception):

@@ -8,7 +8,7 @@ from typing import Any
 
 from db.enums import Provider, ResourceStatus, ResourceType
 from providers.base import GLOBAL_REGION, ResourceRecord
-from providers.normalize import clean_tags, hourly_price, map_status, metadata, running_cost
+from providers.normalize import clean_tags, map_status, metadata, price, priced
 
 INSTANCE = "compute.googleapis.com/Instance"
 ZONE = re.compile(r"^([a-z]+-[a-z]+\d+)-[a-z]$")
@@ -153,5 +153,5 @@ def search_record(item: Mapping[str, Any], project_id: str) -> ResourceRecord:
             updateTime=item.get("update_time"),
             parent=item.get("parent_full_resource_name"),
         ),
-        cost_per_hour=running_cost(hourly_price("gcp_compute", size), status) if size else None,
+        **priced(price("gcp_compute", size, region), status),
     )
