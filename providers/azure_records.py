@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from db.enums import Provider, ResourceStatus, ResourceType
 from providers.base import GLOBAL_REGION, ResourceRecord
-from providers.normalize import clean_tags, hourly_price, map_status, metadata
+from providers.normalize import (
+    SHAPE_ERRORS,
+    clean_tags,
+    hourly_price,
+    map_status,
+    metadata,
+    text,
+    unreadable,
+)
 
 RESOURCE_GROUP = "Microsoft.Resources/resourceGroups"
 VIRTUAL_MACHINE = "microsoft.compute/virtualmachines"
@@ -104,7 +112,8 @@ def resource_record(
 ) -> ResourceRecord:
     """One generic-list item; `vm` is the VM's own read (size, power state) when it is one."""
     native_type = str(item.get("type") or "unknown")
-    resource_id = str(item["id"])
+    raw_id = item.get("id")
+    resource_id = raw_id if isinstance(raw_id, str) else ""
     kind = item.get("kind")
     category = category_of(native_type, kind)
     properties = item.get("properties") or {}
@@ -125,8 +134,8 @@ def resource_record(
         region=str(item.get("location") or GLOBAL_REGION).lower(),
         category=category,
         native_type=native_type,
-        resource_id=resource_id,
-        name=str(item.get("name") or resource_id.rsplit("/", 1)[-1]),
+        resource_id=text(raw_id),
+        name=text(item.get("name") or resource_id.rsplit("/", 1)[-1]),
         status=status,
         tags=clean_tags(item.get("tags")),
         metadata=metadata(
@@ -154,9 +163,17 @@ def resource_group_record(item: Mapping[str, Any], subscription_id: str) -> Reso
         region=str(item.get("location") or GLOBAL_REGION).lower(),
         category=ResourceType.OTHER,
         native_type=RESOURCE_GROUP,
-        resource_id=str(item["id"]),
-        name=str(item.get("name") or ""),
+        resource_id=text(item.get("id")),
+        name=text(item.get("name")),
         status=map_status(state, PROVISIONING_STATES),
         tags=clean_tags(item.get("tags")),
         metadata=metadata(provisioningState=state, managedBy=item.get("managedBy")),
     )
+
+
+def guarded(build: Callable[[], ResourceRecord], item: Mapping[str, Any]) -> ResourceRecord:
+    """One item's record, or a rejected one when its shape is not what ARM documents."""
+    try:
+        return build()
+    except SHAPE_ERRORS:
+        return unreadable(Provider.AZURE, item.get("id"), item.get("type"))

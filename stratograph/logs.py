@@ -43,9 +43,23 @@ class TextFormatter(logging.Formatter):
         return f"{line} [request {request_id}]" if request_id else line
 
 
+# Below WARNING these log every statement with its parameters (SQLAlchemy at INFO as soon as
+# the root logger allows it): stored inventory, credential rows, password hashes.
+DRIVER_LOGGERS = ("aiosqlite", "asyncpg", "sqlalchemy.engine", "sqlalchemy.pool")
+
+
+def quiet_driver_loggers() -> None:
+    """Keep the database drivers at WARNING or quieter, whatever LOG_LEVEL is."""
+    for name in DRIVER_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+
+
 def configure_logging(level: str, *, json_output: bool) -> None:
     """One handler on the root logger; uvicorn's loggers propagate to it (`log_config=None`)."""
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    quiet_driver_loggers()
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestContextFilter())
     if json_output:
