@@ -102,7 +102,8 @@ class GcpInventory:
             client_options=endpoint_options(api_endpoint, "cloudasset"),
         )
         # Before protobuf parses a search page: a result it cannot read costs only itself.
-        assets_session: Any = self._assets._transport._session  # type: ignore[union-attr]
+        assets_transport: Any = self._assets._transport
+        assets_session: Any = assets_transport._session
         assets_session.hooks["response"].append(repair_gcp_response)
         if ca_bundle:
             # The REST transports expose no CA option. Their requests session has one, but

@@ -5,6 +5,7 @@ instance whose `Name` tag holds a NUL byte is stored sanitized and flagged, next
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,9 @@ HOSTILE_NAME = "evil\x00name\u202egnp.exe"
 
 
 @pytest.fixture
-async def aws_runtime(database_url: str, tmp_path: Path, aws_cloud: AwsCloud) -> Runtime:
+async def aws_runtime(
+    database_url: str, tmp_path: Path, aws_cloud: AwsCloud
+) -> AsyncIterator[Runtime]:
     from graph.app import create_app
 
     settings = make_settings(

@@ -8,26 +8,20 @@ provider names native types or regions (Azure and GCP list many kinds and region
 
 from __future__ import annotations
 
-import logging
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import CloudCredential, Resource, SyncScope
 from providers.base import ResourceRecord, Scope
-from providers.sanitize import DUPLICATE_ID, MAX_ID, Rejected, normalize_record
+from providers.sanitize import DUPLICATE_ID
+from providers.sync import ingest
 from providers.sync.report import IngestReport
-
-logger = logging.getLogger("stratograph.sync")
-REFUSED = "The database refused the resource even after normalization; it was not stored."
 
 SCOPE_KEY = "_scope"
 _RESOURCES = Resource.__table__
@@ -163,99 +157,20 @@ async def upsert_records(
     What normalization changed and which records could not be stored go to `report`. A skipped
     record that is already stored is stamped as seen, so stale marking keeps it."""
     key = scope_key(scope)
-    unique, skipped_ids = _normalized(records, report)
+    unique, skipped_ids = ingest.normalized(records, report)
     rows = [_row(record, credential, key, seen_at) for record in unique.values()]
     added = updated = 0
     for start in range(0, len(rows), batch_size):
         batch = rows[start : start + batch_size]
-        batch_added, batch_updated, repeated = await _write_isolating(
-            session, batch, seen_at, report, skipped_ids
+        batch_added, batch_updated, repeated = await ingest.write_isolating(
+            session, batch, seen_at, report, skipped_ids, upsert_batch
         )
         added += batch_added
         updated += batch_updated
         for resource_id in repeated:
             report.changed(DUPLICATE_ID, resource_id)
-    await _mark_seen(session, credential.id, skipped_ids, seen_at)
+    await ingest.mark_seen(session, credential.id, skipped_ids, seen_at)
     return added, updated, added + updated
-
-
-def _normalized(
-    records: list[ResourceRecord], report: IngestReport
-) -> tuple[dict[str, ResourceRecord], list[str]]:
-    """One normalized record per resource id (a duplicate inside one INSERT … ON CONFLICT fails
-    on PostgreSQL; the last one listed wins), and the ids of records that were rejected."""
-    unique: dict[str, ResourceRecord] = {}
-    skipped_ids: list[str] = []
-    for record in records:
-        outcome = normalize_record(record)
-        if isinstance(outcome, Rejected):
-            report.skip(outcome.resource_id, outcome.reason)
-            if outcome.resource_id is not None and len(outcome.resource_id) <= MAX_ID:
-                skipped_ids.append(outcome.resource_id)
-            continue
-        clean = outcome.record
-        for code in outcome.changes:
-            report.changed(code, clean.resource_id)
-        if clean.resource_id in unique:
-            report.changed(DUPLICATE_ID, clean.resource_id)
-            del unique[clean.resource_id]  # keeps listing order: the last copy goes last
-        unique[clean.resource_id] = clean
-    return unique, skipped_ids
-
-
-async def _write_isolating(
-    session: AsyncSession,
-    rows: list[dict[str, Any]],
-    seen_at: datetime,
-    report: IngestReport,
-    skipped_ids: list[str],
-) -> tuple[int, int, list[str]]:
-    """Upsert a batch; if the database refuses it, split it until the refused rows are alone,
-    skip those and write the rest. PostgreSQL aborts a transaction on any error, so each
-    attempt runs inside a SAVEPOINT there; SQLite undoes just the failed statement."""
-    try:
-        async with _savepoint(session):
-            return await upsert_batch(session, rows, seen_at)
-    except StatementError as error:
-        if isinstance(error, DBAPIError) and not isinstance(error, DataError | IntegrityError):
-            raise  # the database itself failed (connection, lock timeout): the scope fails
-        if len(rows) == 1:
-            resource_id = rows[0]["resource_id"]
-            cause = type(error.orig).__name__ if error.orig is not None else type(error).__name__
-            logger.warning("a resource was refused by the database: %s", cause)
-            report.skip(resource_id, REFUSED)
-            skipped_ids.append(resource_id)
-            return 0, 0, []
-    middle = len(rows) // 2
-    first = await _write_isolating(session, rows[:middle], seen_at, report, skipped_ids)
-    second = await _write_isolating(session, rows[middle:], seen_at, report, skipped_ids)
-    return first[0] + second[0], first[1] + second[1], first[2] + second[2]
-
-
-@asynccontextmanager
-async def _savepoint(session: AsyncSession) -> AsyncIterator[None]:
-    if session.get_bind().dialect.name == "postgresql":
-        async with session.begin_nested():
-            yield
-    else:
-        yield
-
-
-async def _mark_seen(
-    session: AsyncSession, credential_id: uuid.UUID, ids: list[str], seen_at: datetime
-) -> None:
-    """Skipped records exist in the cloud: their stored rows (if any) count as seen."""
-    for start in range(0, len(ids), 500):
-        await session.execute(
-            update(Resource)
-            .where(
-                Resource.credential_id == credential_id,
-                Resource.resource_id.in_(ids[start : start + 500]),
-                Resource.deleted_at.is_(None),
-            )
-            .values(last_synced_at=seen_at)
-            .execution_options(synchronize_session=False)
-        )
 
 
 async def complete_scope(
