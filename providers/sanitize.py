@@ -28,7 +28,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -119,23 +119,29 @@ class _Walk:
             raise _TooLarge
 
     def string(self, value: object, cap: int, *, text: bool = False) -> str:
-        if not isinstance(value, str):
-            value = self._coerce(value)
-        suspect = _SUSPECT_TEXT if text else _SUSPECT_ID
-        if suspect.search(value) is not None:
-            control = _CONTROL_TEXT if text else _CONTROL_ID
-            if control.search(value) is not None:
-                self.changes.add(CONTROL_CHARACTER)
-            if _BROKEN.search(value) is not None:
-                self.changes.add(INVALID_UNICODE)
-            if _BIDI.search(value) is not None:
-                self.changes.add(BIDI_CONTROL)
-            value = value.translate(_TEXT_TABLE if text else _ID_TABLE)
-        if len(value) > cap:
+        result = value if isinstance(value, str) else self._coerce(value)
+        # Every character the rules touch is unprintable, and most strings are printable:
+        # one fast C loop decides whether the regular expressions need to run at all.
+        if not result.isprintable():
+            result = self._repaired(result, text)
+        if len(result) > cap:
             self.changes.add(TRUNCATED)
-            value = value[: cap - 1] + "…"
-        self._spend(len(value))
-        return value
+            result = result[: cap - 1] + "…"
+        self.budget -= len(result)
+        if self.budget < 0:
+            raise _TooLarge
+        return result
+
+    def _repaired(self, value: str, text: bool) -> str:
+        if (_SUSPECT_TEXT if text else _SUSPECT_ID).search(value) is None:
+            return value  # unprintable for another reason (a no-break space, a tab in text)
+        if (_CONTROL_TEXT if text else _CONTROL_ID).search(value) is not None:
+            self.changes.add(CONTROL_CHARACTER)
+        if _BROKEN.search(value) is not None:
+            self.changes.add(INVALID_UNICODE)
+        if _BIDI.search(value) is not None:
+            self.changes.add(BIDI_CONTROL)
+        return value.translate(_TEXT_TABLE if text else _ID_TABLE)
 
     def _coerce(self, value: object) -> str:
         if value is None:
@@ -232,6 +238,38 @@ class _Walk:
         return None
 
 
+# Fields normalized one by one below; any other field a record gains (a `configuration`
+# document, say) is normalized by its shape: strings as text, lists and objects as metadata.
+_NAMED_FIELDS = frozenset(
+    {
+        "provider",
+        "account",
+        "region",
+        "category",
+        "native_type",
+        "resource_id",
+        "name",
+        "status",
+        "tags",
+        "metadata",
+        "cost_per_hour",
+        "rejected",
+    }
+)
+_OTHER_FIELDS = tuple(f.name for f in fields(ResourceRecord) if f.name not in _NAMED_FIELDS)
+
+
+def _other_fields(record: ResourceRecord, walk: _Walk) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name in _OTHER_FIELDS:
+        value = getattr(record, name)
+        if isinstance(value, str | Mapping | list | tuple) or (
+            isinstance(value, float) and not math.isfinite(value)
+        ):
+            result[name] = walk.json(value, 0)
+    return result
+
+
 def display_id(value: object) -> str | None:
     """A resource id as a job may show it: normalized, cut to 200 characters."""
     if value is None or value == "":
@@ -267,6 +305,7 @@ def normalize_record(record: ResourceRecord) -> Normalized | Rejected:
             walk.changes.add(INVALID_SHAPE)
         clean = replace(
             record,
+            **_other_fields(record, walk),
             resource_id=resource_id,
             account=walk.string(record.account, MAX_ACCOUNT),
             region=walk.string(record.region, MAX_REGION),

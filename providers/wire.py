@@ -27,7 +27,8 @@ _ERRORS = "stratograph-wire-invalid"
 
 
 def _invalid_bytes(error: UnicodeError) -> tuple[str, int]:
-    assert isinstance(error, UnicodeDecodeError)  # registered for decoding only
+    if not isinstance(error, UnicodeDecodeError):  # registered for decoding only
+        raise error
     return WIRE_INVALID, error.end
 
 
