@@ -87,7 +87,7 @@ def unreadable(provider: Provider, resource_id: object, native_type: object) -> 
         provider=provider,
         account="",
         region=GLOBAL_REGION,
-        category=ResourceType.OTHER,
+        type=ResourceType.OTHER,
         native_type=text(native_type if isinstance(native_type, str) else "unknown"),
         resource_id=text(resource_id if isinstance(resource_id, str) else ""),
         name="",

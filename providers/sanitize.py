@@ -2,7 +2,7 @@
 
 A cloud listing is untrusted input: anyone allowed to tag a resource in a customer's account can
 write its tags, and SDKs hand over whatever the API answered. Every `ResourceRecord` passes through
-`normalize_record` on its way into the inventory (`providers/sync/store.py`), whatever its
+`normalize_record` on its way into the inventory (`sync/ingest.py`), whatever its
 provider and whatever fields it carries, so the rules live here once:
 
 - Control characters (C0, DEL, C1) become visible escapes: C0 and DEL their Unicode "control
@@ -245,7 +245,7 @@ _NAMED_FIELDS = frozenset(
         "provider",
         "account",
         "region",
-        "category",
+        "type",
         "native_type",
         "resource_id",
         "name",
@@ -300,8 +300,8 @@ def normalize_record(record: ResourceRecord) -> Normalized | Rejected:
                 display_id(raw_id), f"The resource's id is longer than {MAX_ID} characters."
             )
         status = record.status if isinstance(record.status, ResourceStatus) else None
-        category = record.category if isinstance(record.category, ResourceType) else None
-        if status is None or category is None:
+        resource_type = record.type if isinstance(record.type, ResourceType) else None
+        if status is None or resource_type is None:
             walk.changes.add(INVALID_SHAPE)
         clean = replace(
             record,
@@ -312,7 +312,7 @@ def normalize_record(record: ResourceRecord) -> Normalized | Rejected:
             native_type=walk.string(record.native_type, MAX_NATIVE_TYPE),
             name=walk.string(record.name, MAX_NAME),
             status=status or ResourceStatus.UNKNOWN,
-            category=category or ResourceType.OTHER,
+            type=resource_type or ResourceType.OTHER,
             tags=walk.tags(record.tags),
             metadata=walk.metadata(record.metadata),
             cost_per_hour=walk.cost(record.cost_per_hour),

@@ -6,23 +6,23 @@ import uuid
 
 from sqlalchemy import select
 
-from db.models import Resource, SyncJob
+from db.models import CloudResourceRow, SyncJobRow
 from graph.runtime import Runtime
 
 
-async def run_sync(runtime: Runtime, credential_id: uuid.UUID) -> SyncJob:
+async def run_sync(runtime: Runtime, credential_id: uuid.UUID) -> SyncJobRow:
     """Queue a sync of one credential and run the queue until it is empty."""
     (started,) = await runtime.sync.start([credential_id])
     await runtime.sync.runner.drain()
     async with runtime.database.system_session() as session:
-        found = await session.get(SyncJob, started.id)
+        found = await session.get(SyncJobRow, started.id)
     assert found is not None
     return found
 
 
-async def stored(runtime: Runtime, credential_id: uuid.UUID) -> dict[str, Resource]:
+async def stored(runtime: Runtime, credential_id: uuid.UUID) -> dict[str, CloudResourceRow]:
     async with runtime.database.system_session() as session:
         rows = await session.scalars(
-            select(Resource).where(Resource.credential_id == credential_id)
+            select(CloudResourceRow).where(CloudResourceRow.credential_id == credential_id)
         )
         return {row.resource_id: row for row in rows}

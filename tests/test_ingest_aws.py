@@ -20,7 +20,7 @@ from db.enums import SyncJobStatus
 from graph.app import create_app
 from graph.runtime import Runtime
 from providers.sanitize import MAX_NAME, MAX_TAGS
-from stratograph.logs import quiet_driver_loggers
+from core.logs import quiet_driver_loggers
 from tests.conftest import make_settings
 from tests.factories import access_token, create_user
 from tests.graphql_client import GraphQLClient

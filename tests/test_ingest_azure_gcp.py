@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 
 from db.enums import SyncJobStatus
-from db.models import Resource, SyncJob
+from db.models import CloudResourceRow, SyncJobRow
 from graph.app import create_app
 from graph.runtime import Runtime
 from providers.azure import RESOURCES_SCOPE
 from providers.gcp import ASSETS_SCOPE
 from providers.sanitize import MAX_NAME, MAX_TAGS
-from stratograph.logs import quiet_driver_loggers
+from core.logs import quiet_driver_loggers
 from tests.conftest import make_settings
 from tests.factories import create_user
 from tests.ingest_support import run_sync, stored
@@ -49,21 +49,21 @@ async def served(database_url: str, tmp_path: Path) -> AsyncIterator[Any]:
         await runtime.close()
 
 
-def warnings_of(job: SyncJob, scope: str) -> dict[str, dict[str, Any]]:
+def warnings_of(job: SyncJobRow, scope: str) -> dict[str, dict[str, Any]]:
     return {w["code"]: w for w in job.warnings if w["scope"] == scope}
 
 
-def skipped_of(job: SyncJob, scope: str) -> list[dict[str, Any]]:
+def skipped_of(job: SyncJobRow, scope: str) -> list[dict[str, Any]]:
     return [e for e in job.errors if e["scope"] == scope and e["code"] == "INVALID_RECORD"]
 
 
-def by_name(rows: dict[str, Resource]) -> dict[str, Resource]:
+def by_name(rows: dict[str, CloudResourceRow]) -> dict[str, CloudResourceRow]:
     return {row.name: row for row in rows.values()}
 
 
 async def synced(
     runtime: Runtime, secret: Any, caplog: pytest.LogCaptureFixture
-) -> tuple[SyncJob, dict[str, Resource], str]:
+) -> tuple[SyncJobRow, dict[str, CloudResourceRow], str]:
     user = await create_user(runtime)
     credential = await create_credential(runtime, user.id, secret)
     quiet_driver_loggers()

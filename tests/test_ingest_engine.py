@@ -12,7 +12,7 @@ from db.enums import SyncJobStatus
 from graph.runtime import Runtime
 from providers import sanitize
 from providers.base import ResourceRecord
-from providers.sync import ingest
+from sync import ingest
 from tests.factories import create_user
 from tests.sync_support import (
     ScriptedInventory,
@@ -96,7 +96,7 @@ async def test_a_ten_megabyte_record_is_skipped_and_its_stored_row_kept(runtime:
     assert (error["code"], error["resourceId"]) == ("INVALID_RECORD", "i-1")
     assert "KiB" in error["message"]
     stored = await resources(runtime.database, credential.id)
-    assert stored["i-1"].deleted_at is None and stored["i-1"].meta.keys() <= {"_scope"}
+    assert stored["i-1"].deleted_at is None and stored["i-1"].metadata_.keys() <= {"_scope"}
     assert (job.updated, job.removed) == (2, 0)
 
 

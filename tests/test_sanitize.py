@@ -21,7 +21,7 @@ def base(**fields: object) -> ResourceRecord:
         "provider": Provider.AWS,
         "account": "123456789012",
         "region": "us-east-1",
-        "category": ResourceType.VM,
+        "type": ResourceType.VM,
         "native_type": "AWS::EC2::Instance",
         "resource_id": "i-1",
         "name": "web",

@@ -16,10 +16,10 @@ from sqlalchemy import update
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Resource
+from db.models import CloudResourceRow
 from providers.base import ResourceRecord
 from providers.sanitize import DUPLICATE_ID, MAX_ID, Rejected, normalize_record
-from providers.sync.report import IngestReport
+from sync.report import IngestReport
 
 logger = logging.getLogger("stratograph.sync")
 REFUSED = "The database refused the resource even after normalization; it was not stored."
@@ -114,11 +114,11 @@ async def mark_seen(
     """Skipped records exist in the cloud: their stored rows (if any) count as seen."""
     for start in range(0, len(ids), 500):
         await session.execute(
-            update(Resource)
+            update(CloudResourceRow)
             .where(
-                Resource.credential_id == credential_id,
-                Resource.resource_id.in_(ids[start : start + 500]),
-                Resource.deleted_at.is_(None),
+                CloudResourceRow.credential_id == credential_id,
+                CloudResourceRow.resource_id.in_(ids[start : start + 500]),
+                CloudResourceRow.deleted_at.is_(None),
             )
             .values(last_synced_at=seen_at)
             .execution_options(synchronize_session=False)
