@@ -16,11 +16,11 @@ from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from starlette.applications import Starlette
 
+from core.logs import quiet_driver_loggers
 from db.enums import SyncJobStatus
 from graph.app import create_app
 from graph.runtime import Runtime
 from providers.sanitize import MAX_NAME, MAX_TAGS
-from core.logs import quiet_driver_loggers
 from tests.conftest import make_settings
 from tests.factories import access_token, create_user
 from tests.graphql_client import GraphQLClient

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from core.logs import quiet_driver_loggers
 from db.enums import SyncJobStatus
 from db.models import CloudResourceRow, SyncJobRow
 from graph.app import create_app
@@ -18,7 +19,6 @@ from graph.runtime import Runtime
 from providers.azure import RESOURCES_SCOPE
 from providers.gcp import ASSETS_SCOPE
 from providers.sanitize import MAX_NAME, MAX_TAGS
-from core.logs import quiet_driver_loggers
 from tests.conftest import make_settings
 from tests.factories import create_user
 from tests.ingest_support import run_sync, stored
