@@ -15,6 +15,7 @@ import signal
 from core import metrics
 from core.settings import Settings
 from db.engine import Database, create_engine
+from db.role_check import guard_database_role
 from providers.endpoints import CloudEndpoints
 from security.vault import Vault
 from sync.engine import InventoryFactory
@@ -40,6 +41,7 @@ async def run_worker(
     )
     service = SyncService(database, inventories, SyncOptions.from_settings(settings))
     try:
+        await guard_database_role(database.engine, production=settings.is_production)
         if once:
             await service.runner.recover()
             await service.runner.drain()

@@ -16,7 +16,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from starlette.applications import Starlette
 
-from core.logs import quiet_driver_loggers
+from core.log_redaction import floor_library_loggers
 from db.enums import SyncJobStatus
 from graph.app import create_app
 from graph.runtime import Runtime
@@ -75,7 +75,7 @@ async def test_a_nul_byte_in_a_name_tag_costs_nothing_but_that_tag(
     credential = await create_credential(aws_runtime, user.id, aws_cloud.primary)
 
     # when the credential is synced, logging at DEBUG as `LOG_LEVEL=DEBUG` configures it
-    quiet_driver_loggers()
+    floor_library_loggers(logging.DEBUG)
     with caplog.at_level(logging.DEBUG):
         job = await run_sync(aws_runtime, credential.id)
 
@@ -200,7 +200,7 @@ async def test_crafted_describe_instances_pages_lose_nothing(
     credential = await create_credential(aws_runtime, user.id, aws_cloud.primary)
 
     # when the credential is synced
-    quiet_driver_loggers()
+    floor_library_loggers(logging.DEBUG)
     with caplog.at_level(logging.DEBUG):
         job = await run_sync(aws_runtime, credential.id)
 

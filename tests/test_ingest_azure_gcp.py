@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from core.logs import quiet_driver_loggers
+from core.log_redaction import floor_library_loggers
 from db.enums import SyncJobStatus
 from db.models import CloudResourceRow, SyncJobRow
 from graph.app import create_app
@@ -66,7 +66,7 @@ async def synced(
 ) -> tuple[SyncJobRow, dict[str, CloudResourceRow], str]:
     user = await create_user(runtime)
     credential = await create_credential(runtime, user.id, secret)
-    quiet_driver_loggers()
+    floor_library_loggers(logging.DEBUG)
     with caplog.at_level(logging.DEBUG):
         job = await run_sync(runtime, credential.id)
     logged = "\n".join(r.getMessage() for r in caplog.records)
