@@ -15,11 +15,12 @@ from typing import Any, cast
 
 from db.enums import Provider, ResourceStatus, ResourceType
 from providers.base import GLOBAL_REGION, ResourceRecord
+from providers.sanitize import MAX_DEPTH
 
 HOURS_PER_MONTH = 730  # the convention every cloud price page uses
 # The exceptions a record builder raises on a shape it did not expect (a list where an object
 # belongs, a missing key): that item is skipped, never the listing.
-SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError)
 
 
 @lru_cache(maxsize=1)
@@ -95,15 +96,20 @@ def unreadable(provider: Provider, resource_id: object, native_type: object) -> 
     )
 
 
-def jsonable(value: Any) -> Any:
-    """Metadata safe for a JSON column: datetimes as ISO strings; None and empty values dropped."""
+def jsonable(value: Any, depth: int = 0) -> Any:
+    """Metadata safe for a JSON column: datetimes as ISO strings; None and empty values dropped.
+
+    Below MAX_DEPTH a value is passed on as it is: `providers.sanitize` cuts it there (and
+    reports it), and recursing into a hostile nesting here could exhaust the stack."""
+    if depth >= MAX_DEPTH:
+        return value
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Mapping):
-        cleaned = {str(k): jsonable(v) for k, v in value.items()}
+        cleaned = {str(k): jsonable(v, depth + 1) for k, v in value.items()}
         return {k: v for k, v in cleaned.items() if v not in (None, "", [], {})}
     if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(item) for item in value if item is not None]
+        return [jsonable(item, depth + 1) for item in value if item is not None]
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)

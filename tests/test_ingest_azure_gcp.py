@@ -93,6 +93,10 @@ def craft_azure(standin: AzureStandin) -> None:
     standin.resources[-1]["name"] = 12345
     standin.resources.append({"name": f"no-id-{SECRETISH}", "type": vnet, "location": "eastus"})
     standin.add_resource("rg-web", vnet, "odd-shape", "eastus", properties=SECRETISH, sku="x")
+    deep: object = SECRETISH
+    for _ in range(900):
+        deep = {"d": deep}
+    standin.add_resource("rg-web", vnet, "deep", "eastus", managedBy=deep)
     standin.add_resource("rg-web", vnet, "twice", "eastus", tags={"copy": "first"})
     standin.resources.insert(0, {**standin.resources[-1], "tags": {"copy": "early"}})
 
@@ -135,9 +139,11 @@ async def test_a_crafted_azure_listing_loses_only_what_cannot_be_read(
         "INVALID_SHAPE": 1,
         "INVALID_UNICODE": 1,
         "NOT_A_STRING": 1,
+        "TOO_DEEP": 1,
         "TOO_MANY_TAGS": 1,
         "TRUNCATED": 1,
     }
+    assert warned["TOO_DEEP"]["resourceIds"] == [azure_id("deep")]
     assert warned["TOO_MANY_TAGS"]["resourceIds"] == [azure_id("many-tags")]
     skipped = skipped_of(job, scope)
     assert sorted(str(e["resourceId"]) for e in skipped) == [azure_id("odd-shape"), "None"]
