@@ -102,6 +102,8 @@ def create_app(
         await guard_database_role(runtime.database.engine, production=settings.is_production)
         if listener is not None:
             listener.start()
+        # Key ages are recorded from the first start with a key, and shown on /metrics.
+        await runtime.observe_keys()
         # Sync jobs run in this process unless `stratograph worker` runs them (SYNC_IN_PROCESS).
         runtime.sync.start_background(run_jobs=settings.sync_in_process)
         try:

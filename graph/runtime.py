@@ -8,6 +8,7 @@ from datetime import timedelta
 from core.settings import Settings
 from db.engine import Database, create_engine
 from providers.endpoints import CloudEndpoints
+from security.key_ages import KeyRings, observe_keys
 from security.passwords import PasswordHasher
 from security.ratelimit import RateLimiter, RateLimitOptions
 from security.tokens import TokenSigner
@@ -54,10 +55,18 @@ class Runtime:
                 database,
                 registry_factory(vault, CloudEndpoints.from_settings(settings)),
                 SyncOptions.from_settings(settings),
+                extra_maintenance=lambda: _observed(database, settings),
             ),
         )
+
+    async def observe_keys(self) -> None:
+        await observe_keys(self.database, KeyRings.from_settings(self.settings))
 
     async def close(self) -> None:
         await self.sync.stop()
         self.passwords.close()
         await self.database.dispose()
+
+
+async def _observed(database: Database, settings: Settings) -> None:
+    await observe_keys(database, KeyRings.from_settings(settings))

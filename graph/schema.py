@@ -26,6 +26,7 @@ from graph.inventory.queries import InventoryQueries
 from graph.inventory.types import CloudResource
 from graph.node import Node, resolve_node
 from graph.operation_metrics import OperationMetrics
+from graph.operations.keys import OperationsQueries
 from graph.redaction import RedactingSchema
 from graph.sync.mutations import SyncMutations
 from graph.sync.queries import SyncQueries
@@ -34,7 +35,14 @@ from graph.sync.types import SyncJob
 
 
 @strawberry.type(description="Read the inventory, credentials, jobs and accounts you own.")
-class Query(AccountQueries, AccountListQueries, CredentialQueries, InventoryQueries, SyncQueries):
+class Query(
+    AccountQueries,
+    AccountListQueries,
+    CredentialQueries,
+    InventoryQueries,
+    SyncQueries,
+    OperationsQueries,
+):
     @strawberry.field(
         description="Any object by its global ID; null when it does not exist or is not yours."
     )

@@ -9,10 +9,12 @@ from db.enums import Provider, ResourceStatus, ResourceType
 from providers.base import GLOBAL_REGION, ResourceRecord
 from providers.normalize import (
     SHAPE_ERRORS,
+    Price,
     clean_tags,
-    hourly_price,
     map_status,
     metadata,
+    price,
+    priced,
     text,
     unreadable,
 )
@@ -99,12 +101,12 @@ def power_state_of(item: Mapping[str, Any]) -> str | None:
     return None
 
 
-def vm_cost(size: str | None, power_state: str | None) -> float | None:
+def vm_price(size: str | None, power_state: str | None, region: str) -> Price | None:
     """Compute is billed unless the VM is deallocated ("stopped" alone still bills)."""
-    price = hourly_price("azure_vm", size)
-    if price is not None and power_state in ("deallocated", "deallocating"):
-        return 0.0
-    return price
+    listed = price("azure_vm", size, region)
+    if listed is not None and power_state in ("deallocated", "deallocating"):
+        return Price(0.0, listed.source)
+    return listed
 
 
 def resource_record(
@@ -121,17 +123,18 @@ def resource_record(
     status = map_status(state, PROVISIONING_STATES)
     sku = item.get("sku") or {}
     size = power = None
-    cost = None
+    region = str(item.get("location") or GLOBAL_REGION).lower()
+    cost: Price | None = None
     if native_type.lower() == VIRTUAL_MACHINE:
         size = vm_size_of(vm or item)
         power = power_state_of(vm or item)
         if power is not None:
             status = map_status(power, POWER_STATES)
-        cost = vm_cost(size, power)
+        cost = vm_price(size, power, region)
     return ResourceRecord(
         provider=Provider.AZURE,
         account=subscription_id,
-        region=str(item.get("location") or GLOBAL_REGION).lower(),
+        region=region,
         type=resource_type,
         native_type=native_type,
         resource_id=text(raw_id),
@@ -150,7 +153,7 @@ def resource_record(
             createdTime=item.get("createdTime"),
             changedTime=item.get("changedTime"),
         ),
-        cost_per_hour=cost,
+        **priced(cost),
     )
 
 

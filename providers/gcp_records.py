@@ -12,10 +12,10 @@ from providers.base import GLOBAL_REGION, ResourceRecord
 from providers.normalize import (
     SHAPE_ERRORS,
     clean_tags,
-    hourly_price,
     map_status,
     metadata,
-    running_cost,
+    price,
+    priced,
     text,
     unreadable,
 )
@@ -165,7 +165,7 @@ def search_record(item: Mapping[str, Any], project_id: str) -> ResourceRecord:
             updateTime=item.get("update_time"),
             parent=item.get("parent_full_resource_name"),
         ),
-        cost_per_hour=running_cost(hourly_price("gcp_compute", size), status) if size else None,
+        **priced(price("gcp_compute", size, region), status),
     )
 
 

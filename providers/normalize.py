@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -23,25 +24,72 @@ HOURS_PER_MONTH = 730  # the convention every cloud price page uses
 SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError)
 
 
+@dataclass(frozen=True, slots=True)
+class Price:
+    """An hourly list price and where it came from (table, region, date), for `costSource`."""
+
+    hourly: float
+    source: str
+
+
+@lru_cache(maxsize=1)
+def _prices() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((Path(__file__).with_name("prices.json")).read_text())
+    return loaded
+
+
 @lru_cache(maxsize=1)
 def price_table() -> dict[str, dict[str, float]]:
-    """The shipped price table (providers/prices.json), without its `_about` block."""
-    raw = json.loads((Path(__file__).with_name("prices.json")).read_text())
-    return {name: dict(prices) for name, prices in raw.items() if not name.startswith("_")}
+    """The shipped price tables (providers/prices.json), without the `_about`/`_regions` blocks.
+
+    A table named `name@region` holds that region's prices for the table `name`."""
+    return {name: dict(prices) for name, prices in _prices().items() if not name.startswith("_")}
 
 
-def hourly_price(table: str, size: str | None) -> float | None:
-    """Hourly list price of `size`, or None when the size is unknown (never a made-up 0)."""
+def _base_region(table: str) -> str:
+    return str(_prices()["_regions"][table])
+
+
+def _date() -> str:
+    return str(_prices()["_about"]["date"])
+
+
+def price(table: str, size: str | None, region: str | None) -> Price | None:
+    """The price of `size` in `region` when the table has that region, else the table's base
+    region (and the source says so); None when the size is unknown (never a made-up 0)."""
     if not size:
         return None
-    return price_table().get(table, {}).get(size)
+    tables = price_table()
+    if region:
+        regional = tables.get(f"{table}@{region}", {}).get(size)
+        if regional is not None:
+            return Price(regional, f"prices.json {table} {region} ({_date()})")
+    base = tables.get(table, {}).get(size)
+    if base is None:
+        return None
+    base_region = _base_region(table)
+    source = f"prices.json {table} {base_region} ({_date()})"
+    if region and region != base_region:
+        source += f"; no {region} price in the table"
+    return Price(base, source)
+
+
+def hourly_price(table: str, size: str | None, region: str | None = None) -> float | None:
+    """Hourly list price of `size`, or None when the size is unknown."""
+    found = price(table, size, region)
+    return found.hourly if found else None
+
+
+def ebs_price(volume_type: str | None, size_gib: int | None, region: str | None) -> Price | None:
+    per_gb_month = price("aws_ebs_gb_month", volume_type, region)
+    if per_gb_month is None or size_gib is None:
+        return None
+    return Price(round(per_gb_month.hourly * size_gib / HOURS_PER_MONTH, 6), per_gb_month.source)
 
 
 def ebs_hourly_price(volume_type: str | None, size_gib: int | None) -> float | None:
-    per_gb_month = hourly_price("aws_ebs_gb_month", volume_type)
-    if per_gb_month is None or size_gib is None:
-        return None
-    return round(per_gb_month * size_gib / HOURS_PER_MONTH, 6)
+    found = ebs_price(volume_type, size_gib, None)
+    return found.hourly if found else None
 
 
 def running_cost(price: float | None, status: ResourceStatus) -> float | None:
@@ -51,6 +99,15 @@ def running_cost(price: float | None, status: ResourceStatus) -> float | None:
     if status in (ResourceStatus.STOPPED, ResourceStatus.TERMINATED):
         return 0.0
     return price
+
+
+def priced(found: Price | None, status: ResourceStatus | None = None) -> dict[str, Any]:
+    """A record's `cost_per_hour` and `cost_source`; with `status`, compute bills only while
+    the resource runs."""
+    if found is None:
+        return {"cost_per_hour": None, "cost_source": None}
+    hourly = found.hourly if status is None else running_cost(found.hourly, status)
+    return {"cost_per_hour": hourly, "cost_source": found.source}
 
 
 def map_status(

@@ -8,6 +8,7 @@ import asyncio
 import inspect
 import logging
 import random
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -29,7 +30,9 @@ from providers.base import (
     StreamingInventory,
 )
 from sync import jobs, store
+from sync.credential_health import record_sync_health
 from sync.deadline import Deadline
+from sync.dropped_scopes import retire_unplanned_scopes
 from sync.options import SyncOptions
 from sync.progress import ProgressHub
 from sync.report import IngestReport
@@ -71,6 +74,8 @@ class _Tally:
     removed: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    # How long planning (the sync's first cloud call) took: the credential's response time.
+    response_ms: int | None = None
 
     def values(self) -> dict[str, Any]:
         return {
@@ -131,24 +136,33 @@ class SyncEngine:
         try:
             inventory = await self._inventory(credential)
         except Exception as error:
-            return await self._fail_before_listing(job_id, worker_id, error)
+            return await self._fail_before_listing(credential, job_id, worker_id, error, None)
         try:
+            started = time.perf_counter()
             try:
                 planning = Deadline(self.options.scope_timeout_seconds, "planning the sync")
                 scopes = await planning.run(self._retrying(inventory.plan))
             except Exception as error:
-                return await self._fail_before_listing(job_id, worker_id, error)
-            return await self._run_scopes(credential, inventory, scopes, job_id, worker_id)
+                return await self._fail_before_listing(
+                    credential, job_id, worker_id, error, _elapsed_ms(started)
+                )
+            tally = _Tally(total=len(scopes), response_ms=_elapsed_ms(started))
+            return await self._run_scopes(credential, inventory, scopes, job_id, worker_id, tally)
         finally:
             await self._close(inventory)
 
     async def _fail_before_listing(
-        self, job_id: uuid.UUID, worker_id: str, error: Exception
+        self,
+        credential: CloudCredentialRow,
+        job_id: uuid.UUID,
+        worker_id: str,
+        error: Exception,
+        response_ms: int | None,
     ) -> SyncJobStatus:
         """The credential could not be opened or its scopes planned: nothing was listed."""
         self._log_unexpected(error, "planning")
-        tally = _Tally(total=0, errors=[safe_error(PLAN_SCOPE, error)])
-        await self._finish(job_id, worker_id, SyncJobStatus.FAILED, tally)
+        tally = _Tally(total=0, errors=[safe_error(PLAN_SCOPE, error)], response_ms=response_ms)
+        await self._finish(credential, job_id, worker_id, SyncJobStatus.FAILED, tally)
         return SyncJobStatus.FAILED
 
     async def _run_scopes(
@@ -158,8 +172,8 @@ class SyncEngine:
         scopes: list[Scope],
         job_id: uuid.UUID,
         worker_id: str,
+        tally: _Tally,
     ) -> SyncJobStatus:
-        tally = _Tally(total=len(scopes))
         lock = asyncio.Lock()
         credential_slots = asyncio.Semaphore(self.options.concurrency)
         region_slots: defaultdict[str, asyncio.Semaphore] = defaultdict(
@@ -233,9 +247,25 @@ class SyncEngine:
                     group.create_task(one(scope))
         except* jobs.JobLost as lost:
             raise jobs.JobLost(str(job_id)) from lost
+        await self._retire_unplanned(credential, scopes, job_id, worker_id, tally)
         status = tally.outcome()
-        await self._finish(job_id, worker_id, status, tally)
+        await self._finish(credential, job_id, worker_id, status, tally)
         return status
+
+    async def _retire_unplanned(
+        self,
+        credential: CloudCredentialRow,
+        scopes: list[Scope],
+        job_id: uuid.UUID,
+        worker_id: str,
+        tally: _Tally,
+    ) -> None:
+        """Rows of scopes the plan no longer has are marked deleted (counted in `removed`)."""
+        async with self.database.system_session() as session:
+            removed = await retire_unplanned_scopes(session, credential.id, scopes, utcnow())
+            if removed:
+                await jobs.add_progress(session, job_id, worker_id, step=0.0, removed=removed)
+        tally.removed += removed
 
     @staticmethod
     async def _close(inventory: CloudInventory) -> None:
@@ -369,12 +399,26 @@ class SyncEngine:
             )
 
     async def _finish(
-        self, job_id: uuid.UUID, worker_id: str, status: SyncJobStatus, tally: _Tally
+        self,
+        credential: CloudCredentialRow,
+        job_id: uuid.UUID,
+        worker_id: str,
+        status: SyncJobStatus,
+        tally: _Tally,
     ) -> None:
         values = tally.values()
         values["progress"] = 1.0
         async with self.database.system_session() as session:
             await jobs.finish(session, job_id, worker_id, status, **values)
+            # Same transaction: the health shown always agrees with the job that ended.
+            await record_sync_health(
+                session,
+                credential.id,
+                status,
+                tally.errors,
+                response_ms=tally.response_ms,
+                at=utcnow(),
+            )
         self.hub.publish(job_id)
         metrics.SYNC_JOBS.labels(status.value).inc()
         for change in ("added", "updated", "removed"):
@@ -397,3 +441,7 @@ class SyncEngine:
         else:
             # Only the type: an SDK exception's text is not guaranteed to be free of secrets.
             logger.error("sync %s failed unexpectedly: %s", where, type(error).__name__)
+
+
+def _elapsed_ms(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)

@@ -38,6 +38,7 @@ _REFRESHED = (
     "tags",
     "metadata",
     "cost_per_hour",
+    "cost_source",
     "last_synced_at",
     "deleted_at",
 )
@@ -77,6 +78,7 @@ def _row(
         "tags": dict(record.tags),
         "metadata": {**record.metadata, SCOPE_KEY: key},
         "cost_per_hour": record.cost_per_hour,
+        "cost_source": record.cost_source,
         "first_seen_at": seen_at,
         "last_synced_at": seen_at,
         "deleted_at": None,

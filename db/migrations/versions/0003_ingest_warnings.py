@@ -1,7 +1,7 @@
 """sync_jobs.warnings: what normalizing a job's listings changed, counted per scope and code
 
 Revision ID: 0003_ingest_warnings
-Revises: 0003_naming
+Revises: 0003_ops
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0003_ingest_warnings"
-down_revision: str | None = "0003_naming"
+down_revision: str | None = "0003_ops"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
