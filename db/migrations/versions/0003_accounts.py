@@ -7,7 +7,7 @@ anonymous); a session may only append events acted by itself or by nobody. Exist
 events were acted by their own user, and are backfilled so.
 
 Revision ID: 0003_accounts
-Revises: 0003_ops
+Revises: 0003_ingest_warnings
 """
 
 from collections.abc import Sequence
@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 import db.types
 
 revision: str = '0003_accounts'
-down_revision: str | None = '0003_ops'
+down_revision: str | None = '0003_ingest_warnings'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
