@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from db.enums import Provider, ResourceStatus, ResourceType
 from providers.base import GLOBAL_REGION, ResourceRecord
-from providers.normalize import Price, clean_tags, map_status, metadata, price, priced
+from providers.normalize import (
+    SHAPE_ERRORS,
+    Price,
+    clean_tags,
+    map_status,
+    metadata,
+    price,
+    priced,
+    text,
+    unreadable,
+)
 
 RESOURCE_GROUP = "Microsoft.Resources/resourceGroups"
 VIRTUAL_MACHINE = "microsoft.compute/virtualmachines"
@@ -104,7 +114,8 @@ def resource_record(
 ) -> ResourceRecord:
     """One generic-list item; `vm` is the VM's own read (size, power state) when it is one."""
     native_type = str(item.get("type") or "unknown")
-    resource_id = str(item["id"])
+    raw_id = item.get("id")
+    resource_id = raw_id if isinstance(raw_id, str) else ""
     kind = item.get("kind")
     resource_type = resource_type_of(native_type, kind)
     properties = item.get("properties") or {}
@@ -126,8 +137,8 @@ def resource_record(
         region=region,
         type=resource_type,
         native_type=native_type,
-        resource_id=resource_id,
-        name=str(item.get("name") or resource_id.rsplit("/", 1)[-1]),
+        resource_id=text(raw_id),
+        name=text(item.get("name") or resource_id.rsplit("/", 1)[-1]),
         status=status,
         tags=clean_tags(item.get("tags")),
         metadata=metadata(
@@ -155,9 +166,17 @@ def resource_group_record(item: Mapping[str, Any], subscription_id: str) -> Reso
         region=str(item.get("location") or GLOBAL_REGION).lower(),
         type=ResourceType.OTHER,
         native_type=RESOURCE_GROUP,
-        resource_id=str(item["id"]),
-        name=str(item.get("name") or ""),
+        resource_id=text(item.get("id")),
+        name=text(item.get("name")),
         status=map_status(state, PROVISIONING_STATES),
         tags=clean_tags(item.get("tags")),
         metadata=metadata(provisioningState=state, managedBy=item.get("managedBy")),
     )
+
+
+def guarded(build: Callable[[], ResourceRecord], item: Mapping[str, Any]) -> ResourceRecord:
+    """One item's record, or a rejected one when its shape is not what ARM documents."""
+    try:
+        return build()
+    except SHAPE_ERRORS:
+        return unreadable(Provider.AZURE, item.get("id"), item.get("type"))

@@ -90,6 +90,9 @@ class ResourceRecord:
     cost_per_hour: float | None = None
     # Which price table, region and date cost_per_hour came from (`normalize.Price.source`).
     cost_source: str | None = None
+    # Set by a provider that could not read this item of a listing (its own words, never a value
+    # from the item): the engine reports the resource as skipped and stores nothing for it.
+    rejected: str | None = None
 
 
 class ProviderError(Exception):

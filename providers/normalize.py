@@ -12,13 +12,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from db.enums import ResourceStatus
+from db.enums import Provider, ResourceStatus, ResourceType
+from providers.base import GLOBAL_REGION, ResourceRecord
+from providers.sanitize import MAX_DEPTH
 
 HOURS_PER_MONTH = 730  # the convention every cloud price page uses
-MAX_TAG_KEY = 128
-MAX_TAG_VALUE = 256
+# The exceptions a record builder raises on a shape it did not expect (a list where an object
+# belongs, a missing key): that item is skipped, never the listing.
+SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,30 +121,52 @@ def map_status(
     return mapping.get(value.lower(), ResourceStatus.UNKNOWN)
 
 
-def clean_tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
-    """Tags/labels as a flat str → str map, bounded in size."""
-    if not tags:
-        return {}
-    return {
-        str(key)[:MAX_TAG_KEY]: ("" if value is None else str(value))[:MAX_TAG_VALUE]
-        for key, value in tags.items()
-    }
+def clean_tags(tags: object) -> dict[str, str]:
+    """Tags/labels as the cloud sent them: `providers.sanitize` checks their shape, coerces and
+    bounds them (and reports what it changed) for every provider at once."""
+    return cast(dict[str, str], tags if tags is not None else {})
 
 
 def aws_tags(tags: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:
     """AWS `[{"Key": k, "Value": v}]` lists as a map."""
-    return clean_tags({tag["Key"]: tag.get("Value") for tag in tags or () if "Key" in tag})
+    pairs = {tag["Key"]: tag.get("Value") for tag in tags or () if "Key" in tag}
+    return clean_tags({key: "" if value is None else value for key, value in pairs.items()})
 
 
-def jsonable(value: Any) -> Any:
-    """Metadata safe for a JSON column: datetimes as ISO strings; None and empty values dropped."""
+def text(value: object) -> str:
+    """A field the cloud should send as a string, passed on as sent: `providers.sanitize`
+    coerces anything else (and reports it)."""
+    return cast(str, value)
+
+
+def unreadable(provider: Provider, resource_id: object, native_type: object) -> ResourceRecord:
+    """An item of a listing whose shape its builder could not read: skipped alone, reported."""
+    return ResourceRecord(
+        provider=provider,
+        account="",
+        region=GLOBAL_REGION,
+        type=ResourceType.OTHER,
+        native_type=text(native_type if isinstance(native_type, str) else "unknown"),
+        resource_id=text(resource_id if isinstance(resource_id, str) else ""),
+        name="",
+        rejected="The cloud's description of this resource has an unexpected shape.",
+    )
+
+
+def jsonable(value: Any, depth: int = 0) -> Any:
+    """Metadata safe for a JSON column: datetimes as ISO strings; None and empty values dropped.
+
+    Below MAX_DEPTH a value is passed on as it is: `providers.sanitize` cuts it there (and
+    reports it), and recursing into a hostile nesting here could exhaust the stack."""
+    if depth >= MAX_DEPTH:
+        return value
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Mapping):
-        cleaned = {str(k): jsonable(v) for k, v in value.items()}
+        cleaned = {str(k): jsonable(v, depth + 1) for k, v in value.items()}
         return {k: v for k, v in cleaned.items() if v not in (None, "", [], {})}
     if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(item) for item in value if item is not None]
+        return [jsonable(item, depth + 1) for item in value if item is not None]
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)

@@ -35,6 +35,7 @@ from sync.deadline import Deadline
 from sync.dropped_scopes import retire_unplanned_scopes
 from sync.options import SyncOptions
 from sync.progress import ProgressHub
+from sync.report import IngestReport
 from sync.retry import Sleep, with_retries
 
 logger = logging.getLogger("stratograph.sync")
@@ -71,7 +72,8 @@ class _Tally:
     added: int = 0
     updated: int = 0
     removed: int = 0
-    errors: list[dict[str, str]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     # How long planning (the sync's first cloud call) took: the credential's response time.
     response_ms: int | None = None
 
@@ -82,7 +84,16 @@ class _Tally:
             "updated": self.updated,
             "removed": self.removed,
             "errors": list(self.errors),
+            "warnings": list(self.warnings),
         }
+
+    def reported(self, key: str, report: IngestReport) -> None:
+        """What normalizing the scope changed (warnings) and skipped (errors: the job is
+        PARTIAL, since the inventory lacks those resources)."""
+        self.warnings.extend(report.warnings(key))
+        self.errors.extend(report.errors(key))
+        if report.counts:
+            logger.warning("sync %s normalized its listing: %s", key, report.summary())
 
     def outcome(self) -> SyncJobStatus:
         if not self.errors:
@@ -171,7 +182,9 @@ class SyncEngine:
 
         step = 1.0 / len(scopes) if scopes else 1.0
 
-        async def listed_and_written(scope: Scope, written: _Written) -> store.ScopeCounts:
+        async def listed_and_written(
+            scope: Scope, written: _Written, report: IngestReport
+        ) -> store.ScopeCounts:
             # Region slot first, so a scope waiting for its busy region holds no credential
             # slot. The credential slot is held through the write: at most `concurrency`
             # listings are in memory however slow the database is.
@@ -180,7 +193,7 @@ class SyncEngine:
                 # however large a scope grows.
                 async with region_slots[scope.region], credential_slots:
                     return await self._stream_and_write(
-                        credential, inventory, scope, job_id, worker_id, step, written
+                        credential, inventory, scope, job_id, worker_id, step, written, report
                     )
             async with region_slots[scope.region]:
                 await credential_slots.acquire()
@@ -191,15 +204,18 @@ class SyncEngine:
                     credential_slots.release()
                     raise
             try:
-                return await self._write(credential, scope, records, job_id, worker_id, step)
+                return await self._write(
+                    credential, scope, records, job_id, worker_id, step, report
+                )
             finally:
                 credential_slots.release()
 
         async def one(scope: Scope) -> None:
             key = store.scope_key(scope)
             written = _Written()
+            report = IngestReport()
             try:
-                counts = await listed_and_written(scope, written)
+                counts = await listed_and_written(scope, written, report)
             except jobs.JobLost:
                 raise
             except Exception as error:
@@ -210,11 +226,13 @@ class SyncEngine:
                 # Failures are rare: serialize them so the errors list is never overwritten by
                 # an older copy committed later.
                 async with lock:
+                    tally.reported(key, report)
                     tally.errors.append(safe_error(key, error))
                     tally.done += 1
                     await self._record_failure(credential, scope, job_id, worker_id, step, tally)
                 self.hub.publish(job_id)
                 return
+            tally.reported(key, report)
             tally.succeeded += 1
             tally.added += counts.added
             tally.updated += counts.updated
@@ -282,6 +300,7 @@ class SyncEngine:
         job_id: uuid.UUID,
         worker_id: str,
         step: float,
+        report: IngestReport,
     ) -> store.ScopeCounts:
         """The scope's rows and the job's progress in one transaction (one commit per scope;
         the job's counts always match what is committed). Increments commute, so concurrent
@@ -295,6 +314,7 @@ class SyncEngine:
                 seen_at=utcnow(),
                 job_id=job_id,
                 batch_size=self.options.batch_size,
+                report=report,
             )
             # Last statement before the commit: the job row stays locked only briefly.
             await jobs.add_progress(
@@ -317,6 +337,7 @@ class SyncEngine:
         worker_id: str,
         step: float,
         written: _Written,
+        report: IngestReport,
     ) -> store.ScopeCounts:
         """Write each chunk of a streamed listing in its own transaction; once the stream has
         ended, mark stale rows and count the scope done. A failure part-way removes nothing.
@@ -338,7 +359,7 @@ class SyncEngine:
             async with self.database.system_session() as session:
                 added, updated, rows = await store.upsert_records(
                     session, credential, scope, chunk, seen_at=seen_at,
-                    batch_size=self.options.batch_size,
+                    batch_size=self.options.batch_size, report=report,
                 )  # fmt: skip
                 await jobs.add_progress(
                     session, job_id, worker_id, step=0.0, added=added, updated=updated
@@ -368,7 +389,12 @@ class SyncEngine:
         async with self.database.system_session() as session:
             await store.record_scope(session, credential, scope, job_id=job_id, error_code=code)
             await jobs.add_progress(
-                session, job_id, worker_id, step=step, errors=list(tally.errors)
+                session,
+                job_id,
+                worker_id,
+                step=step,
+                errors=list(tally.errors),
+                warnings=list(tally.warnings),
             )
 
     async def _finish(
@@ -397,13 +423,14 @@ class SyncEngine:
         for change in ("added", "updated", "removed"):
             metrics.SYNC_RESOURCES.labels(change).inc(getattr(tally, change))
         logger.info(
-            "sync job %s finished %s: +%d ~%d -%d, %d failed scopes",
+            "sync job %s finished %s: +%d ~%d -%d, %d errors, %d warnings",
             job_id,
             status.value,
             tally.added,
             tally.updated,
             tally.removed,
             len(tally.errors),
+            len(tally.warnings),
         )
 
     @staticmethod

@@ -6,11 +6,14 @@ through the schema's input types: a path that names no argument fails the test.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from graphql import GraphQLInputObjectType, GraphQLInputType, get_named_type
 
 from core.problems import Problem, ProblemCode
+from db.enums import Role
+from graph.node import to_global_id
 from graph.runtime import Runtime
 from graph.schema import schema
 from graph.user_errors import UserErrorCode, user_errors
@@ -19,6 +22,7 @@ from tests.factories import access_token, create_user
 from tests.graphql_client import GraphQLClient
 
 UNKNOWN_ID = "Q2xvdWRDcmVkZW50aWFsOm5vcGU"
+UNKNOWN_USER_ID = to_global_id("User", uuid.UUID(int=1))
 # Input each mutation must refuse with userErrors (never a top-level error).
 REFUSED: dict[str, dict[str, Any]] = {
     "signUp": {"email": "not-an-email", "password": "short", "fullName": " "},
@@ -35,7 +39,18 @@ REFUSED: dict[str, dict[str, Any]] = {
     "deleteCredential": {"id": UNKNOWN_ID},
     "verifyCredential": {"id": UNKNOWN_ID},
     "startSync": {"credentialId": "not-an-id"},
+    "completeLogIn": {"mfaToken": "not-a-token", "code": "000000"},
+    "confirmTotpSetup": {"code": "000000"},
+    "disableTotp": {"currentPassword": "Wrong-Password-1", "code": "000000"},
+    "regenerateRecoveryCodes": {"code": "000000"},
+    "setUserActive": {"id": UNKNOWN_USER_ID, "active": False},
+    "setUserRole": {"id": UNKNOWN_USER_ID, "role": "ADMIN"},
+    "resetUserTotp": {"id": UNKNOWN_USER_ID},
 }
+# Sent by an admin: for anyone else they are refused before they run (FORBIDDEN).
+ADMIN_ONLY = frozenset({"setUserActive", "setUserRole", "resetUserTotp"})
+# Mutations without arguments have nothing a caller can get wrong.
+WITHOUT_INPUT = frozenset({"beginTotpSetup"})
 
 
 def _mutation_fields() -> dict[str, Any]:
@@ -56,14 +71,14 @@ def _names_an_argument(input_type: GraphQLInputType, path: list[str]) -> bool:
 
 def test_every_mutation_takes_one_input_and_returns_user_errors() -> None:
     for name, field in _mutation_fields().items():
-        assert list(field.args) == ["input"], name
+        assert list(field.args) == ([] if name in WITHOUT_INPUT else ["input"]), name
         payload = get_named_type(field.type)
         assert "userErrors" in payload.fields, name
 
 
 def test_the_walk_below_covers_every_mutation() -> None:
     # a new mutation must be added to REFUSED, so its paths are checked too
-    assert sorted(_mutation_fields()) == sorted(REFUSED)
+    assert sorted(_mutation_fields()) == sorted(set(REFUSED) | WITHOUT_INPUT)
 
 
 def test_problems_map_to_paths_under_input_and_codes_of_the_same_name() -> None:
@@ -87,8 +102,9 @@ def test_problems_map_to_paths_under_input_and_codes_of_the_same_name() -> None:
 async def test_every_refused_mutation_names_its_arguments_by_their_path_from_input(
     gql: GraphQLClient, runtime: Runtime, fast_passwords: PasswordHasher
 ) -> None:
-    # given a signed-in user
+    # given a signed-in user, and an admin for the admin-only mutations
     token = access_token(runtime, await create_user(runtime))
+    admin_token = access_token(runtime, await create_user(runtime, role=Role.ADMIN))
     fields = _mutation_fields()
     for name, refused in REFUSED.items():
         input_type = fields[name].args["input"].type
@@ -97,7 +113,8 @@ async def test_every_refused_mutation_names_its_arguments_by_their_path_from_inp
             f"{{ {name}(input: $input) {{ userErrors {{ field code message }} }} }}"
         )
         # when the mutation is sent input it must refuse
-        errors = (await gql(operation, {"input": refused}, token=token)).ok()[name]["userErrors"]
+        caller = admin_token if name in ADMIN_ONLY else token
+        errors = (await gql(operation, {"input": refused}, token=caller)).ok()[name]["userErrors"]
         # then every error names an argument of the operation, `input` first, or none at all
         assert errors, name
         for error in errors:

@@ -29,7 +29,7 @@ from security.authentication import Authenticator
 from security.registration import sign_up
 
 
-def _authenticator(info: Info) -> Authenticator:
+def authenticator(info: Info) -> Authenticator:
     runtime = info.context.runtime
     return Authenticator(
         runtime.database,
@@ -78,9 +78,9 @@ class AccountMutations:
         info: Info,
         input: Annotated[LogInInput, strawberry.argument(description="Email and password.")],
     ) -> LogInPayload:
-        outcome = await _authenticator(info).log_in(
-            input.email, input.password, info.context.client
-        )
+        outcome = await authenticator(info).log_in(input.email, input.password, info.context.client)
+        if outcome.mfa_token is not None:
+            return LogInPayload.challenged(outcome.mfa_token)
         if outcome.session is None:
             return LogInPayload.refused(outcome.problems)
         return LogInPayload.issued(outcome.session)
@@ -98,7 +98,7 @@ class AccountMutations:
             RefreshTokenInput, strawberry.argument(description="The current refresh token.")
         ],
     ) -> RefreshTokenPayload:
-        outcome = await _authenticator(info).refresh(input.refresh_token, info.context.client)
+        outcome = await authenticator(info).refresh(input.refresh_token, info.context.client)
         if outcome.session is None:
             return RefreshTokenPayload.refused(outcome.problems)
         return RefreshTokenPayload.issued(outcome.session)
@@ -115,7 +115,7 @@ class AccountMutations:
         input: Annotated[LogOutInput, strawberry.argument(description="What to end.")],
     ) -> LogOutPayload:
         current = info.context.user
-        outcome = await _authenticator(info).log_out(
+        outcome = await authenticator(info).log_out(
             input.refresh_token,
             all_sessions=input.all_sessions,
             acting_user_id=current.id if current else None,
@@ -140,7 +140,7 @@ class AccountMutations:
         ],
     ) -> ChangePasswordPayload:
         current = info.context.require_user()
-        outcome = await _authenticator(info).change_password(
+        outcome = await authenticator(info).change_password(
             current.id, input.current_password, input.new_password, info.context.client
         )
         if outcome.session is None:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.problems import Problem, ProblemCode
 from db.audit import Client, record_audit
-from db.enums import AuditOutcome, HealthStatus, Provider
+from db.enums import AuditOutcome, HealthStatus, Provider, SecurityEventKind
 from db.models import CloudCredentialRow
 from db.scoping import ScopedDatabase
 from graph.credentials.inputs import (
@@ -29,6 +29,7 @@ from graph.errors import BadRequest, ErrorCode, PublicError
 from graph.node import from_global_id, to_global_id
 from providers.secrets import CloudSecret, provider_of
 from providers.vault_access import seal_into
+from security.security_events import raise_event
 from security.vault import Vault
 
 NODE_TYPE = "CloudCredential"
@@ -167,6 +168,19 @@ async def update_credential(
                 if changed:
                     await session.flush()
                     _audit(writer, session, "credential.update", row, changed=changed)
+                if "secret" in changed:
+                    raise_event(
+                        session,
+                        SecurityEventKind.CREDENTIAL_SECRET_REPLACED,
+                        user_id=row.user_id,
+                        ip=writer.client.ip,
+                        user_agent=writer.client.user_agent,
+                        details={
+                            "credential_id": to_global_id(NODE_TYPE, row.id),
+                            "name": row.name,
+                            "fingerprint": row.fingerprint,
+                        },
+                    )
                 result = row
     except IntegrityError:  # a concurrent rename won the race for the name
         return CredentialOutcome(problems=[TAKEN])
