@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, IdMixin
@@ -43,6 +43,10 @@ class Resource(IdMixin, Base):
     tags: Mapped[dict[str, str]] = mapped_column(JSONDocument, default=dict)
     # `metadata` is reserved by SQLAlchemy's declarative API, hence the attribute name.
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSONDocument, default=dict)
+    # Normalized security-relevant settings, one shape per native type (docs/providers.md).
+    configuration: Mapped[dict[str, Any]] = mapped_column(
+        JSONDocument, default=dict, server_default=text("'{}'")
+    )
     cost_per_hour: Mapped[float | None] = mapped_column(Float, default=None)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_synced_at: Mapped[datetime] = mapped_column(default=utcnow)

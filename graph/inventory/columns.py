@@ -18,6 +18,7 @@ RESOURCE_COLUMNS = (
     Resource.status,
     Resource.tags,
     Resource.meta.label("meta"),
+    Resource.configuration,
     Resource.cost_per_hour,
     Resource.first_seen_at,
     Resource.last_synced_at,

@@ -14,6 +14,14 @@ from graph.connections.keyset import Page
 from graph.connections.types import ConnectionFields, CountFn, PageInfo
 from graph.context import Info
 from graph.enums import Provider, ResourceStatus, ResourceType
+from graph.inventory.relations import (
+    DEFAULT_RELATIONS,
+    DirectionArg,
+    LimitArg,
+    ResourceRelation,
+    TypeArg,
+    resolve_relations,
+)
 from graph.node import Node, to_global_id
 
 if TYPE_CHECKING:
@@ -43,6 +51,11 @@ class CloudResource(Node):
     metadata: JSON = strawberry.field(
         description="Provider details: instance type, IPs, CIDRs, sizes…"
     )
+    configuration: JSON = strawberry.field(
+        description="Security-relevant settings, normalized: one documented shape per native "
+        "type (network rules, public access, encryption, MFA, key rotation…; see "
+        "docs/providers.md). `{}` for kinds without one. Never contains secrets."
+    )
     cost_per_hour: float | None = strawberry.field(
         description="Estimated on-demand USD per hour; null when the size has no known price."
     )
@@ -56,6 +69,18 @@ class CloudResource(Node):
     )
     # Not exposed: lets the credential loader find the owner credential without another query.
     credential_row_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(
+        description="How this resource connects to others of the same credential, both ways."
+    )
+    async def relations(
+        self,
+        info: Info,
+        type: TypeArg = None,
+        direction: DirectionArg = None,
+        limit: LimitArg = DEFAULT_RELATIONS,
+    ) -> list[ResourceRelation]:
+        return await resolve_relations(self, info, type, direction, limit)
 
     @strawberry.field(description="The credential whose sync found this resource.")
     async def credential(
@@ -83,6 +108,7 @@ class CloudResource(Node):
             status=_STATUSES[row.status],
             tags=JSON(row.tags),
             metadata=JSON(row.meta),
+            configuration=JSON(row.configuration),
             cost_per_hour=row.cost_per_hour,
             estimated_monthly_cost=(
                 round(row.cost_per_hour * HOURS_PER_MONTH, 2)

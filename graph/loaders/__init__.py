@@ -12,6 +12,7 @@ from strawberry.dataloader import DataLoader
 from db.models import CloudCredential, SyncJob, User
 from db.scoping import ScopedDatabase
 from graph.loaders import inventory
+from graph.loaders import relations as relation_loaders
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Loaders:
     resource_count: DataLoader[inventory.CountKey, int]
     resource_page: DataLoader[inventory.PageKey, list[Any]]
     last_sync: DataLoader[uuid.UUID, SyncJob | None]
+    relations: DataLoader[relation_loaders.RelationKey, list[relation_loaders.RelationRow]]
 
     @classmethod
     def create(cls, db: ScopedDatabase) -> Loaders:
@@ -39,4 +41,5 @@ class Loaders:
             resource_count=inventory.resource_count(db),
             resource_page=inventory.resource_page(db),
             last_sync=inventory.last_sync(db),
+            relations=relation_loaders.relations(db),
         )

@@ -30,6 +30,7 @@ from providers.base import (
 from providers.sync import jobs, store
 from providers.sync.options import SyncOptions
 from providers.sync.progress import ProgressHub
+from providers.sync.relations import RelationKey, relation_keys
 from providers.sync.retry import Sleep, with_retries
 from stratograph import metrics
 
@@ -301,7 +302,11 @@ class SyncEngine:
         chunk = await self._retrying(first_chunk)
         assert chunks is not None
         count = 0
+        # Relations are small (three ids each) and kept until the stream completes: they are
+        # replaced with the stale marking, never from a stream that failed part-way.
+        relations: set[RelationKey] = set()
         while chunk is not None:
+            relations |= relation_keys(chunk)
             async with self.database.system_session() as session:
                 added, updated, rows = await store.upsert_records(
                     session, credential, scope, chunk, seen_at=seen_at,
@@ -317,8 +322,9 @@ class SyncEngine:
             chunk = await anext(chunks, None)
         async with self.database.system_session() as session:
             removed = await store.complete_scope(
-                session, credential, scope, seen_at=seen_at, job_id=job_id, count=count
-            )
+                session, credential, scope, seen_at=seen_at, job_id=job_id, count=count,
+                relations=relations, batch_size=self.options.batch_size,
+            )  # fmt: skip
             await jobs.add_progress(session, job_id, worker_id, step=step, removed=removed)
         return store.ScopeCounts(written.added, written.updated, removed)
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import CloudCredential, Resource, SyncScope
 from providers.base import ResourceRecord, Scope
+from providers.sync.relations import RelationKey, relation_keys, replace_relations
 
 SCOPE_KEY = "_scope"
 _RESOURCES = Resource.__table__
@@ -34,6 +35,7 @@ _REFRESHED = (
     "status",
     "tags",
     "metadata",
+    "configuration",
     "cost_per_hour",
     "last_synced_at",
     "deleted_at",
@@ -73,6 +75,7 @@ def _row(
         "status": record.status,
         "tags": dict(record.tags),
         "metadata": {**record.metadata, SCOPE_KEY: key},
+        "configuration": dict(record.configuration),
         "cost_per_hour": record.cost_per_hour,
         "first_seen_at": seen_at,
         "last_synced_at": seen_at,
@@ -127,7 +130,14 @@ async def write_scope(
         session, credential, scope, records, seen_at=seen_at, batch_size=batch_size
     )
     removed = await complete_scope(
-        session, credential, scope, seen_at=seen_at, job_id=job_id, count=count
+        session,
+        credential,
+        scope,
+        seen_at=seen_at,
+        job_id=job_id,
+        count=count,
+        relations=relation_keys(records),
+        batch_size=batch_size,
     )
     return ScopeCounts(added, updated, removed)
 
@@ -162,11 +172,15 @@ async def complete_scope(
     seen_at: datetime,
     job_id: uuid.UUID,
     count: int,
+    relations: set[RelationKey],
+    batch_size: int,
 ) -> int:
-    """After a listing completed: mark what it no longer contains, record the scope's success.
+    """After a listing completed: mark what it no longer contains, replace the scope's
+    relations with the listing's, record the scope's success.
 
     Returns how many rows were marked deleted."""
     removed = await mark_stale(session, credential.id, scope_key(scope), seen_at)
+    await replace_relations(session, credential, scope_key(scope), relations, batch_size=batch_size)
     await record_scope(session, credential, scope, job_id=job_id, completed_at=seen_at, count=count)
     return removed
 
