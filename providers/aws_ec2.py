@@ -261,7 +261,7 @@ def elastic_ips(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
     for item in client.describe_addresses().get("Addresses", []):
         tags = aws_tags(item.get("Tags"))
         ident = item.get("AllocationId") or item.get("PublicIp")
-        instance = item.get("InstanceId")
+        instance = item.get("InstanceId") or None
         yield ctx.record(
             region=ctx.region,
             category=ResourceType.NETWORK,
