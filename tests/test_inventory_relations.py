@@ -99,8 +99,11 @@ async def synced(runtime: Runtime, gql: GraphQLClient, moto_server: MotoServer) 
 
 
 def ends(relations: list[dict[str, Any]], kind: str, direction: str) -> set[str]:
-    return {r["targetResourceId"] for r in relations
-            if r["type"] == kind and r["direction"] == direction}  # fmt: skip
+    return {
+        r["targetResourceId"]
+        for r in relations
+        if r["type"] == kind and r["direction"] == direction
+    }
 
 
 async def test_every_aws_kind_is_listed_with_its_configuration(synced: Synced) -> None:
@@ -118,8 +121,15 @@ async def test_every_aws_kind_is_listed_with_its_configuration(synced: Synced) -
     assert categories[kinds.SQS_QUEUE] == "QUEUE"
     # with the security-relevant settings of each
     web = nodes[ids["web_sg"]]["configuration"]
-    assert {"protocol": "tcp", "fromPort": 22, "toPort": 22, "ipv4Ranges": ["0.0.0.0/0"],
-            "ipv6Ranges": ["::/0"], "sourceGroups": [], "prefixLists": []} in web["ingress"]  # fmt: skip
+    assert {
+        "protocol": "tcp",
+        "fromPort": 22,
+        "toPort": 22,
+        "ipv4Ranges": ["0.0.0.0/0"],
+        "ipv6Ranges": ["::/0"],
+        "sourceGroups": [],
+        "prefixLists": [],
+    } in web["ingress"]
     assert any(rule["sourceGroups"] == [ids["admin_sg_id"]] for rule in web["ingress"])
     assert web["egress"][0]["protocol"] == "all"
     instance = nodes[ids["instance"]]["configuration"]
@@ -193,7 +203,10 @@ async def test_related_to_filters_resources_by_a_relation(synced: Synced) -> Non
     protected = await synced.nodes(relatedTo={"type": "PROTECTED_BY", "resourceId": group_id})
     assert ids["instance"] in protected
     assert {n["nativeType"] for n in protected.values()} <= {
-        kinds.EC2_INSTANCE, kinds.EKS_CLUSTER, kinds.ECS_SERVICE, kinds.LOAD_BALANCER
+        kinds.EC2_INSTANCE,
+        kinds.EKS_CLUSTER,
+        kinds.ECS_SERVICE,
+        kinds.LOAD_BALANCER,
     }
     # and the other way: the groups protecting this instance
     groups = await synced.nodes(
@@ -229,7 +242,13 @@ async def test_secrets_the_apis_return_are_never_stored_nor_served(synced: Synce
     served = json.dumps((await synced.gql(LIST, {}, token=synced.token)).ok())
     dumped = []
     async with synced.runtime.database.system_session() as session:
-        for table in ("resources", "resource_relations", "sync_jobs", "sync_scopes", "audit_events"):
+        for table in (
+            "resources",
+            "resource_relations",
+            "sync_jobs",
+            "sync_scopes",
+            "audit_events",
+        ):
             rows = (await session.execute(text(f"SELECT * FROM {table}"))).all()
             dumped.append(repr([tuple(row) for row in rows]))
     # then no secret is anywhere
@@ -246,18 +265,20 @@ async def test_another_user_sees_none_of_it(synced: Synced, runtime: Runtime) ->
     mallory = access_token(runtime, await create_user(runtime))
     # when they filter by a relation to it, or ask for its relations
     related = await synced.gql(
-        LIST, {"filter": {"relatedTo": {"type": "PROTECTED_BY", "resourceId": group_id}}},
+        LIST,
+        {"filter": {"relatedTo": {"type": "PROTECTED_BY", "resourceId": group_id}}},
         token=mallory,
-    )  # fmt: skip
+    )
     node = await synced.gql(RELATIONS, {"id": group_id}, token=mallory)
     # then nothing: the same answer as for an id that does not exist
     assert related.ok()["resources"] == {"totalCount": 0, "edges": []}
     assert node.ok()["node"] is None
     unknown = to_global_id("CloudResource", synced.credential.id)
     missing = await synced.gql(
-        LIST, {"filter": {"relatedTo": {"type": "PROTECTED_BY", "resourceId": unknown}}},
+        LIST,
+        {"filter": {"relatedTo": {"type": "PROTECTED_BY", "resourceId": unknown}}},
         token=synced.token,
-    )  # fmt: skip
+    )
     assert missing.ok()["resources"] == {"totalCount": 0, "edges": []}
 
 
@@ -265,6 +286,7 @@ async def test_another_user_sees_none_of_it(synced: Synced, runtime: Runtime) ->
 async def test_relations_limit_out_of_range_is_a_bad_request(synced: Synced, limit: int) -> None:
     nodes = await synced.nodes()
     query = "query($id: ID!, $n: Int!) { node(id: $id) { ... on CloudResource { relations(limit: $n) { type } } } }"  # noqa: E501
-    answer = await synced.gql(query, {"id": nodes[synced.made.ids["vpc"]]["id"], "n": limit},
-                              token=synced.token)  # fmt: skip
+    answer = await synced.gql(
+        query, {"id": nodes[synced.made.ids["vpc"]]["id"], "n": limit}, token=synced.token
+    )
     assert answer.error_codes == ["BAD_REQUEST"]

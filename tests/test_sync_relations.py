@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 from db.enums import RelationType, SyncJobStatus
 from db.models import ResourceRelation
 from graph.runtime import Runtime
-from providers.base import Relation, Scope
+from providers.base import Relation, ResourceRecord, Scope
 from tests.factories import create_user
 from tests.sync_support import (
     ScriptedInventory,
@@ -27,13 +27,15 @@ GROUPS = Scope("us-east-1", "AWS::EC2::SecurityGroup")
 R = RelationType
 
 
-def instance(name: str, *groups: str) -> object:
+def instance(name: str, *groups: str) -> ResourceRecord:
     return record(
         name,
         EC2,
         configuration={"imdsv2Required": True, "securityGroupIds": list(groups)},
-        relations=tuple(Relation(R.PROTECTED_BY, group) for group in groups)
-        + (Relation(R.MEMBER_OF, "subnet-1"),),
+        relations=(
+            *(Relation(R.PROTECTED_BY, group) for group in groups),
+            Relation(R.MEMBER_OF, "subnet-1"),
+        ),
     )
 
 
@@ -112,8 +114,12 @@ async def test_relations_are_owned_rows_under_row_level_security(
         await sync_once(make_service(runtime.database, {credential.id: inventory}), credential.id)
     # when alice's session reads the relations table without any filter
     async with runtime.database.session(alice.id) as session:
-        owners = {uuid.UUID(str(row[0])) for row in (await session.execute(
-            text("SELECT DISTINCT user_id FROM resource_relations"))).all()}  # fmt: skip
+        owners = {
+            uuid.UUID(str(row[0]))
+            for row in (
+                await session.execute(text("SELECT DISTINCT user_id FROM resource_relations"))
+            ).all()
+        }
     # then PostgreSQL's row-level security shows her own rows only (SQLite has no RLS: every
     # read path goes through db.scoping, tested through the API in test_inventory_relations)
     if backend == "postgres":
