@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from db.enums import Provider, ResourceStatus, ResourceType
-from providers.base import GLOBAL_REGION, ResourceRecord
-from providers.normalize import clean_tags, hourly_price, map_status, metadata
+from db.enums import Provider, RelationType, ResourceStatus, ResourceType
+from providers.base import GLOBAL_REGION, Relation, ResourceRecord
+from providers.normalize import clean_tags, configuration, hourly_price, map_status, metadata
 
 RESOURCE_GROUP = "Microsoft.Resources/resourceGroups"
 VIRTUAL_MACHINE = "microsoft.compute/virtualmachines"
+STORAGE_ACCOUNT = "microsoft.storage/storageaccounts"
 
 S = ResourceStatus
 PROVISIONING_STATES = {
@@ -30,6 +31,10 @@ CATEGORY_BY_TYPE = {
     "microsoft.storage/storageaccounts": ResourceType.STORAGE,
     "microsoft.compute/disks": ResourceType.STORAGE,
     "microsoft.compute/snapshots": ResourceType.STORAGE,
+    "microsoft.network/dnszones": ResourceType.DNS,
+    "microsoft.network/privatednszones": ResourceType.DNS,
+    "microsoft.network/firewallpolicies": ResourceType.SECURITY,
+    "microsoft.network/applicationgatewaywebapplicationfirewallpolicies": ResourceType.SECURITY,
 }
 CATEGORY_BY_NAMESPACE = {
     "microsoft.network/": ResourceType.NETWORK,
@@ -41,6 +46,18 @@ CATEGORY_BY_NAMESPACE = {
     "microsoft.documentdb/": ResourceType.DATABASE,
     "microsoft.cache/": ResourceType.DATABASE,
     "microsoft.netapp/": ResourceType.STORAGE,
+    "microsoft.managedidentity/": ResourceType.IDENTITY,
+    "microsoft.authorization/": ResourceType.IDENTITY,
+    "microsoft.containerservice/": ResourceType.CONTAINER,
+    "microsoft.containerregistry/": ResourceType.CONTAINER,
+    "microsoft.containerinstance/": ResourceType.CONTAINER,
+    "microsoft.app/": ResourceType.CONTAINER,
+    "microsoft.keyvault/": ResourceType.SECURITY,
+    "microsoft.security/": ResourceType.SECURITY,
+    "microsoft.servicebus/": ResourceType.QUEUE,
+    "microsoft.eventhub/": ResourceType.QUEUE,
+    "microsoft.eventgrid/": ResourceType.QUEUE,
+    "microsoft.relay/": ResourceType.QUEUE,
 }
 
 
@@ -99,10 +116,53 @@ def vm_cost(size: str | None, power_state: str | None) -> float | None:
     return price
 
 
+def storage_configuration(full: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A storage account's public-access and transport settings, from its own read (never its
+    keys or connection strings: those need a POST listKeys this module never makes)."""
+    properties = (full or {}).get("properties") or {}
+    network = properties.get("networkAcls") or {}
+    encryption = properties.get("encryption") or {}
+    return configuration(
+        allowBlobPublicAccess=properties.get("allowBlobPublicAccess"),
+        minimumTlsVersion=properties.get("minimumTlsVersion"),
+        httpsOnly=properties.get("supportsHttpsTrafficOnly"),
+        publicNetworkAccess=properties.get("publicNetworkAccess"),
+        networkDefaultAction=network.get("defaultAction"),
+        allowSharedKeyAccess=properties.get("allowSharedKeyAccess"),
+        encryptionKeySource=encryption.get("keySource"),
+    )
+
+
+def vm_configuration(vm: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A VM's security profile and identity, from its own read (no OS profile secrets: Azure
+    never returns admin passwords or custom data)."""
+    properties = (vm or {}).get("properties") or {}
+    security = properties.get("securityProfile") or {}
+    uefi = security.get("uefiSettings") or {}
+    return configuration(
+        encryptionAtHost=security.get("encryptionAtHost"),
+        secureBoot=uefi.get("secureBootEnabled"),
+        identityType=((vm or {}).get("identity") or {}).get("type"),
+    )
+
+
+def group_relation(resource_id: str, subscription_id: str) -> tuple[Relation, ...]:
+    """Any resource MEMBER_OF its resource group (the group's id as the groups listing has it)."""
+    group = resource_group_of(resource_id)
+    if group is None:
+        return ()
+    target = f"/subscriptions/{subscription_id}/resourceGroups/{group}"
+    return (Relation(RelationType.MEMBER_OF, target),)
+
+
 def resource_record(
-    item: Mapping[str, Any], subscription_id: str, vm: Mapping[str, Any] | None = None
+    item: Mapping[str, Any],
+    subscription_id: str,
+    vm: Mapping[str, Any] | None = None,
+    detail: Mapping[str, Any] | None = None,
 ) -> ResourceRecord:
-    """One generic-list item; `vm` is the VM's own read (size, power state) when it is one."""
+    """One generic-list item; `vm` is the VM's own read (size, power state) when it is one,
+    `detail` the resource's own read for kinds whose configuration needs it."""
     native_type = str(item.get("type") or "unknown")
     resource_id = str(item["id"])
     kind = item.get("kind")
@@ -113,12 +173,16 @@ def resource_record(
     sku = item.get("sku") or {}
     size = power = None
     cost = None
+    settings: dict[str, Any] = {}
     if native_type.lower() == VIRTUAL_MACHINE:
         size = vm_size_of(vm or item)
         power = power_state_of(vm or item)
         if power is not None:
             status = map_status(power, POWER_STATES)
         cost = vm_cost(size, power)
+        settings = vm_configuration(vm)
+    elif native_type.lower() == STORAGE_ACCOUNT:
+        settings = storage_configuration(detail)
     return ResourceRecord(
         provider=Provider.AZURE,
         account=subscription_id,
@@ -142,6 +206,8 @@ def resource_record(
             changedTime=item.get("changedTime"),
         ),
         cost_per_hour=cost,
+        configuration=settings,
+        relations=group_relation(resource_id, subscription_id),
     )
 
 
