@@ -30,10 +30,19 @@ class AwsContext:
         return f"arn:{self.partition}:{service}:{where}:{self.account}:{resource}"
 
     def pages(
-        self, client: Any, operation: str, minimum: int = 5, *, sized: bool = True, **params: Any
+        self,
+        client: Any,
+        operation: str,
+        minimum: int = 5,
+        maximum: int = 1000,
+        *,
+        sized: bool = True,
+        **params: Any,
     ) -> Iterator[dict[str, Any]]:
-        """Every page of `operation`; `sized=False` keeps the service's own page size."""
-        config = {"PageSize": max(self.page_size, minimum)} if self.page_size and sized else {}
+        """Every page of `operation`, the configured page size kept within the operation's
+        bounds (`minimum`..`maximum`); `sized=False` keeps the service's own page size."""
+        size = min(max(self.page_size or 0, minimum), maximum)
+        config = {"PageSize": size} if self.page_size and sized else {}
         yield from client.get_paginator(operation).paginate(PaginationConfig=config, **params)
 
     def record(self, **fields: Any) -> ResourceRecord:

@@ -43,7 +43,7 @@ ECS_CLUSTER_BATCH = 100
 
 
 def lambda_functions(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
-    for page in ctx.pages(client, "list_functions", minimum=1):
+    for page in ctx.pages(client, "list_functions", minimum=1, maximum=50):
         for item in page.get("Functions", []):
             vpc = item.get("VpcConfig") or {}
             subnets = [s for s in vpc.get("SubnetIds", []) if s]
@@ -83,7 +83,7 @@ def lambda_functions(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
 
 
 def eks_clusters(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
-    for page in ctx.pages(client, "list_clusters", minimum=1):
+    for page in ctx.pages(client, "list_clusters", minimum=1, maximum=100):
         for cluster_name in page.get("clusters", []):
             item = missing_is_none(
                 client.describe_cluster,
@@ -135,7 +135,7 @@ def _batches(items: list[str], size: int) -> Iterator[list[str]]:
 
 
 def _cluster_arns(client: Any, ctx: AwsContext) -> list[str]:
-    return [arn for page in ctx.pages(client, "list_clusters", minimum=1)
+    return [arn for page in ctx.pages(client, "list_clusters", minimum=1, maximum=100)
             for arn in page.get("clusterArns", [])]  # fmt: skip
 
 
@@ -164,8 +164,11 @@ def ecs_clusters(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
 
 def ecs_services(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
     for cluster in _cluster_arns(client, ctx):
-        arns = [arn for page in ctx.pages(client, "list_services", minimum=1, cluster=cluster)
-                for arn in page.get("serviceArns", [])]  # fmt: skip
+        arns = [
+            arn
+            for page in ctx.pages(client, "list_services", 1, 100, cluster=cluster)
+            for arn in page.get("serviceArns", [])
+        ]
         for batch in _batches(arns, ECS_DESCRIBE_BATCH):
             for item in client.describe_services(cluster=cluster, services=batch).get(
                 "services", []

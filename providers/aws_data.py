@@ -65,7 +65,7 @@ def _database_security(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def rds_instances(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
-    for page in ctx.pages(client, "describe_db_instances", minimum=20):
+    for page in ctx.pages(client, "describe_db_instances", minimum=20, maximum=100):
         for item in page.get("DBInstances", []):
             status = map_status(item.get("DBInstanceStatus"), RDS_STATES)
             size = item.get("DBInstanceClass")
@@ -116,7 +116,7 @@ def rds_instances(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
 
 
 def rds_clusters(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
-    for page in ctx.pages(client, "describe_db_clusters", minimum=20):
+    for page in ctx.pages(client, "describe_db_clusters", minimum=20, maximum=100):
         for item in page.get("DBClusters", []):
             groups = [g["VpcSecurityGroupId"] for g in item.get("VpcSecurityGroups", [])
                       if g.get("VpcSecurityGroupId")]  # fmt: skip
@@ -212,7 +212,7 @@ def sns_topics(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
 
 def kms_keys(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
     aliases: dict[str, str] = {}
-    for page in ctx.pages(client, "list_aliases", minimum=1):
+    for page in ctx.pages(client, "list_aliases", minimum=1, maximum=100):
         for alias in page.get("Aliases", []):
             if alias.get("TargetKeyId"):
                 aliases.setdefault(alias["TargetKeyId"], alias["AliasName"])

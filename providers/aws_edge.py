@@ -25,7 +25,7 @@ DISTRIBUTION_STATES = {"deployed": S.ACTIVE, "inprogress": S.PENDING}
 
 
 def classic_load_balancers(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
-    for page in ctx.pages(client, "describe_load_balancers", minimum=1):
+    for page in ctx.pages(client, "describe_load_balancers", minimum=1, maximum=400):
         for item in page.get("LoadBalancerDescriptions", []):
             name = item["LoadBalancerName"]
             groups = list(item.get("SecurityGroups", []))
@@ -64,7 +64,7 @@ def classic_load_balancers(client: Any, ctx: AwsContext) -> Iterator[ResourceRec
 
 
 def _target_groups(client: Any, ctx: AwsContext) -> list[dict[str, Any]]:
-    return [group for page in ctx.pages(client, "describe_target_groups", minimum=1)
+    return [group for page in ctx.pages(client, "describe_target_groups", minimum=1, maximum=400)
             for group in page.get("TargetGroups", [])]  # fmt: skip
 
 
@@ -91,12 +91,14 @@ def load_balancers(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
     for group in groups:
         for arn in group.get("LoadBalancerArns", []):
             by_balancer.setdefault(arn, []).append(group)
-    for page in ctx.pages(client, "describe_load_balancers", minimum=1):
+    for page in ctx.pages(client, "describe_load_balancers", minimum=1, maximum=400):
         for item in page.get("LoadBalancers", []):
             arn = item["LoadBalancerArn"]
-            listeners = [l for p in ctx.pages(client, "describe_listeners", minimum=1,
-                                              LoadBalancerArn=arn)
-                         for l in p.get("Listeners", [])]  # fmt: skip # noqa: E741
+            listeners = [
+                listener
+                for listing in ctx.pages(client, "describe_listeners", 1, 400, LoadBalancerArn=arn)
+                for listener in listing.get("Listeners", [])
+            ]
             security_groups = list(item.get("SecurityGroups", []))
             attached = by_balancer.get(arn, [])
             targets = [t for group in attached for t in _targets(client, ctx, group)]
@@ -158,7 +160,7 @@ def target_groups(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
 
 
 def hosted_zones(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
-    for page in ctx.pages(client, "list_hosted_zones", minimum=1):
+    for page in ctx.pages(client, "list_hosted_zones", minimum=1, maximum=100):
         for item in page.get("HostedZones", []):
             zone_id = item["Id"].rsplit("/", 1)[-1]
             config = item.get("Config") or {}
@@ -186,7 +188,7 @@ def _origin_bucket(domain: str, partition: str) -> str | None:
 
 
 def distributions(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
-    for page in ctx.pages(client, "list_distributions", minimum=1):
+    for page in ctx.pages(client, "list_distributions", minimum=1, maximum=100):
         for item in (page.get("DistributionList") or {}).get("Items", []):
             origins = [
                 o.get("DomainName", "") for o in (item.get("Origins") or {}).get("Items", [])

@@ -130,7 +130,7 @@ def _bucket_configuration(client: Any, name: str) -> dict[str, Any]:
 
 
 def dynamodb_tables(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
-    for page in ctx.pages(client, "list_tables", minimum=1):
+    for page in ctx.pages(client, "list_tables", minimum=1, maximum=100):
         for table_name in page.get("TableNames", []):
             table = missing_is_none(
                 client.describe_table, ("ResourceNotFoundException",), "Table", TableName=table_name
@@ -199,7 +199,7 @@ def ecr_repositories(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
 
 
 def log_groups(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
-    for page in ctx.pages(client, "describe_log_groups", minimum=1):
+    for page in ctx.pages(client, "describe_log_groups", minimum=1, maximum=50):
         for item in page.get("logGroups", []):
             name = item["logGroupName"]
             key = item.get("kmsKeyId")
