@@ -24,6 +24,7 @@ class Resource(IdMixin, Base):
         Index(None, "user_id", "last_synced_at"),
         Index(None, "user_id", "name", "id"),
         Index(None, "credential_id", "region", "native_type"),
+        Index(None, "credential_id", "scope"),
     )
 
     user_id: Mapped[uuid.UUID] = owner_column()
@@ -48,6 +49,9 @@ class Resource(IdMixin, Base):
         JSONDocument, default=dict, server_default=text("'{}'")
     )
     cost_per_hour: Mapped[float | None] = mapped_column(Float, default=None)
+    # The key of the scope whose listing last wrote it (`<region>/<kind>`; also shown as
+    # `metadata._scope`): stale marking reads one scope's rows through its index.
+    scope: Mapped[str | None] = mapped_column(String(200), default=None)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_synced_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -1,9 +1,10 @@
 """Writing one scope's listing into the inventory: batched upserts, then scoped stale marking.
 
 Which rows a scope covers: the engine stamps every row it writes with the key of the scope that
-listed it (`metadata["_scope"] = "<region>/<kind>"`). Stale marking after a completed listing
-touches only rows of the same credential carrying that stamp, so it never depends on how a
-provider names native types or regions (Azure and GCP list many kinds and regions in one scope).
+listed it (the indexed `scope` column, also shown as `metadata["_scope"] = "<region>/<kind>"`).
+Stale marking after a completed listing touches only rows of the same credential carrying that
+stamp, so it never depends on how a provider names native types or regions (Azure and GCP list
+many kinds and regions in one scope), and reads one scope's rows, not the credential's.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ _REFRESHED = (
     "metadata",
     "configuration",
     "cost_per_hour",
+    "scope",
     "last_synced_at",
     "deleted_at",
 )
@@ -77,6 +79,7 @@ def _row(
         "metadata": {**record.metadata, SCOPE_KEY: key},
         "configuration": dict(record.configuration),
         "cost_per_hour": record.cost_per_hour,
+        "scope": key,
         "first_seen_at": seen_at,
         "last_synced_at": seen_at,
         "deleted_at": None,
@@ -193,7 +196,7 @@ async def mark_stale(
         update(Resource)
         .where(
             Resource.credential_id == credential_id,
-            Resource.meta[SCOPE_KEY].as_string() == key,
+            Resource.scope == key,
             Resource.deleted_at.is_(None),
             Resource.last_synced_at < seen_at,
         )

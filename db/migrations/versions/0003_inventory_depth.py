@@ -1,6 +1,8 @@
 """inventory depth: resource configuration, new categories, resource relations
 
 - `resources.configuration`: normalized security-relevant settings per native type.
+- `resources.scope`: the listing scope's key (was only `metadata._scope`), indexed with the
+  credential so stale marking reads one scope's rows, not the credential's.
 - `resources.category` accepts IDENTITY, CONTAINER, SECURITY, DNS and QUEUE.
 - `resource_relations`: owned (`user_id`), row-level security FORCEd like migration 0002.
 
@@ -53,6 +55,12 @@ def upgrade() -> None:
     op.add_column(
         "resources",
         sa.Column("configuration", JSON_DOCUMENT, nullable=False, server_default=sa.text("'{}'")),
+    )
+    op.add_column("resources", sa.Column("scope", sa.String(length=200), nullable=True))
+    stamp = "metadata->>'_scope'" if postgres else "json_extract(metadata, '$._scope')"
+    op.execute(f"UPDATE resources SET scope = {stamp}")
+    op.create_index(
+        op.f("ix_resources_credential_id_scope"), "resources", ["credential_id", "scope"]
     )
     if postgres:
         op.execute("ALTER TABLE resources DROP CONSTRAINT ck_resources_resourcetype")
@@ -143,6 +151,7 @@ def _secure_relations() -> None:
 def downgrade() -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
     op.drop_table("resource_relations")
+    op.drop_index(op.f("ix_resources_credential_id_scope"), table_name="resources")
     if postgres:
         op.execute("ALTER TABLE resources DROP CONSTRAINT ck_resources_resourcetype")
         op.execute(
@@ -150,9 +159,11 @@ def downgrade() -> None:
             f"CHECK ({_check(OLD_CATEGORIES)}) NOT VALID"
         )
         op.drop_column("resources", "configuration")
+        op.drop_column("resources", "scope")
     else:
         with op.batch_alter_table("resources", recreate="always") as batch_op:
             batch_op.drop_column("configuration")
+            batch_op.drop_column("scope")
             batch_op.alter_column(
                 "category",
                 existing_type=_category(NEW_CATEGORIES),
