@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from core.settings import Settings
 from db.engine import Database, create_engine
-from providers.sync import SyncOptions, SyncService
-from providers.sync.inventories import registry_factory
+from providers.endpoints import CloudEndpoints
 from security.passwords import PasswordHasher
-from security.ratelimit import RateLimiter
+from security.ratelimit import RateLimiter, RateLimitOptions
 from security.tokens import TokenSigner
 from security.vault import Vault
-from stratograph.settings import Settings
+from sync import SyncOptions, SyncService
+from sync.inventories import registry_factory
 
 
 @dataclass
@@ -28,7 +29,11 @@ class Runtime:
 
     def __post_init__(self) -> None:
         if self.rate_limiter is None:
-            self.rate_limiter = RateLimiter(self.settings)
+            self.rate_limiter = RateLimiter(RateLimitOptions.from_settings(self.settings))
+
+    @property
+    def endpoints(self) -> CloudEndpoints:
+        return CloudEndpoints.from_settings(self.settings)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -46,7 +51,9 @@ class Runtime:
             vault=vault,
             passwords=PasswordHasher(),
             sync=SyncService(
-                database, registry_factory(vault, settings), SyncOptions.from_settings(settings)
+                database,
+                registry_factory(vault, CloudEndpoints.from_settings(settings)),
+                SyncOptions.from_settings(settings),
             ),
         )
 

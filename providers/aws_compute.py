@@ -52,7 +52,7 @@ def lambda_functions(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             key = item.get("KMSKeyArn")
             yield ctx.record(
                 region=ctx.region,
-                category=ResourceType.FUNCTION,
+                type=ResourceType.FUNCTION,
                 native_type=LAMBDA_FUNCTION,
                 resource_id=item["FunctionArn"],
                 name=item["FunctionName"],
@@ -100,7 +100,7 @@ def eks_clusters(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             logging = (item.get("logging") or {}).get("clusterLogging", [])
             yield ctx.record(
                 region=ctx.region,
-                category=ResourceType.CONTAINER,
+                type=ResourceType.CONTAINER,
                 native_type=EKS_CLUSTER,
                 resource_id=item["arn"],
                 name=cluster_name,
@@ -146,7 +146,7 @@ def ecs_clusters(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             settings = {s.get("name"): s.get("value") for s in item.get("settings", [])}
             yield ctx.record(
                 region=ctx.region,
-                category=ResourceType.CONTAINER,
+                type=ResourceType.CONTAINER,
                 native_type=ECS_CLUSTER,
                 resource_id=item["clusterArn"],
                 name=item.get("clusterName") or item["clusterArn"].rsplit("/", 1)[-1],
@@ -183,7 +183,7 @@ def _service(item: dict[str, Any], cluster: str, ctx: AwsContext) -> ResourceRec
     role = item.get("roleArn")
     return ctx.record(
         region=ctx.region,
-        category=ResourceType.CONTAINER,
+        type=ResourceType.CONTAINER,
         native_type=ECS_SERVICE,
         resource_id=item["serviceArn"],
         name=item.get("serviceName") or item["serviceArn"].rsplit("/", 1)[-1],

@@ -78,7 +78,7 @@ def rds_instances(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             security = _database_security(item)
             yield ctx.record(
                 region=ctx.region,
-                category=ResourceType.DATABASE,
+                type=ResourceType.DATABASE,
                 native_type=RDS_INSTANCE,
                 resource_id=item.get("DBInstanceArn")
                 or ctx.arn("rds", f"db:{item['DBInstanceIdentifier']}"),
@@ -123,7 +123,7 @@ def rds_clusters(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             security = _database_security(item)
             yield ctx.record(
                 region=ctx.region,
-                category=ResourceType.DATABASE,
+                type=ResourceType.DATABASE,
                 native_type=RDS_CLUSTER,
                 resource_id=item.get("DBClusterArn")
                 or ctx.arn("rds", f"cluster:{item['DBClusterIdentifier']}"),
@@ -166,7 +166,7 @@ def sqs_queues(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             key = attributes.get("KmsMasterKeyId")
             yield ctx.record(
                 region=ctx.region,
-                category=ResourceType.QUEUE,
+                type=ResourceType.QUEUE,
                 native_type=SQS_QUEUE,
                 resource_id=attributes.get("QueueArn") or url,
                 name=url.rstrip("/").rsplit("/", 1)[-1],
@@ -195,7 +195,7 @@ def sns_topics(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             key = attributes.get("KmsMasterKeyId")
             yield ctx.record(
                 region=ctx.region,
-                category=ResourceType.QUEUE,
+                type=ResourceType.QUEUE,
                 native_type=SNS_TOPIC,
                 resource_id=arn,
                 name=arn.rsplit(":", 1)[-1],
@@ -226,7 +226,7 @@ def kms_keys(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
                 continue
             yield ctx.record(
                 region=ctx.region,
-                category=ResourceType.SECURITY,
+                type=ResourceType.SECURITY,
                 native_type=KMS_KEY,
                 resource_id=item.get("Arn") or entry.get("KeyArn") or ctx.kms_key(key_id),
                 name=aliases.get(key_id) or key_id,

@@ -74,7 +74,7 @@ def _instance(item: dict[str, Any], ctx: AwsContext) -> ResourceRecord:
     subnet = item.get("SubnetId")
     return ctx.record(
         region=ctx.region,
-        category=ResourceType.VM,
+        type=ResourceType.VM,
         native_type=EC2_INSTANCE,
         resource_id=ctx.instance(item["InstanceId"]),
         name=name_tag(tags, item["InstanceId"]),
@@ -119,7 +119,7 @@ def ebs_volumes(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             key = item.get("KmsKeyId")
             yield ctx.record(
                 region=ctx.region,
-                category=ResourceType.STORAGE,
+                type=ResourceType.STORAGE,
                 native_type=EBS_VOLUME,
                 resource_id=ctx.arn("ec2", f"volume/{item['VolumeId']}"),
                 name=name_tag(tags, item["VolumeId"]),
@@ -156,7 +156,7 @@ def vpcs(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             v6 = [c.get("Ipv6CidrBlock") for c in item.get("Ipv6CidrBlockAssociationSet", [])]
             yield ctx.record(
                 region=ctx.region,
-                category=ResourceType.NETWORK,
+                type=ResourceType.NETWORK,
                 native_type=VPC,
                 resource_id=ctx.vpc(item["VpcId"]),
                 name=name_tag(tags, item["VpcId"]),
@@ -183,7 +183,7 @@ def subnets(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             vpc = item.get("VpcId")
             yield ctx.record(
                 region=ctx.region,
-                category=ResourceType.NETWORK,
+                type=ResourceType.NETWORK,
                 native_type=SUBNET,
                 resource_id=ctx.subnet(item["SubnetId"]),
                 name=name_tag(tags, item["SubnetId"]),
@@ -234,7 +234,7 @@ def security_groups(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             vpc = item.get("VpcId")
             yield ctx.record(
                 region=ctx.region,
-                category=ResourceType.NETWORK,
+                type=ResourceType.NETWORK,
                 native_type=SECURITY_GROUP,
                 resource_id=ctx.security_group(item["GroupId"]),
                 name=item.get("GroupName") or item["GroupId"],
@@ -264,7 +264,7 @@ def elastic_ips(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
         instance = item.get("InstanceId") or None
         yield ctx.record(
             region=ctx.region,
-            category=ResourceType.NETWORK,
+            type=ResourceType.NETWORK,
             native_type=ELASTIC_IP,
             resource_id=ctx.arn("ec2", f"elastic-ip/{ident}"),
             name=name_tag(tags, str(item.get("PublicIp") or ident)),
@@ -292,7 +292,7 @@ def nat_gateways(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             addresses = item.get("NatGatewayAddresses", [])
             yield ctx.record(
                 region=ctx.region,
-                category=ResourceType.NETWORK,
+                type=ResourceType.NETWORK,
                 native_type=NAT_GATEWAY,
                 resource_id=ctx.arn("ec2", f"natgateway/{item['NatGatewayId']}"),
                 name=name_tag(tags, item["NatGatewayId"]),
@@ -321,7 +321,7 @@ def internet_gateways(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             attached = [a["VpcId"] for a in item.get("Attachments", []) if a.get("VpcId")]
             yield ctx.record(
                 region=ctx.region,
-                category=ResourceType.NETWORK,
+                type=ResourceType.NETWORK,
                 native_type=INTERNET_GATEWAY,
                 resource_id=ctx.arn("ec2", f"internet-gateway/{item['InternetGatewayId']}"),
                 name=name_tag(tags, item["InternetGatewayId"]),

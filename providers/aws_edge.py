@@ -33,7 +33,7 @@ def classic_load_balancers(client: Any, ctx: AwsContext) -> Iterator[ResourceRec
             vpc = item.get("VPCId")
             yield ctx.record(
                 region=ctx.region,
-                category=ResourceType.NETWORK,
+                type=ResourceType.NETWORK,
                 native_type=CLASSIC_LOAD_BALANCER,
                 resource_id=ctx.arn("elasticloadbalancing", f"loadbalancer/{name}"),
                 name=name,
@@ -105,7 +105,7 @@ def load_balancers(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             vpc = item.get("VpcId")
             yield ctx.record(
                 region=ctx.region,
-                category=ResourceType.NETWORK,
+                type=ResourceType.NETWORK,
                 native_type=LOAD_BALANCER,
                 resource_id=arn,
                 name=item["LoadBalancerName"],
@@ -140,7 +140,7 @@ def target_groups(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
         vpc = group.get("VpcId")
         yield ctx.record(
             region=ctx.region,
-            category=ResourceType.NETWORK,
+            type=ResourceType.NETWORK,
             native_type=TARGET_GROUP,
             resource_id=group["TargetGroupArn"],
             name=group["TargetGroupName"],
@@ -166,7 +166,7 @@ def hosted_zones(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             config = item.get("Config") or {}
             yield ctx.record(
                 region=GLOBAL_REGION,
-                category=ResourceType.DNS,
+                type=ResourceType.DNS,
                 native_type=HOSTED_ZONE,
                 resource_id=f"arn:{ctx.partition}:route53:::hostedzone/{zone_id}",
                 name=item["Name"].rstrip(".") or item["Name"],
@@ -198,7 +198,7 @@ def distributions(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             buckets = [_origin_bucket(domain, ctx.partition) for domain in origins]
             yield ctx.record(
                 region=GLOBAL_REGION,
-                category=ResourceType.NETWORK,
+                type=ResourceType.NETWORK,
                 native_type=DISTRIBUTION,
                 resource_id=item["ARN"],
                 name=item.get("DomainName") or item["Id"],

@@ -42,7 +42,7 @@ def iam_roles(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             attached = _attached(client, ctx, "list_attached_role_policies", RoleName=name)
             yield ctx.record(
                 region=GLOBAL_REGION,
-                category=ResourceType.IDENTITY,
+                type=ResourceType.IDENTITY,
                 native_type=IAM_ROLE,
                 resource_id=item["Arn"],
                 name=name,
@@ -77,7 +77,7 @@ def iam_users(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             attached = _attached(client, ctx, "list_attached_user_policies", UserName=name)
             yield ctx.record(
                 region=GLOBAL_REGION,
-                category=ResourceType.IDENTITY,
+                type=ResourceType.IDENTITY,
                 native_type=IAM_USER,
                 resource_id=item["Arn"],
                 name=name,
@@ -119,7 +119,7 @@ def iam_policies(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             document = (version or {}).get("Document")
             yield ctx.record(
                 region=GLOBAL_REGION,
-                category=ResourceType.IDENTITY,
+                type=ResourceType.IDENTITY,
                 native_type=IAM_POLICY,
                 resource_id=item["Arn"],
                 name=item["PolicyName"],

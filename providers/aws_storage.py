@@ -45,7 +45,7 @@ def s3_buckets(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             key = (settings.get("encryption") or {}).get("kmsKeyId")
             yield ctx.record(
                 region=region,
-                category=ResourceType.STORAGE,
+                type=ResourceType.STORAGE,
                 native_type=S3_BUCKET,
                 resource_id=f"arn:{ctx.partition}:s3:::{name}",
                 name=name,
@@ -141,7 +141,7 @@ def dynamodb_tables(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             key = sse.get("KMSMasterKeyArn")
             yield ctx.record(
                 region=ctx.region,
-                category=ResourceType.DATABASE,
+                type=ResourceType.DATABASE,
                 native_type=DYNAMODB_TABLE,
                 resource_id=table["TableArn"],
                 name=table_name,
@@ -180,7 +180,7 @@ def ecr_repositories(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             key = encryption.get("kmsKey")
             yield ctx.record(
                 region=ctx.region,
-                category=ResourceType.CONTAINER,
+                type=ResourceType.CONTAINER,
                 native_type=ECR_REPOSITORY,
                 resource_id=item["repositoryArn"],
                 name=name,
@@ -205,7 +205,7 @@ def log_groups(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             key = item.get("kmsKeyId")
             yield ctx.record(
                 region=ctx.region,
-                category=ResourceType.OTHER,
+                type=ResourceType.OTHER,
                 native_type=LOG_GROUP,
                 resource_id=ctx.arn("logs", f"log-group:{name}"),
                 name=name,

@@ -32,8 +32,8 @@ class Sealed:
     blob: bytes  # version byte + nonce + ciphertext-with-tag
 
 
-def associated_data(owner_id: uuid.UUID, row_id: uuid.UUID) -> bytes:
-    return b"stratograph/credential/v1|" + owner_id.bytes + row_id.bytes
+def associated_data(owner_id: uuid.UUID, credential_id: uuid.UUID) -> bytes:
+    return b"stratograph/credential/v1|" + owner_id.bytes + credential_id.bytes
 
 
 class Vault:
@@ -46,13 +46,13 @@ class Vault:
     def __repr__(self) -> str:
         return f"Vault(primary={self.primary_key_id!r}, keys={list(self._keys)!r})"
 
-    def seal(self, plaintext: bytes, owner_id: uuid.UUID, row_id: uuid.UUID) -> Sealed:
+    def seal(self, plaintext: bytes, owner_id: uuid.UUID, credential_id: uuid.UUID) -> Sealed:
         nonce = os.urandom(NONCE_BYTES)
         aead = self._keys[self.primary_key_id]
-        ciphertext = aead.encrypt(nonce, plaintext, associated_data(owner_id, row_id))
+        ciphertext = aead.encrypt(nonce, plaintext, associated_data(owner_id, credential_id))
         return Sealed(self.primary_key_id, FORMAT_VERSION + nonce + ciphertext)
 
-    def open(self, sealed: Sealed, owner_id: uuid.UUID, row_id: uuid.UUID) -> bytes:
+    def open(self, sealed: Sealed, owner_id: uuid.UUID, credential_id: uuid.UUID) -> bytes:
         aead = self._keys.get(sealed.key_id)
         if aead is None:
             raise UnknownKeyError(
@@ -63,13 +63,13 @@ class Vault:
             raise VaultError("credential ciphertext is malformed")
         nonce, ciphertext = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
         try:
-            return aead.decrypt(nonce, ciphertext, associated_data(owner_id, row_id))
+            return aead.decrypt(nonce, ciphertext, associated_data(owner_id, credential_id))
         except InvalidTag as exc:
             raise VaultError("credential ciphertext failed authentication") from exc
 
-    def reseal(self, sealed: Sealed, owner_id: uuid.UUID, row_id: uuid.UUID) -> Sealed:
+    def reseal(self, sealed: Sealed, owner_id: uuid.UUID, credential_id: uuid.UUID) -> Sealed:
         """Re-encrypt under the primary key with a fresh nonce; the plaintext never leaves here."""
-        return self.seal(self.open(sealed, owner_id, row_id), owner_id, row_id)
+        return self.seal(self.open(sealed, owner_id, credential_id), owner_id, credential_id)
 
     @property
     def key_ids(self) -> list[str]:

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from core.settings import Settings
 from db.enums import SyncJobStatus
-from db.models import CloudCredential, SyncJob
+from db.models import CloudCredentialRow, SyncJobRow
 from graph.node import to_global_id
 from graph.runtime import Runtime
 from providers import aws_kinds as kinds
-from providers.sync.service import SyncService
-from stratograph.settings import Settings
+from sync.service import SyncService
 from tests.conftest import make_settings
 from tests.factories import access_token, create_user
 from tests.graphql_client import GraphQLClient
@@ -62,7 +62,7 @@ def settings(database_url: str, tmp_path: Any, moto_server: MotoServer) -> Setti
 class Synced:
     def __init__(self, runtime: Runtime, gql: GraphQLClient, made: EveryKind) -> None:
         self.runtime, self.gql, self.made = runtime, gql, made
-        self.credential: CloudCredential
+        self.credential: CloudCredentialRow
         self.token = ""
 
     async def sync(self) -> SyncJobStatus:
@@ -70,7 +70,7 @@ class Synced:
         (job,) = await service.start([self.credential.id])
         await service.runner.drain()
         async with self.runtime.database.system_session() as session:
-            finished = await session.get(SyncJob, job.id)
+            finished = await session.get(SyncJobRow, job.id)
         assert finished is not None
         return finished.status
 

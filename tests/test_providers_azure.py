@@ -67,7 +67,7 @@ async def test_lists_groups_and_every_resource_type_across_pages(
     assert len(resources) == len(azure_standin.resources) == 8
     assert azure_standin.hits(f"/subscriptions/{SUBSCRIPTION}/resources") == 4
     by_name = {r.name: r for r in resources}
-    assert {name: r.category for name, r in by_name.items()} == {
+    assert {name: r.type for name, r in by_name.items()} == {
         "vm-web-1": ResourceType.VM,
         "vm-odd": ResourceType.VM,
         "vm-parked": ResourceType.VM,
@@ -180,7 +180,7 @@ async def test_kinds_map_to_categories_with_storage_detail_and_group_membership(
     groups = {r.name: r for r in await inv.list_scope(RESOURCE_GROUPS_SCOPE)}
     records = {r.name: r for r in await inv.list_scope(RESOURCES_SCOPE)}
     # then each kind is in its category
-    categories = {name: records[name].category for name in
+    categories = {name: records[name].type for name in
                   ("kv-web", "aks-web", "example.org", "sb-web", "id-web")}  # fmt: skip
     assert categories == {
         "kv-web": ResourceType.SECURITY,

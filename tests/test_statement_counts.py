@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import insert
 
 from db.enums import RelationType, SyncJobStatus
-from db.models import ResourceRelation
+from db.models import ResourceRelationRow
 from graph.runtime import Runtime
 from tests.factories import access_token, create_user
 from tests.graphql_client import GraphQLClient
@@ -149,7 +149,7 @@ async def test_a_page_of_resources_with_their_relations_costs_constant_statement
         )
     ]
     async with runtime.database.system_session() as session:
-        await session.execute(insert(ResourceRelation), relations)
+        await session.execute(insert(ResourceRelationRow), relations)
     token = access_token(runtime, owner)
     # when one page lists them all with their relations and the resources at the other end
     with counting_statements(runtime) as counter:

@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import select, text
 
 from db.enums import RelationType, SyncJobStatus
-from db.models import ResourceRelation
+from db.models import ResourceRelationRow
 from graph.runtime import Runtime
 from providers.base import Relation, ResourceRecord, Scope
 from tests.factories import create_user
@@ -42,7 +42,7 @@ def instance(name: str, *groups: str) -> ResourceRecord:
 async def stored_relations(runtime: Runtime, credential_id: uuid.UUID) -> set[tuple[str, str, str]]:
     async with runtime.database.system_session() as session:
         rows = await session.scalars(
-            select(ResourceRelation).where(ResourceRelation.credential_id == credential_id)
+            select(ResourceRelationRow).where(ResourceRelationRow.credential_id == credential_id)
         )
         return {(r.source_resource_id, r.type.value, r.target_resource_id) for r in rows}
 

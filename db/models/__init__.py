@@ -1,30 +1,34 @@
-"""Every table of the application; importing this package registers them all on `Base.metadata`."""
+"""Every table of the application; importing this package registers them all on `Base.metadata`.
 
-from db.models.accounts import RefreshToken, User
-from db.models.audit import AuditEvent
-from db.models.credentials import CloudCredential
-from db.models.inventory import Resource
-from db.models.relations import ResourceRelation
-from db.models.sync import SyncJob, SyncScope
+Models end in `Row` (`CloudCredentialRow` is a stored `CloudCredential`), so a module can use a
+model and the GraphQL type of the same thing side by side without aliasing either.
+"""
+
+from db.models.accounts import RefreshTokenRow, UserRow
+from db.models.audit import AuditEventRow
+from db.models.credentials import CloudCredentialRow
+from db.models.inventory import CloudResourceRow
+from db.models.relations import ResourceRelationRow
+from db.models.sync import SyncJobRow, SyncScopeRow
 
 OWNED_MODELS = (
-    RefreshToken,
-    AuditEvent,
-    CloudCredential,
-    Resource,
-    ResourceRelation,
-    SyncJob,
-    SyncScope,
+    RefreshTokenRow,
+    AuditEventRow,
+    CloudCredentialRow,
+    CloudResourceRow,
+    ResourceRelationRow,
+    SyncJobRow,
+    SyncScopeRow,
 )
 
 __all__ = [
     "OWNED_MODELS",
-    "AuditEvent",
-    "CloudCredential",
-    "RefreshToken",
-    "Resource",
-    "ResourceRelation",
-    "SyncJob",
-    "SyncScope",
-    "User",
+    "AuditEventRow",
+    "CloudCredentialRow",
+    "CloudResourceRow",
+    "RefreshTokenRow",
+    "ResourceRelationRow",
+    "SyncJobRow",
+    "SyncScopeRow",
+    "UserRow",
 ]

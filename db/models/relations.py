@@ -18,7 +18,9 @@ from db.enums import RelationType
 from db.models.columns import enum_column, owner_column
 
 
-class ResourceRelation(IdMixin, Base):
+class ResourceRelationRow(IdMixin, Base):
+    """A stored `ResourceRelation`."""
+
     __tablename__ = "resource_relations"
     __table_args__ = (
         Index(None, "credential_id", "source_resource_id"),

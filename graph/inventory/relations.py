@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -9,7 +10,13 @@ import strawberry
 from graph.context import Info
 from graph.enums import RelationDirection, RelationType
 from graph.errors import BadRequest
-from graph.loaders.relations import INCOMING, OUTGOING, RelationKey
+from graph.inventory.relation_loaders import (
+    INCOMING,
+    OUTGOING,
+    RelationKey,
+    RelationRow,
+    relations_by_resource,
+)
 
 if TYPE_CHECKING:
     from graph.inventory.types import CloudResource
@@ -57,33 +64,35 @@ LimitArg = Annotated[
 ]
 
 
-async def resolve_relations(
-    resource: CloudResource,
-    info: Info,
+def relation_key(
+    credential_id: uuid.UUID,
+    resource_id: str,
     types: list[RelationType] | None,
     direction: RelationDirection | None,
     limit: int,
-) -> list[ResourceRelation]:
-    from graph.inventory.types import CloudResource
-
+) -> RelationKey:
+    """The loader key of one `relations(...)` selection; bad arguments are a BAD_REQUEST."""
     if not 1 <= limit <= MAX_RELATIONS:
         raise BadRequest(f"'limit' on 'relations' must be between 1 and {MAX_RELATIONS}.")
     if types is not None and len(types) > len(_TYPES):
         raise BadRequest("'type' on 'relations' lists more values than there are types.")
-    key = RelationKey(
-        credential_id=resource.credential_row_id,
-        resource_id=resource.resource_id,
+    return RelationKey(
+        credential_id=credential_id,
+        resource_id=resource_id,
         types=tuple(sorted({t.name for t in types or ()})),
         directions=(direction.name,) if direction is not None else (OUTGOING, INCOMING),
         limit=limit,
     )
-    rows = await info.context.loaders.relations.load(key)
-    return [
-        ResourceRelation(
-            type=_TYPES[row.type],
-            direction=_DIRECTIONS[row.direction],
-            resource=CloudResource.from_row(row.resource) if row.resource is not None else None,
-            target_resource_id=row.other_resource_id,
-        )
-        for row in rows
-    ]
+
+
+async def load_relations(info: Info, key: RelationKey) -> list[RelationRow]:
+    return await info.context.loaders.get(relations_by_resource).load(key)
+
+
+def relation_of(row: RelationRow, resource: CloudResource | None) -> ResourceRelation:
+    return ResourceRelation(
+        type=_TYPES[row.type],
+        direction=_DIRECTIONS[row.direction],
+        resource=resource,
+        target_resource_id=row.other_resource_id,
+    )

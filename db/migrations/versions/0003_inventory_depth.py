@@ -3,11 +3,11 @@
 - `resources.configuration`: normalized security-relevant settings per native type.
 - `resources.scope`: the listing scope's key (was only `metadata._scope`), indexed with the
   credential so stale marking reads one scope's rows, not the credential's.
-- `resources.category` accepts IDENTITY, CONTAINER, SECURITY, DNS and QUEUE.
+- `resources.type` accepts IDENTITY, CONTAINER, SECURITY, DNS and QUEUE.
 - `resource_relations`: owned (`user_id`), row-level security FORCEd like migration 0002.
 
 Revision ID: 0003_inventory_depth
-Revises: 0002
+Revises: 0003_naming
 """
 
 from collections.abc import Sequence
@@ -17,13 +17,13 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0003_inventory_depth"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003_naming"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 APP_ROLE = "stratograph_app"
-OLD_CATEGORIES = ("VM", "STORAGE", "NETWORK", "DATABASE", "FUNCTION", "OTHER")
-NEW_CATEGORIES = (
+OLD_TYPES = ("VM", "STORAGE", "NETWORK", "DATABASE", "FUNCTION", "OTHER")
+NEW_TYPES = (
     "VM",
     "STORAGE",
     "NETWORK",
@@ -40,14 +40,14 @@ JSON_DOCUMENT = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 
 RELATION_TYPES = ("MEMBER_OF", "PROTECTED_BY", "ATTACHED_TO", "ROUTES_TO", "USES")
 
 
-def _category(values: tuple[str, ...]) -> sa.Enum:
+def _resource_type(values: tuple[str, ...]) -> sa.Enum:
     return sa.Enum(
         *values, name="resourcetype", native_enum=False, create_constraint=True, length=16
     )
 
 
 def _check(values: tuple[str, ...]) -> str:
-    return "category IN (" + ", ".join(f"'{value}'" for value in values) + ")"
+    return '"type" IN (' + ", ".join(f"'{value}'" for value in values) + ")"
 
 
 def upgrade() -> None:
@@ -66,15 +66,15 @@ def upgrade() -> None:
         op.execute("ALTER TABLE resources DROP CONSTRAINT ck_resources_resourcetype")
         op.execute(
             "ALTER TABLE resources ADD CONSTRAINT ck_resources_resourcetype "
-            f"CHECK ({_check(NEW_CATEGORIES)})"
+            f"CHECK ({_check(NEW_TYPES)})"
         )
     else:
         # SQLite cannot alter a CHECK constraint: batch mode rebuilds the table.
         with op.batch_alter_table("resources", recreate="always") as batch_op:
             batch_op.alter_column(
-                "category",
-                existing_type=_category(OLD_CATEGORIES),
-                type_=_category(NEW_CATEGORIES),
+                "type",
+                existing_type=_resource_type(OLD_TYPES),
+                type_=_resource_type(NEW_TYPES),
                 existing_nullable=False,
             )
     op.create_table(
@@ -156,7 +156,7 @@ def downgrade() -> None:
         op.execute("ALTER TABLE resources DROP CONSTRAINT ck_resources_resourcetype")
         op.execute(
             "ALTER TABLE resources ADD CONSTRAINT ck_resources_resourcetype "
-            f"CHECK ({_check(OLD_CATEGORIES)}) NOT VALID"
+            f"CHECK ({_check(OLD_TYPES)}) NOT VALID"
         )
         op.drop_column("resources", "configuration")
         op.drop_column("resources", "scope")
@@ -165,9 +165,9 @@ def downgrade() -> None:
             batch_op.drop_column("configuration")
             batch_op.drop_column("scope")
             batch_op.alter_column(
-                "category",
-                existing_type=_category(NEW_CATEGORIES),
-                type_=_category(OLD_CATEGORIES),
+                "type",
+                existing_type=_resource_type(NEW_TYPES),
+                type_=_resource_type(OLD_TYPES),
                 existing_nullable=False,
             )
 

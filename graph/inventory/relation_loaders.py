@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import and_, func, literal_column, select, tuple_, union_all
 from strawberry.dataloader import DataLoader
 
-from db.models import Resource, ResourceRelation
+from db.models import CloudResourceRow, ResourceRelationRow
 from db.scoping import ScopedDatabase
 from graph.inventory.columns import RESOURCE_COLUMNS
 
@@ -42,7 +42,7 @@ class RelationRow:
     resource: Any | None  # a row of RESOURCE_COLUMNS, or None when not in the inventory
 
 
-def relations(db: ScopedDatabase) -> DataLoader[RelationKey, list[RelationRow]]:
+def relations_by_resource(db: ScopedDatabase) -> DataLoader[RelationKey, list[RelationRow]]:
     async def load(keys: Sequence[RelationKey]) -> list[list[RelationRow]]:
         found: dict[tuple[uuid.UUID, str, str], list[RelationRow]] = defaultdict(list)
         groups: dict[tuple[tuple[str, ...], tuple[str, ...], int], set[tuple[uuid.UUID, str]]]
@@ -78,10 +78,10 @@ def _statement(
     directions: tuple[str, ...],
     limit: int,
 ) -> Any:
-    rel = ResourceRelation
+    rel = ResourceRelationRow
     other_rows = (
-        db.scope.select_columns(Resource, *RESOURCE_COLUMNS)
-        .where(Resource.deleted_at.is_(None))
+        db.scope.select_columns(CloudResourceRow, *RESOURCE_COLUMNS)
+        .where(CloudResourceRow.deleted_at.is_(None))
         .subquery("other_resource")
     )
     parts = []

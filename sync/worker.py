@@ -12,14 +12,15 @@ import contextlib
 import logging
 import signal
 
+from core import metrics
+from core.settings import Settings
 from db.engine import Database, create_engine
-from providers.sync.engine import InventoryFactory
-from providers.sync.inventories import registry_factory
-from providers.sync.options import SyncOptions
-from providers.sync.service import SyncService
+from providers.endpoints import CloudEndpoints
 from security.vault import Vault
-from stratograph import metrics
-from stratograph.settings import Settings
+from sync.engine import InventoryFactory
+from sync.inventories import registry_factory
+from sync.options import SyncOptions
+from sync.service import SyncService
 
 logger = logging.getLogger("stratograph.sync")
 
@@ -34,7 +35,9 @@ async def run_worker(
     """Run jobs until SIGINT/SIGTERM (or `stop`); with `once`, drain the queue and return."""
     database = Database(create_engine(settings.database_url))
     metrics.POOLS.watch("worker", database.engine)
-    inventories = factory or registry_factory(Vault(settings.vault_keys), settings)
+    inventories = factory or registry_factory(
+        Vault(settings.vault_keys), CloudEndpoints.from_settings(settings)
+    )
     service = SyncService(database, inventories, SyncOptions.from_settings(settings))
     try:
         if once:

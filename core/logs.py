@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from stratograph.request_context import RequestContextFilter
+from core.request_context import RequestContextFilter
 
 # `color_message`: uvicorn's copy of the message with terminal colour codes.
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({})).keys()) | {

@@ -18,19 +18,19 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import CloudCredential, Resource, SyncScope
+from db.models import CloudCredentialRow, CloudResourceRow, SyncScopeRow
 from providers.base import ResourceRecord, Scope
-from providers.sync.relations import RelationKey, relation_keys, replace_relations
+from sync.relations import RelationKey, relation_keys, replace_relations
 
 SCOPE_KEY = "_scope"
-_RESOURCES = Resource.__table__
-_SCOPES = SyncScope.__table__
+_RESOURCES = CloudResourceRow.__table__
+_SCOPES = SyncScopeRow.__table__
 # Columns a re-listing refreshes; first_seen_at and id are kept, deleted_at is cleared.
 _REFRESHED = (
     "provider",
     "account",
     "region",
-    "category",
+    "type",
     "native_type",
     "name",
     "status",
@@ -61,7 +61,7 @@ def _insert(session: AsyncSession) -> Any:
 
 
 def _row(
-    record: ResourceRecord, credential: CloudCredential, key: str, seen_at: datetime
+    record: ResourceRecord, credential: CloudCredentialRow, key: str, seen_at: datetime
 ) -> dict[str, Any]:
     return {
         "id": uuid.uuid4(),
@@ -70,7 +70,7 @@ def _row(
         "provider": record.provider,
         "account": record.account,
         "region": record.region,
-        "category": record.category,
+        "type": record.type,
         "native_type": record.native_type,
         "resource_id": record.resource_id,
         "name": record.name,
@@ -94,8 +94,9 @@ async def upsert_batch(session: AsyncSession, rows: list[dict[str, Any]]) -> tup
     ids = [row["resource_id"] for row in rows]
     existing = (
         await session.scalars(
-            select(Resource.resource_id).where(
-                Resource.credential_id == credential_id, Resource.resource_id.in_(ids)
+            select(CloudResourceRow.resource_id).where(
+                CloudResourceRow.credential_id == credential_id,
+                CloudResourceRow.resource_id.in_(ids),
             )
         )
     ).all()
@@ -120,7 +121,7 @@ def _upsert_statement(session: AsyncSession) -> Any:
 
 async def write_scope(
     session: AsyncSession,
-    credential: CloudCredential,
+    credential: CloudCredentialRow,
     scope: Scope,
     records: list[ResourceRecord],
     *,
@@ -147,7 +148,7 @@ async def write_scope(
 
 async def upsert_records(
     session: AsyncSession,
-    credential: CloudCredential,
+    credential: CloudCredentialRow,
     scope: Scope,
     records: list[ResourceRecord],
     *,
@@ -169,7 +170,7 @@ async def upsert_records(
 
 async def complete_scope(
     session: AsyncSession,
-    credential: CloudCredential,
+    credential: CloudCredentialRow,
     scope: Scope,
     *,
     seen_at: datetime,
@@ -193,12 +194,12 @@ async def mark_stale(
 ) -> int:
     """Rows of this scope not refreshed by the listing that just completed are marked deleted."""
     result = await session.execute(
-        update(Resource)
+        update(CloudResourceRow)
         .where(
-            Resource.credential_id == credential_id,
-            Resource.scope == key,
-            Resource.deleted_at.is_(None),
-            Resource.last_synced_at < seen_at,
+            CloudResourceRow.credential_id == credential_id,
+            CloudResourceRow.scope == key,
+            CloudResourceRow.deleted_at.is_(None),
+            CloudResourceRow.last_synced_at < seen_at,
         )
         .values(deleted_at=seen_at)
         .execution_options(synchronize_session=False)
@@ -208,7 +209,7 @@ async def mark_stale(
 
 async def record_scope(
     session: AsyncSession,
-    credential: CloudCredential,
+    credential: CloudCredentialRow,
     scope: Scope,
     *,
     job_id: uuid.UUID,

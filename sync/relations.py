@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import Table, delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import CloudCredential, ResourceRelation
+from db.models import CloudCredentialRow, ResourceRelationRow
 from providers.base import ResourceRecord
 
 RelationKey = tuple[str, str, str]  # (source native id, relation type, target native id)
-_RELATIONS: Table = ResourceRelation.__table__  # type: ignore[assignment]
+_RELATIONS: Table = ResourceRelationRow.__table__  # type: ignore[assignment]
 
 
 def relation_keys(records: Iterable[ResourceRecord]) -> set[RelationKey]:
@@ -33,7 +33,7 @@ def relation_keys(records: Iterable[ResourceRecord]) -> set[RelationKey]:
 
 async def replace_relations(
     session: AsyncSession,
-    credential: CloudCredential,
+    credential: CloudCredentialRow,
     key: str,
     relations: set[RelationKey],
     *,
@@ -42,8 +42,8 @@ async def replace_relations(
     """Delete the scope's previous relations and insert the listing's, in the caller's
     transaction (batched executemany: one INSERT per batch)."""
     await session.execute(
-        delete(ResourceRelation).where(
-            ResourceRelation.credential_id == credential.id, ResourceRelation.scope == key
+        delete(ResourceRelationRow).where(
+            ResourceRelationRow.credential_id == credential.id, ResourceRelationRow.scope == key
         )
     )
     rows: list[dict[str, Any]] = [
