@@ -35,7 +35,7 @@ def test_existing_rows_get_their_scope_and_the_new_types_are_accepted(tmp_path: 
             " native_type, resource_id, name, status, tags, metadata, first_seen_at,"
             " last_synced_at) VALUES (?, ?, ?, 'AWS', '1', 'us-east-1', 'VM',"
             " 'AWS::EC2::Instance', 'i-1', 'web', 'RUNNING', '{}',"
-            " '{\"_scope\": \"us-east-1/AWS::EC2::Instance\", \"instanceType\": \"t3.micro\"}',"
+            ' \'{"_scope": "us-east-1/AWS::EC2::Instance", "instanceType": "t3.micro"}\','
             " '2026-01-01', '2026-01-01')",
             (uuid.uuid4().hex, user, credential),
         )
