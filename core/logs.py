@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import orjson
 
+from core.log_redaction import floor_library_loggers, redact
 from core.request_context import RequestContextFilter
 
 # `color_message`: uvicorn's copy of the message with terminal colour codes.
@@ -24,13 +25,13 @@ class JSONFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact(record.getMessage()),
         }
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
                 entry[key] = value
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = redact(self.formatException(record.exc_info))
         return orjson.dumps(entry, default=str).decode()
 
 
@@ -38,14 +39,13 @@ class TextFormatter(logging.Formatter):
     """Development lines; the request id is appended when the line belongs to a request."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        line = redact(super().format(record))
         request_id = getattr(record, "request_id", None)
         return f"{line} [request {request_id}]" if request_id else line
 
 
 def configure_logging(level: str, *, json_output: bool) -> None:
     """One handler on the root logger; uvicorn's loggers propagate to it (`log_config=None`)."""
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestContextFilter())
     if json_output:
@@ -55,3 +55,4 @@ def configure_logging(level: str, *, json_output: bool) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    floor_library_loggers(root.level)

@@ -17,10 +17,13 @@ from strawberry.schema import BaseSchema
 from core import metrics
 from core.request_context import RequestContextMiddleware
 from core.settings import Settings, get_settings
+from db.role_check import guard_database_role
 from graph.runtime import Runtime
 from graph.schema import schema
+from graph.unavailable import DatabaseUnavailableMiddleware
 from graph.view import GraphQLView
 from security.http import HttpPolicy, install_http_security
+from security.token_purge import RefreshTokenPurge
 
 logger = logging.getLogger("stratograph.http")
 
@@ -31,12 +34,19 @@ async def healthz(_: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
+    # Without the shared rate-limit store the process still serves (limits hold per process):
+    # degraded, not unready.
+    limits = runtime.rate_limiter.storage.state
     try:
         await runtime.database.ping()
-    except Exception:  # any failure means "not ready"; the reason goes to the log only
-        logger.warning("readiness check failed: database unreachable", exc_info=True)
-        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok"})
+    except Exception as error:  # any failure means "not ready"; the reason goes to the log only
+        logger.warning("readiness check failed: database unreachable (%s)", type(error).__name__)
+        return JSONResponse(
+            {"status": "unavailable", "database": "unreachable", "rateLimits": limits},
+            status_code=503,
+        )
+    status = "ok" if limits == "ok" else "degraded"
+    return JSONResponse({"status": status, "database": "ok", "rateLimits": limits})
 
 
 async def metrics_endpoint(_: Request) -> Response:
@@ -80,26 +90,50 @@ def create_app(
     """The app; `graphql_schema` lets tests mount a small schema behind the same protections."""
     runtime = Runtime.from_settings(settings or get_settings())
     view = GraphQLView(graphql_schema or schema, runtime)
+    token_purge = RefreshTokenPurge(runtime.database)
+
+    settings = runtime.settings
+    listener = (
+        metrics.MetricsListener(settings.metrics_host, settings.metrics_port)
+        if settings.metrics_port
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await guard_database_role(runtime.database.engine, production=settings.is_production)
+        if listener is not None:
+            listener.start()
+        # Key ages are recorded from the first start with a key, and shown on /metrics.
+        await runtime.observe_keys()
         # Sync jobs run in this process unless `stratograph worker` runs them (SYNC_IN_PROCESS).
-        runtime.sync.start_background(run_jobs=runtime.settings.sync_in_process)
-        yield
-        await runtime.close()
+        runtime.sync.start_background(run_jobs=settings.sync_in_process)
+        token_purge.start()
+        try:
+            yield
+        finally:
+            await token_purge.stop()
+            if listener is not None:
+                listener.stop()
+            await runtime.close()
 
     routes = [
         Route("/graphql", view, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", view),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics_endpoint, methods=["GET"]),
     ]
+    if settings.metrics_on_main_app:
+        routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
     if view.graphiql_assets is not None:  # development only: production serves no IDE
         routes.append(Route("/graphiql-assets/{path:path}", view.graphiql_assets.serve))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.token_purge = token_purge
+    app.state.metrics_listener = listener
     metrics.POOLS.watch("api", runtime.database.engine)
+    # Innermost: a database outage met before execution (authentication) becomes a typed 503.
+    app.add_middleware(DatabaseUnavailableMiddleware)
     # Added first, so it runs inside the HTTP middlewares and sees the request id they chose.
     app.add_middleware(RequestContextMiddleware)
     install_http_security(

@@ -8,8 +8,10 @@ from datetime import timedelta
 from core.settings import Settings
 from db.engine import Database, create_engine
 from providers.endpoints import CloudEndpoints
+from security.key_ages import KeyRings, observe_keys
 from security.passwords import PasswordHasher
 from security.ratelimit import RateLimiter, RateLimitOptions
+from security.session_events import SessionEvents
 from security.tokens import TokenSigner
 from security.vault import Vault
 from sync import SyncOptions, SyncService
@@ -26,6 +28,8 @@ class Runtime:
     passwords: PasswordHasher
     # Built from the settings when not given; one per process, shared by every request.
     rate_limiter: RateLimiter = field(default=None)  # type: ignore[assignment]
+    # Revocations written by this process wake its WebSockets at once (see graph/ws_session.py).
+    session_events: SessionEvents = field(default_factory=SessionEvents)
 
     def __post_init__(self) -> None:
         if self.rate_limiter is None:
@@ -54,10 +58,18 @@ class Runtime:
                 database,
                 registry_factory(vault, CloudEndpoints.from_settings(settings)),
                 SyncOptions.from_settings(settings),
+                extra_maintenance=lambda: _observed(database, settings),
             ),
         )
+
+    async def observe_keys(self) -> None:
+        await observe_keys(self.database, KeyRings.from_settings(self.settings))
 
     async def close(self) -> None:
         await self.sync.stop()
         self.passwords.close()
         await self.database.dispose()
+
+
+async def _observed(database: Database, settings: Settings) -> None:
+    await observe_keys(database, KeyRings.from_settings(settings))

@@ -20,11 +20,13 @@ from graph.credentials.verify import CredentialVerifyMutations
 from graph.errors import MaskInternalErrors
 from graph.execution import PlainFieldExecutionContext
 from graph.hardening.extensions import QueryLimits, RateLimits
+from graph.hardening.input_text import InputText
 from graph.hardening.production import HardenedSchema
 from graph.inventory.queries import InventoryQueries
 from graph.inventory.types import CloudResource
 from graph.node import Node, resolve_node
 from graph.operation_metrics import OperationMetrics
+from graph.operations.keys import OperationsQueries
 from graph.redaction import RedactingSchema
 from graph.sync.mutations import SyncMutations
 from graph.sync.queries import SyncQueries
@@ -33,7 +35,14 @@ from graph.sync.types import SyncJob
 
 
 @strawberry.type(description="Read the inventory, credentials, jobs and accounts you own.")
-class Query(AccountQueries, AccountListQueries, CredentialQueries, InventoryQueries, SyncQueries):
+class Query(
+    AccountQueries,
+    AccountListQueries,
+    CredentialQueries,
+    InventoryQueries,
+    SyncQueries,
+    OperationsQueries,
+):
     @strawberry.field(
         description="Any object by its global ID; null when it does not exist or is not yours."
     )
@@ -70,6 +79,8 @@ def build_schema() -> strawberry.Schema:
         extensions=[
             # Limits first: their validation rules must be in place before ValidationCache runs.
             QueryLimits,
+            # Before the rate limiter, which reads (and hashes) the e-mail of log-in fields.
+            InputText,
             RateLimits,
             OperationMetrics,
             MaskInternalErrors,

@@ -15,12 +15,13 @@ from db.enums import RelationType, ResourceStatus, ResourceType
 from providers.aws_common import AwsContext, allows_public, missing_is_none, relations
 from providers.base import ResourceRecord
 from providers.normalize import (
+    Price,
     aws_tags,
     configuration,
-    hourly_price,
     map_status,
     metadata,
-    running_cost,
+    price,
+    priced,
 )
 
 RDS_INSTANCE = "AWS::RDS::DBInstance"
@@ -69,9 +70,10 @@ def rds_instances(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
         for item in page.get("DBInstances", []):
             status = map_status(item.get("DBInstanceStatus"), RDS_STATES)
             size = item.get("DBInstanceClass")
-            price = hourly_price("aws_rds", size)
-            if price is not None and item.get("MultiAZ"):
-                price *= 2  # a standby replica is billed like the primary
+            listed = price("aws_rds", size, ctx.region)
+            if listed is not None and item.get("MultiAZ"):
+                # A standby replica is billed like the primary.
+                listed = Price(listed.hourly * 2, listed.source + "; Multi-AZ ×2")
             groups = [g["VpcSecurityGroupId"] for g in item.get("VpcSecurityGroups", [])
                       if g.get("VpcSecurityGroupId")]  # fmt: skip
             cluster = item.get("DBClusterIdentifier")
@@ -111,7 +113,7 @@ def rds_instances(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
                     *relations(R.PROTECTED_BY, [ctx.security_group(g) for g in groups]),
                     *relations(R.USES, [security["kmsKeyId"]]),
                 ),
-                cost_per_hour=running_cost(price, status),
+                **priced(listed, status),
             )
 
 

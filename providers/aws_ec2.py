@@ -15,11 +15,11 @@ from providers.base import ResourceRecord
 from providers.normalize import (
     aws_tags,
     configuration,
-    ebs_hourly_price,
-    hourly_price,
+    ebs_price,
     map_status,
     metadata,
-    running_cost,
+    price,
+    priced,
 )
 
 EC2_INSTANCE = "AWS::EC2::Instance"
@@ -107,7 +107,7 @@ def _instance(item: dict[str, Any], ctx: AwsContext) -> ResourceRecord:
             *relations(R.PROTECTED_BY, [ctx.security_group(g) for g in groups]),
             *relations(R.USES, [profile]),
         ),
-        cost_per_hour=running_cost(hourly_price("aws_ec2", size), status),
+        **priced(price("aws_ec2", size, ctx.region), status),
     )
 
 
@@ -144,7 +144,7 @@ def ebs_volumes(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
                     *relations(R.ATTACHED_TO, [ctx.instance(i) for i in attached if i]),
                     *relations(R.USES, [ctx.kms_key(key) if key else None]),
                 ),
-                cost_per_hour=ebs_hourly_price(item.get("VolumeType"), item.get("Size")),
+                **priced(ebs_price(item.get("VolumeType"), item.get("Size"), ctx.region)),
             )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from azure.core.exceptions import (
@@ -28,6 +29,7 @@ from providers.azure_records import (
     RESOURCE_GROUP,
     STORAGE_ACCOUNT,
     VIRTUAL_MACHINE,
+    guarded,
     resource_group_record,
     resource_record,
 )
@@ -125,10 +127,12 @@ class AzureInventory:
         raise ProviderError(ERROR_PROVIDER, f"Unknown Azure scope {scope.key!r}")
 
     def _resource_groups(self) -> list[ResourceRecord]:
-        return [
-            resource_group_record(_wire(item), self.subscription_id)
-            for item in self._client.resource_groups.list()
-        ]
+        records = []
+        for item in self._client.resource_groups.list():
+            wire = _wire(item)
+            build = partial(resource_group_record, wire, self.subscription_id)
+            records.append(guarded(build, wire))
+        return records
 
     def _resources(self) -> list[ResourceRecord]:
         records = []
@@ -136,11 +140,12 @@ class AzureInventory:
             wire = _wire(item)
             vm = detail = None
             native_type = str(wire.get("type", "")).lower()
-            if native_type == VIRTUAL_MACHINE:
+            if native_type == VIRTUAL_MACHINE and wire.get("id"):
                 vm = self._vm(str(wire["id"]))
-            elif native_type == STORAGE_ACCOUNT:
+            elif native_type == STORAGE_ACCOUNT and wire.get("id"):
                 detail = self._read(str(wire["id"]), STORAGE_API_VERSION)
-            records.append(resource_record(wire, self.subscription_id, vm, detail))
+            build = partial(resource_record, wire, self.subscription_id, vm, detail)
+            records.append(guarded(build, wire))
         return records
 
     def _read(self, resource_id: str, api_version: str) -> dict[str, Any] | None:

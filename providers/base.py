@@ -41,6 +41,7 @@ ERROR_AUTH = "AUTH_FAILED"  # the cloud rejected the credential itself
 ERROR_PERMISSION = "PERMISSION_DENIED"  # authenticated, but not allowed to list this
 ERROR_THROTTLED = "THROTTLED"  # still throttled after the SDK's own retries
 ERROR_UNAVAILABLE = "UNAVAILABLE"  # 5xx after retries, or the endpoint is unreachable
+ERROR_TIMEOUT = "TIMEOUT"  # the listing's overall deadline passed (SYNC_SCOPE_TIMEOUT_SECONDS)
 ERROR_BAD_RESPONSE = "BAD_RESPONSE"  # the cloud answered something we cannot read
 ERROR_PROVIDER = "PROVIDER_ERROR"  # any other refusal
 
@@ -100,6 +101,11 @@ class ResourceRecord:
     # a plain JSON-able dict, never a secret the API returned.
     configuration: dict[str, Any] = field(default_factory=dict)
     relations: tuple[Relation, ...] = ()
+    # Which price table, region and date cost_per_hour came from (`normalize.Price.source`).
+    cost_source: str | None = None
+    # Set by a provider that could not read this item of a listing (its own words, never a value
+    # from the item): the engine reports the resource as skipped and stores nothing for it.
+    rejected: str | None = None
 
 
 class ProviderError(Exception):

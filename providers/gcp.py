@@ -35,9 +35,10 @@ from providers.base import (
     RetryPolicy,
     Scope,
 )
-from providers.gcp_records import BUCKET, PUBLIC_POLICY_QUERY, public_bindings, search_record
+from providers.gcp_records import BUCKET, PUBLIC_POLICY_QUERY, guarded_record, public_bindings
 from providers.secrets import GcpSecret
 from providers.threads import run_blocking
+from providers.wire import repair_gcp_response
 
 T = TypeVar("T")
 logger = logging.getLogger("stratograph.providers")
@@ -100,6 +101,10 @@ class GcpInventory:
             transport="rest",
             client_options=endpoint_options(api_endpoint, "cloudasset"),
         )
+        # Before protobuf parses a search page: a result it cannot read costs only itself.
+        assets_transport: Any = self._assets._transport
+        assets_session: Any = assets_transport._session
+        assets_session.hooks["response"].append(repair_gcp_response)
         if ca_bundle:
             # The REST transports expose no CA option. Their requests session has one, but
             # `session.verify` loses to REQUESTS_CA_BUNDLE from the environment; a per-request
@@ -138,7 +143,7 @@ class GcpInventory:
             if any(r.get("asset_type") == BUCKET for r in results)
             else {}
         )
-        return [search_record(result, self.project_id, public) for result in results]
+        return [guarded_record(result, self.project_id, public) for result in results]
 
     def _public_policies(self) -> list[dict[str, Any]]:
         """IAM policies of the project's resources that name allUsers / allAuthenticatedUsers:

@@ -1,11 +1,14 @@
 """Rate limits on GraphQL root fields, table-driven by field name, on the `limits` package.
 
-Each executed root field costs one hit on every key its rule names: log-in style fields on the
-client IP and on the target e-mail (so rotating IPs does not help against one account, and
-rotating e-mails does not help from one IP), each of those fields on its own budget;
-`dashboard` and everything else per user (per IP when anonymous). Storage comes from
-RATE_LIMIT_STORAGE_URL: `memory://` for one process, `redis://…` to share the counters between
-processes and machines.
+Each executed root field costs one hit on every key its rule names:
+- every field that checks a password (`logIn`, `changePassword`) shares one budget, counted on the
+  client IP and on the account: the normalized e-mail (`password_policy.normalize_email`, so
+  full-width or upper-case variants are one account), for `changePassword` the caller's own;
+- `signUp` and `refreshToken` each have their own budget, on the IP and the normalized e-mail;
+- `dashboard` and everything else per user (per IP when anonymous).
+Rotating IPs does not help against one account, and rotating e-mails does not help from one IP.
+Storage comes from RATE_LIMIT_STORAGE_URL: `memory://` for one process, `redis://…` to share the
+counters between processes and machines.
 """
 
 from __future__ import annotations
@@ -17,18 +20,25 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from limits import RateLimitItem, parse
 from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
 
 from core.settings import Settings
+from security.limit_storage import LimitStorage
 
 logger = logging.getLogger("stratograph.ratelimit")
 
 Key = tuple[RateLimitItem, tuple[str, ...]]
 
 LOGIN_FIELDS = frozenset({"logIn", "signUp", "refreshToken"})
+# Fields that verify a password, and so one budget of guesses per account and per address. A new
+# field that verifies a password joins this set.
+PASSWORD_FIELDS = frozenset({"logIn", "changePassword"})
+# Of those, the ones whose account is the caller's own (no e-mail in the input).
+OWN_ACCOUNT_FIELDS = frozenset({"changePassword"})
+PASSWORD_BUDGET = "password"  # noqa: S105 - a key name, not a secret
 DASHBOARD_FIELDS = frozenset({"dashboard"})
 
 
@@ -44,6 +54,8 @@ class FieldCall:
 class Caller:
     ip: str
     user_id: str | None
+    # The authenticated caller's (stored, hence normalized) e-mail.
+    email: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +65,6 @@ class Verdict:
     remaining: int
     reset_after: int  # seconds until the window has room again
     window: int  # seconds
-
-
-def async_storage_url(url: str) -> str:
-    """`limits` wants `async+redis://…` for its asyncio storages; the setting stays plain."""
-    return url if url.startswith("async+") else f"async+{url}"
 
 
 def _hashed(value: str) -> str:
@@ -86,8 +93,8 @@ class RateLimitOptions:
 
 class RateLimiter:
     def __init__(self, options: RateLimitOptions) -> None:
-        self.storage = storage_from_string(async_storage_url(options.storage_url))
-        self.strategy = MovingWindowRateLimiter(self.storage)
+        # Shared counters (RATE_LIMIT_STORAGE_URL), per-process ones while the shared store is away.
+        self.storage = LimitStorage(options.storage_url)
         self.login = parse(options.login)
         self.dashboard = parse(options.dashboard)
         self.default = parse(options.default)
@@ -96,12 +103,14 @@ class RateLimiter:
         self, call: FieldCall, caller: Caller
     ) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
         """The (limit, identifiers) pairs one call of a root field is counted against."""
-        if call.name in LOGIN_FIELDS:
-            # Each of these fields has its own budget (signing up must not use up an account's
-            # log-in attempts), counted on the client IP and on the target e-mail.
-            keys: list[Key] = [(self.login, (call.name, "ip", caller.ip))]
-            if call.email:
-                keys.append((self.login, (call.name, "email", _hashed(call.email))))
+        if call.name in PASSWORD_FIELDS or call.name in LOGIN_FIELDS:
+            # Password checks share one budget; signing up and refreshing each have their own
+            # (signing up must not use up an account's log-in attempts).
+            budget = PASSWORD_BUDGET if call.name in PASSWORD_FIELDS else call.name
+            account = caller.email if call.name in OWN_ACCOUNT_FIELDS else call.email
+            keys: list[Key] = [(self.login, (budget, "ip", caller.ip))]
+            if account:
+                keys.append((self.login, (budget, "email", _hashed(account))))
             return keys
         item = self.dashboard if call.name in DASHBOARD_FIELDS else self.default
         scope = "dashboard" if call.name in DASHBOARD_FIELDS else "default"
@@ -118,19 +127,19 @@ class RateLimiter:
 
     async def _hit(self, item: RateLimitItem, ids: tuple[str, ...], cost: int) -> Verdict:
         window = item.get_expiry()
-        try:
-            allowed = await self.strategy.hit(item, *ids, cost=cost)
-            stats = await self.strategy.get_window_stats(item, *ids)
-        except Exception:  # storage down: keep serving (fail open) and make it loud in the logs
-            logger.exception("rate-limit storage unavailable; request allowed without counting")
-            return Verdict(True, item.amount, item.amount, 0, window)
+
+        async def count(strategy: MovingWindowRateLimiter) -> tuple[bool, Any]:
+            allowed = await strategy.hit(item, *ids, cost=cost)
+            return allowed, await strategy.get_window_stats(item, *ids)
+
+        allowed, stats = await self.storage.run(count)
         reset_after = max(0, math.ceil(stats.reset_time - time.time()))
         if not allowed:
             reset_after = max(1, reset_after)
         return Verdict(allowed, item.amount, max(0, stats.remaining), reset_after, window)
 
     async def reset(self) -> None:
-        await self.storage.reset()  # type: ignore[misc]
+        await self.storage.reset()
 
 
 def tightest(verdicts: list[Verdict]) -> Verdict | None:

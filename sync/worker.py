@@ -15,7 +15,9 @@ import signal
 from core import metrics
 from core.settings import Settings
 from db.engine import Database, create_engine
+from db.role_check import guard_database_role
 from providers.endpoints import CloudEndpoints
+from security.key_ages import KeyRings, observe_keys
 from security.vault import Vault
 from sync.engine import InventoryFactory
 from sync.inventories import registry_factory
@@ -38,8 +40,15 @@ async def run_worker(
     inventories = factory or registry_factory(
         Vault(settings.vault_keys), CloudEndpoints.from_settings(settings)
     )
-    service = SyncService(database, inventories, SyncOptions.from_settings(settings))
+    service = SyncService(
+        database,
+        inventories,
+        SyncOptions.from_settings(settings),
+        extra_maintenance=lambda: _observed(database, settings),
+    )
     try:
+        await guard_database_role(database.engine, production=settings.is_production)
+        await observe_keys(database, KeyRings.from_settings(settings))
         if once:
             await service.runner.recover()
             await service.runner.drain()
@@ -54,6 +63,10 @@ async def run_worker(
     finally:
         await service.stop()
         await database.dispose()
+
+
+async def _observed(database: Database, settings: Settings) -> None:
+    await observe_keys(database, KeyRings.from_settings(settings))
 
 
 def _stop_on_signals() -> asyncio.Event:

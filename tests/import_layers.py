@@ -21,7 +21,13 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("providers",),  # one module per cloud, behind small option objects
     ("sync",),  # the sync job engine: queue, runner, scheduler, store
     ("graph",),  # GraphQL kernel: context, loaders registry, Node, connections, errors, limits
-    ("graph.accounts", "graph.credentials", "graph.inventory", "graph.sync"),  # domains (peers)
+    (
+        "graph.accounts",
+        "graph.credentials",
+        "graph.inventory",
+        "graph.operations",
+        "graph.sync",
+    ),  # domains (peers)
     ("graph.schema", "graph.app", "graph.view"),  # the schema and the ASGI app composed
     ("stratograph",),  # the commands: CLI, admin, demo, key rotation, serving
 )

@@ -8,6 +8,7 @@ from db.models.accounts import RefreshTokenRow, UserRow
 from db.models.audit import AuditEventRow
 from db.models.credentials import CloudCredentialRow
 from db.models.inventory import CloudResourceRow
+from db.models.keys import KeyAgeRow
 from db.models.relations import ResourceRelationRow
 from db.models.sync import SyncJobRow, SyncScopeRow
 
@@ -26,6 +27,7 @@ __all__ = [
     "AuditEventRow",
     "CloudCredentialRow",
     "CloudResourceRow",
+    "KeyAgeRow",
     "RefreshTokenRow",
     "ResourceRelationRow",
     "SyncJobRow",

@@ -53,6 +53,8 @@ class CloudResourceRow(IdMixin, Base):
     # The key of the scope whose listing last wrote it (`<region>/<kind>`; also shown as
     # `metadata._scope`): stale marking reads one scope's rows through its index.
     scope: Mapped[str | None] = mapped_column(String(200), default=None)
+    # Which price table (and region, and date) cost_per_hour came from.
+    cost_source: Mapped[str | None] = mapped_column(String(128), default=None)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_synced_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -20,6 +20,7 @@ RESOURCE_COLUMNS = (
     CloudResourceRow.metadata_.label("metadata_"),
     CloudResourceRow.configuration,
     CloudResourceRow.cost_per_hour,
+    CloudResourceRow.cost_source,
     CloudResourceRow.first_seen_at,
     CloudResourceRow.last_synced_at,
     CloudResourceRow.deleted_at,
