@@ -35,7 +35,7 @@ from sync.deadline import Deadline
 from sync.dropped_scopes import retire_unplanned_scopes
 from sync.options import SyncOptions
 from sync.progress import ProgressHub
-from sync.relations import RelationKey, relation_keys
+from sync.relations import RelationKey
 from sync.report import IngestReport
 from sync.retry import Sleep, with_retries
 
@@ -360,11 +360,10 @@ class SyncEngine:
         # replaced with the stale marking, never from a stream that failed part-way.
         relations: set[RelationKey] = set()
         while chunk is not None:
-            relations |= relation_keys(chunk)
             async with self.database.system_session() as session:
                 added, updated, rows = await store.upsert_records(
                     session, credential, scope, chunk, seen_at=seen_at,
-                    batch_size=self.options.batch_size, report=report,
+                    batch_size=self.options.batch_size, report=report, relations=relations,
                 )  # fmt: skip
                 await jobs.add_progress(
                     session, job_id, worker_id, step=0.0, added=added, updated=updated

@@ -142,9 +142,11 @@ async def write_scope(
     report: IngestReport,
 ) -> ScopeCounts:
     """Upsert a completed listing, mark what it no longer contains, record the scope's success."""
+    relations: set[RelationKey] = set()
     added, updated, count = await upsert_records(
-        session, credential, scope, records, seen_at=seen_at, batch_size=batch_size, report=report
-    )
+        session, credential, scope, records, seen_at=seen_at, batch_size=batch_size,
+        report=report, relations=relations,
+    )  # fmt: skip
     removed = await complete_scope(
         session,
         credential,
@@ -152,7 +154,7 @@ async def write_scope(
         seen_at=seen_at,
         job_id=job_id,
         count=count,
-        relations=relation_keys(records),
+        relations=relations,
         batch_size=batch_size,
     )
     return ScopeCounts(added, updated, removed)
@@ -167,6 +169,7 @@ async def upsert_records(
     seen_at: datetime,
     batch_size: int,
     report: IngestReport,
+    relations: set[RelationKey] | None = None,
 ) -> tuple[int, int, int]:
     """Normalize and upsert part or all of a scope's listing; returns (added, updated, rows).
 
@@ -174,6 +177,9 @@ async def upsert_records(
     record that is already stored is stamped as seen, so stale marking keeps it."""
     key = scope_key(scope)
     unique, skipped_ids = ingest.normalized(records, report)
+    if relations is not None:
+        # From the normalized records: what the inventory stores, never a raw listing's values.
+        relations |= relation_keys(unique.values())
     rows = [_row(record, credential, key, seen_at) for record in unique.values()]
     added = updated = 0
     for start in range(0, len(rows), batch_size):

@@ -25,9 +25,9 @@ def test_existing_rows_get_their_scope_and_the_new_types_are_accepted(tmp_path: 
         )
         db.execute(
             "INSERT INTO cloud_credentials (id, user_id, provider, name, default_region,"
-            " fingerprint, key_id, ciphertext, updated_at, health_status, created_at)"
-            " VALUES (?, ?, 'AWS', 'c', 'us-east-1', 'f', 'k', x'00', '2026-01-01', 'UNKNOWN',"
-            " '2026-01-01')",
+            " fingerprint, key_id, ciphertext, updated_at, health_status, created_at,"
+            " secret_rotated_at) VALUES (?, ?, 'AWS', 'c', 'us-east-1', 'f', 'k', x'00',"
+            " '2026-01-01', 'UNKNOWN', '2026-01-01', '2026-01-01')",
             (credential, user),
         )
         db.execute(
