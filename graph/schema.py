@@ -8,9 +8,16 @@ import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
+from graph.accounts.admin import AdminMutations
 from graph.accounts.listing import AccountListQueries
 from graph.accounts.mutations import AccountMutations
 from graph.accounts.queries import AccountQueries
+from graph.accounts.security_events import (
+    SecurityEvent,
+    SecurityEventQueries,
+    SecurityEventSubscriptions,
+)
+from graph.accounts.two_factor import TwoFactorMutations
 from graph.accounts.types import AuditEvent, User
 from graph.context import Info
 from graph.credentials.mutations import CredentialMutations
@@ -27,6 +34,7 @@ from graph.inventory.types import CloudResource
 from graph.node import Node, resolve_node
 from graph.operation_metrics import OperationMetrics
 from graph.operations.keys import OperationsQueries
+from graph.permissions import AdminsNeedTotp
 from graph.redaction import RedactingSchema
 from graph.sync.mutations import SyncMutations
 from graph.sync.queries import SyncQueries
@@ -38,13 +46,15 @@ from graph.sync.types import SyncJob
 class Query(
     AccountQueries,
     AccountListQueries,
+    SecurityEventQueries,
     CredentialQueries,
     InventoryQueries,
     SyncQueries,
     OperationsQueries,
 ):
     @strawberry.field(
-        description="Any object by its global ID; null when it does not exist or is not yours."
+        description="Any object by its global ID; null when it does not exist or is not yours.",
+        permission_classes=[AdminsNeedTotp],
     )
     async def node(
         self,
@@ -55,12 +65,19 @@ class Query(
 
 
 @strawberry.type(description="Change what you own: credentials, accounts, syncs.")
-class Mutation(AccountMutations, CredentialMutations, CredentialVerifyMutations, SyncMutations):
+class Mutation(
+    AccountMutations,
+    TwoFactorMutations,
+    AdminMutations,
+    CredentialMutations,
+    CredentialVerifyMutations,
+    SyncMutations,
+):
     pass
 
 
 @strawberry.type(description="Follow long-running work as it happens.")
-class Subscription(SyncSubscriptions):
+class Subscription(SyncSubscriptions, SecurityEventSubscriptions):
     pass
 
 
@@ -73,7 +90,7 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[User, AuditEvent, CloudCredential, CloudResource, SyncJob],
+        types=[User, AuditEvent, SecurityEvent, CloudCredential, CloudResource, SyncJob],
         config=StrawberryConfig(auto_camel_case=True),
         execution_context_class=PlainFieldExecutionContext,
         extensions=[

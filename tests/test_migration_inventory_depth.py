@@ -14,7 +14,7 @@ def test_existing_rows_get_their_scope_and_the_new_types_are_accepted(tmp_path: 
     # given a database at the revision before, holding a stamped resource
     path = tmp_path / "before.db"
     url = f"sqlite+aiosqlite:///{path}"
-    upgrade(url, "0003_ingest_warnings")
+    upgrade(url, "0003_accounts")
     user, credential = uuid.uuid4().hex, uuid.uuid4().hex
     with sqlite3.connect(path) as db:
         db.execute(

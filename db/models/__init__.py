@@ -10,7 +10,9 @@ from db.models.credentials import CloudCredentialRow
 from db.models.inventory import CloudResourceRow
 from db.models.keys import KeyAgeRow
 from db.models.relations import ResourceRelationRow
+from db.models.security import SecurityEventRow
 from db.models.sync import SyncJobRow, SyncScopeRow
+from db.models.two_factor import MfaChallengeRow, RecoveryCodeRow, TotpFactorRow
 
 OWNED_MODELS = (
     RefreshTokenRow,
@@ -20,6 +22,10 @@ OWNED_MODELS = (
     ResourceRelationRow,
     SyncJobRow,
     SyncScopeRow,
+    TotpFactorRow,
+    RecoveryCodeRow,
+    MfaChallengeRow,
+    SecurityEventRow,
 )
 
 __all__ = [
@@ -28,9 +34,13 @@ __all__ = [
     "CloudCredentialRow",
     "CloudResourceRow",
     "KeyAgeRow",
+    "MfaChallengeRow",
+    "RecoveryCodeRow",
     "RefreshTokenRow",
     "ResourceRelationRow",
+    "SecurityEventRow",
     "SyncJobRow",
     "SyncScopeRow",
+    "TotpFactorRow",
     "UserRow",
 ]

@@ -7,7 +7,7 @@
 - `resource_relations`: owned (`user_id`), row-level security FORCEd like migration 0002.
 
 Revision ID: 0003_inventory_depth
-Revises: 0003_ingest_warnings
+Revises: 0003_accounts
 """
 
 from collections.abc import Sequence
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0003_inventory_depth"
-down_revision: str | None = "0003_ingest_warnings"
+down_revision: str | None = "0003_accounts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
