@@ -60,3 +60,16 @@ class AuditOutcome(StrEnum):
 
 
 ACTIVE_JOB_STATUSES = (SyncJobStatus.QUEUED, SyncJobStatus.RUNNING)
+
+
+class WebhookEvent(StrEnum):
+    SYNC_FINISHED = "SYNC_FINISHED"
+    FINDING_OPENED = "FINDING_OPENED"
+    FINDING_RESOLVED = "FINDING_RESOLVED"
+    SECURITY_EVENT = "SECURITY_EVENT"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "PENDING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"

@@ -14,11 +14,12 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.schema import BaseSchema
 
+from graph.export.routes import export_endpoint
 from graph.runtime import Runtime
 from graph.schema import schema
 from graph.view import GraphQLView
 from security.http import install_http_security
-from stratograph import metrics
+from stratograph import metrics, telemetry
 from stratograph.request_context import RequestContextMiddleware
 from stratograph.settings import Settings, get_settings
 
@@ -85,6 +86,8 @@ def create_app(
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         # Sync jobs run in this process unless `stratograph worker` runs them (SYNC_IN_PROCESS).
         runtime.sync.start_background(run_jobs=runtime.settings.sync_in_process)
+        if runtime.settings.sync_in_process:  # webhooks are delivered where jobs run
+            runtime.webhooks.start()
         yield
         await runtime.close()
 
@@ -94,6 +97,7 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/export/{dataset}", export_endpoint, methods=["GET"]),
     ]
     if view.graphiql_assets is not None:  # development only: production serves no IDE
         routes.append(Route("/graphiql-assets/{path:path}", view.graphiql_assets.serve))
@@ -106,4 +110,8 @@ def create_app(
         app, runtime.settings, graphiql_html=view.graphql_ide_html if view.graphql_ide else None
     )
     app.add_middleware(MetricsMiddleware)
+    tracing = telemetry.asgi_middleware()
+    if tracing is not None:  # outermost: the request's span covers everything below
+        middleware, options = tracing
+        app.add_middleware(middleware, **options)
     return app

@@ -6,12 +6,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from db.engine import Database, create_engine
+from integrations.webhooks.dispatcher import WebhookDispatcher
+from integrations.webhooks.options import WebhookOptions
+from integrations.webhooks.security_events import queue_security_events
 from providers.sync import SyncOptions, SyncService
 from providers.sync.inventories import registry_factory
 from security.passwords import PasswordHasher
 from security.ratelimit import RateLimiter
 from security.tokens import TokenSigner
 from security.vault import Vault
+from stratograph import telemetry
 from stratograph.settings import Settings
 
 
@@ -25,14 +29,22 @@ class Runtime:
     passwords: PasswordHasher
     # Built from the settings when not given; one per process, shared by every request.
     rate_limiter: RateLimiter = field(default=None)  # type: ignore[assignment]
+    webhooks: WebhookDispatcher = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.rate_limiter is None:
             self.rate_limiter = RateLimiter(self.settings)
+        if self.webhooks is None:
+            self.webhooks = WebhookDispatcher(
+                self.database, self.vault, webhook_options(self.settings)
+            )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
+        telemetry.configure_tracing()
         database = Database(create_engine(settings.database_url))
+        telemetry.instrument_engine(database.engine)
+        queue_security_events()
         vault = Vault(settings.vault_keys)
         return cls(
             settings=settings,
@@ -52,5 +64,13 @@ class Runtime:
 
     async def close(self) -> None:
         await self.sync.stop()
+        await self.webhooks.stop()
         self.passwords.close()
         await self.database.dispose()
+
+
+def webhook_options(settings: Settings) -> WebhookOptions:
+    return WebhookOptions.from_flags(
+        production=settings.is_production,
+        allow_private_networks=settings.webhook_allow_private_networks,
+    )

@@ -30,10 +30,21 @@ from graph.sync.mutations import SyncMutations
 from graph.sync.queries import SyncQueries
 from graph.sync.subscriptions import SyncSubscriptions
 from graph.sync.types import SyncJob
+from graph.tracing import OperationTracing
+from graph.webhooks.mutations import WebhookMutations
+from graph.webhooks.queries import WebhookQueries
+from graph.webhooks.types import Webhook, WebhookDelivery
 
 
 @strawberry.type(description="Read the inventory, credentials, jobs and accounts you own.")
-class Query(AccountQueries, AccountListQueries, CredentialQueries, InventoryQueries, SyncQueries):
+class Query(
+    AccountQueries,
+    AccountListQueries,
+    CredentialQueries,
+    InventoryQueries,
+    SyncQueries,
+    WebhookQueries,
+):
     @strawberry.field(
         description="Any object by its global ID; null when it does not exist or is not yours."
     )
@@ -45,8 +56,14 @@ class Query(AccountQueries, AccountListQueries, CredentialQueries, InventoryQuer
         return await resolve_node(info, id)
 
 
-@strawberry.type(description="Change what you own: credentials, accounts, syncs.")
-class Mutation(AccountMutations, CredentialMutations, CredentialVerifyMutations, SyncMutations):
+@strawberry.type(description="Change what you own: credentials, accounts, syncs, webhooks.")
+class Mutation(
+    AccountMutations,
+    CredentialMutations,
+    CredentialVerifyMutations,
+    SyncMutations,
+    WebhookMutations,
+):
     pass
 
 
@@ -64,11 +81,12 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[User, AuditEvent, CloudCredential, CloudResource, SyncJob],
+        types=[User, AuditEvent, CloudCredential, CloudResource, SyncJob, Webhook, WebhookDelivery],
         config=StrawberryConfig(auto_camel_case=True),
         execution_context_class=PlainFieldExecutionContext,
         extensions=[
             # Limits first: their validation rules must be in place before ValidationCache runs.
+            OperationTracing,
             QueryLimits,
             RateLimits,
             OperationMetrics,

@@ -148,6 +148,8 @@ class Settings(BaseSettings):
     # Beyond the contract: an Apollo persisted-query manifest (`stratograph
     # build-trusted-documents`); when set, only the operations it lists are executed.
     trusted_documents_file: str | None = None
+    # Let webhooks reach loopback, private and CGNAT addresses (tests, on-premises receivers).
+    webhook_allow_private_networks: bool = False
 
     _split = field_validator(
         "previous_secret_keys",

@@ -5,8 +5,18 @@ from db.models.audit import AuditEvent
 from db.models.credentials import CloudCredential
 from db.models.inventory import Resource
 from db.models.sync import SyncJob, SyncScope
+from db.models.webhooks import Webhook, WebhookDelivery
 
-OWNED_MODELS = (RefreshToken, AuditEvent, CloudCredential, Resource, SyncJob, SyncScope)
+OWNED_MODELS = (
+    RefreshToken,
+    AuditEvent,
+    CloudCredential,
+    Resource,
+    SyncJob,
+    SyncScope,
+    Webhook,
+    WebhookDelivery,
+)
 
 __all__ = [
     "OWNED_MODELS",
@@ -17,4 +27,6 @@ __all__ = [
     "SyncJob",
     "SyncScope",
     "User",
+    "Webhook",
+    "WebhookDelivery",
 ]

@@ -13,12 +13,14 @@ import logging
 import signal
 
 from db.engine import Database, create_engine
+from integrations.webhooks.dispatcher import WebhookDispatcher
+from integrations.webhooks.options import WebhookOptions
 from providers.sync.engine import InventoryFactory
 from providers.sync.inventories import registry_factory
 from providers.sync.options import SyncOptions
 from providers.sync.service import SyncService
 from security.vault import Vault
-from stratograph import metrics
+from stratograph import metrics, telemetry
 from stratograph.settings import Settings
 
 logger = logging.getLogger("stratograph.sync")
@@ -32,17 +34,30 @@ async def run_worker(
     factory: InventoryFactory | None = None,
 ) -> None:
     """Run jobs until SIGINT/SIGTERM (or `stop`); with `once`, drain the queue and return."""
+    telemetry.configure_tracing()
     database = Database(create_engine(settings.database_url))
+    telemetry.instrument_engine(database.engine)
     metrics.POOLS.watch("worker", database.engine)
-    inventories = factory or registry_factory(Vault(settings.vault_keys), settings)
+    vault = Vault(settings.vault_keys)
+    inventories = factory or registry_factory(vault, settings)
     service = SyncService(database, inventories, SyncOptions.from_settings(settings))
+    webhooks = WebhookDispatcher(
+        database,
+        vault,
+        WebhookOptions.from_flags(
+            production=settings.is_production,
+            allow_private_networks=settings.webhook_allow_private_networks,
+        ),
+    )
     try:
         if once:
             await service.runner.recover()
             await service.runner.drain()
+            await webhooks.run_once()
             return
         stop = stop or _stop_on_signals()
         service.start_background(run_jobs=True)
+        webhooks.start()
         logger.info("sync worker %s started", service.runner.worker_id)
         await stop.wait()
         logger.info(
@@ -50,6 +65,7 @@ async def run_worker(
         )
     finally:
         await service.stop()
+        await webhooks.stop()
         await database.dispose()
 
 
