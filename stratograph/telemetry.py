@@ -105,8 +105,8 @@ def instrument_engine(engine: Any) -> None:
     """SQL spans for one engine (statement text, no parameters, no SQL comments added)."""
     if _provider is None:
         return
-    from opentelemetry.instrumentation.sqlalchemy.version import __version__ as version
     from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+    from opentelemetry.instrumentation.sqlalchemy.version import __version__ as version
     from opentelemetry.metrics import get_meter
 
     # EngineTracer per engine: the instrumentor's `instrument(engine=…)` only works for the

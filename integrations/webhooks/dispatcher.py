@@ -61,7 +61,7 @@ class WebhookDispatcher:
         self.options = options
         self.clock = clock
         self.transport = WebhookTransport(
-            options.policy, options.resolver, options.limits, options.ssl_context
+            options.policy, options.resolver, options.limits, options.ssl_context, options.connector
         )
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from integrations.webhooks.ssrf import AddressPolicy, Resolver, system_resolver
 from integrations.webhooks.transport import Limits
@@ -28,6 +29,8 @@ class WebhookOptions:
     batch_size: int = 20
     resolver: Resolver = system_resolver
     ssl_context: ssl.SSLContext | None = None
+    # What opens the checked connection (httpcore's default; tests confine it to loopback).
+    connector: Any = None
 
     @classmethod
     def from_flags(cls, *, production: bool, allow_private_networks: bool) -> WebhookOptions:

@@ -42,10 +42,15 @@ class Attempt:
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self, policy: AddressPolicy, resolver: Resolver) -> None:
+    def __init__(
+        self,
+        policy: AddressPolicy,
+        resolver: Resolver,
+        inner: httpcore.AsyncNetworkBackend | None = None,
+    ) -> None:
         self.policy = policy
         self.resolver = resolver
-        self.inner = httpcore.AnyIOBackend()
+        self.inner = inner or httpcore.AnyIOBackend()
 
     async def connect_tcp(
         self,
@@ -86,11 +91,12 @@ class WebhookTransport:
         resolver: Resolver,
         limits: Limits,
         ssl_context: ssl.SSLContext | None = None,
+        connector: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
         self.limits = limits
         self.pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context or ssl.create_default_context(),
-            network_backend=GuardedBackend(policy, resolver),
+            network_backend=GuardedBackend(policy, resolver, connector),
             # A new, checked connection for every delivery.
             max_keepalive_connections=0,
             retries=0,
