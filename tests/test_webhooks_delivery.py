@@ -6,12 +6,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook as Verifier
 
 from db.enums import DeliveryStatus
+from db.models import User
 from db.models import Webhook as WebhookRow
 from graph.runtime import Runtime
 from providers.base import Scope
@@ -25,6 +27,7 @@ from tests.webhook_receiver import WebhookReceiver
 from tests.webhook_support import ADD_WEBHOOK, FakeDNS, aim_at, deliveries
 
 SCOPE = Scope("us-east-1", "ec2:instance")
+Owner = tuple[User, str]
 
 
 @pytest.fixture
@@ -45,18 +48,20 @@ def dns() -> FakeDNS:
 
 
 @pytest.fixture
-async def owner(runtime: Runtime) -> AsyncIterator[tuple[object, str]]:
+async def owner(runtime: Runtime) -> AsyncIterator[Owner]:
     user = await create_user(runtime)
     yield user, access_token(runtime, user)
 
 
-async def add_webhook(gql: GraphQLClient, token: str, url: str, events: list[str]) -> dict:
+async def add_webhook(
+    gql: GraphQLClient, token: str, url: str, events: list[str]
+) -> dict[str, Any]:
     response = await gql(ADD_WEBHOOK, {"input": {"url": url, "events": events}}, token=token)
     return response.ok()["addWebhook"]  # type: ignore[no-any-return]
 
 
 async def test_a_finished_sync_is_delivered_signed_to_the_receiver(
-    runtime: Runtime, gql: GraphQLClient, receiver: WebhookReceiver, dns: FakeDNS, owner: tuple
+    runtime: Runtime, gql: GraphQLClient, receiver: WebhookReceiver, dns: FakeDNS, owner: Owner
 ) -> None:
     # Given a webhook for SYNC_FINISHED pointing at a local HTTPS receiver
     user, token = owner
@@ -64,7 +69,7 @@ async def test_a_finished_sync_is_delivered_signed_to_the_receiver(
     added = await add_webhook(gql, token, receiver.url, ["SYNC_FINISHED"])
     assert added["userErrors"] == [] and added["secret"].startswith("whsec_")
     # When a sync of one of the user's credentials finishes and the workers deliver
-    credential = await create_sync_credential(runtime.database, user)  # type: ignore[arg-type]
+    credential = await create_sync_credential(runtime.database, user)
     inventory = ScriptedInventory({SCOPE: [record("i-1", SCOPE), record("i-2", SCOPE)]})
     service = make_service(runtime.database, {credential.id: inventory})
     job = await sync_once(service, credential.id)
@@ -96,7 +101,7 @@ async def test_a_finished_sync_is_delivered_signed_to_the_receiver(
 
 
 async def test_the_secret_is_stored_sealed_and_bound_to_its_row(
-    runtime: Runtime, gql: GraphQLClient, receiver: WebhookReceiver, dns: FakeDNS, owner: tuple
+    runtime: Runtime, gql: GraphQLClient, receiver: WebhookReceiver, dns: FakeDNS, owner: Owner
 ) -> None:
     # Given two webhooks of one user
     _, token = owner
@@ -129,13 +134,13 @@ async def test_the_secret_is_stored_sealed_and_bound_to_its_row(
 
 
 async def test_a_deleted_webhook_drops_its_queued_deliveries(
-    runtime: Runtime, gql: GraphQLClient, receiver: WebhookReceiver, dns: FakeDNS, owner: tuple
+    runtime: Runtime, gql: GraphQLClient, receiver: WebhookReceiver, dns: FakeDNS, owner: Owner
 ) -> None:
     # Given deliveries queued for a webhook
     user, token = owner
     dispatcher = aim_at(runtime, receiver, dns)
     added = await add_webhook(gql, token, receiver.url, ["SYNC_FINISHED"])
-    credential = await create_sync_credential(runtime.database, user)  # type: ignore[arg-type]
+    credential = await create_sync_credential(runtime.database, user)
     service = make_service(
         runtime.database, {credential.id: ScriptedInventory({SCOPE: [record("i-1", SCOPE)]})}
     )
@@ -156,7 +161,7 @@ async def test_a_deleted_webhook_drops_its_queued_deliveries(
 
 
 async def test_test_webhook_sends_one_signed_attempt_now(
-    runtime: Runtime, gql: GraphQLClient, receiver: WebhookReceiver, dns: FakeDNS, owner: tuple
+    runtime: Runtime, gql: GraphQLClient, receiver: WebhookReceiver, dns: FakeDNS, owner: Owner
 ) -> None:
     _, token = owner
     aim_at(runtime, receiver, dns)
@@ -179,7 +184,7 @@ async def test_test_webhook_sends_one_signed_attempt_now(
 
 
 async def test_another_users_webhook_is_invisible_and_untouchable(
-    runtime: Runtime, gql: GraphQLClient, receiver: WebhookReceiver, dns: FakeDNS, owner: tuple
+    runtime: Runtime, gql: GraphQLClient, receiver: WebhookReceiver, dns: FakeDNS, owner: Owner
 ) -> None:
     # Given a webhook of one user
     _, token = owner
@@ -216,7 +221,7 @@ async def test_another_users_webhook_is_invisible_and_untouchable(
 
 
 async def test_bad_webhook_input_is_refused_with_user_errors(
-    runtime: Runtime, gql: GraphQLClient, receiver: WebhookReceiver, dns: FakeDNS, owner: tuple
+    runtime: Runtime, gql: GraphQLClient, receiver: WebhookReceiver, dns: FakeDNS, owner: Owner
 ) -> None:
     _, token = owner
     aim_at(runtime, receiver, dns)
@@ -247,7 +252,7 @@ def test_webhook_payload_ids_are_the_schemas_global_ids() -> None:
 
 
 async def test_security_events_are_queued_with_the_audit_event(
-    runtime: Runtime, gql: GraphQLClient, receiver: WebhookReceiver, dns: FakeDNS, owner: tuple
+    runtime: Runtime, gql: GraphQLClient, receiver: WebhookReceiver, dns: FakeDNS, owner: Owner
 ) -> None:
     from db.audit import record_audit
     from db.enums import AuditOutcome
@@ -259,8 +264,8 @@ async def test_security_events_are_queued_with_the_audit_event(
     await add_webhook(gql, token, receiver.url + "/sync", ["SYNC_FINISHED"])
     # When a password change and an ordinary log-in are audited
     async with runtime.database.system_session() as session:
-        record_audit(session, "password.change", AuditOutcome.SUCCESS, user_id=user.id)  # type: ignore[attr-defined]
-        record_audit(session, "login", AuditOutcome.SUCCESS, user_id=user.id)  # type: ignore[attr-defined]
+        record_audit(session, "password.change", AuditOutcome.SUCCESS, user_id=user.id)
+        record_audit(session, "login", AuditOutcome.SUCCESS, user_id=user.id)
     # Then one security event is queued, for the subscribed webhook only
     (queued,) = await deliveries(runtime.database)
     assert queued.event_type == "security.event"

@@ -7,10 +7,11 @@ read one format: `{"errors": [{"message", "extensions": {"code"}}]}`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import UTC, datetime
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
@@ -27,6 +28,7 @@ from security.ratelimit import Caller, FieldCall, tightest
 from stratograph import metrics
 from stratograph.request_context import set_user
 
+logger = logging.getLogger("stratograph.export")
 Handler = Callable[[Request, Runtime, CurrentUser], Awaitable[Response]]
 
 
@@ -42,6 +44,8 @@ class ExportResponse(StreamingResponse):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
+        except ClientDisconnect:
+            logger.info("export stopped: the client disconnected")
         finally:
             body = self.body_iterator
             if isinstance(body, AsyncGenerator):
