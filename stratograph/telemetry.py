@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Mapping
+from typing import Any, TypeVar
 
 from opentelemetry import trace
 
@@ -21,6 +21,7 @@ logger = logging.getLogger("stratograph.telemetry")
 SERVICE_NAME = "stratograph"
 
 _provider: Any = None
+T = TypeVar("T")
 
 
 def tracer() -> trace.Tracer:
@@ -29,6 +30,20 @@ def tracer() -> trace.Tracer:
 
 def enabled() -> bool:
     return _provider is not None
+
+
+async def in_span(name: str, attributes: dict[str, str], work: Awaitable[T]) -> T:
+    """Await `work` inside a span made current for it (and for the tasks it starts).
+
+    A failure is recorded by its type only: an exception's text may quote a secret."""
+    with tracer().start_as_current_span(
+        name, attributes=attributes, record_exception=False, set_status_on_exception=False
+    ) as span:
+        try:
+            return await work
+        except BaseException as error:
+            span.set_status(trace.Status(trace.StatusCode.ERROR, type(error).__name__))
+            raise
 
 
 def exporter_names(environ: Mapping[str, str] = os.environ) -> list[str]:
@@ -133,3 +148,18 @@ def asgi_middleware() -> tuple[Any, dict[str, Any]] | None:
 def flush() -> None:
     if _provider is not None:
         _provider.force_flush()
+
+
+def disable() -> None:
+    """Stop adding spans to requests and clients (tests; the SDK provider itself stays set)."""
+    global _provider
+    if _provider is None:
+        return
+    from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.instrumentation.requests import RequestsInstrumentor
+
+    for instrumentor in (BotocoreInstrumentor, RequestsInstrumentor, HTTPXClientInstrumentor):
+        instrumentor().uninstrument()
+    _provider.force_flush()
+    _provider = None

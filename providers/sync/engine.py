@@ -31,7 +31,7 @@ from providers.sync import jobs, store
 from providers.sync.options import SyncOptions
 from providers.sync.progress import ProgressHub
 from providers.sync.retry import Sleep, with_retries
-from stratograph import metrics
+from stratograph import metrics, telemetry
 
 logger = logging.getLogger("stratograph.sync")
 
@@ -105,7 +105,8 @@ class SyncEngine:
     async def run(self, job_id: uuid.UUID, worker_id: str) -> SyncJobStatus:
         """Run a job this worker has claimed; returns its final status."""
         with metrics.SYNC_JOB_DURATION.time():
-            return await self._run(job_id, worker_id)
+            span = {"sync.job.id": str(job_id)}
+            return await telemetry.in_span("sync.job", span, self._run(job_id, worker_id))
 
     async def _run(self, job_id: uuid.UUID, worker_id: str) -> SyncJobStatus:
         async with self.database.system_session() as session:
@@ -209,7 +210,8 @@ class SyncEngine:
             # A TaskGroup cancels the other scopes at once if this worker loses the job.
             async with asyncio.TaskGroup() as group:
                 for scope in scopes:
-                    group.create_task(one(scope))
+                    span = {"sync.scope": store.scope_key(scope)}
+                    group.create_task(telemetry.in_span("sync.scope", span, one(scope)))
         except* jobs.JobLost as lost:
             raise jobs.JobLost(str(job_id)) from lost
         status = tally.outcome()
