@@ -21,16 +21,21 @@ MEDIA_TYPES: dict[str, str] = {
     "csv": "text/csv; charset=utf-8",
     "ndjson": "application/x-ndjson",
 }
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_PREFIXES = frozenset({"=", "+", "-", "@", "\t", "\r"})
 
 
 def neutralize(cell: str) -> str:
-    return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
+    return "'" + cell if cell[:1] in FORMULA_PREFIXES else cell
 
 
 def _csv_cell(value: Any) -> str:
+    kind = type(value)
+    if kind is str:  # most cells: checked first
+        return "'" + value if value[:1] in FORMULA_PREFIXES else value  # type: ignore[no-any-return]
     if value is None:
         return ""
+    if kind is float:
+        return repr(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
@@ -62,9 +67,8 @@ class CsvEncoder:
         return self._take()
 
     def rows(self, records: Iterable[dict[str, Any]]) -> bytes:
-        write = self._writer.writerow
-        for record in records:
-            write([_csv_cell(record[column]) for column in self.columns])
+        columns, cell = self.columns, _csv_cell
+        self._writer.writerows([cell(record[c]) for c in columns] for record in records)
         return self._take()
 
     def _take(self) -> bytes:
