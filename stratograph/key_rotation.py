@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from db.engine import Database, create_engine
 from db.models import CloudCredential
+from integrations.webhooks.key_rotation import reseal_webhook_secrets, webhook_key_usage
 from security.vault import Sealed, Vault, VaultError
 from stratograph.settings import Settings
 
@@ -39,6 +40,8 @@ class RotationReport:
     remaining: int = 0
     # Keys of the ring that no credential uses any more: safe to remove from ENCRYPTION_KEYS.
     unused_key_ids: list[str] = field(default_factory=list)
+    webhook_secrets_rotated: int = 0
+    unreadable_webhooks: list[uuid.UUID] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -148,8 +151,12 @@ async def rotate_keys(
                 after_batch(batches)
     usage = await key_usage(database)
     report.remaining = sum(n for kid, n in usage.items() if kid != vault.primary_key_id)
+    rotated, unreadable = await reseal_webhook_secrets(database, vault)
+    report.webhook_secrets_rotated, report.unreadable_webhooks = rotated, unreadable
+    # A key still sealing a webhook secret is in use too.
+    used = set(usage) | set(await webhook_key_usage(database))
     report.unused_key_ids = [
-        kid for kid in vault.key_ids if kid != vault.primary_key_id and kid not in usage
+        kid for kid in vault.key_ids if kid != vault.primary_key_id and kid not in used
     ]
     return report
 
@@ -171,6 +178,13 @@ def describe(report: RotationReport) -> str:
         )
     if report.remaining:
         lines.append(f"{report.remaining} credentials are still sealed with other keys")
+    if report.webhook_secrets_rotated:
+        lines.append(f"re-encrypted {report.webhook_secrets_rotated} webhook signing secrets")
+    if report.unreadable_webhooks:
+        lines.append(
+            f"{len(report.unreadable_webhooks)} webhook secrets could not be decrypted and were "
+            "left untouched: " + ", ".join(str(i) for i in report.unreadable_webhooks[:20])
+        )
     if report.unused_key_ids:
         lines.append(
             "no credential uses these keys any more; you may remove them from ENCRYPTION_KEYS: "

@@ -23,7 +23,15 @@ from tests.conftest import make_settings
 from tests.databases import APP_ROLE, PostgresTemplate, as_app_role, async_url
 from tests.factories import create_user
 
-OWNED_TABLES = ["refresh_tokens", "cloud_credentials", "resources", "sync_jobs", "sync_scopes"]
+OWNED_TABLES = [
+    "refresh_tokens",
+    "cloud_credentials",
+    "resources",
+    "sync_jobs",
+    "sync_scopes",
+    "webhooks",
+    "webhook_deliveries",
+]
 
 
 @pytest.fixture
