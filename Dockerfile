@@ -10,6 +10,7 @@ COPY graph ./graph
 COPY db ./db
 COPY security ./security
 COPY providers ./providers
+COPY integrations ./integrations
 RUN /opt/venv/bin/pip install --upgrade pip && /opt/venv/bin/pip install .
 
 # Runtime stage: non-root, read-only code. One image for every process:
