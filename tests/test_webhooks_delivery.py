@@ -271,3 +271,21 @@ async def test_security_events_are_queued_with_the_audit_event(
     assert queued.event_type == "security.event"
     assert queued.payload["data"]["securityEvent"]["action"] == "password.change"
     assert queued.status == DeliveryStatus.PENDING
+
+
+async def test_a_burst_of_failed_log_ins_is_one_security_event(
+    runtime: Runtime, gql: GraphQLClient, receiver: WebhookReceiver, dns: FakeDNS, owner: Owner
+) -> None:
+    from db.audit import record_audit
+    from db.enums import AuditOutcome
+
+    user, token = owner
+    aim_at(runtime, receiver, dns)
+    await add_webhook(gql, token, receiver.url, ["SECURITY_EVENT"])
+    # When seven log-ins fail for the account, one transaction each
+    for _ in range(7):
+        async with runtime.database.system_session() as session:
+            record_audit(session, "login", AuditOutcome.FAILURE, user_id=user.id)
+    # Then the fifth queued one `login.failures` event, and only that one
+    (queued,) = await deliveries(runtime.database)
+    assert queued.payload["data"]["securityEvent"]["action"] == "login.failures"

@@ -243,3 +243,13 @@ async def test_an_endless_response_body_is_cut_at_the_cap(
     # Then reading stopped at the cap: the attempt succeeded instead of running into the timeout
     (delivery,) = await deliveries(runtime.database, hook_id)
     assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.error_reason is None
+
+
+def test_production_accepts_https_receivers_only() -> None:
+    from integrations.webhooks.urls import InvalidURL, parse_receiver_url
+
+    assert parse_receiver_url("https://hooks.example.com/x", https_only=True).port == 443
+    assert parse_receiver_url("http://hooks.example.com/x", https_only=False).port == 80
+    for url in ("http://hooks.example.com/x", "https://hooks.example.com/x#f", "https:///x"):
+        with pytest.raises(InvalidURL):
+            parse_receiver_url(url, https_only=True)
