@@ -45,12 +45,15 @@ class Context:
     response: Any = None
     # Filled by Strawberry from a WebSocket `connection_init` payload.
     connection_params: dict[str, Any] = field(default_factory=dict)
+    # Loaders a domain creates on first use in this request (see graph/webhooks/loaders.py).
+    domain_loaders: dict[type, Any] = field(default_factory=dict)
 
     def act_as(self, user: CurrentUser | None) -> None:
         """Re-scope the context after a WebSocket authenticates in `connection_init`."""
         self.user = user
         self.db = _scoped_db(self.runtime, user)
         self.loaders = Loaders.create(self.db)
+        self.domain_loaders.clear()
         set_user(user.id if user else None)
 
     @property

@@ -289,3 +289,45 @@ async def test_a_burst_of_failed_log_ins_is_one_security_event(
     # Then the fifth queued one `login.failures` event, and only that one
     (queued,) = await deliveries(runtime.database)
     assert queued.payload["data"]["securityEvent"]["action"] == "login.failures"
+
+
+WEBHOOK_PAGE = """
+{ webhooks { id url deliveries(first: 3) { totalCount pageInfo { hasNextPage endCursor }
+  edges { cursor node { id eventType status attempts } } } } }
+"""
+
+
+async def test_listing_webhooks_with_deliveries_costs_the_same_for_one_or_many(
+    runtime: Runtime, gql: GraphQLClient, receiver: WebhookReceiver, dns: FakeDNS, owner: Owner
+) -> None:
+    from tests.statement_counter import counting_statements
+
+    _, token = owner
+    aim_at(runtime, receiver, dns)
+    counts = []
+    for total in (1, 6):
+        while len((await gql("{ webhooks { id } }", token=token)).ok()["webhooks"]) < total:
+            added = await add_webhook(gql, token, receiver.url, ["SYNC_FINISHED"])
+            for _ in range(4):  # four deliveries each: pages of three have a next page
+                await gql(
+                    "mutation($id: ID!) { testWebhook(input: {id: $id}) { userErrors { code } } }",
+                    {"id": added["webhook"]["id"]},
+                    token=token,
+                )
+        with counting_statements(runtime) as counter:
+            hooks = (await gql(WEBHOOK_PAGE, token=token)).ok()["webhooks"]
+        assert len(hooks) == total
+        assert all(h["deliveries"]["totalCount"] == 4 for h in hooks)
+        assert all(len(h["deliveries"]["edges"]) == 3 for h in hooks)
+        assert all(h["deliveries"]["pageInfo"]["hasNextPage"] for h in hooks)
+        counts.append(counter.count)
+    assert counts[0] == counts[1], counts
+    # The next page continues where the cursor points; the cursor is bound to its webhook
+    first, other = hooks[0], hooks[1]
+    next_page = """query($id: ID!, $a: String) { node(id: $id) { ... on Webhook {
+      deliveries(first: 3, after: $a) { edges { node { id } } } } } }"""
+    cursor = first["deliveries"]["pageInfo"]["endCursor"]
+    rest = await gql(next_page, {"id": first["id"], "a": cursor}, token=token)
+    assert len(rest.ok()["node"]["deliveries"]["edges"]) == 1
+    elsewhere = await gql(next_page, {"id": other["id"], "a": cursor}, token=token)
+    assert elsewhere.error_codes == ["BAD_REQUEST"]

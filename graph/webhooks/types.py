@@ -11,20 +11,20 @@ import strawberry
 
 from db import enums as db_enums
 from db.models import Webhook as WebhookRow
-from db.models import WebhookDelivery as DeliveryRow
-from graph.connections.keyset import Ordering, Page, PageRequest, SortKey
+from graph.connections.keyset import Page, PageRequest, make_page
 from graph.connections.types import (
     AfterArg,
-    BeforeArg,
     ConnectionFields,
     CountFn,
     FirstArg,
-    LastArg,
     PageInfo,
-    paginate,
+    binding,
+    codec,
+    decode_start,
 )
 from graph.context import Info
 from graph.node import Node, to_global_id
+from graph.webhooks.loaders import DELIVERY_ORDERING, DeliveryPageKey, WebhookLoaders
 
 
 @strawberry.enum(description="What a webhook can subscribe to.")
@@ -51,15 +51,6 @@ class WebhookDeliveryStatus(Enum):
     FAILED = strawberry.enum_value(
         "FAILED", description="Every attempt failed, or the destination was refused."
     )
-
-
-DELIVERY_ORDERING = Ordering(
-    "webhookDeliveries:CREATED_AT:DESC",
-    (
-        SortKey(DeliveryRow.created_at, "datetime", lambda row: row.created_at, descending=True),
-        SortKey(DeliveryRow.id, "uuid", lambda row: row.id, descending=True),
-    ),
-)
 
 
 @strawberry.type(description="One event sent (or to be sent) to a webhook, and how it went.")
@@ -140,22 +131,19 @@ class Webhook(Node):
 
     @strawberry.field(description="What was sent to it, newest first.")
     async def deliveries(
-        self,
-        info: Info,
-        first: FirstArg = None,
-        after: AfterArg = None,
-        last: LastArg = None,
-        before: BeforeArg = None,
+        self, info: Info, first: FirstArg = None, after: AfterArg = None
     ) -> WebhookDeliveryConnection:
-        request = PageRequest.from_args(first, after, last, before)
-        scope = info.context.db.scope
-        mine = DeliveryRow.webhook_id == self.row_id
-        statement = scope.select_columns(DeliveryRow, *DeliveryRow.__table__.columns).where(mine)
-        count = scope.count(DeliveryRow).where(mine)
-        page, count_fn = await paginate(
-            info, statement, count, DELIVERY_ORDERING, request, str(self.row_id)
-        )
-        return WebhookDeliveryConnection.from_page(page, count_fn)
+        request = PageRequest.from_args(first=first, after=after)
+        bound_to = binding(info, DELIVERY_ORDERING, str(self.id))
+        start = decode_start(info, DELIVERY_ORDERING, request, bound_to)
+        loaders = WebhookLoaders.of(info.context)
+        rows = await loaders.delivery_page.load(DeliveryPageKey(self.row_id, request.size, start))
+        page = make_page(rows, DELIVERY_ORDERING, request, codec(info), bound_to)
+
+        async def count() -> int:
+            return await loaders.delivery_count.load(self.row_id)
+
+        return WebhookDeliveryConnection.from_page(page, count)
 
     @classmethod
     def from_row(cls, row: WebhookRow) -> Webhook:
