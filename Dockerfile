@@ -5,12 +5,14 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 RUN python -m venv /opt/venv
 COPY pyproject.toml README.md ./
-COPY stratograph ./stratograph
-COPY graph ./graph
+COPY core ./core
 COPY db ./db
 COPY security ./security
 COPY providers ./providers
 COPY integrations ./integrations
+COPY sync ./sync
+COPY graph ./graph
+COPY stratograph ./stratograph
 RUN /opt/venv/bin/pip install --upgrade pip && /opt/venv/bin/pip install .
 
 # Runtime stage: non-root, read-only code. One image for every process:

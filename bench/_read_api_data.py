@@ -13,7 +13,7 @@ import asyncpg
 
 from db.enums import AuditOutcome, HealthStatus, Provider, Role, SyncJobStatus, SyncTrigger
 from db.migrate import upgrade_async
-from db.models import AuditEvent, CloudCredential, SyncJob, User
+from db.models import AuditEventRow, CloudCredentialRow, SyncJobRow, UserRow
 from graph.runtime import Runtime
 
 PROVIDERS = (Provider.AWS, Provider.AZURE, Provider.GCP)
@@ -28,7 +28,7 @@ KINDS = [
 ]
 STATUSES = ["RUNNING", "STOPPED", "ACTIVE", "PENDING"]
 RESOURCE_COLUMNS = [
-    "id", "user_id", "credential_id", "provider", "account", "region", "category", "native_type",
+    "id", "user_id", "credential_id", "provider", "account", "region", "type", "native_type",
     "resource_id", "name", "status", "tags", "metadata", "cost_per_hour", "first_seen_at",
     "last_synced_at", "deleted_at",
 ]  # fmt: skip
@@ -66,23 +66,23 @@ async def drop_database(admin_dsn: str, name: str) -> None:
 
 @dataclass
 class Dataset:
-    user: User
-    credentials: list[CloudCredential]
+    user: UserRow
+    credentials: list[CloudCredentialRow]
 
 
 def _resource_rows(
-    owner: uuid.UUID, credentials: list[CloudCredential], count: int, rng: random.Random
+    owner: uuid.UUID, credentials: list[CloudCredentialRow], count: int, rng: random.Random
 ) -> list[tuple[object, ...]]:
     rows: list[tuple[object, ...]] = []
     for n in range(count):
         credential = credentials[n % len(credentials)]
-        category, kind, price = KINDS[n % len(KINDS)]
+        type_, kind, price = KINDS[n % len(KINDS)]
         provider = credential.provider.value
         seen = START + timedelta(seconds=n)
         rows.append(
             (
                 uuid.uuid4(), owner, credential.id, provider, f"acct-{provider.lower()}",
-                rng.choice(REGIONS), category, f"{provider}::{kind}", f"{provider.lower()}-{n:07d}",
+                rng.choice(REGIONS), type_, f"{provider}::{kind}", f"{provider.lower()}-{n:07d}",
                 f"{kind.lower()}-{rng.randrange(10**6):06d}-{n}", rng.choice(STATUSES),
                 json.dumps({"env": rng.choice(["prod", "dev"]), "team": f"t{n % 7}"}),
                 json.dumps({"size": "m5.large", "ip": f"10.0.{n % 250}.{n % 200}"}),
@@ -99,7 +99,7 @@ async def populate(
     others `other_resources` each. Every credential has sync jobs; the first user audit events."""
     rng = random.Random(7)
     owners = [
-        User(
+        UserRow(
             id=uuid.uuid4(),
             email=f"bench-{n}@example.com",
             full_name=f"Bench {n}",
@@ -108,14 +108,14 @@ async def populate(
         )
         for n in range(users)
     ]
-    per_owner: dict[uuid.UUID, list[CloudCredential]] = {}
+    per_owner: dict[uuid.UUID, list[CloudCredentialRow]] = {}
     async with runtime.database.system_session() as session:
         session.add_all(owners)
         await session.flush()
         for index, owner in enumerate(owners):
             count = credentials if index == 0 else 2
             per_owner[owner.id] = [
-                CloudCredential(
+                CloudCredentialRow(
                     id=uuid.uuid4(),
                     user_id=owner.id,
                     provider=PROVIDERS[c % len(PROVIDERS)],
@@ -136,7 +136,7 @@ async def populate(
                 for j in range(3):
                     queued = START + timedelta(hours=j)
                     session.add(
-                        SyncJob(
+                        SyncJobRow(
                             user_id=owner.id,
                             credential_id=credential.id,
                             status=SyncJobStatus.SUCCEEDED,
@@ -151,7 +151,7 @@ async def populate(
                     )
         for n in range(20):
             session.add(
-                AuditEvent(
+                AuditEventRow(
                     user_id=owners[0].id,
                     action="login",
                     outcome=AuditOutcome.SUCCESS,

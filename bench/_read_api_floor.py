@@ -24,7 +24,7 @@ HOURS_PER_MONTH = 730
 Handler = Callable[[asyncpg.Connection, uuid.UUID], Awaitable[dict[str, Any]]]
 
 PAGE = """
-SELECT id, name, provider, category, native_type, resource_id, region, account, status, tags,
+SELECT id, name, provider, type, native_type, resource_id, region, account, status, tags,
        cost_per_hour, last_synced_at
 FROM resources WHERE user_id = $1 AND deleted_at IS NULL ORDER BY name, id LIMIT 101
 """
@@ -37,7 +37,7 @@ WHERE user_id = $1 AND credential_id = ANY($2) AND deleted_at IS NULL GROUP BY c
 """
 FIRST_TEN = """
 SELECT * FROM (
-  SELECT id, credential_id, name, category, status, region,
+  SELECT id, credential_id, name, type, status, region,
          row_number() OVER (PARTITION BY credential_id ORDER BY name, id) AS position
   FROM resources WHERE user_id = $1 AND credential_id = ANY($2) AND deleted_at IS NULL
 ) ranked WHERE position <= 11 ORDER BY credential_id, position
@@ -48,10 +48,10 @@ WHERE user_id = $1 AND credential_id = ANY($2) ORDER BY credential_id, queued_at
 """
 PER_PROVIDER = """
 SELECT provider, count(*),
-  sum(CASE WHEN category = 'VM' THEN 1 ELSE 0 END),
-  sum(CASE WHEN category = 'STORAGE' THEN 1 ELSE 0 END),
-  sum(CASE WHEN category = 'NETWORK' THEN 1 ELSE 0 END),
-  sum(CASE WHEN category = 'VM' AND status = 'RUNNING' THEN 1 ELSE 0 END),
+  sum(CASE WHEN type = 'VM' THEN 1 ELSE 0 END),
+  sum(CASE WHEN type = 'STORAGE' THEN 1 ELSE 0 END),
+  sum(CASE WHEN type = 'NETWORK' THEN 1 ELSE 0 END),
+  sum(CASE WHEN type = 'VM' AND status = 'RUNNING' THEN 1 ELSE 0 END),
   sum(CASE WHEN status NOT IN ('STOPPED', 'TERMINATED') THEN cost_per_hour END),
   max(last_synced_at)
 FROM resources WHERE user_id = $1 AND deleted_at IS NULL GROUP BY provider ORDER BY provider
@@ -148,7 +148,7 @@ class Floor:
                     "id": to_global_id("CloudResource", r["id"]),
                     "name": r["name"],
                     "provider": r["provider"],
-                    "type": r["category"],
+                    "type": r["type"],
                     "nativeType": r["native_type"],
                     "resourceId": r["resource_id"],
                     "region": r["region"],
@@ -185,7 +185,7 @@ class Floor:
                     "node": {
                         "id": to_global_id("CloudResource", r["id"]),
                         "name": r["name"],
-                        "type": r["category"],
+                        "type": r["type"],
                         "status": r["status"],
                         "region": r["region"],
                     },

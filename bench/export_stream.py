@@ -27,7 +27,7 @@ import asyncpg
 ROWS = int(os.environ.get("BENCH_EXPORT_ROWS", "1000000"))
 POSTGRES_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 FLOOR_SQL = (
-    "SELECT id, name, provider, category, native_type, resource_id, region, account, status, "
+    "SELECT id, name, provider, type, native_type, resource_id, region, account, status, "
     "tags::text, metadata::text, cost_per_hour, credential_id, first_seen_at, last_synced_at, "
     "deleted_at FROM resources WHERE user_id = $1 AND deleted_at IS NULL ORDER BY name, id"
 )
@@ -125,7 +125,7 @@ async def _fill(dsn: str, count: int) -> uuid.UUID:
         )
         await connection.execute(
             "INSERT INTO resources (id, user_id, credential_id, provider, account, region, "
-            "category, native_type, resource_id, name, status, tags, metadata, cost_per_hour, "
+            "type, native_type, resource_id, name, status, tags, metadata, cost_per_hour, "
             "first_seen_at, last_synced_at) SELECT gen_random_uuid(), $1, $2, 'AWS', "
             "'123456789012', 'region-' || (g % 16), CASE WHEN g % 3 = 0 THEN 'STORAGE' ELSE 'VM' "
             "END, 'AWS::EC2::Instance', 'i-' || lpad(g::text, 12, '0'), 'res-' || "

@@ -20,10 +20,10 @@ from typing import Any
 
 import httpx
 
+from core.settings import Settings
 from db.migrate import upgrade_async
 from graph.app import create_app
 from graph.runtime import Runtime
-from stratograph.settings import Settings
 
 ME = "query { me { email } }"
 SIGN_UP = "mutation($i: SignUpInput!) { signUp(input: $i) { userErrors { code } } }"

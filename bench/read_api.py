@@ -31,9 +31,9 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from bench._asgi import Request, call, load, median_run
 from bench._read_api_data import asyncpg_dsn, create_database, drop_database, populate
 from bench._read_api_floor import Floor
+from core.settings import Settings
 from graph.app import create_app
 from graph.runtime import Runtime
-from stratograph.settings import Settings
 from tests.factories import access_token
 
 ENV = os.environ.get

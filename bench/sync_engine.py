@@ -24,11 +24,11 @@ from sqlalchemy import delete, insert
 from db.engine import Database, create_engine
 from db.enums import Provider, ResourceStatus, ResourceType, Role, SyncJobStatus
 from db.migrate import upgrade_async
-from db.models import CloudCredential, Resource, User
+from db.models import CloudCredentialRow, CloudResourceRow, UserRow
 from db.types import utcnow
 from providers.base import ResourceRecord, Scope
-from providers.sync import ProgressHub, SyncOptions, SyncService
-from providers.sync.engine import SyncEngine
+from sync import ProgressHub, SyncOptions, SyncService
+from sync.engine import SyncEngine
 
 COUNTS = tuple(int(n) for n in os.environ.get("BENCH_SYNC_COUNTS", "1000,10000").split(","))
 PER_SCOPE = (
@@ -59,7 +59,7 @@ class MemoryInventory:
                 provider=Provider.AWS,
                 account="123456789012",
                 region=scope.region,
-                category=ResourceType.VM,
+                type=ResourceType.VM,
                 native_type=scope.kind,
                 resource_id=f"arn:aws:ec2:{scope.region}:123456789012:instance/{scope.kind}-{n}",
                 name=f"{scope.kind}-{n}",
@@ -72,12 +72,12 @@ class MemoryInventory:
         ]
 
 
-async def _setup(url: str) -> tuple[Database, CloudCredential]:
+async def _setup(url: str) -> tuple[Database, CloudCredentialRow]:
     await upgrade_async(url)
     database = Database(create_engine(url))
-    user = User(id=uuid.uuid4(), email="bench@example.com", full_name="B", password_hash="!",
+    user = UserRow(id=uuid.uuid4(), email="bench@example.com", full_name="B", password_hash="!",
                 role=Role.USER)  # fmt: skip
-    credential = CloudCredential(id=uuid.uuid4(), user_id=user.id, provider=Provider.AWS,
+    credential = CloudCredentialRow(id=uuid.uuid4(), user_id=user.id, provider=Provider.AWS,
                                  name="bench", default_region="us-east-1", fingerprint="x",
                                  key_id="k", ciphertext=b"x")  # fmt: skip
     async with database.system_session() as session:
@@ -87,7 +87,7 @@ async def _setup(url: str) -> tuple[Database, CloudCredential]:
     return database, credential
 
 
-async def _floor(database: Database, credential: CloudCredential, count: int) -> float:
+async def _floor(database: Database, credential: CloudCredentialRow, count: int) -> float:
     """One raw multi-row INSERT per 500 rows, no counting, no stale marking: the floor."""
     inventory = MemoryInventory(count)
     now = utcnow()
@@ -96,21 +96,21 @@ async def _floor(database: Database, credential: CloudCredential, count: int) ->
         rows: list[dict[str, Any]] = [
             {"id": uuid.uuid4(), "user_id": credential.user_id, "credential_id": credential.id,
              "provider": r.provider, "account": r.account, "region": r.region,
-             "category": r.category, "native_type": r.native_type, "resource_id": r.resource_id,
-             "name": r.name, "status": r.status, "tags": r.tags, "meta": r.metadata,
+             "type": r.type, "native_type": r.native_type, "resource_id": r.resource_id,
+             "name": r.name, "status": r.status, "tags": r.tags, "metadata_": r.metadata,
              "cost_per_hour": r.cost_per_hour, "first_seen_at": now, "last_synced_at": now}
             for r in await inventory.list_scope(scope)
         ]  # fmt: skip
         async with database.system_session() as session:
-            await session.execute(insert(Resource), rows)
+            await session.execute(insert(CloudResourceRow), rows)
     elapsed = time.perf_counter() - started
     async with database.system_session() as session:
-        await session.execute(delete(Resource))
+        await session.execute(delete(CloudResourceRow))
     return elapsed
 
 
 async def _sync(
-    database: Database, credential: CloudCredential, count: int, *, traced: bool = False
+    database: Database, credential: CloudCredentialRow, count: int, *, traced: bool = False
 ) -> tuple[float, int]:
     """One sync; wall time, and with `traced` the peak traced memory (tracemalloc slows
     allocation, so timed runs are not traced)."""
@@ -130,9 +130,9 @@ async def _sync(
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     async with database.system_session() as session:
-        from db.models import SyncJob
+        from db.models import SyncJobRow
 
-        done = await session.get(SyncJob, job.id)
+        done = await session.get(SyncJobRow, job.id)
     assert done is not None and done.status == SyncJobStatus.SUCCEEDED
     return elapsed, peak
 

@@ -33,13 +33,13 @@ import boto3
 from db.engine import Database, create_engine
 from db.enums import Provider, Role, SyncJobStatus
 from db.migrate import upgrade_async
-from db.models import CloudCredential, SyncJob, User
+from db.models import CloudCredentialRow, SyncJobRow, UserRow
 from providers.aws import AwsInventory
 from providers.base import ResourceRecord, Scope
 from providers.secrets import AwsSecret
-from providers.sync import ProgressHub, SyncOptions, SyncService
 from providers.vault_access import seal_into
 from security.vault import Vault
+from sync import ProgressHub, SyncOptions, SyncService
 
 REGIONS = ("us-east-1", "eu-west-1", "us-west-2", "ap-southeast-2")
 SECRET = AwsSecret("AKIABENCHMARK0000001", "bench-secret-access-key", None)
@@ -147,12 +147,12 @@ class Replay:
         return None
 
 
-async def _database(url: str, vault: Vault) -> tuple[Database, CloudCredential]:
+async def _database(url: str, vault: Vault) -> tuple[Database, CloudCredentialRow]:
     await upgrade_async(url)
     database = Database(create_engine(url))
-    user = User(id=uuid.uuid4(), email="bench@example.com", full_name="Bench", password_hash="!",
+    user = UserRow(id=uuid.uuid4(), email="bench@example.com", full_name="Bench", password_hash="!",
                 role=Role.USER)  # fmt: skip
-    credential = CloudCredential(id=uuid.uuid4(), user_id=user.id, provider=Provider.AWS,
+    credential = CloudCredentialRow(id=uuid.uuid4(), user_id=user.id, provider=Provider.AWS,
                                  name="bench", default_region="us-east-1")  # fmt: skip
     seal_into(credential, SECRET, vault)
     async with database.system_session() as session:
@@ -162,7 +162,7 @@ async def _database(url: str, vault: Vault) -> tuple[Database, CloudCredential]:
     return database, credential
 
 
-async def _sync(database: Database, credential: CloudCredential, inventory: object) -> float:
+async def _sync(database: Database, credential: CloudCredentialRow, inventory: object) -> float:
     options = SyncOptions(interval=None)
     service = SyncService(database, lambda _: inventory, options, hub=ProgressHub())  # type: ignore[arg-type, return-value]
     started = time.perf_counter()
@@ -170,7 +170,7 @@ async def _sync(database: Database, credential: CloudCredential, inventory: obje
     await service.runner.drain()
     elapsed = time.perf_counter() - started
     async with database.system_session() as session:
-        done = await session.get(SyncJob, job.id)
+        done = await session.get(SyncJobRow, job.id)
     assert done is not None and done.status == SyncJobStatus.SUCCEEDED, done and done.errors
     return elapsed
 

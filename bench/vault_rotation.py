@@ -23,7 +23,7 @@ from sqlalchemy import insert
 from db.engine import Database, create_engine
 from db.enums import HealthStatus, Provider, Role
 from db.migrate import upgrade_async
-from db.models import CloudCredential, User
+from db.models import CloudCredentialRow, UserRow
 from db.types import utcnow
 from providers.secrets import AwsSecret, serialize
 from security.vault import Sealed, Vault
@@ -32,7 +32,7 @@ from stratograph.key_rotation import rotate_keys
 COUNT = int(os.environ.get("BENCH_ROTATION_COUNT", "10000"))
 BATCH_SIZE = 500
 OWNERS = 100
-CREDENTIALS: Any = CloudCredential.__table__
+CREDENTIALS: Any = CloudCredentialRow.__table__
 POSTGRES_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -40,12 +40,12 @@ def _sealed_rows(vault: Vault, owners: list[uuid.UUID]) -> list[dict[str, Any]]:
     now = utcnow()
     rows = []
     for n in range(COUNT):
-        row_id, owner = uuid.uuid4(), owners[n % len(owners)]
+        credential_id, owner = uuid.uuid4(), owners[n % len(owners)]
         secret = AwsSecret(f"AKIABENCH{n:011d}", secrets.token_urlsafe(30), None)
-        sealed = vault.seal(serialize(secret), owner, row_id)
+        sealed = vault.seal(serialize(secret), owner, credential_id)
         rows.append(
             {
-                "id": row_id,
+                "id": credential_id,
                 "user_id": owner,
                 "provider": Provider.AWS,
                 "name": f"bench-{n:05d}",
@@ -75,7 +75,7 @@ async def rotation_per_second(url: str, rows: list[dict[str, Any]], vault: Vault
         owners = sorted({row["user_id"] for row in rows})
         async with database.system_session() as session:
             await session.execute(
-                insert(User),
+                insert(UserRow),
                 [
                     {"id": o, "email": f"{o}@bench.invalid", "full_name": "b", "password_hash": "!"}
                     | {"role": Role.USER, "is_active": True}

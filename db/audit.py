@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import AuditOutcome
-from db.models import AuditEvent
+from db.models import AuditEventRow
 
 # Keys that must never reach `details`, whatever a caller passes by mistake.
 FORBIDDEN_DETAIL_KEYS = frozenset(
@@ -38,10 +38,10 @@ def record_audit(
     ip: str | None = None,
     user_agent: str | None = None,
     details: Mapping[str, Any] | None = None,
-) -> AuditEvent:
+) -> AuditEventRow:
     """Add an audit event to the session's transaction (committed with the caller's work)."""
     clean = {k: v for k, v in (details or {}).items() if k.lower() not in FORBIDDEN_DETAIL_KEYS}
-    event = AuditEvent(
+    event = AuditEventRow(
         user_id=user_id,
         action=action,
         outcome=outcome,

@@ -75,12 +75,12 @@ class OwnerScope:
 
     def users(self, *columns: Any) -> Select[Any]:
         """User rows: the caller's own, or everyone's on an admin view."""
-        from db.models import User  # local: the models import nothing from here
+        from db.models import UserRow  # local: the models import nothing from here
 
-        statement = select(*columns) if columns else select(User)
+        statement = select(*columns) if columns else select(UserRow)
         if self.see_all:
             return statement
-        return statement.where(User.id == self._require_user())
+        return statement.where(UserRow.id == self._require_user())
 
     def update(self, model: type[Any]) -> Update:
         return update(model).where(self._owner_column(model) == self._require_user())

@@ -14,14 +14,14 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.schema import BaseSchema
 
+from core import metrics, telemetry
+from core.request_context import RequestContextMiddleware
+from core.settings import Settings, get_settings
 from graph.export.routes import export_endpoint
 from graph.runtime import Runtime
 from graph.schema import schema
 from graph.view import GraphQLView
-from security.http import install_http_security
-from stratograph import metrics, telemetry
-from stratograph.request_context import RequestContextMiddleware
-from stratograph.settings import Settings, get_settings
+from security.http import HttpPolicy, install_http_security
 
 logger = logging.getLogger("stratograph.http")
 
@@ -107,7 +107,9 @@ def create_app(
     # Added first, so it runs inside the HTTP middlewares and sees the request id they chose.
     app.add_middleware(RequestContextMiddleware)
     install_http_security(
-        app, runtime.settings, graphiql_html=view.graphql_ide_html if view.graphql_ide else None
+        app,
+        HttpPolicy.from_settings(runtime.settings),
+        graphiql_html=view.graphql_ide_html if view.graphql_ide else None,
     )
     app.add_middleware(MetricsMiddleware)
     tracing = telemetry.asgi_middleware()

@@ -11,14 +11,14 @@ from sqlalchemy import select
 from starlette.requests import HTTPConnection
 from strawberry.types import Info as StrawberryInfo
 
+from core.request_context import set_user
 from db.enums import Role
-from db.models import User
+from db.models import UserRow
 from db.scoping import OwnerScope, ScopedDatabase
 from graph.loaders import Loaders
 from graph.runtime import Runtime
 from security.proxies import trusted_proxies
 from security.tokens import InvalidToken
-from stratograph.request_context import set_user
 
 logger = logging.getLogger("stratograph.auth")
 
@@ -45,15 +45,12 @@ class Context:
     response: Any = None
     # Filled by Strawberry from a WebSocket `connection_init` payload.
     connection_params: dict[str, Any] = field(default_factory=dict)
-    # Loaders a domain creates on first use in this request (see graph/webhooks/loaders.py).
-    domain_loaders: dict[type, Any] = field(default_factory=dict)
 
     def act_as(self, user: CurrentUser | None) -> None:
         """Re-scope the context after a WebSocket authenticates in `connection_init`."""
         self.user = user
         self.db = _scoped_db(self.runtime, user)
-        self.loaders = Loaders.create(self.db)
-        self.domain_loaders.clear()
+        self.loaders = Loaders(self.db)
         set_user(user.id if user else None)
 
     @property
@@ -90,7 +87,7 @@ async def authenticate(runtime: Runtime, token: str | None) -> CurrentUser | Non
         logger.info("access token refused: %s", exc)
         return None
     async with runtime.database.session(claims.user_id) as session:
-        row = (await session.execute(select(User).where(User.id == claims.user_id))).scalar()
+        row = (await session.execute(select(UserRow).where(UserRow.id == claims.user_id))).scalar()
     if row is None or not row.is_active:
         logger.info("access token refused: user missing or inactive")
         return None
@@ -115,6 +112,6 @@ def build_context(
         runtime=runtime,
         user=user,
         db=db,
-        loaders=Loaders.create(db),
+        loaders=Loaders(db),
         response=response,
     )

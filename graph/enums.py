@@ -6,14 +6,14 @@ from enum import Enum
 
 import strawberry
 
-from db import enums as db
+from db import enums as db_enums
 
 
 @strawberry.enum(description="A cloud provider.")
 class Provider(Enum):
-    AWS = strawberry.enum_value(db.Provider.AWS.value, description="Amazon Web Services.")
-    AZURE = strawberry.enum_value(db.Provider.AZURE.value, description="Microsoft Azure.")
-    GCP = strawberry.enum_value(db.Provider.GCP.value, description="Google Cloud.")
+    AWS = strawberry.enum_value(db_enums.Provider.AWS.value, description="Amazon Web Services.")
+    AZURE = strawberry.enum_value(db_enums.Provider.AZURE.value, description="Microsoft Azure.")
+    GCP = strawberry.enum_value(db_enums.Provider.GCP.value, description="Google Cloud.")
 
 
 @strawberry.enum(description="The category a cloud resource falls in.")

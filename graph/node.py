@@ -5,8 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import strawberry
 
@@ -15,13 +14,15 @@ from graph.errors import BadRequest
 if TYPE_CHECKING:
     from graph.context import Info
 
-NodeResolver = Callable[["Info", uuid.UUID], Awaitable[Any]]
-_RESOLVERS: dict[str, NodeResolver] = {}
-
 
 @strawberry.interface(name="Node", description="An object with a globally unique, opaque ID.")
 class Node:
     id: strawberry.ID = strawberry.field(description="The object's opaque global ID.")
+
+    @classmethod
+    async def resolve_node(cls, info: Info, local_id: uuid.UUID) -> Self | None:
+        """The caller's object of this type with this id, or None: never another owner's."""
+        raise NotImplementedError(f"{cls.__name__} does not say how to load itself")
 
 
 def to_global_id(type_name: str, local_id: uuid.UUID) -> strawberry.ID:
@@ -42,17 +43,32 @@ def from_global_id(global_id: str, expected_type: str | None = None) -> tuple[st
     return type_name, local_id
 
 
-def register_node(type_name: str, resolver: NodeResolver) -> None:
-    """Domain packages register how to load their Node types, scoped to the caller."""
-    if type_name in _RESOLVERS:
-        raise RuntimeError(f"Node type {type_name} registered twice")
-    _RESOLVERS[type_name] = resolver
+def node_type(info: Info, type_name: str) -> type[Node] | None:
+    """The Node type of the schema with this GraphQL name; the schema itself is the registry."""
+    definition = info.schema.get_type_by_name(type_name)
+    origin = getattr(definition, "origin", None)
+    if isinstance(origin, type) and issubclass(origin, Node) and origin is not Node:
+        return origin
+    return None
 
 
 async def resolve_node(info: Info, global_id: str) -> Node | None:
+    """`node(id:)`: None for anonymous callers, unknown types and anything not the caller's."""
     type_name, local_id = from_global_id(global_id)
-    resolver = _RESOLVERS.get(type_name)
-    if resolver is None or info.context.user is None:
+    found = node_type(info, type_name)
+    if found is None or info.context.user is None:
         return None
-    result: Node | None = await resolver(info, local_id)
-    return result
+    return await found.resolve_node(info, local_id)
+
+
+async def related_node(info: Info, type_name: str, local_id: uuid.UUID) -> Any:
+    """The Node a foreign key points to (e.g. a resource's credential), loaded by its own type.
+
+    Going through the schema rather than an import lets two domains reference each other's
+    types without an import cycle.
+    """
+    found = node_type(info, type_name)
+    node = None if found is None else await found.resolve_node(info, local_id)
+    if node is None:  # the foreign key makes this impossible short of a concurrent delete
+        raise LookupError(f"a {type_name} referenced by a visible row is not visible")
+    return node

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from core import metrics
 from graph.errors import ErrorCode
-from stratograph import metrics
 
 # Outcome labels stay a small, known set: "ok", one of our error codes, or "error".
 _KNOWN_CODES = frozenset(code.value for code in ErrorCode) | {

@@ -5,18 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from core import telemetry
+from core.settings import Settings
 from db.engine import Database, create_engine
 from integrations.webhooks.dispatcher import WebhookDispatcher
 from integrations.webhooks.options import WebhookOptions
 from integrations.webhooks.security_events import queue_security_events
-from providers.sync import SyncOptions, SyncService
-from providers.sync.inventories import registry_factory
+from providers.endpoints import CloudEndpoints
 from security.passwords import PasswordHasher
-from security.ratelimit import RateLimiter
+from security.ratelimit import RateLimiter, RateLimitOptions
 from security.tokens import TokenSigner
 from security.vault import Vault
-from stratograph import telemetry
-from stratograph.settings import Settings
+from sync import SyncOptions, SyncService
+from sync.inventories import registry_factory
 
 
 @dataclass
@@ -33,11 +34,15 @@ class Runtime:
 
     def __post_init__(self) -> None:
         if self.rate_limiter is None:
-            self.rate_limiter = RateLimiter(self.settings)
+            self.rate_limiter = RateLimiter(RateLimitOptions.from_settings(self.settings))
         if self.webhooks is None:
             self.webhooks = WebhookDispatcher(
-                self.database, self.vault, webhook_options(self.settings)
+                self.database, self.vault, WebhookOptions.from_settings(self.settings)
             )
+
+    @property
+    def endpoints(self) -> CloudEndpoints:
+        return CloudEndpoints.from_settings(self.settings)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -58,7 +63,9 @@ class Runtime:
             vault=vault,
             passwords=PasswordHasher(),
             sync=SyncService(
-                database, registry_factory(vault, settings), SyncOptions.from_settings(settings)
+                database,
+                registry_factory(vault, CloudEndpoints.from_settings(settings)),
+                SyncOptions.from_settings(settings),
             ),
         )
 
@@ -67,10 +74,3 @@ class Runtime:
         await self.webhooks.stop()
         self.passwords.close()
         await self.database.dispose()
-
-
-def webhook_options(settings: Settings) -> WebhookOptions:
-    return WebhookOptions.from_flags(
-        production=settings.is_production,
-        allow_private_networks=settings.webhook_allow_private_networks,
-    )

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from opentelemetry.trace import Status, StatusCode
 from strawberry.extensions import SchemaExtension
 
-from stratograph import telemetry
+from core import telemetry
 
 
 class OperationTracing(SchemaExtension):

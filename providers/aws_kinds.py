@@ -100,7 +100,7 @@ def ec2_instances(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
                 size = item.get("InstanceType")
                 yield ctx.record(
                     region=ctx.region,
-                    category=ResourceType.VM,
+                    type=ResourceType.VM,
                     native_type=EC2_INSTANCE,
                     resource_id=ctx.arn("ec2", f"instance/{item['InstanceId']}"),
                     name=_name(tags, item["InstanceId"]),
@@ -129,7 +129,7 @@ def ebs_volumes(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             tags = aws_tags(item.get("Tags"))
             yield ctx.record(
                 region=ctx.region,
-                category=ResourceType.STORAGE,
+                type=ResourceType.STORAGE,
                 native_type=EBS_VOLUME,
                 resource_id=ctx.arn("ec2", f"volume/{item['VolumeId']}"),
                 name=_name(tags, item["VolumeId"]),
@@ -155,7 +155,7 @@ def vpcs(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             tags = aws_tags(item.get("Tags"))
             yield ctx.record(
                 region=ctx.region,
-                category=ResourceType.NETWORK,
+                type=ResourceType.NETWORK,
                 native_type=VPC,
                 resource_id=ctx.arn("ec2", f"vpc/{item['VpcId']}"),
                 name=_name(tags, item["VpcId"]),
@@ -178,7 +178,7 @@ def subnets(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             tags = aws_tags(item.get("Tags"))
             yield ctx.record(
                 region=ctx.region,
-                category=ResourceType.NETWORK,
+                type=ResourceType.NETWORK,
                 native_type=SUBNET,
                 resource_id=item.get("SubnetArn") or ctx.arn("ec2", f"subnet/{item['SubnetId']}"),
                 name=_name(tags, item["SubnetId"]),
@@ -201,7 +201,7 @@ def security_groups(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
             tags = aws_tags(item.get("Tags"))
             yield ctx.record(
                 region=ctx.region,
-                category=ResourceType.NETWORK,
+                type=ResourceType.NETWORK,
                 native_type=SECURITY_GROUP,
                 resource_id=ctx.arn("ec2", f"security-group/{item['GroupId']}"),
                 name=item.get("GroupName") or item["GroupId"],
@@ -222,7 +222,7 @@ def lambda_functions(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
         for item in page.get("Functions", []):
             yield ctx.record(
                 region=ctx.region,
-                category=ResourceType.FUNCTION,
+                type=ResourceType.FUNCTION,
                 native_type=LAMBDA_FUNCTION,
                 resource_id=item["FunctionArn"],
                 name=item["FunctionName"],
@@ -249,7 +249,7 @@ def rds_instances(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
                 price *= 2  # a standby replica is billed like the primary
             yield ctx.record(
                 region=ctx.region,
-                category=ResourceType.DATABASE,
+                type=ResourceType.DATABASE,
                 native_type=RDS_INSTANCE,
                 resource_id=item.get("DBInstanceArn")
                 or ctx.arn("rds", f"db:{item['DBInstanceIdentifier']}"),
@@ -280,7 +280,7 @@ def s3_buckets(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
                 continue  # deleted between the list and the location read
             yield ctx.record(
                 region=region,
-                category=ResourceType.STORAGE,
+                type=ResourceType.STORAGE,
                 native_type=S3_BUCKET,
                 resource_id=f"arn:{ctx.partition}:s3:::{name}",
                 name=name,

@@ -22,8 +22,8 @@ PROVISIONING_STATES = {
     "migrating": S.PENDING,
     "deleting": S.TERMINATED,
 }
-# Lower-cased ARM type (or its provider namespace + "/") → category. Exact types win.
-CATEGORY_BY_TYPE = {
+# Lower-cased ARM type (or its provider namespace + "/") → resource type. Exact types win.
+TYPE_BY_NATIVE_TYPE = {
     "microsoft.compute/virtualmachines": ResourceType.VM,
     "microsoft.compute/virtualmachinescalesets": ResourceType.VM,
     "microsoft.classiccompute/virtualmachines": ResourceType.VM,
@@ -31,7 +31,7 @@ CATEGORY_BY_TYPE = {
     "microsoft.compute/disks": ResourceType.STORAGE,
     "microsoft.compute/snapshots": ResourceType.STORAGE,
 }
-CATEGORY_BY_NAMESPACE = {
+TYPE_BY_NAMESPACE = {
     "microsoft.network/": ResourceType.NETWORK,
     "microsoft.classicnetwork/": ResourceType.NETWORK,
     "microsoft.sql/": ResourceType.DATABASE,
@@ -44,15 +44,15 @@ CATEGORY_BY_NAMESPACE = {
 }
 
 
-def category_of(native_type: str, kind: str | None = None) -> ResourceType:
+def resource_type_of(native_type: str, kind: str | None = None) -> ResourceType:
     lowered = native_type.lower()
     if lowered == "microsoft.web/sites" and kind and "functionapp" in kind.lower():
         return ResourceType.FUNCTION
-    if lowered in CATEGORY_BY_TYPE:
-        return CATEGORY_BY_TYPE[lowered]
-    for prefix, category in CATEGORY_BY_NAMESPACE.items():
+    if lowered in TYPE_BY_NATIVE_TYPE:
+        return TYPE_BY_NATIVE_TYPE[lowered]
+    for prefix, resource_type in TYPE_BY_NAMESPACE.items():
         if lowered.startswith(prefix):
-            return category
+            return resource_type
     return ResourceType.OTHER
 
 
@@ -106,7 +106,7 @@ def resource_record(
     native_type = str(item.get("type") or "unknown")
     resource_id = str(item["id"])
     kind = item.get("kind")
-    category = category_of(native_type, kind)
+    resource_type = resource_type_of(native_type, kind)
     properties = item.get("properties") or {}
     state = item.get("provisioningState") or properties.get("provisioningState")
     status = map_status(state, PROVISIONING_STATES)
@@ -123,7 +123,7 @@ def resource_record(
         provider=Provider.AZURE,
         account=subscription_id,
         region=str(item.get("location") or GLOBAL_REGION).lower(),
-        category=category,
+        type=resource_type,
         native_type=native_type,
         resource_id=resource_id,
         name=str(item.get("name") or resource_id.rsplit("/", 1)[-1]),
@@ -152,7 +152,7 @@ def resource_group_record(item: Mapping[str, Any], subscription_id: str) -> Reso
         provider=Provider.AZURE,
         account=subscription_id,
         region=str(item.get("location") or GLOBAL_REGION).lower(),
-        category=ResourceType.OTHER,
+        type=ResourceType.OTHER,
         native_type=RESOURCE_GROUP,
         resource_id=str(item["id"]),
         name=str(item.get("name") or ""),

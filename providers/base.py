@@ -2,7 +2,7 @@
 
 How the sync engine uses a `CloudInventory` (built by `providers.registry.inventory_for`):
 
-0. `inv = await asyncio.to_thread(inventory_for, row, vault, settings)` (building SDK clients
+0. `inv = await asyncio.to_thread(inventory_for, row, vault, endpoints)` (building SDK clients
    blocks). It raises `ProviderError` for an unusable secret (e.g. malformed GCP JSON) and
    `security.vault.VaultError` when the secret cannot be decrypted. Call `await inv.close()` when
    done.
@@ -15,7 +15,7 @@ How the sync engine uses a `CloudInventory` (built by `providers.registry.invent
    runs in the providers' own thread pool, and the SDKs retry throttling themselves; bound the
    concurrency per credential/region on your side). It returns the complete
    listing, all pages followed, or raises `ProviderError`; it never returns a partial list.
-4. Stale marking after a scope listed completely (`providers/sync/store.py`): the engine stamps
+4. Stale marking after a scope listed completely (`sync/store.py`): the engine stamps
    every row it writes with the scope that listed it (`metadata["_scope"] = scope.key`) and marks
    deleted the credential's live rows with that stamp that this listing did not refresh. Which
    rows a scope covers is therefore exactly what it listed last time, whatever their region or
@@ -79,7 +79,7 @@ class ResourceRecord:
     provider: Provider
     account: str
     region: str
-    category: ResourceType
+    type: ResourceType
     native_type: str
     resource_id: str
     name: str

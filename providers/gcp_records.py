@@ -36,7 +36,7 @@ STATES = {
     "deleting": S.TERMINATED,
     "deleted": S.TERMINATED,
 }
-CATEGORY_BY_TYPE = {
+TYPE_BY_NATIVE_TYPE = {
     INSTANCE: ResourceType.VM,
     "storage.googleapis.com/Bucket": ResourceType.STORAGE,
     "compute.googleapis.com/Disk": ResourceType.STORAGE,
@@ -72,9 +72,9 @@ DATABASE_SERVICES = frozenset(
 )
 
 
-def category_of(asset_type: str) -> ResourceType:
-    if asset_type in CATEGORY_BY_TYPE:
-        return CATEGORY_BY_TYPE[asset_type]
+def resource_type_of(asset_type: str) -> ResourceType:
+    if asset_type in TYPE_BY_NATIVE_TYPE:
+        return TYPE_BY_NATIVE_TYPE[asset_type]
     service, _, kind = asset_type.partition("/")
     if service == "compute.googleapis.com" and kind in NETWORK_COMPUTE_TYPES:
         return ResourceType.NETWORK
@@ -134,7 +134,7 @@ def search_record(item: Mapping[str, Any], project_id: str) -> ResourceRecord:
         provider=Provider.GCP,
         account=project_id,
         region=region,
-        category=category_of(asset_type),
+        type=resource_type_of(asset_type),
         native_type=asset_type,
         resource_id=resource_id,
         name=str(item.get("display_name") or resource_id.rsplit("/", 1)[-1]),

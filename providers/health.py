@@ -8,11 +8,11 @@ import logging
 import time
 
 from db.enums import HealthStatus
-from db.models import CloudCredential
+from db.models import CloudCredentialRow
 from providers.base import CloudInventory, HealthResult, ProviderError, RetryPolicy
+from providers.endpoints import CloudEndpoints
 from providers.registry import inventory_for
 from security.vault import Vault, VaultError
-from stratograph.settings import Settings
 
 logger = logging.getLogger("stratograph.providers")
 
@@ -22,12 +22,16 @@ VERIFY_DEADLINE_SECONDS = 30.0
 VERIFY_RETRY = RetryPolicy(max_attempts=3, initial_backoff=0.5, max_backoff=5.0, timeout=20.0)
 
 
-async def check_health(row: CloudCredential, vault: Vault, settings: Settings) -> HealthResult:
+async def check_health(
+    row: CloudCredentialRow, vault: Vault, endpoints: CloudEndpoints
+) -> HealthResult:
     """HEALTHY, DEGRADED (slower than one second) or ERROR with a message safe to show."""
     try:
         # Building SDK clients is blocking (model files, imports): keep it off the event loop
         # and out of the measured response time.
-        inventory = await asyncio.to_thread(inventory_for, row, vault, settings, retry=VERIFY_RETRY)
+        inventory = await asyncio.to_thread(
+            inventory_for, row, vault, endpoints, retry=VERIFY_RETRY
+        )
     except VaultError:
         logger.warning("credential %s could not be decrypted for verification", row.id)
         return HealthResult(
@@ -44,7 +48,7 @@ async def check_health(row: CloudCredential, vault: Vault, settings: Settings) -
             await inventory.close()
 
 
-async def _timed_verify(inventory: CloudInventory, row: CloudCredential) -> HealthResult:
+async def _timed_verify(inventory: CloudInventory, row: CloudCredentialRow) -> HealthResult:
     started = time.perf_counter()
     try:
         await asyncio.wait_for(inventory.verify(), VERIFY_DEADLINE_SECONDS)

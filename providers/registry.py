@@ -4,7 +4,7 @@ The secret is opened here, at the moment a provider call needs it, and handed st
 SDK client; it is never logged, returned or stored elsewhere. Cloud SDKs are imported lazily so a
 process that never talks to a cloud does not pay for loading all three. Building an inventory
 blocks (imports, SDK model files): async callers run it in a thread,
-`await asyncio.to_thread(inventory_for, row, vault, settings)`.
+`await asyncio.to_thread(inventory_for, row, vault, endpoints)`.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 
 from db.enums import Provider
-from db.models import CloudCredential
+from db.models import CloudCredentialRow
 from providers.base import CloudInventory, RetryPolicy
+from providers.endpoints import CloudEndpoints
 from providers.secrets import AwsSecret, AzureSecret, GcpSecret
 from providers.vault_access import open_secret
 from security.vault import Vault
-from stratograph.settings import Settings
 
 # At DEBUG these SDKs log request headers, which carry session tokens and signatures.
 SDK_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3", "azure", "msal", "google", "requests")
@@ -33,29 +33,29 @@ def quiet_sdk_loggers() -> None:
 
 
 def inventory_for(
-    row: CloudCredential,
+    row: CloudCredentialRow,
     vault: Vault,
-    settings: Settings,
+    endpoints: CloudEndpoints,
     *,
     retry: RetryPolicy | None = None,
     page_size: int | None = None,
 ) -> CloudInventory:
-    """The inventory of `row`'s cloud, with its endpoints from the settings.
+    """The inventory of `row`'s cloud, reached at `endpoints`.
 
     `retry` and `page_size` exist for tests and tuning; the defaults suit real clouds.
     """
     quiet_sdk_loggers()
     secret = open_secret(row, vault)
-    ca_bundle = settings.provider_ca_bundle
+    ca_bundle = endpoints.ca_bundle
     if row.provider == Provider.AWS and isinstance(secret, AwsSecret):
         from providers.aws import AwsInventory
 
         return AwsInventory(
             secret,
-            default_region=row.default_region or settings.aws_region,
-            endpoint_url=settings.aws_endpoint_url,
+            default_region=row.default_region or endpoints.aws_region,
+            endpoint_url=endpoints.aws_endpoint_url,
             ca_bundle=ca_bundle,
-            regions=settings.aws_sync_regions,
+            regions=list(endpoints.aws_sync_regions),
             retry=retry,
             page_size=page_size,
         )
@@ -64,8 +64,8 @@ def inventory_for(
 
         return AzureInventory(
             secret,
-            authority_host=settings.azure_authority_host,
-            resource_manager_url=settings.azure_resource_manager_url,
+            authority_host=endpoints.azure_authority_host,
+            resource_manager_url=endpoints.azure_resource_manager_url,
             ca_bundle=ca_bundle,
             retry=retry,
         )
@@ -74,7 +74,7 @@ def inventory_for(
 
         return GcpInventory(
             secret,
-            api_endpoint=settings.gcp_api_endpoint,
+            api_endpoint=endpoints.gcp_api_endpoint,
             ca_bundle=ca_bundle,
             retry=retry,
             page_size=page_size,

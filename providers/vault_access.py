@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from db.models import CloudCredential
+from db.models import CloudCredentialRow
 from providers.base import ProviderError
 from providers.secrets import AwsSecret, AzureSecret, CloudSecret, GcpSecret, deserialize, serialize
 from security.vault import Sealed, UnknownKeyError, Vault, VaultError
@@ -33,7 +33,7 @@ def fingerprint(secret: CloudSecret) -> str:
     raise TypeError(type(secret).__name__)
 
 
-def seal_into(row: CloudCredential, secret: CloudSecret, vault: Vault) -> None:
+def seal_into(row: CloudCredentialRow, secret: CloudSecret, vault: Vault) -> None:
     """Encrypt `secret` into `row` (which must already have its id and user_id)."""
     sealed = vault.seal(serialize(secret), row.user_id, row.id)
     row.key_id = sealed.key_id
@@ -41,7 +41,7 @@ def seal_into(row: CloudCredential, secret: CloudSecret, vault: Vault) -> None:
     row.fingerprint = fingerprint(secret)
 
 
-def open_secret(row: CloudCredential, vault: Vault) -> CloudSecret:
+def open_secret(row: CloudCredentialRow, vault: Vault) -> CloudSecret:
     """Decrypt a credential's secret for the provider call about to use it.
 
     Raises `SecretUnavailable` with a message safe to show the owner when the key is missing from

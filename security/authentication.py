@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.audit import record_audit
 from db.engine import Database
 from db.enums import AuditOutcome
-from db.models import User
+from db.models import UserRow
 from db.scoping import OwnerScope
 from security import refresh_tokens
 from security.password_policy import (
@@ -51,7 +51,7 @@ class IssuedSession:
     access_token: str
     refresh_token: str
     expires_in: int
-    user: User
+    user: UserRow
 
 
 @dataclass
@@ -97,7 +97,7 @@ class Authenticator:
         normalized, _ = normalize_email(email)
         async with self.database.system_session() as session:
             user = (
-                (await session.execute(select(User).where(User.email == normalized))).scalar()
+                (await session.execute(select(UserRow).where(UserRow.email == normalized))).scalar()
                 if normalized
                 else None
             )
@@ -122,7 +122,7 @@ class Authenticator:
             if verification.new_hash is not None:
                 # Bcrypt (or outdated argon2 parameters): upgraded while we hold the plaintext.
                 changes["password_hash"] = verification.new_hash
-            await session.execute(update(User).where(User.id == user.id).values(**changes))
+            await session.execute(update(UserRow).where(UserRow.id == user.id).values(**changes))
             for name, value in changes.items():
                 setattr(user, name, value)
             rehashed = verification.new_hash is not None
@@ -249,7 +249,7 @@ class Authenticator:
     def _start_session(
         self,
         session: AsyncSession,
-        user: User,
+        user: UserRow,
         client: Client,
         *,
         now: datetime,
@@ -267,21 +267,21 @@ class Authenticator:
         access, expires_in = self.signer.issue_access(user.id, now=now)
         return IssuedSession(access, refresh, expires_in, user)
 
-    async def _load_user(self, session: AsyncSession, user_id: uuid.UUID) -> User | None:
-        found: User | None = (
-            await session.execute(OwnerScope(user_id).users().where(User.id == user_id))
+    async def _load_user(self, session: AsyncSession, user_id: uuid.UUID) -> UserRow | None:
+        found: UserRow | None = (
+            await session.execute(OwnerScope(user_id).users().where(UserRow.id == user_id))
         ).scalar()
         return found
 
     async def _set_user(self, session: AsyncSession, user_id: uuid.UUID, **values: object) -> None:
-        await session.execute(update(User).where(User.id == user_id).values(**values))
+        await session.execute(update(UserRow).where(UserRow.id == user_id).values(**values))
 
     def _audit(
         self,
         session: AsyncSession,
         action: str,
         outcome: AuditOutcome,
-        user: User | None,
+        user: UserRow | None,
         client: Client,
         **details: object,
     ) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import uuid
+from dataclasses import dataclass
 
 import orjson
 from starlette.applications import Starlette
@@ -19,8 +19,9 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.request_context import choose_request_id
+from core.settings import Settings
 from security.proxies import TrustedProxies
-from stratograph.settings import Settings
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_QUERY_STRING_BYTES = 16 * 1024  # GET queries: the token limit is reached long before this
@@ -32,7 +33,6 @@ SIMPLE_CONTENT_TYPES = frozenset(
 )
 # A browser cannot add any of these cross-site without a preflight, which CORS then refuses.
 PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "graphql-preflight")
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Probes and the metrics scraper reach the app over plain HTTP from inside the deployment, by
 # address (Docker HEALTHCHECK on 127.0.0.1, kubelet and Prometheus on the pod IP); they carry no
 # user data and build no URLs, so neither the HTTPS redirect nor the Host allow-list applies.
@@ -91,8 +91,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = Headers(scope=scope).get("x-request-id", "")
-        request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = choose_request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def with_headers(message: Message) -> None:
@@ -233,16 +232,35 @@ class InternalPathsTrustedHost(TrustedHostMiddleware):
         await super().__call__(scope, receive, send)
 
 
+@dataclass(frozen=True, slots=True)
+class HttpPolicy:
+    """The HTTP hardening's slice of the settings."""
+
+    allowed_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ("*",)
+    trusted_proxies: tuple[str, ...] = ()
+    production: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HttpPolicy:
+        return cls(
+            allowed_origins=tuple(settings.allowed_origins),
+            allowed_hosts=tuple(settings.allowed_hosts),
+            trusted_proxies=tuple(settings.trusted_proxies),
+            production=settings.is_production,
+        )
+
+
 def install_http_security(
-    app: Starlette, settings: Settings, *, graphiql_html: str | None = None
+    app: Starlette, policy: HttpPolicy, *, graphiql_html: str | None = None
 ) -> None:
     """Add the middleware stack; `add_middleware` prepends, so the innermost goes first."""
-    proxies = TrustedProxies(settings.trusted_proxies)
+    proxies = TrustedProxies(policy.trusted_proxies)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(CSRFGuard)
     app.add_middleware(
         CORSMiddleware,
-        allow_origins=settings.allowed_origins,
+        allow_origins=list(policy.allowed_origins),
         allow_credentials=True,
         allow_methods=["GET", "POST"],
         allow_headers=_cors_request_headers(),
@@ -257,14 +275,14 @@ def install_http_security(
         ],
         max_age=3600,
     )
-    if settings.is_production:
+    if policy.production:
         app.add_middleware(HTTPSRedirect, proxies=proxies)
     app.add_middleware(
-        InternalPathsTrustedHost, allowed_hosts=settings.allowed_hosts, www_redirect=False
+        InternalPathsTrustedHost, allowed_hosts=list(policy.allowed_hosts), www_redirect=False
     )
     app.add_middleware(
         SecurityHeaders,
-        production=settings.is_production,
+        production=policy.production,
         html_csp=graphiql_csp(graphiql_html) if graphiql_html else None,
     )
 

@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
-from stratograph.settings import SettingsError
+from core.settings import SettingsError
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 

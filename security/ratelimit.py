@@ -22,7 +22,7 @@ from limits import RateLimitItem, parse
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
-from stratograph.settings import Settings
+from core.settings import Settings
 
 logger = logging.getLogger("stratograph.ratelimit")
 
@@ -65,13 +65,32 @@ def _hashed(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:32]
 
 
+@dataclass(frozen=True, slots=True)
+class RateLimitOptions:
+    """The limiter's slice of the settings: where counters live and the three budgets."""
+
+    storage_url: str = "memory://"
+    login: str = "5/minute"
+    dashboard: str = "60/minute"
+    default: str = "100/minute"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RateLimitOptions:
+        return cls(
+            storage_url=settings.rate_limit_storage_url,
+            login=settings.rate_limit_login,
+            dashboard=settings.rate_limit_dashboard,
+            default=settings.rate_limit_default,
+        )
+
+
 class RateLimiter:
-    def __init__(self, settings: Settings) -> None:
-        self.storage = storage_from_string(async_storage_url(settings.rate_limit_storage_url))
+    def __init__(self, options: RateLimitOptions) -> None:
+        self.storage = storage_from_string(async_storage_url(options.storage_url))
         self.strategy = MovingWindowRateLimiter(self.storage)
-        self.login = parse(settings.rate_limit_login)
-        self.dashboard = parse(settings.rate_limit_dashboard)
-        self.default = parse(settings.rate_limit_default)
+        self.login = parse(options.login)
+        self.dashboard = parse(options.dashboard)
+        self.default = parse(options.default)
 
     def keys_for(
         self, call: FieldCall, caller: Caller

@@ -19,7 +19,7 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import RefreshToken
+from db.models import RefreshTokenRow
 from db.scoping import OwnerScope
 
 TOKEN_BYTES = 32
@@ -56,7 +56,7 @@ def issue(
     """Add a new token row to the session and return the only copy of the plaintext token."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     session.add(
-        RefreshToken(
+        RefreshTokenRow(
             user_id=user_id,
             family_id=family_id or uuid.uuid4(),
             token_hash=digest(token),
@@ -68,10 +68,12 @@ def issue(
     return token
 
 
-async def find(session: AsyncSession, token: str) -> RefreshToken | None:
+async def find(session: AsyncSession, token: str) -> RefreshTokenRow | None:
     # Looked up by digest before the owner is known; the digest is the only key we have.
-    found: RefreshToken | None = (
-        await session.execute(select(RefreshToken).where(RefreshToken.token_hash == digest(token)))
+    found: RefreshTokenRow | None = (
+        await session.execute(
+            select(RefreshTokenRow).where(RefreshTokenRow.token_hash == digest(token))
+        )
     ).scalar()
     return found
 
@@ -84,16 +86,16 @@ async def claim(session: AsyncSession, token: str, *, now: datetime) -> Rotation
     """
     hashed = digest(token)
     live = and_(
-        RefreshToken.token_hash == hashed,
-        RefreshToken.used_at.is_(None),
-        RefreshToken.revoked_at.is_(None),
-        RefreshToken.expires_at > now,
+        RefreshTokenRow.token_hash == hashed,
+        RefreshTokenRow.used_at.is_(None),
+        RefreshTokenRow.revoked_at.is_(None),
+        RefreshTokenRow.expires_at > now,
     )
     result = await session.execute(
-        update(RefreshToken)
+        update(RefreshTokenRow)
         .where(live)
         .values(used_at=now)
-        .returning(RefreshToken.user_id, RefreshToken.family_id)
+        .returning(RefreshTokenRow.user_id, RefreshTokenRow.family_id)
         .execution_options(synchronize_session=False)
     )
     claimed = result.first()
@@ -111,7 +113,7 @@ async def revoke_family(
     session: AsyncSession, user_id: uuid.UUID, family_id: uuid.UUID, *, now: datetime
 ) -> int:
     """Revoke one session; returns 1 if it was still live, else 0."""
-    return await _revoke(session, user_id, now, RefreshToken.family_id == family_id)
+    return await _revoke(session, user_id, now, RefreshTokenRow.family_id == family_id)
 
 
 async def revoke_all(session: AsyncSession, user_id: uuid.UUID, *, now: datetime) -> int:
@@ -126,10 +128,10 @@ async def _revoke(
     # of failing when another connection committed since this transaction's first read.
     statement = (
         OwnerScope(user_id)
-        .update(RefreshToken)
-        .where(RefreshToken.revoked_at.is_(None), *conditions)
+        .update(RefreshTokenRow)
+        .where(RefreshTokenRow.revoked_at.is_(None), *conditions)
         .values(revoked_at=now)
-        .returning(RefreshToken.family_id, RefreshToken.used_at, RefreshToken.expires_at)
+        .returning(RefreshTokenRow.family_id, RefreshTokenRow.used_at, RefreshTokenRow.expires_at)
         .execution_options(synchronize_session=False)
     )
     rows = (await session.execute(statement)).all()

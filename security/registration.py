@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from db.audit import record_audit
 from db.engine import Database
 from db.enums import AuditOutcome, Role
-from db.models import User
+from db.models import UserRow
 from security import refresh_tokens
 from security.authentication import Client, revocation_instants
 from security.password_policy import (
@@ -30,7 +30,7 @@ TAKEN_MESSAGE = "An account with this email address already exists."
 
 @dataclass
 class SignUpOutcome:
-    user: User | None = None
+    user: UserRow | None = None
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -56,7 +56,7 @@ async def sign_up(
     # Checked before hashing so a duplicate costs no CPU; the unique index settles races.
     if await _email_exists(database, normalized):
         return SignUpOutcome(problems=taken)
-    user = User(
+    user = UserRow(
         id=uuid.uuid4(),
         email=normalized,
         full_name=name,
@@ -83,17 +83,17 @@ async def sign_up(
 
 @dataclass(frozen=True, slots=True)
 class AdminOutcome:
-    user: User
+    user: UserRow
     created: bool
 
 
-async def find_user_by_email(database: Database, email: str) -> User | None:
+async def find_user_by_email(database: Database, email: str) -> UserRow | None:
     normalized, problems = normalize_email(email)
     if problems or normalized is None:
         raise PolicyError(problems)
     async with database.system_session() as session:
-        found: User | None = (
-            await session.execute(select(User).where(User.email == normalized))
+        found: UserRow | None = (
+            await session.execute(select(UserRow).where(UserRow.email == normalized))
         ).scalar()
     return found
 
@@ -126,7 +126,7 @@ async def create_or_promote_admin(
     async with database.system_session() as session:
         if existing is None:
             assert new_hash is not None  # a new admin always comes with a password
-            user = User(
+            user = UserRow(
                 id=uuid.uuid4(),
                 email=normalized,
                 full_name=name,
@@ -145,7 +145,7 @@ async def create_or_promote_admin(
                 values["password_hash"] = new_hash
                 values["tokens_valid_after"] = revocation_instants(now)[0]
                 await refresh_tokens.revoke_all(session, user.id, now=now)
-            await session.execute(update(User).where(User.id == user.id).values(**values))
+            await session.execute(update(UserRow).where(UserRow.id == user.id).values(**values))
             user.role, user.is_active = Role.ADMIN, True
         record_audit(
             session,
@@ -160,5 +160,5 @@ async def create_or_promote_admin(
 
 async def _email_exists(database: Database, email: str) -> bool:
     async with database.system_session() as session:
-        found = (await session.execute(select(User.id).where(User.email == email))).first()
+        found = (await session.execute(select(UserRow.id).where(UserRow.email == email))).first()
     return found is not None

@@ -73,9 +73,9 @@ class Vault:
         except InvalidTag as exc:
             raise VaultError("credential ciphertext failed authentication") from exc
 
-    def reseal(self, sealed: Sealed, owner_id: uuid.UUID, row_id: uuid.UUID) -> Sealed:
+    def reseal(self, sealed: Sealed, owner_id: uuid.UUID, credential_id: uuid.UUID) -> Sealed:
         """Re-encrypt under the primary key with a fresh nonce; the plaintext never leaves here."""
-        return self.seal(self.open(sealed, owner_id, row_id), owner_id, row_id)
+        return self.seal(self.open(sealed, owner_id, credential_id), owner_id, credential_id)
 
     @property
     def key_ids(self) -> list[str]:

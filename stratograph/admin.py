@@ -7,11 +7,11 @@ import getpass
 import sys
 from typing import TextIO
 
+from core.settings import Settings
 from db.engine import Database, create_engine
 from security.password_policy import PolicyError
 from security.passwords import PasswordHasher
 from security.registration import AdminOutcome, create_or_promote_admin, find_user_by_email
-from stratograph.settings import Settings
 
 
 class PasswordsDiffer(Exception):

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
-from stratograph.settings import SettingsError, get_settings
+from core.settings import SettingsError, get_settings
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -77,7 +77,7 @@ def cmd_build_trusted_documents(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     import asyncio
 
-    from providers.sync.worker import run_worker
+    from sync.worker import run_worker
 
     if args.metrics_port:
         # Workers serve no HTTP otherwise; Prometheus scrapes their job metrics here.
@@ -224,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Command = args.handler
     try:
-        from stratograph.logs import configure_logging
+        from core.logs import configure_logging
 
         settings = get_settings()
         configure_logging(settings.log_level, json_output=settings.is_production)

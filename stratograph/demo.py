@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from core.settings import Settings
 from stratograph.demo_cloud import (
     DEMO_ACCESS_KEY_ID,
     DEMO_REGIONS,
@@ -29,7 +30,6 @@ from stratograph.demo_cloud import (
     populate,
     start_cloud,
 )
-from stratograph.settings import Settings
 
 Say = Callable[[str], None]
 DEMO_EMAIL = "demo@example.com"

@@ -17,13 +17,13 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from tqdm import tqdm
 
+from core.settings import Settings
 from db.engine import Database, create_engine
-from db.models import CloudCredential
+from db.models import CloudCredentialRow
 from integrations.webhooks.key_rotation import reseal_webhook_secrets, webhook_key_usage
 from security.vault import Sealed, Vault, VaultError
-from stratograph.settings import Settings
 
-TABLE: Any = CloudCredential.__table__
+TABLE: Any = CloudCredentialRow.__table__
 DEFAULT_BATCH_SIZE = 500
 
 
@@ -52,7 +52,7 @@ async def key_usage(database: Database) -> dict[str, int]:
     """How many credentials each key id seals."""
     async with database.system_session() as session:
         rows = await session.execute(
-            select(CloudCredential.key_id, func.count()).group_by(CloudCredential.key_id)
+            select(CloudCredentialRow.key_id, func.count()).group_by(CloudCredentialRow.key_id)
         )
         return {str(key_id): int(count) for key_id, count in rows}
 
@@ -98,15 +98,15 @@ async def rotate_batch(
     async with database.system_session() as session:
         rows = (await session.execute(statement.order_by(TABLE.c.id).limit(batch_size))).all()
         swaps = []
-        for row_id, owner_id, key_id, ciphertext in rows:
+        for credential_id, owner_id, key_id, ciphertext in rows:
             try:
-                sealed = vault.reseal(Sealed(key_id, ciphertext), owner_id, row_id)
+                sealed = vault.reseal(Sealed(key_id, ciphertext), owner_id, credential_id)
             except VaultError:
-                unreadable.append(row_id)  # left exactly as it is; reported at the end
+                unreadable.append(credential_id)  # left exactly as it is; reported at the end
                 continue
             swaps.append(
                 {
-                    "b_id": row_id,
+                    "b_id": credential_id,
                     "b_old_key_id": key_id,
                     "b_old_ciphertext": ciphertext,
                     "b_key_id": sealed.key_id,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.settings import Settings
 from security.http import MAX_BODY_BYTES
-from stratograph.settings import Settings
 
 # A load balancer drains an instance before stopping it; requests already in flight (a sync
 # being started, a dashboard being computed) get this long to finish before uvicorn closes them.

@@ -17,10 +17,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from core.settings import Settings
 from graph.app import create_app
 from graph.runtime import Runtime
 from security.passwords import PasswordHasher
-from stratograph.settings import Settings
 from tests.databases import PostgresTemplate, SqliteTemplate, as_app_role, async_url
 from tests.graphql_client import GraphQLClient
 from tests.services import require_postgres

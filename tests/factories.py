@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from db.enums import Role
-from db.models import User
+from db.models import UserRow
 from graph.runtime import Runtime
 
 UNUSABLE_PASSWORD_HASH = "!"
@@ -19,8 +19,8 @@ async def create_user(
     full_name: str = "Test User",
     password_hash: str = UNUSABLE_PASSWORD_HASH,
     is_active: bool = True,
-) -> User:
-    user = User(
+) -> UserRow:
+    user = UserRow(
         id=uuid.uuid4(),
         email=email or f"user-{uuid.uuid4().hex[:8]}@example.com",
         full_name=full_name,
@@ -33,6 +33,6 @@ async def create_user(
     return user
 
 
-def access_token(runtime: Runtime, user: User) -> str:
+def access_token(runtime: Runtime, user: UserRow) -> str:
     token, _ = runtime.signer.issue_access(user.id)
     return token

@@ -18,7 +18,7 @@ from db.enums import (
     SyncJobStatus,
     SyncTrigger,
 )
-from db.models import AuditEvent, CloudCredential, Resource, SyncJob, User
+from db.models import AuditEventRow, CloudCredentialRow, CloudResourceRow, SyncJobRow, UserRow
 from graph.runtime import Runtime
 
 BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
@@ -26,13 +26,13 @@ BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
 
 async def create_credential(
     runtime: Runtime,
-    owner: User,
+    owner: UserRow,
     name: str | None = None,
     *,
     provider: Provider = Provider.AWS,
     health: HealthStatus = HealthStatus.UNKNOWN,
-) -> CloudCredential:
-    credential = CloudCredential(
+) -> CloudCredentialRow:
+    credential = CloudCredentialRow(
         id=uuid.uuid4(),
         user_id=owner.id,
         provider=provider,
@@ -49,7 +49,7 @@ async def create_credential(
     return credential
 
 
-def resource_values(credential: CloudCredential, index: int, **overrides: Any) -> dict[str, Any]:
+def resource_values(credential: CloudCredentialRow, index: int, **overrides: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "id": uuid.uuid4(),
         "user_id": credential.user_id,
@@ -57,13 +57,13 @@ def resource_values(credential: CloudCredential, index: int, **overrides: Any) -
         "provider": credential.provider,
         "account": "123456789012",
         "region": "us-east-1",
-        "category": ResourceType.VM,
+        "type": ResourceType.VM,
         "native_type": "AWS::EC2::Instance",
         "resource_id": f"i-{index:08d}-{uuid.uuid4().hex[:6]}",
         "name": f"res-{index:05d}",
         "status": ResourceStatus.RUNNING,
         "tags": {},
-        "meta": {"index": index},
+        "metadata_": {"index": index},
         "cost_per_hour": None,
         "first_seen_at": BASE_TIME + timedelta(minutes=index),
         "last_synced_at": BASE_TIME + timedelta(hours=1, minutes=index),
@@ -77,12 +77,12 @@ async def insert_resources(runtime: Runtime, rows: Sequence[dict[str, Any]]) -> 
     """Bulk insert (one statement), so tests with hundreds of rows stay fast."""
     if rows:
         async with runtime.database.system_session() as session:
-            await session.execute(insert(Resource), list(rows))
+            await session.execute(insert(CloudResourceRow), list(rows))
     return [row["id"] for row in rows]
 
 
 async def create_resources(
-    runtime: Runtime, credential: CloudCredential, count: int, **overrides: Any
+    runtime: Runtime, credential: CloudCredentialRow, count: int, **overrides: Any
 ) -> list[uuid.UUID]:
     return await insert_resources(
         runtime, [resource_values(credential, i, **overrides) for i in range(count)]
@@ -91,14 +91,14 @@ async def create_resources(
 
 async def create_sync_job(
     runtime: Runtime,
-    credential: CloudCredential,
+    credential: CloudCredentialRow,
     *,
     status: SyncJobStatus = SyncJobStatus.SUCCEEDED,
     queued_at: datetime | None = None,
     added: int = 0,
-) -> SyncJob:
+) -> SyncJobRow:
     queued = queued_at or BASE_TIME
-    job = SyncJob(
+    job = SyncJobRow(
         id=uuid.uuid4(),
         user_id=credential.user_id,
         credential_id=credential.id,
@@ -118,13 +118,13 @@ async def create_sync_job(
 
 async def create_audit_event(
     runtime: Runtime,
-    user: User | None,
+    user: UserRow | None,
     action: str = "login",
     *,
     created_at: datetime | None = None,
     outcome: AuditOutcome = AuditOutcome.SUCCESS,
-) -> AuditEvent:
-    event = AuditEvent(
+) -> AuditEventRow:
+    event = AuditEventRow(
         id=uuid.uuid4(),
         user_id=user.id if user else None,
         action=action,

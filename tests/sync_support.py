@@ -17,11 +17,11 @@ from sqlalchemy import select
 
 from db.engine import Database
 from db.enums import Provider, ResourceStatus, ResourceType
-from db.models import CloudCredential, Resource, SyncJob, SyncScope, User
+from db.models import CloudCredentialRow, CloudResourceRow, SyncJobRow, SyncScopeRow, UserRow
 from providers.base import ProviderError, ResourceRecord, Scope
-from providers.sync import SyncOptions, SyncService
-from providers.sync.engine import SyncEngine
-from providers.sync.progress import ProgressHub
+from sync import SyncOptions, SyncService
+from sync.engine import SyncEngine
+from sync.progress import ProgressHub
 
 
 def record(resource_id: str, scope: Scope, **fields: Any) -> ResourceRecord:
@@ -29,7 +29,7 @@ def record(resource_id: str, scope: Scope, **fields: Any) -> ResourceRecord:
         provider=Provider.AWS,
         account="123456789012",
         region=scope.region,
-        category=ResourceType.VM,
+        type=ResourceType.VM,
         native_type=scope.kind,
         resource_id=resource_id,
         name=fields.pop("name", resource_id),
@@ -127,7 +127,7 @@ def make_service(
     options = SyncOptions(**values)
     hub = ProgressHub()
 
-    def factory(row: CloudCredential) -> ScriptedInventory:
+    def factory(row: CloudCredentialRow) -> ScriptedInventory:
         return inventories[row.id]
 
     engine = SyncEngine(database, factory, hub, options, sleep=sleep or FakeSleep())
@@ -135,9 +135,9 @@ def make_service(
 
 
 async def create_credential(
-    database: Database, user: User, *, name: str | None = None, provider: Provider = Provider.AWS
-) -> CloudCredential:
-    row = CloudCredential(
+    database: Database, user: UserRow, *, name: str | None = None, provider: Provider = Provider.AWS
+) -> CloudCredentialRow:
+    row = CloudCredentialRow(
         id=uuid.uuid4(),
         user_id=user.id,
         provider=provider,
@@ -152,30 +152,30 @@ async def create_credential(
     return row
 
 
-async def job(database: Database, job_id: uuid.UUID) -> SyncJob:
+async def job(database: Database, job_id: uuid.UUID) -> SyncJobRow:
     async with database.system_session() as session:
-        found = await session.get(SyncJob, job_id)
+        found = await session.get(SyncJobRow, job_id)
     assert found is not None
     return found
 
 
-async def resources(database: Database, credential_id: uuid.UUID) -> dict[str, Resource]:
+async def resources(database: Database, credential_id: uuid.UUID) -> dict[str, CloudResourceRow]:
     async with database.system_session() as session:
         rows = await session.scalars(
-            select(Resource).where(Resource.credential_id == credential_id)
+            select(CloudResourceRow).where(CloudResourceRow.credential_id == credential_id)
         )
         return {row.resource_id: row for row in rows}
 
 
-async def scopes(database: Database, credential_id: uuid.UUID) -> dict[str, SyncScope]:
+async def scopes(database: Database, credential_id: uuid.UUID) -> dict[str, SyncScopeRow]:
     async with database.system_session() as session:
         rows = await session.scalars(
-            select(SyncScope).where(SyncScope.credential_id == credential_id)
+            select(SyncScopeRow).where(SyncScopeRow.credential_id == credential_id)
         )
         return {f"{row.region}/{row.kind}": row for row in rows}
 
 
-async def sync_once(service: SyncService, credential_id: uuid.UUID) -> SyncJob:
+async def sync_once(service: SyncService, credential_id: uuid.UUID) -> SyncJobRow:
     """Start a sync of one credential and run the queue until it is empty."""
     (started,) = await service.start([credential_id])
     await service.runner.drain()

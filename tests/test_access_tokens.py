@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import delete, update
 from starlette.applications import Starlette
 
-from db.models import User
+from db.models import UserRow
 from graph.app import create_app
 from graph.runtime import Runtime
 from security.authentication import revocation_instants
@@ -165,7 +165,7 @@ async def test_deleted_user_is_refused(gql: GraphQLClient, runtime: Runtime) -> 
     user = await create_user(runtime)
     token = access_token(runtime, user)
     async with runtime.database.system_session() as session:
-        await session.execute(delete(User).where(User.id == user.id))
+        await session.execute(delete(UserRow).where(UserRow.id == user.id))
     # then
     await assert_refused(gql, token)
 
@@ -176,7 +176,7 @@ async def test_deactivated_user_is_refused(gql: GraphQLClient, runtime: Runtime)
     token = access_token(runtime, user)
     assert (await gql(ME, token=token)).ok()
     async with runtime.database.system_session() as session:
-        await session.execute(update(User).where(User.id == user.id).values(is_active=False))
+        await session.execute(update(UserRow).where(UserRow.id == user.id).values(is_active=False))
     # then
     await assert_refused(gql, token)
 
@@ -191,7 +191,7 @@ async def test_token_issued_before_revocation_is_refused(
     cutoff, _ = revocation_instants(datetime.now(UTC))
     async with runtime.database.system_session() as session:
         await session.execute(
-            update(User).where(User.id == user.id).values(tokens_valid_after=cutoff)
+            update(UserRow).where(UserRow.id == user.id).values(tokens_valid_after=cutoff)
         )
     # then the earlier token is refused
     await assert_refused(gql, token)

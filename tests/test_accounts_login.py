@@ -12,7 +12,7 @@ from passlib.hash import bcrypt
 from sqlalchemy import select
 
 from db.enums import AuditOutcome
-from db.models import AuditEvent, RefreshToken, User
+from db.models import AuditEventRow, RefreshTokenRow, UserRow
 from graph.runtime import Runtime
 from security.passwords import PasswordHasher, Verification
 from security.tokens import key_id
@@ -28,16 +28,18 @@ INVALID = {
 }
 
 
-async def audit_events(runtime: Runtime) -> list[AuditEvent]:
+async def audit_events(runtime: Runtime) -> list[AuditEventRow]:
     async with runtime.database.system_session() as session:
         return list(
-            (await session.execute(select(AuditEvent).order_by(AuditEvent.created_at))).scalars()
+            (
+                await session.execute(select(AuditEventRow).order_by(AuditEventRow.created_at))
+            ).scalars()
         )
 
 
-async def user_row(runtime: Runtime, email: str) -> User:
+async def user_row(runtime: Runtime, email: str) -> UserRow:
     async with runtime.database.system_session() as session:
-        return (await session.execute(select(User).where(User.email == email))).scalar_one()
+        return (await session.execute(select(UserRow).where(UserRow.email == email))).scalar_one()
 
 
 @pytest.mark.usefixtures("fast_passwords")
@@ -73,7 +75,7 @@ async def test_refresh_tokens_are_stored_only_as_sha256_digests(
     session = await log_in(gql, "digest@example.com", headers={"user-agent": "digest-test"})
     # then
     async with runtime.database.system_session() as db:
-        row = (await db.execute(select(RefreshToken))).scalar_one()
+        row = (await db.execute(select(RefreshTokenRow))).scalar_one()
     token = session["refreshToken"]
     assert len(token) >= 40
     assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()

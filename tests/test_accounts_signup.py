@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from db.models import AuditEvent, User
+from db.models import AuditEventRow, UserRow
 from graph.app import create_app
 from graph.runtime import Runtime
 from security.passwords import PasswordHasher
@@ -36,7 +36,7 @@ async def test_sign_up_creates_a_user_with_a_normalized_email(
     assert payload["user"]["fullName"] == "Ada Lovelace"
     assert payload["user"]["role"] == "USER"
     async with runtime.database.system_session() as session:
-        row = (await session.execute(select(User))).scalar_one()
+        row = (await session.execute(select(UserRow))).scalar_one()
     assert row.email == "ada.lovelace@example.com"
 
 
@@ -47,7 +47,7 @@ async def test_new_passwords_are_stored_as_argon2id_hashes(
     await sign_up(gql, "hash@example.com")
     # then
     async with runtime.database.system_session() as session:
-        stored = (await session.execute(select(User.password_hash))).scalar_one()
+        stored = (await session.execute(select(UserRow.password_hash))).scalar_one()
     assert stored.startswith("$argon2id$")
     assert PASSWORD not in stored
 
@@ -126,7 +126,7 @@ async def test_sign_up_is_audited_with_ip_and_user_agent(
     await sign_up(gql, "audit@example.com", headers={"user-agent": "signup-test/1.0"})
     # then
     async with runtime.database.system_session() as session:
-        event = (await session.execute(select(AuditEvent))).scalar_one()
+        event = (await session.execute(select(AuditEventRow))).scalar_one()
     assert event.action == "signup"
     assert event.outcome.value == "SUCCESS"
     assert event.ip == "203.0.113.10"
@@ -149,6 +149,6 @@ async def test_registration_can_be_disabled(database_url: str, tmp_path: Path) -
         assert payload["user"] is None
         assert [e["code"] for e in payload["userErrors"]] == ["REGISTRATION_DISABLED"]
         async with app.state.runtime.database.system_session() as session:
-            assert (await session.execute(select(User))).first() is None
+            assert (await session.execute(select(UserRow))).first() is None
     finally:
         await app.state.runtime.close()

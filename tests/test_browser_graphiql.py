@@ -12,10 +12,10 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
+from core.settings import Settings
 from graph.app import create_app
 from graph.graphiql_assets import DEFAULT_PACKAGES
 from graph.runtime import Runtime
-from stratograph.settings import Settings
 from tests.browser import chromium, save_screenshot, wait_until
 from tests.conftest import make_settings
 from tests.databases import SqliteTemplate

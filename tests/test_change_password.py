@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from db.enums import AuditOutcome
-from db.models import AuditEvent, RefreshToken
+from db.models import AuditEventRow, RefreshTokenRow
 from graph.runtime import Runtime
 from tests.graphql_client import GraphQLClient
 from tests.sessions import PASSWORD, log_in, refresh, signed_up_session
@@ -93,9 +93,9 @@ async def test_wrong_current_password_changes_nothing(gql: GraphQLClient, runtim
     async with runtime.database.system_session() as db:
         event = (
             await db.execute(
-                select(AuditEvent).where(
-                    AuditEvent.action == "password.change",
-                    AuditEvent.outcome == AuditOutcome.FAILURE,
+                select(AuditEventRow).where(
+                    AuditEventRow.action == "password.change",
+                    AuditEventRow.outcome == AuditOutcome.FAILURE,
                 )
             )
         ).scalar_one()
@@ -134,10 +134,12 @@ async def test_password_change_is_audited_and_recorded_as_a_new_session(
     async with runtime.database.system_session() as db:
         events = list(
             (
-                await db.execute(select(AuditEvent).where(AuditEvent.action == "password.change"))
+                await db.execute(
+                    select(AuditEventRow).where(AuditEventRow.action == "password.change")
+                )
             ).scalars()
         )
-        tokens = list((await db.execute(select(RefreshToken))).scalars())
+        tokens = list((await db.execute(select(RefreshTokenRow))).scalars())
     assert [(e.outcome, e.ip) for e in events] == [(AuditOutcome.SUCCESS, "203.0.113.10")]
     live = [t for t in tokens if t.revoked_at is None]
     assert len(live) == 1 and len(tokens) == 2

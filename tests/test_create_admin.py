@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from core.settings import Settings
 from db.enums import Role
-from db.models import AuditEvent, User
+from db.models import AuditEventRow, UserRow
 from graph.runtime import Runtime
 from stratograph.admin import create_admin
-from stratograph.settings import Settings
 from tests.factories import create_user
 from tests.graphql_client import GraphQLClient
 from tests.sessions import PASSWORD, log_in, signed_up_session
@@ -24,10 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 ME = "query { me { email role } }"
 
 
-async def user_by_email(runtime: Runtime, email: str) -> User | None:
+async def user_by_email(runtime: Runtime, email: str) -> UserRow | None:
     async with runtime.database.system_session() as session:
-        found: User | None = (
-            await session.execute(select(User).where(User.email == email))
+        found: UserRow | None = (
+            await session.execute(select(UserRow).where(UserRow.email == email))
         ).scalar()
     return found
 
@@ -92,7 +92,7 @@ async def test_existing_account_is_promoted_without_touching_its_password(
     assert promoted is not None and promoted.id == user.id
     assert (promoted.role, promoted.password_hash) == (Role.ADMIN, "kept-hash")
     async with runtime.database.system_session() as session:
-        event = (await session.execute(select(AuditEvent))).scalar_one()
+        event = (await session.execute(select(AuditEventRow))).scalar_one()
     assert (event.action, event.user_id) == ("admin.promote", user.id)
 
 

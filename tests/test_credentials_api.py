@@ -8,7 +8,14 @@ from typing import Any
 from sqlalchemy import func, select
 
 from db.enums import Provider, ResourceType, SyncTrigger
-from db.models import AuditEvent, CloudCredential, Resource, SyncJob, SyncScope, User
+from db.models import (
+    AuditEventRow,
+    CloudCredentialRow,
+    CloudResourceRow,
+    SyncJobRow,
+    SyncScopeRow,
+    UserRow,
+)
 from graph.node import from_global_id, to_global_id
 from graph.runtime import Runtime
 from tests.credential_data import aws_secret, azure_secret, gcp_secret
@@ -51,7 +58,7 @@ async def add(gql: GraphQLClient, token: str, name: str, secret: dict[str, Any])
 
 async def stored_count(runtime: Runtime) -> int:
     async with runtime.database.system_session() as session:
-        return int(await session.scalar(select(func.count()).select_from(CloudCredential)) or 0)
+        return int(await session.scalar(select(func.count()).select_from(CloudCredentialRow)) or 0)
 
 
 async def test_add_credential_for_each_provider(gql: GraphQLClient, runtime: Runtime) -> None:
@@ -161,7 +168,7 @@ async def test_update_renames_moves_region_and_reseals(
     token = access_token(runtime, user)
     created = (await add(gql, token, "old", aws_secret().input))["credential"]
     async with runtime.database.system_session() as session:
-        before = (await session.scalars(select(CloudCredential))).one()
+        before = (await session.scalars(select(CloudCredentialRow))).one()
     replacement = aws_secret()
     # when every field changes
     variables = {
@@ -188,10 +195,10 @@ async def test_update_renames_moves_region_and_reseals(
         + (replacement.input["aws"]["accessKeyId"][-4:])
     )
     async with runtime.database.system_session() as session:
-        after = (await session.scalars(select(CloudCredential))).one()
+        after = (await session.scalars(select(CloudCredentialRow))).one()
         audit = (
             await session.scalars(
-                select(AuditEvent).where(AuditEvent.action == "credential.update")
+                select(AuditEventRow).where(AuditEventRow.action == "credential.update")
             )
         ).one()
     assert after.ciphertext != before.ciphertext
@@ -267,21 +274,23 @@ async def test_node_returns_own_credential(gql: GraphQLClient, runtime: Runtime)
     assert node == {"id": created["id"], "name": "mine", "provider": "AZURE"}
 
 
-async def _seed_inventory(runtime: Runtime, user: User, credential_id: uuid.UUID) -> None:
+async def _seed_inventory(runtime: Runtime, user: UserRow, credential_id: uuid.UUID) -> None:
     async with runtime.database.system_session() as session:
-        job = SyncJob(user_id=user.id, credential_id=credential_id, trigger=SyncTrigger.MANUAL)
+        job = SyncJobRow(user_id=user.id, credential_id=credential_id, trigger=SyncTrigger.MANUAL)
         session.add(job)
         session.add(
-            SyncScope(user_id=user.id, credential_id=credential_id, region="us-east-1", kind="ec2")
+            SyncScopeRow(
+                user_id=user.id, credential_id=credential_id, region="us-east-1", kind="ec2"
+            )
         )
         session.add(
-            Resource(
+            CloudResourceRow(
                 user_id=user.id,
                 credential_id=credential_id,
                 provider=Provider.AWS,
                 account="123456789012",
                 region="us-east-1",
-                category=ResourceType.VM,
+                type=ResourceType.VM,
                 native_type="AWS::EC2::Instance",
                 resource_id=f"i-{uuid.uuid4().hex[:12]}",
                 name="web",
@@ -293,7 +302,7 @@ async def _owned_counts(runtime: Runtime) -> list[int]:
     async with runtime.database.system_session() as session:
         return [
             int(await session.scalar(select(func.count()).select_from(model)) or 0)
-            for model in (CloudCredential, Resource, SyncJob, SyncScope)
+            for model in (CloudCredentialRow, CloudResourceRow, SyncJobRow, SyncScopeRow)
         ]
 
 
@@ -314,7 +323,7 @@ async def test_delete_takes_inventory_jobs_and_scopes_along(
     assert deleted["deleteCredential"] == {"deletedId": doomed["id"], "userErrors": []}
     assert await _owned_counts(runtime) == [1, 1, 1, 1]
     async with runtime.database.system_session() as session:
-        actions = (await session.scalars(select(AuditEvent.action))).all()
+        actions = (await session.scalars(select(AuditEventRow.action))).all()
     assert actions.count("credential.delete") == 1
 
 

@@ -44,24 +44,22 @@ async def _inventory(runtime: Runtime) -> str:
     gcp = await create_credential(runtime, alice, "gcp", provider=Provider.GCP)
     vm, storage, network = ResourceType.VM, ResourceType.STORAGE, ResourceType.NETWORK
     rows = [
-        resource_values(aws, 1, category=vm, cost_per_hour=0.1, region="us-east-1"),
-        resource_values(aws, 2, category=vm, cost_per_hour=0.2, status=ResourceStatus.STOPPED),
-        resource_values(
-            aws, 3, category=storage, native_type="AWS::S3::Bucket", cost_per_hour=0.01
-        ),
-        resource_values(aws, 4, category=network, native_type="AWS::EC2::VPC", region="eu-west-1"),
-        resource_values(aws, 5, category=vm, cost_per_hour=9.0, deleted_at=BASE_TIME),
+        resource_values(aws, 1, type=vm, cost_per_hour=0.1, region="us-east-1"),
+        resource_values(aws, 2, type=vm, cost_per_hour=0.2, status=ResourceStatus.STOPPED),
+        resource_values(aws, 3, type=storage, native_type="AWS::S3::Bucket", cost_per_hour=0.01),
+        resource_values(aws, 4, type=network, native_type="AWS::EC2::VPC", region="eu-west-1"),
+        resource_values(aws, 5, type=vm, cost_per_hour=9.0, deleted_at=BASE_TIME),
         resource_values(
             gcp,
             6,
             provider=Provider.GCP,
-            category=vm,
+            type=vm,
             native_type="compute.googleapis.com/Instance",
             region="us-central1",
             cost_per_hour=0.5,
         ),
     ]
-    rows += [resource_values(aws, 10 + i, category=network, region=f"r{i:02d}") for i in range(11)]
+    rows += [resource_values(aws, 10 + i, type=network, region=f"r{i:02d}") for i in range(11)]
     await insert_resources(runtime, rows)
     await create_sync_job(runtime, aws, queued_at=BASE_TIME.replace(hour=3), added=4)
     await create_audit_event(runtime, alice, "login", created_at=BASE_TIME.replace(hour=2))

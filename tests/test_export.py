@@ -13,12 +13,12 @@ import httpx
 import pytest
 from sqlalchemy import update
 
+from core.settings import Settings
 from db.enums import ResourceStatus, ResourceType
-from db.models import User
+from db.models import UserRow
 from db.types import utcnow
 from graph.node import to_global_id
 from graph.runtime import Runtime
-from stratograph.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import access_token, create_user
 from tests.graphql_client import GraphQLClient
@@ -68,14 +68,14 @@ def as_csv_cell(value: object) -> str:
     return str(value)
 
 
-async def owner_with_inventory(runtime: Runtime, count: int = 150) -> tuple[User, str, object]:
+async def owner_with_inventory(runtime: Runtime, count: int = 150) -> tuple[UserRow, str, object]:
     user = await create_user(runtime)
     credential = await create_credential(runtime, user)
     rows = [
         resource_values(
             credential,
             i,
-            category=ResourceType.VM if i % 3 else ResourceType.STORAGE,
+            type=ResourceType.VM if i % 3 else ResourceType.STORAGE,
             region="eu-west-1" if i % 2 else "us-east-1",
             cost_per_hour=None if i % 5 == 0 else 0.0125 * i,
             tags={"env": "prod" if i % 4 == 0 else "dev", "team": "core"},
@@ -206,14 +206,14 @@ async def test_the_export_refuses_bad_tokens(runtime: Runtime, http: httpx.Async
     # A token issued before the user's sessions were revoked, or of a deactivated user
     async with runtime.database.system_session() as session:
         await session.execute(
-            update(User).where(User.id == user.id).values(tokens_valid_after=utcnow())
+            update(UserRow).where(UserRow.id == user.id).values(tokens_valid_after=utcnow())
         )
     assert (
         await http.get("/export/resources", headers={"authorization": f"Bearer {token}"})
     ).status_code == 401
     fresh = access_token(runtime, user)
     async with runtime.database.system_session() as session:
-        await session.execute(update(User).where(User.id == user.id).values(is_active=False))
+        await session.execute(update(UserRow).where(UserRow.id == user.id).values(is_active=False))
     assert (
         await http.get("/export/resources", headers={"authorization": f"Bearer {fresh}"})
     ).status_code == 401

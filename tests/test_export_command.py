@@ -25,9 +25,9 @@ async def test_export_writes_the_users_resources_to_a_private_file(
     await insert_resources(
         runtime,
         [
-            resource_values(mine, 1, category=ResourceType.VM),
-            resource_values(mine, 2, category=ResourceType.STORAGE),
-            resource_values(theirs, 3, category=ResourceType.VM),
+            resource_values(mine, 1, type=ResourceType.VM),
+            resource_values(mine, 2, type=ResourceType.STORAGE),
+            resource_values(theirs, 3, type=ResourceType.VM),
         ],
     )
     target = tmp_path / "export.csv"

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from sqlalchemy import event
 
+from core.settings import Settings
 from graph.runtime import Runtime
-from stratograph.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import access_token, create_user
 from tests.inventory_factories import create_credential, insert_resources, resource_values

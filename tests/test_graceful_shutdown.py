@@ -11,9 +11,9 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from core.settings import Settings
 from graph.app import create_app
 from stratograph.serving import uvicorn_options
-from stratograph.settings import Settings
 from tests.conftest import make_settings
 
 

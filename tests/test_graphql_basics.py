@@ -79,14 +79,14 @@ async def test_unexpected_errors_are_masked(gql: GraphQLClient, runtime: Runtime
     async def broken(*_: object) -> None:
         raise RuntimeError("secret detail /etc/passwd")
 
-    from graph import node
+    from graph.accounts.types import User
 
-    original = node._RESOLVERS["User"]
-    node._RESOLVERS["User"] = broken
+    original = User.__dict__["resolve_node"]
+    setattr(User, "resolve_node", classmethod(broken))  # noqa: B010
     try:
         response = await gql(NODE, {"id": to_global_id("User", user.id)}, token=token)
     finally:
-        node._RESOLVERS["User"] = original
+        setattr(User, "resolve_node", original)  # noqa: B010
     # then the client sees a generic, coded error and nothing of the cause
     assert response.error_codes == ["INTERNAL_SERVER_ERROR"]
     assert "secret detail" not in str(response.body)

@@ -11,15 +11,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from core import logs
+from core.settings import Settings, get_settings
 from db.engine import Database, create_engine
-from db.models import CloudCredential
+from db.models import CloudCredentialRow
 from graph.runtime import Runtime
 from providers.secrets import AwsSecret
 from providers.vault_access import seal_into
 from security.vault import Sealed, Vault
-from stratograph import cli, logs
+from stratograph import cli
 from stratograph.key_rotation import RotationError, key_usage, rotate_keys
-from stratograph.settings import Settings, get_settings
 from tests.factories import create_user
 from tests.vault_helpers import key_entry, new_key, open_all, seal_rows
 
@@ -81,11 +82,11 @@ async def test_a_crash_inside_a_batch_rolls_that_batch_back(
     class CrashingVault(Vault):
         calls = 0
 
-        def reseal(self, sealed: Sealed, owner_id: uuid.UUID, row_id: uuid.UUID) -> Sealed:
+        def reseal(self, sealed: Sealed, owner_id: uuid.UUID, credential_id: uuid.UUID) -> Sealed:
             CrashingVault.calls += 1
             if CrashingVault.calls == 5:
                 raise MemoryError("killed")
-            return super().reseal(sealed, owner_id, row_id)
+            return super().reseal(sealed, owner_id, credential_id)
 
     # when
     with pytest.raises(MemoryError):
@@ -105,11 +106,11 @@ async def test_rotation_keeps_updated_at_and_reports_when_nothing_is_left(
     await seeded(runtime, 2)
     _, _, both, _ = rings(settings)
     async with runtime.database.system_session() as session:
-        before = sorted((await session.scalars(select(CloudCredential.updated_at))).all())
+        before = sorted((await session.scalars(select(CloudCredentialRow.updated_at))).all())
     await rotate_keys(runtime.database, both, progress=False)
     again = await rotate_keys(runtime.database, both, progress=False)
     async with runtime.database.system_session() as session:
-        after = sorted((await session.scalars(select(CloudCredential.updated_at))).all())
+        after = sorted((await session.scalars(select(CloudCredentialRow.updated_at))).all())
     assert after == before
     assert (again.to_rotate, again.rotated, again.complete) == (0, 0, True)
 
@@ -121,11 +122,13 @@ async def test_unreadable_rows_are_left_untouched_and_reported(
     await seeded(runtime, 3)
     _, _, both, _ = rings(settings)
     async with runtime.database.system_session() as session:
-        rows = (await session.scalars(select(CloudCredential).order_by(CloudCredential.name))).all()
+        rows = (
+            await session.scalars(select(CloudCredentialRow).order_by(CloudCredentialRow.name))
+        ).all()
         tampered = rows[2]
         await session.execute(
-            update(CloudCredential)
-            .where(CloudCredential.id == tampered.id)
+            update(CloudCredentialRow)
+            .where(CloudCredentialRow.id == tampered.id)
             .values(ciphertext=rows[0].ciphertext)
         )
     # when
@@ -209,7 +212,7 @@ async def test_a_secret_replaced_during_rotation_is_not_put_back(
     # given a credential, and a rotation during which its owner replaces the secret (the owner's
     # server still seals with k1: the operator has not restarted it with the new ring yet)
     originals = await seeded(runtime, 1)
-    (row_id,) = originals
+    (credential_id,) = originals
     k1, k2, both, _ = rings(settings)
     replacement = AwsSecret("AKIAREPLACED00000000", "replaced-" + new_key().hex(), None)
 
@@ -218,7 +221,7 @@ async def test_a_secret_replaced_during_rotation_is_not_put_back(
             database = Database(create_engine(settings.database_url))
             try:
                 async with database.system_session() as session:
-                    row = await session.get_one(CloudCredential, row_id)
+                    row = await session.get_one(CloudCredentialRow, credential_id)
                     seal_into(row, replacement, Vault({"k1": k1}))
             finally:
                 await database.dispose()
@@ -226,8 +229,8 @@ async def test_a_secret_replaced_during_rotation_is_not_put_back(
         asyncio.run(replace())  # its own connection and loop, committed before rotation writes
 
     class RacingVault(Vault):
-        def reseal(self, sealed: Sealed, owner_id: uuid.UUID, row_id: uuid.UUID) -> Sealed:
-            resealed = super().reseal(sealed, owner_id, row_id)
+        def reseal(self, sealed: Sealed, owner_id: uuid.UUID, credential_id: uuid.UUID) -> Sealed:
+            resealed = super().reseal(sealed, owner_id, credential_id)
             thread = threading.Thread(target=owner_replaces_secret)
             thread.start()
             thread.join()
@@ -238,7 +241,7 @@ async def test_a_secret_replaced_during_rotation_is_not_put_back(
         runtime.database, RacingVault({"k2": k2, "k1": k1}), batch_size=10, progress=False
     )
     # then the owner's new secret survives, and a second run rotates it
-    assert await open_all(runtime.database, both) == {row_id: replacement}
+    assert await open_all(runtime.database, both) == {credential_id: replacement}
     report = await rotate_keys(runtime.database, both, progress=False)
     assert report.rotated == 1 and report.complete
-    assert await open_all(runtime.database, both) == {row_id: replacement}
+    assert await open_all(runtime.database, both) == {credential_id: replacement}

@@ -9,10 +9,10 @@ from pathlib import Path
 from sqlalchemy import select
 from starlette.applications import Starlette
 
-from db.models import AuditEvent
+from core.settings import Settings
+from db.models import AuditEventRow
 from graph.app import create_app
 from security.passwords import PasswordHasher
-from stratograph.settings import Settings
 from tests.conftest import make_settings
 from tests.hardening_support import client_for, codes, post, set_client_ip
 
@@ -112,7 +112,7 @@ async def test_audit_records_the_client_behind_a_trusted_proxy(
         )
         async with app.state.runtime.database.system_session() as session:
             rows = (
-                await session.execute(select(AuditEvent.ip).order_by(AuditEvent.created_at))
+                await session.execute(select(AuditEventRow.ip).order_by(AuditEventRow.created_at))
             ).all()
     assert via_proxy.status_code == direct.status_code == 200
     # then the proxied attempt is attributed to the proxy's client, the direct one to its peer

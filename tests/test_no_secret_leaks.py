@@ -10,7 +10,7 @@ import pytest
 from graphql import GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType
 from sqlalchemy import select
 
-from db.models import AuditEvent
+from db.models import AuditEventRow
 from graph.runtime import Runtime
 from graph.schema import schema
 from tests.credential_data import SubmittedSecret, all_secrets, aws_secret, azure_secret
@@ -105,7 +105,7 @@ async def test_no_response_or_log_line_contains_a_submitted_secret(
     # then the requests produced errors and log lines, and none holds a secret
     assert errors and all(errors), "every malformed request must be refused"
     async with runtime.database.system_session() as session:
-        audit = [str(d) for d in (await session.scalars(select(AuditEvent.details))).all()]
+        audit = [str(d) for d in (await session.scalars(select(AuditEventRow.details))).all()]
     assert len(audit) >= 7
     logged = caplog.text + "\n".join(r.getMessage() for r in caplog.records)
     for secret in submitted:

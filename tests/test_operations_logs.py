@@ -7,10 +7,10 @@ import logging
 import orjson
 import pytest
 
+from core.logs import JSONFormatter, configure_logging
+from core.request_context import RequestContextFilter, current_request
 from graph.runtime import Runtime
 from graph.view import GraphQLView
-from stratograph.logs import JSONFormatter, configure_logging
-from stratograph.request_context import RequestContextFilter, current_request
 from tests.credential_data import aws_secret
 from tests.factories import access_token, create_user
 from tests.graphql_client import GraphQLClient

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from core import metrics
 from graph.app import create_app
-from stratograph import metrics
 from tests.conftest import make_settings
 from tests.graphql_client import GraphQLClient
 from tests.sessions import LOG_IN

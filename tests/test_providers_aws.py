@@ -70,7 +70,7 @@ async def test_lists_every_kind_in_every_region_of_the_primary_account(
         instances = listed[Scope(region, kinds.EC2_INSTANCE)]
         assert names(instances) == sorted(aws_cloud.instances[(PRIMARY_ACCOUNT, region)])
         assert all(r.account == PRIMARY_ACCOUNT and r.region == region for r in instances)
-        assert {r.category for r in instances} == {ResourceType.VM}
+        assert {r.type for r in instances} == {ResourceType.VM}
         # every region has its default VPC, subnets and security group
         assert listed[Scope(region, kinds.VPC)][0].metadata["isDefault"] is True
         assert listed[Scope(region, kinds.SUBNET)]
@@ -85,12 +85,12 @@ async def test_lists_every_kind_in_every_region_of_the_primary_account(
     unknown = next(r for r in listed[Scope("us-east-1", kinds.EC2_INSTANCE)] if r.name == "batch-1")
     assert unknown.cost_per_hour is None  # a size missing from the price table is not free
     volumes = listed[Scope("us-east-1", kinds.EBS_VOLUME)]
-    assert volumes and all(v.category == ResourceType.STORAGE for v in volumes)
+    assert volumes and all(v.type == ResourceType.STORAGE for v in volumes)
     assert all(v.cost_per_hour and v.cost_per_hour > 0 for v in volumes)
     assert names(listed[Scope("us-east-1", kinds.LAMBDA_FUNCTION)]) == ["resize-images"]
     assert names(listed[Scope("eu-west-1", kinds.LAMBDA_FUNCTION)]) == ["nightly-report"]
     (database,) = listed[Scope("us-east-1", kinds.RDS_INSTANCE)]
-    assert (database.name, database.category) == ("orders-db", ResourceType.DATABASE)
+    assert (database.name, database.type) == ("orders-db", ResourceType.DATABASE)
     assert database.cost_per_hour == pytest.approx(0.017)
     buckets = listed[Scope(GLOBAL_REGION, kinds.S3_BUCKET, any_region=True)]
     assert {b.name: b.region for b in buckets} == aws_cloud.buckets[PRIMARY_ACCOUNT]

@@ -67,7 +67,7 @@ async def test_lists_groups_and_every_resource_type_across_pages(
     assert len(resources) == len(azure_standin.resources) == 8
     assert azure_standin.hits(f"/subscriptions/{SUBSCRIPTION}/resources") == 4
     by_name = {r.name: r for r in resources}
-    assert {name: r.category for name, r in by_name.items()} == {
+    assert {name: r.type for name, r in by_name.items()} == {
         "vm-web-1": ResourceType.VM,
         "vm-odd": ResourceType.VM,
         "vm-parked": ResourceType.VM,

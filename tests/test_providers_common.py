@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from db.enums import Provider, ResourceStatus
-from db.models import CloudCredential
+from db.models import CloudCredentialRow
 from providers import normalize
 from providers.aws import AwsInventory
 from providers.azure import AzureInventory
 from providers.base import GLOBAL_REGION, Scope
+from providers.endpoints import CloudEndpoints
 from providers.gcp import GcpInventory
 from providers.registry import inventory_for
 from providers.secrets import AwsSecret, CloudSecret, provider_of
@@ -72,8 +73,8 @@ def test_scope_ownership_rules() -> None:
     assert regional.key == "eu-west-1/AWS::EC2::Instance"
 
 
-def sealed_row(secret: CloudSecret, vault: Vault) -> CloudCredential:
-    row = CloudCredential(
+def sealed_row(secret: CloudSecret, vault: Vault) -> CloudCredentialRow:
+    row = CloudCredentialRow(
         id=uuid.uuid4(),
         user_id=uuid.uuid4(),
         provider=provider_of(secret),
@@ -97,7 +98,9 @@ async def test_registry_builds_each_cloud_from_a_sealed_row(
     built = {}
     for secret in (aws_cloud.primary, azure_standin.secret(), gcp_standin.secret()):
         # when
-        inventory = inventory_for(sealed_row(secret, vault), vault, settings)
+        inventory = inventory_for(
+            sealed_row(secret, vault), vault, CloudEndpoints.from_settings(settings)
+        )
         await inventory.verify()
         built[inventory.provider] = inventory
     # then each works against its stand-in and the AWS regions follow the settings
@@ -126,7 +129,7 @@ async def test_debug_logging_never_carries_a_session_token(
     )
     row = sealed_row(aws_cloud.second, vault)
     # when a provider call is made
-    inventory = inventory_for(row, vault, settings)
+    inventory = inventory_for(row, vault, CloudEndpoints.from_settings(settings))
     await inventory.verify()
     await inventory.close()
     # then no log line holds the token or the secret key

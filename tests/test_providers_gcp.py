@@ -34,7 +34,7 @@ async def test_lists_every_asset_kind_across_pages(gcp_standin: GcpStandin) -> N
     assert len(records) == len(gcp_standin.assets) == 7
     assert gcp_standin.hits("searchAllResources") == 4
     by_name = {r.name: r for r in records}
-    assert by_name["vm-a"].category == ResourceType.VM
+    assert by_name["vm-a"].type == ResourceType.VM
     assert by_name["vm-a"].region == "us-central1"
     assert by_name["vm-a"].metadata["zone"] == "us-central1-a"
     assert by_name["vm-a"].metadata["externalIps"] == ["34.1.2.3"]
@@ -44,9 +44,9 @@ async def test_lists_every_asset_kind_across_pages(gcp_standin: GcpStandin) -> N
     assert by_name["vm-b"].cost_per_hour is None  # unknown machine type
     assert by_name["vm-c"].status == ResourceStatus.STOPPED  # GCE "TERMINATED" is stopped
     assert by_name["vm-c"].cost_per_hour == 0.0
-    assert by_name["standin-data"].category == ResourceType.STORAGE
-    assert by_name["default"].category == ResourceType.NETWORK
-    assert by_name["orders"].category == ResourceType.DATABASE
+    assert by_name["standin-data"].type == ResourceType.STORAGE
+    assert by_name["default"].type == ResourceType.NETWORK
+    assert by_name["orders"].type == ResourceType.DATABASE
     assert ASSETS_SCOPE.owns("europe-west1", "compute.googleapis.com/Instance")
 
 

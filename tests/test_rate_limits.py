@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from starlette.datastructures import Headers
 
+from core.settings import SettingsError
 from graph.runtime import Runtime
 from security.proxies import TrustedProxies
-from stratograph.settings import SettingsError
 from tests.factories import access_token, create_user
 from tests.hardening_support import client_for, codes, post, set_client_ip, small_app
 from tests.services import require_redis

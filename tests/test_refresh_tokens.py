@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from db.enums import AuditOutcome
-from db.models import AuditEvent, RefreshToken, User
+from db.models import AuditEventRow, RefreshTokenRow, UserRow
 from graph.runtime import Runtime
 from tests.graphql_client import GraphQLClient
 from tests.sessions import log_in, refresh, signed_up_session
@@ -41,9 +41,9 @@ async def log_out(
     return payload
 
 
-async def token_rows(runtime: Runtime) -> list[RefreshToken]:
+async def token_rows(runtime: Runtime) -> list[RefreshTokenRow]:
     async with runtime.database.system_session() as session:
-        query = select(RefreshToken).order_by(RefreshToken.created_at)
+        query = select(RefreshTokenRow).order_by(RefreshTokenRow.created_at)
         return list((await session.execute(query)).scalars())
 
 
@@ -82,7 +82,7 @@ async def test_reusing_a_used_token_revokes_the_whole_family(
         events = list(
             (
                 await session.execute(
-                    select(AuditEvent).where(AuditEvent.action == "refresh_token.reuse")
+                    select(AuditEventRow).where(AuditEventRow.action == "refresh_token.reuse")
                 )
             ).scalars()
         )
@@ -125,7 +125,7 @@ async def test_expired_refresh_token_is_refused(gql: GraphQLClient, runtime: Run
     session = await signed_up_session(gql, "expired@example.com")
     async with runtime.database.system_session() as db:
         await db.execute(
-            update(RefreshToken).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+            update(RefreshTokenRow).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
     # when
     payload = await refresh(gql, session["refreshToken"])
@@ -141,7 +141,7 @@ async def test_refresh_for_a_deactivated_user_is_refused(
     # given
     session = await signed_up_session(gql, "deactivated@example.com")
     async with runtime.database.system_session() as db:
-        await db.execute(update(User).values(is_active=False))
+        await db.execute(update(UserRow).values(is_active=False))
     # when
     payload = await refresh(gql, session["refreshToken"])
     # then
@@ -227,7 +227,7 @@ async def test_log_out_is_audited(gql: GraphQLClient, runtime: Runtime) -> None:
     # then
     async with runtime.database.system_session() as db:
         event = (
-            await db.execute(select(AuditEvent).where(AuditEvent.action == "logout"))
+            await db.execute(select(AuditEventRow).where(AuditEventRow.action == "logout"))
         ).scalar_one()
     assert event.outcome is AuditOutcome.SUCCESS
     assert event.details == {"all_sessions": False, "revoked_sessions": 1}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from db.enums import Provider, ResourceStatus, ResourceType
-from db.models import User
+from db.models import UserRow
 from graph.node import to_global_id
 from graph.runtime import Runtime
 from tests.factories import access_token, create_user
@@ -62,7 +62,7 @@ async def _walk(
     raise AssertionError("pagination did not end")
 
 
-async def _owner_with_resources(runtime: Runtime, count: int) -> tuple[User, str]:
+async def _owner_with_resources(runtime: Runtime, count: int) -> tuple[UserRow, str]:
     owner = await create_user(runtime)
     credential = await create_credential(runtime, owner)
     await create_resources(runtime, credential, count)
@@ -153,7 +153,7 @@ async def test_filters_combine(gql: GraphQLClient, runtime: Runtime) -> None:
             ),
             resource_values(aws, 2, name="Web-2", tags={"env": "dev"}, region="eu-west-1"),
             resource_values(
-                aws, 3, name="bucket", category=ResourceType.STORAGE, status=ResourceStatus.ACTIVE
+                aws, 3, name="bucket", type=ResourceType.STORAGE, status=ResourceStatus.ACTIVE
             ),
             resource_values(aws, 4, name="old-web", deleted_at=BASE_TIME),
             resource_values(aws, 5, name="100%_real", resource_id="arn:x:WEBBY"),

@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from db.audit import record_audit
 from db.enums import AuditOutcome, Role
-from db.models import RefreshToken, User
+from db.models import RefreshTokenRow, UserRow
 from graph.runtime import Runtime
 from tests.conftest import make_settings
 from tests.databases import APP_ROLE, PostgresTemplate, as_app_role, async_url
@@ -47,11 +47,11 @@ async def pg(postgres_template: PostgresTemplate, tmp_path: Path) -> AsyncIterat
         await postgres_template.drop(name)
 
 
-async def add_tokens(runtime: Runtime, user: User, count: int) -> None:
+async def add_tokens(runtime: Runtime, user: UserRow, count: int) -> None:
     async with runtime.database.system_session() as session:
         for _ in range(count):
             session.add(
-                RefreshToken(
+                RefreshTokenRow(
                     user_id=user.id,
                     family_id=uuid.uuid4(),
                     token_hash=uuid.uuid4().hex,
@@ -60,7 +60,9 @@ async def add_tokens(runtime: Runtime, user: User, count: int) -> None:
             )
 
 
-async def owners(runtime: Runtime, sql: str, user: User | None, admin: bool = False) -> list[str]:
+async def owners(
+    runtime: Runtime, sql: str, user: UserRow | None, admin: bool = False
+) -> list[str]:
     async with runtime.database.session(user.id if user else None, is_admin=admin) as session:
         return [str(row[0]) for row in (await session.execute(text(sql))).all()]
 
@@ -148,7 +150,7 @@ async def test_rows_cannot_be_written_for_another_user(pg: Runtime) -> None:
     with pytest.raises(sqlalchemy.exc.DBAPIError, match="row-level security"):
         async with pg.database.session(alice.id) as session:
             session.add(
-                RefreshToken(
+                RefreshTokenRow(
                     user_id=bob.id,
                     family_id=uuid.uuid4(),
                     token_hash=uuid.uuid4().hex,

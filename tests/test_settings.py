@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from stratograph.settings import Settings, SettingsError
+from core.settings import Settings, SettingsError
 
 GOOD_KEY = "k1:" + base64.b64encode(b"\x01" * 32).decode()
 STRONG_SECRET = "s" * 48

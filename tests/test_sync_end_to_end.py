@@ -20,11 +20,12 @@ from sqlalchemy import func, select
 from starlette.applications import Starlette
 
 from db.enums import Provider, SyncJobStatus
-from db.models import CloudCredential, Resource, SyncJob
+from db.models import CloudCredentialRow, CloudResourceRow, SyncJobRow
 from graph.app import create_app
 from graph.node import from_global_id, to_global_id
 from graph.runtime import Runtime
 from providers.base import RetryPolicy
+from providers.endpoints import CloudEndpoints
 from providers.registry import inventory_for
 from providers.secrets import AwsSecret, CloudSecret
 from providers.vault_access import seal_into
@@ -80,12 +81,12 @@ class Served:
         )
         return connection
 
-    async def add_credential(self, secret: CloudSecret) -> tuple[CloudCredential, str]:
+    async def add_credential(self, secret: CloudSecret) -> tuple[CloudCredentialRow, str]:
         user = await create_user(self.runtime)
         row = await create_credential(self.runtime, user.id, secret)
         return row, access_token(self.runtime, user)
 
-    async def add_aws_credential_via_api(self, secret: AwsSecret) -> tuple[CloudCredential, str]:
+    async def add_aws_credential_via_api(self, secret: AwsSecret) -> tuple[CloudCredentialRow, str]:
         """Sign a user up (directly) and let them add their AWS key through `addCredential`."""
         user = await create_user(self.runtime)
         token = access_token(self.runtime, user)
@@ -106,7 +107,7 @@ class Served:
         assert added["addCredential"]["userErrors"] == []
         _, local_id = from_global_id(added["addCredential"]["credential"]["id"])
         async with self.runtime.database.system_session() as session:
-            row = await session.get(CloudCredential, local_id)
+            row = await session.get(CloudCredentialRow, local_id)
         assert row is not None
         return row, token
 
@@ -116,13 +117,18 @@ class Served:
         engine.options = replace(engine.options, max_retries=1, backoff_base_seconds=0.01)
         vault, settings = self.runtime.vault, self.runtime.settings
 
-        def build(row: CloudCredential) -> Any:
-            return inventory_for(row, vault, settings, retry=RetryPolicy(max_attempts=2))
+        def build(row: CloudCredentialRow) -> Any:
+            return inventory_for(
+                row,
+                vault,
+                CloudEndpoints.from_settings(settings),
+                retry=RetryPolicy(max_attempts=2),
+            )
 
         engine.factory = build
 
     async def sync_and_follow(
-        self, credential: CloudCredential, token: str
+        self, credential: CloudCredentialRow, token: str
     ) -> list[dict[str, Any]]:
         """startSync over HTTP, then every state pushed by the subscription until the end."""
         async with self.http() as http:
@@ -151,7 +157,7 @@ class Served:
                     states.append(message["payload"]["data"]["syncJob"])
 
     async def query_inventory(
-        self, credential: CloudCredential, token: str, *, include_deleted: bool = False
+        self, credential: CloudCredentialRow, token: str, *, include_deleted: bool = False
     ) -> tuple[int, list[dict[str, Any]]]:
         """The user's view: the `resources` query filtered on the credential."""
         variables = {
@@ -165,15 +171,15 @@ class Served:
         connection = page["resources"]
         return connection["totalCount"], [edge["node"] for edge in connection["edges"]]
 
-    async def inventory(self, credential: CloudCredential) -> list[Resource]:
+    async def inventory(self, credential: CloudCredentialRow) -> list[CloudResourceRow]:
         async with self.runtime.database.session(credential.user_id) as session:
             rows = await session.scalars(
-                select(Resource).where(Resource.credential_id == credential.id)
+                select(CloudResourceRow).where(CloudResourceRow.credential_id == credential.id)
             )
             return list(rows)
 
 
-def by_name(rows: list[Resource]) -> dict[str, Resource]:
+def by_name(rows: list[CloudResourceRow]) -> dict[str, CloudResourceRow]:
     """Rows by name (names such as 'default' repeat per region: look up unique ones only)."""
     return {row.name: row for row in rows}
 
@@ -286,7 +292,7 @@ async def test_a_region_that_fails_keeps_its_inventory_and_the_job_is_partial(
     served.fast_failures()
     build = served.runtime.sync.engine.factory
 
-    def throttling_eu(row: CloudCredential) -> Any:
+    def throttling_eu(row: CloudCredentialRow) -> Any:
         inventory: Any = build(row)
         inject_ec2_error(inventory.events, times=-1, region="eu-west-1")
         return inventory
@@ -335,7 +341,7 @@ async def test_concurrent_starts_on_one_credential_make_one_job(
     deadline = asyncio.get_running_loop().time() + WAIT
     while True:
         async with served.runtime.database.system_session() as session:
-            row = await session.get(SyncJob, job_id)
+            row = await session.get(SyncJobRow, job_id)
         assert row is not None
         if row.status not in (SyncJobStatus.QUEUED, SyncJobStatus.RUNNING):
             break
@@ -344,7 +350,9 @@ async def test_concurrent_starts_on_one_credential_make_one_job(
     assert row.status == SyncJobStatus.SUCCEEDED
     async with served.runtime.database.system_session() as session:
         count = await session.scalar(
-            select(func.count()).select_from(SyncJob).where(SyncJob.credential_id == credential.id)
+            select(func.count())
+            .select_from(SyncJobRow)
+            .where(SyncJobRow.credential_id == credential.id)
         )
     assert count == 1
 
@@ -394,7 +402,7 @@ async def test_a_secret_the_vault_cannot_open_fails_the_job_clearly(
     # given an AWS credential sealed with a vault key this server does not have
     served: Served = await serve(aws=aws_cloud)
     user = await create_user(served.runtime)
-    row = CloudCredential(
+    row = CloudCredentialRow(
         id=uuid.uuid4(),
         user_id=user.id,
         provider=Provider.AWS,

@@ -11,7 +11,7 @@ from sqlalchemy import event
 from db.enums import SyncJobStatus, SyncTrigger
 from graph.runtime import Runtime
 from providers.base import Scope
-from providers.sync.store import SCOPE_KEY
+from sync.store import SCOPE_KEY
 from tests.factories import create_user
 from tests.sync_support import (
     FakeSleep,
@@ -66,7 +66,7 @@ async def test_first_sync_adds_everything_and_succeeds(runtime: Runtime) -> None
     stored = await resources(runtime.database, credential.id)
     assert sorted(stored) == ["i-0", "i-1", "i-2", "vpc-0", "vpc-1"]
     assert all(row.user_id == user.id and row.deleted_at is None for row in stored.values())
-    assert stored["i-0"].meta[SCOPE_KEY] == "us-east-1/AWS::EC2::Instance"
+    assert stored["i-0"].metadata_[SCOPE_KEY] == "us-east-1/AWS::EC2::Instance"
     # and each scope's outcome is recorded
     outcome = await scopes(runtime.database, credential.id)
     assert outcome["us-east-1/AWS::EC2::Instance"].resource_count == 3

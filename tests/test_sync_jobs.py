@@ -12,14 +12,14 @@ import pytest
 from sqlalchemy import update
 
 from db.enums import Provider, SyncJobStatus, SyncTrigger
-from db.models import CloudCredential, SyncJob
+from db.models import CloudCredentialRow, SyncJobRow
 from db.types import utcnow
 from graph.runtime import Runtime
 from providers.base import Scope
 from providers.secrets import AwsSecret
-from providers.sync import SyncOptions, SyncService, jobs
-from providers.sync.scheduler import SyncScheduler
 from providers.vault_access import open_secret, seal_into
+from sync import SyncOptions, SyncService, jobs
+from sync.scheduler import SyncScheduler
 from tests.factories import create_user
 from tests.sync_support import (
     ScriptedInventory,
@@ -84,7 +84,7 @@ async def test_a_running_job_is_returned_while_it_runs(runtime: Runtime) -> None
     assert (await job(runtime.database, started.id)).status == SyncJobStatus.SUCCEEDED
 
 
-async def _orphan(runtime: Runtime, credential: CloudCredential, attempts: int) -> uuid.UUID:
+async def _orphan(runtime: Runtime, credential: CloudCredentialRow, attempts: int) -> uuid.UUID:
     """A job claimed by a worker that then died (its heartbeat stopped long ago)."""
     async with runtime.database.system_session() as session:
         outcome = await jobs.enqueue(session, credential.id, SyncTrigger.MANUAL)
@@ -92,8 +92,8 @@ async def _orphan(runtime: Runtime, credential: CloudCredential, attempts: int) 
     async with runtime.database.system_session() as session:
         assert await jobs.claim(session, "dead-worker", 5) == [outcome[0].id]
         await session.execute(
-            update(SyncJob)
-            .where(SyncJob.id == outcome[0].id)
+            update(SyncJobRow)
+            .where(SyncJobRow.id == outcome[0].id)
             .values(heartbeat_at=utcnow() - timedelta(hours=1), attempts=attempts)
         )
     return outcome[0].id
@@ -167,7 +167,7 @@ async def test_a_worker_that_lost_its_job_stops_writing(runtime: Runtime) -> Non
     await asyncio.wait_for(held.started[EC2].wait(), 10)
     async with runtime.database.system_session() as session:
         await session.execute(
-            update(SyncJob).where(SyncJob.id == started.id).values(worker_id="other-worker")
+            update(SyncJobRow).where(SyncJobRow.id == started.id).values(worker_id="other-worker")
         )
 
     # when its listing completes
@@ -240,7 +240,7 @@ async def test_secrets_never_reach_job_records_or_logs(
         secret_access_key="wJalrXUtnFEMI/SECRET",
         session_token=None,
     )
-    credential = CloudCredential(
+    credential = CloudCredentialRow(
         id=uuid.uuid4(),
         user_id=user.id,
         provider=Provider.AWS,
@@ -268,7 +268,7 @@ async def test_secrets_never_reach_job_records_or_logs(
     assert failed.status == SyncJobStatus.FAILED
     assert failed.errors[0]["code"] == "INTERNAL"
     row_text = json.dumps(
-        {a.key: str(getattr(failed, a.key)) for a in SyncJob.__mapper__.column_attrs}
+        {a.key: str(getattr(failed, a.key)) for a in SyncJobRow.__mapper__.column_attrs}
     )
     for fragment in ("wJalrXUtnFEMI", "SECRET", "AKIAEXAMPLE12345"):
         assert fragment not in row_text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from providers.sync.progress import ProgressHub, follow
+from sync.progress import ProgressHub, follow
 
 
 async def _collect(

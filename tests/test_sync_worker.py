@@ -8,14 +8,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from core.settings import Settings
 from db.enums import SyncJobStatus, SyncTrigger
-from db.models import SyncJob
+from db.models import SyncJobRow
 from graph.app import create_app
 from graph.runtime import Runtime
 from providers.base import Scope
-from providers.sync import jobs
-from providers.sync.worker import run_worker
-from stratograph.settings import Settings
+from sync import jobs
+from sync.worker import run_worker
 from tests.conftest import make_settings
 from tests.factories import create_user
 from tests.live_server import live_server
@@ -156,12 +156,12 @@ async def test_a_server_without_in_process_sync_only_queues(
     await runtime.close()
 
 
-async def _finished_jobs(runtime: Runtime, credential_id: uuid.UUID) -> list[SyncJob]:
+async def _finished_jobs(runtime: Runtime, credential_id: uuid.UUID) -> list[SyncJobRow]:
     async with runtime.database.system_session() as session:
         rows = await session.scalars(
-            select(SyncJob).where(
-                SyncJob.credential_id == credential_id,
-                SyncJob.status == SyncJobStatus.SUCCEEDED,
+            select(SyncJobRow).where(
+                SyncJobRow.credential_id == credential_id,
+                SyncJobRow.status == SyncJobStatus.SUCCEEDED,
             )
         )
         return list(rows)

@@ -19,11 +19,11 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
+from core import telemetry
+from core.logs import TraceContextFilter
+from core.settings import Settings
 from graph.app import create_app
 from providers.base import Scope
-from stratograph import telemetry
-from stratograph.logs import TraceContextFilter
-from stratograph.settings import Settings
 from tests.factories import access_token, create_user
 from tests.sync_support import ScriptedInventory, make_service, record, sync_once
 from tests.sync_support import create_credential as create_sync_credential
@@ -152,7 +152,7 @@ def test_without_otel_variables_nothing_is_installed(tmp_path: Path) -> None:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     environ.update(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/off.db", ENVIRONMENT="test")
     code = (
-        "from graph.app import create_app; from stratograph import telemetry; "
+        "from graph.app import create_app; from core import telemetry; "
         "from opentelemetry import trace; app = create_app(); "
         "print(telemetry.enabled(), type(trace.get_tracer_provider()).__name__)"
     )

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
-from db.models import CloudCredential
+from core.settings import Settings
+from db.models import CloudCredentialRow
 from graph.runtime import Runtime
 from providers.base import ProviderError
 from providers.secrets import AwsSecret
 from providers.vault_access import SecretUnavailable, open_secret
 from security.vault import Vault, VaultError
-from stratograph.settings import Settings
 from tests.credential_data import all_secrets
 from tests.factories import access_token, create_user
 from tests.graphql_client import GraphQLClient
@@ -19,9 +19,9 @@ from tests.test_credentials_api import ADD
 from tests.vault_helpers import database_dump, new_key, seal_rows
 
 
-async def _rows(runtime: Runtime) -> dict[str, CloudCredential]:
+async def _rows(runtime: Runtime) -> dict[str, CloudCredentialRow]:
     async with runtime.database.system_session() as session:
-        rows = (await session.scalars(select(CloudCredential))).all()
+        rows = (await session.scalars(select(CloudCredentialRow))).all()
     return {row.name: row for row in rows}
 
 
@@ -36,7 +36,9 @@ async def test_ciphertext_moved_to_another_row_or_user_fails_to_open(runtime: Ru
     async with runtime.database.system_session() as session:
         for target in (same_owner, other_owner):
             await session.execute(
-                update(CloudCredential).where(CloudCredential.id == target.id).values(**stolen)
+                update(CloudCredentialRow)
+                .where(CloudCredentialRow.id == target.id)
+                .values(**stolen)
             )
     rows = await _rows(runtime)
     # then only the original row opens it

@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
+from core.settings import SettingsError, parse_key_ring
 from security.vault import UnknownKeyError, Vault
-from stratograph.settings import SettingsError, parse_key_ring
 from tests.vault_helpers import key_entry, new_key
 
 

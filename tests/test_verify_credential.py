@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from core.settings import Settings
 from db.enums import HealthStatus
-from db.models import AuditEvent, CloudCredential
+from db.models import AuditEventRow, CloudCredentialRow
 from graph.node import to_global_id
 from graph.runtime import Runtime
-from stratograph.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import access_token, create_user
 from tests.graphql_client import GraphQLClient
@@ -49,16 +49,16 @@ def settings(
     return make_settings(database_url, tmp_path, **overrides)
 
 
-async def stored(runtime: Runtime, credential: CloudCredential) -> CloudCredential:
+async def stored(runtime: Runtime, credential: CloudCredentialRow) -> CloudCredentialRow:
     async with runtime.database.system_session() as session:
-        row = await session.get(CloudCredential, credential.id)
+        row = await session.get(CloudCredentialRow, credential.id)
     assert row is not None
     return row
 
 
-async def audit_events(runtime: Runtime) -> list[AuditEvent]:
+async def audit_events(runtime: Runtime) -> list[AuditEventRow]:
     async with runtime.database.system_session() as session:
-        statement = select(AuditEvent).where(AuditEvent.action == "credential.verify")
+        statement = select(AuditEventRow).where(AuditEventRow.action == "credential.verify")
         return list((await session.execute(statement)).scalars())
 
 

@@ -9,7 +9,7 @@ import uuid
 
 from sqlalchemy import select
 
-from db.models import Webhook
+from db.models import WebhookRow
 from graph.runtime import Runtime
 from integrations.webhooks.key_rotation import webhook_key_usage
 from integrations.webhooks.signing import new_secret, open_secret, seal_secret
@@ -25,7 +25,7 @@ async def test_rotation_reseals_webhook_secrets_under_the_primary_key(runtime: R
     sealed = seal_secret(runtime.vault, secret, user.id, hook_id)
     async with runtime.database.system_session() as session:
         session.add(
-            Webhook(
+            WebhookRow(
                 id=hook_id, user_id=user.id, url="https://example.com/h", events=["SYNC_FINISHED"],
                 enabled=True, key_id=sealed.key_id, secret_ciphertext=sealed.blob,
                 consecutive_failures=0,
@@ -41,7 +41,7 @@ async def test_rotation_reseals_webhook_secrets_under_the_primary_key(runtime: R
     assert await webhook_key_usage(runtime.database) == {"k2": 1}
     assert report.unused_key_ids == [old_id]
     async with runtime.database.system_session() as session:
-        row = (await session.scalars(select(Webhook))).one()
+        row = (await session.scalars(select(WebhookRow))).one()
     only_new = Vault({"k2": new_key})
     assert open_secret(only_new, Sealed(row.key_id, row.secret_ciphertext), user.id, hook_id) == (
         secret

@@ -12,12 +12,11 @@ import pytest
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook as Verifier
 
+from core.settings import Settings
 from db.enums import DeliveryStatus
-from db.models import User
-from db.models import Webhook as WebhookRow
+from db.models import UserRow, WebhookRow
 from graph.runtime import Runtime
 from providers.base import Scope
-from stratograph.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import access_token, create_user
 from tests.graphql_client import GraphQLClient
@@ -27,7 +26,7 @@ from tests.webhook_receiver import WebhookReceiver
 from tests.webhook_support import ADD_WEBHOOK, FakeDNS, aim_at, deliveries
 
 SCOPE = Scope("us-east-1", "ec2:instance")
-Owner = tuple[User, str]
+Owner = tuple[UserRow, str]
 
 
 @pytest.fixture

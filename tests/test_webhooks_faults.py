@@ -1,4 +1,4 @@
-"""Webhook attacks and faults: SSRF targets (also by DNS rebinding), and receivers that fail,
+"""WebhookRow attacks and faults: SSRF targets (also by DNS rebinding), and receivers that fail,
 hang, redirect or stream without end. The guard runs at connect time, so every case here would
 reach the receiver on 127.0.0.1 if it did not."""
 
@@ -12,16 +12,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
+from core.settings import Settings
 from db.enums import DeliveryStatus
-from db.models import Webhook as WebhookRow
-from db.models import WebhookDelivery
+from db.models import WebhookDeliveryRow, WebhookRow
 from db.types import utcnow
 from graph.runtime import Runtime
 from integrations.webhooks.events import payload
 from integrations.webhooks.signing import new_secret, seal_secret
 from integrations.webhooks.ssrf import AddressPolicy, BlockedAddress
 from integrations.webhooks.transport import Limits
-from stratograph.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import access_token, create_user
 from tests.graphql_client import GraphQLClient
@@ -64,7 +63,7 @@ async def queued_hook(runtime: Runtime, url: str, *, count: int = 1) -> uuid.UUI
             }
             for i in range(count)
         ]  # fmt: skip
-        await session.execute(insert(WebhookDelivery), rows)
+        await session.execute(insert(WebhookDeliveryRow), rows)
     return hook_id
 
 

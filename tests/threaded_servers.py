@@ -18,8 +18,8 @@ from pathlib import Path
 
 import uvicorn
 
+from core.settings import Settings
 from graph.app import create_app
-from stratograph.settings import Settings
 
 STARTUP_DEADLINE_SECONDS = 20.0
 

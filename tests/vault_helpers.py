@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 
 from db.engine import Database
 from db.enums import Provider
-from db.models import CloudCredential
+from db.models import CloudCredentialRow
 from providers.secrets import AwsSecret
 from providers.vault_access import open_secret, seal_into
 from security.vault import Vault
@@ -39,7 +39,7 @@ async def seal_rows(
                 secret_access_key="rot-" + secrets.token_urlsafe(30),
                 session_token=None,
             )
-            row = CloudCredential(
+            row = CloudCredentialRow(
                 id=uuid.uuid4(),
                 user_id=owners[n % len(owners)],
                 provider=Provider.AWS,
@@ -54,7 +54,7 @@ async def seal_rows(
 
 async def open_all(database: Database, vault: Vault) -> dict[uuid.UUID, object]:
     async with database.system_session() as session:
-        rows = (await session.scalars(select(CloudCredential))).all()
+        rows = (await session.scalars(select(CloudCredentialRow))).all()
     return {row.id: open_secret(row, vault) for row in rows}
 
 

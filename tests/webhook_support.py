@@ -10,7 +10,7 @@ import httpcore
 from sqlalchemy import select
 
 from db.engine import Database
-from db.models import WebhookDelivery
+from db.models import WebhookDeliveryRow
 from graph.runtime import Runtime
 from integrations.webhooks.dispatcher import WebhookDispatcher
 from integrations.webhooks.ssrf import AddressPolicy, BlockedAddress
@@ -85,7 +85,7 @@ def aim_at(
 
 async def deliveries(database: Database, webhook_id: uuid.UUID | None = None) -> list[Any]:
     async with database.system_session() as session:
-        statement = select(WebhookDelivery).order_by(WebhookDelivery.created_at)
+        statement = select(WebhookDeliveryRow).order_by(WebhookDeliveryRow.created_at)
         if webhook_id is not None:
-            statement = statement.where(WebhookDelivery.webhook_id == webhook_id)
+            statement = statement.where(WebhookDeliveryRow.webhook_id == webhook_id)
         return list((await session.scalars(statement)).all())

@@ -1,32 +1,36 @@
-"""Every table of the application; importing this package registers them all on `Base.metadata`."""
+"""Every table of the application; importing this package registers them all on `Base.metadata`.
 
-from db.models.accounts import RefreshToken, User
-from db.models.audit import AuditEvent
-from db.models.credentials import CloudCredential
-from db.models.inventory import Resource
-from db.models.sync import SyncJob, SyncScope
-from db.models.webhooks import Webhook, WebhookDelivery
+Models end in `Row` (`CloudCredentialRow` is a stored `CloudCredential`), so a module can use a
+model and the GraphQL type of the same thing side by side without aliasing either.
+"""
+
+from db.models.accounts import RefreshTokenRow, UserRow
+from db.models.audit import AuditEventRow
+from db.models.credentials import CloudCredentialRow
+from db.models.inventory import CloudResourceRow
+from db.models.sync import SyncJobRow, SyncScopeRow
+from db.models.webhooks import WebhookDeliveryRow, WebhookRow
 
 OWNED_MODELS = (
-    RefreshToken,
-    AuditEvent,
-    CloudCredential,
-    Resource,
-    SyncJob,
-    SyncScope,
-    Webhook,
-    WebhookDelivery,
+    RefreshTokenRow,
+    AuditEventRow,
+    CloudCredentialRow,
+    CloudResourceRow,
+    SyncJobRow,
+    SyncScopeRow,
+    WebhookRow,
+    WebhookDeliveryRow,
 )
 
 __all__ = [
     "OWNED_MODELS",
-    "AuditEvent",
-    "CloudCredential",
-    "RefreshToken",
-    "Resource",
-    "SyncJob",
-    "SyncScope",
-    "User",
-    "Webhook",
-    "WebhookDelivery",
+    "AuditEventRow",
+    "CloudCredentialRow",
+    "CloudResourceRow",
+    "RefreshTokenRow",
+    "SyncJobRow",
+    "SyncScopeRow",
+    "UserRow",
+    "WebhookDeliveryRow",
+    "WebhookRow",
 ]

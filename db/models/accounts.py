@@ -14,7 +14,7 @@ from db.models.columns import enum_column, owner_column
 from db.types import utcnow
 
 
-class User(IdMixin, CreatedAtMixin, Base):
+class UserRow(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "users"
 
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -28,7 +28,7 @@ class User(IdMixin, CreatedAtMixin, Base):
     last_login_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
-class RefreshToken(IdMixin, CreatedAtMixin, Base):
+class RefreshTokenRow(IdMixin, CreatedAtMixin, Base):
     """One issued refresh token; rotation chains tokens of one log-in into a family."""
 
     __tablename__ = "refresh_tokens"

@@ -14,7 +14,7 @@ from db.models.columns import enum_column
 from db.types import JSONDocument
 
 
-class AuditEvent(IdMixin, CreatedAtMixin, Base):
+class AuditEventRow(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "audit_events"
     __table_args__ = (
         Index(None, "user_id", "created_at"),

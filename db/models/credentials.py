@@ -14,7 +14,7 @@ from db.models.columns import enum_column, owner_column
 from db.types import utcnow
 
 
-class CloudCredential(IdMixin, CreatedAtMixin, Base):
+class CloudCredentialRow(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "cloud_credentials"
     __table_args__ = (
         UniqueConstraint("user_id", "name"),

@@ -15,11 +15,11 @@ from db.models.columns import enum_column, owner_column
 from db.types import JSONDocument, utcnow
 
 
-class Resource(IdMixin, Base):
+class CloudResourceRow(IdMixin, Base):
     __tablename__ = "resources"
     __table_args__ = (
         UniqueConstraint("credential_id", "resource_id"),
-        Index(None, "user_id", "category", "status"),
+        Index(None, "user_id", "type", "status"),
         Index(None, "user_id", "provider"),
         Index(None, "user_id", "last_synced_at"),
         Index(None, "user_id", "name", "id"),
@@ -33,7 +33,7 @@ class Resource(IdMixin, Base):
     provider: Mapped[Provider] = mapped_column(enum_column(Provider))
     account: Mapped[str] = mapped_column(String(128))
     region: Mapped[str] = mapped_column(String(64))
-    category: Mapped[ResourceType] = mapped_column(enum_column(ResourceType))
+    type: Mapped[ResourceType] = mapped_column(enum_column(ResourceType))
     native_type: Mapped[str] = mapped_column(String(128))
     resource_id: Mapped[str] = mapped_column(String(512))
     name: Mapped[str] = mapped_column(String(512))
@@ -41,8 +41,9 @@ class Resource(IdMixin, Base):
         enum_column(ResourceStatus), default=ResourceStatus.UNKNOWN
     )
     tags: Mapped[dict[str, str]] = mapped_column(JSONDocument, default=dict)
-    # `metadata` is reserved by SQLAlchemy's declarative API, hence the attribute name.
-    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSONDocument, default=dict)
+    # The column is `metadata`, like the GraphQL field; SQLAlchemy's declarative API reserves that
+    # attribute name, so the attribute takes its usual escape, a trailing underscore.
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONDocument, default=dict)
     cost_per_hour: Mapped[float | None] = mapped_column(Float, default=None)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_synced_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -15,7 +15,7 @@ from db.models.columns import enum_column, owner_column
 from db.types import JSONDocument, utcnow
 
 
-class SyncJob(IdMixin, Base):
+class SyncJobRow(IdMixin, Base):
     __tablename__ = "sync_jobs"
     __table_args__ = (
         Index(None, "user_id", "queued_at"),
@@ -46,7 +46,7 @@ class SyncJob(IdMixin, Base):
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument, default=list)
 
 
-class SyncScope(IdMixin, Base):
+class SyncScopeRow(IdMixin, Base):
     """The last listing outcome of one (credential, region, resource kind)."""
 
     __tablename__ = "sync_scopes"

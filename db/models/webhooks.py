@@ -19,7 +19,7 @@ from db.models.columns import enum_column, owner_column
 from db.types import JSONDocument, utcnow
 
 
-class Webhook(IdMixin, CreatedAtMixin, Base):
+class WebhookRow(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "webhooks"
     __table_args__ = (Index(None, "user_id", "created_at"),)
 
@@ -37,7 +37,7 @@ class Webhook(IdMixin, CreatedAtMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class WebhookDelivery(IdMixin, CreatedAtMixin, Base):
+class WebhookDeliveryRow(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         Index(None, "status", "next_attempt_at"),

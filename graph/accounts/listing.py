@@ -1,28 +1,21 @@
-"""The `auditEvents` and `users` connections, and `node` lookups of audit events."""
+"""The `auditEvents` and `users` connections."""
 
 from __future__ import annotations
-
-import uuid
 
 import strawberry
 from sqlalchemy import func
 
-from db.models import AuditEvent as AuditEventRow
-from db.models import User as UserRow
-from graph.accounts.types import AuditEvent, User
-from graph.connections.keyset import Ordering, Page, PageRequest, SortKey
+from db.models import AuditEventRow, UserRow
+from graph.accounts.types import AuditEventConnection, UserConnection
+from graph.connections.keyset import Ordering, PageRequest, SortKey
 from graph.connections.types import (
     AfterArg,
     BeforeArg,
-    ConnectionFields,
-    CountFn,
     FirstArg,
     LastArg,
-    PageInfo,
     paginate,
 )
 from graph.context import Info
-from graph.node import register_node
 from graph.permissions import IsAdmin, IsAuthenticated
 
 AUDIT_ORDERING = Ordering(
@@ -39,61 +32,6 @@ USER_ORDERING = Ordering(
         SortKey(UserRow.id, "uuid", lambda row: row.id),
     ),
 )
-
-
-async def _audit_event_node(info: Info, event_id: uuid.UUID) -> AuditEvent | None:
-    # Admins see every audit event in the list, so they can open any of them by ID too.
-    scope = info.context.db.scope.admin_view()
-    async with info.context.db.session() as session:
-        row = await session.scalar(scope.select(AuditEventRow).where(AuditEventRow.id == event_id))
-    return AuditEvent.from_row(row) if row else None
-
-
-register_node("AuditEvent", _audit_event_node)
-
-
-@strawberry.type(description="An audit event in a page of events, with its cursor.")
-class AuditEventEdge:
-    cursor: str = strawberry.field(description="Opaque position of this event in the list.")
-    node: AuditEvent = strawberry.field(description="The event.")
-
-
-@strawberry.type(description="A page of audit events, newest first (Relay cursor connection).")
-class AuditEventConnection(ConnectionFields):
-    edges: list[AuditEventEdge] = strawberry.field(description="The events of this page.")
-
-    @classmethod
-    def from_page(cls, page: Page, count: CountFn) -> AuditEventConnection:
-        return cls(
-            edges=[
-                AuditEventEdge(cursor=cursor, node=AuditEvent.from_row(row))
-                for row, cursor in zip(page.rows, page.cursors, strict=True)
-            ],
-            page_info=PageInfo.from_page(page),
-            count_fn=count,
-        )
-
-
-@strawberry.type(description="A user in a page of users, with its cursor.")
-class UserEdge:
-    cursor: str = strawberry.field(description="Opaque position of this user in the list.")
-    node: User = strawberry.field(description="The user.")
-
-
-@strawberry.type(description="A page of users, oldest account first (Relay cursor connection).")
-class UserConnection(ConnectionFields):
-    edges: list[UserEdge] = strawberry.field(description="The users of this page.")
-
-    @classmethod
-    def from_page(cls, page: Page, count: CountFn) -> UserConnection:
-        return cls(
-            edges=[
-                UserEdge(cursor=cursor, node=User.from_row(row))
-                for row, cursor in zip(page.rows, page.cursors, strict=True)
-            ],
-            page_info=PageInfo.from_page(page),
-            count_fn=count,
-        )
 
 
 @strawberry.type

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from enum import Enum
 
 import strawberry
 from strawberry.scalars import JSON
 
-from db import enums
-from db.models import AuditEvent as AuditEventRow
-from db.models import User as UserRow
+from db import enums as db_enums
+from db.models import AuditEventRow, UserRow
+from graph.accounts.loaders import user_by_id
+from graph.connections.types import Connection, Listing, connection
+from graph.context import Info
 from graph.enums import AuditOutcome
 from graph.node import Node, to_global_id
 
 
 @strawberry.enum(description="What a user may do.")
 class Role(Enum):
-    USER = strawberry.enum_value(enums.Role.USER.value, description="A regular user.")
+    USER = strawberry.enum_value(db_enums.Role.USER.value, description="A regular user.")
     ADMIN = strawberry.enum_value(
-        enums.Role.ADMIN.value, description="May list users and every audit event."
+        db_enums.Role.ADMIN.value, description="May list users and every audit event."
     )
 
 
@@ -29,6 +32,11 @@ class User(Node):
     full_name: str = strawberry.field(description="Display name.")
     role: Role = strawberry.field(description="USER or ADMIN.")
     created_at: datetime = strawberry.field(description="When the account was created.")
+
+    @classmethod
+    async def resolve_node(cls, info: Info, local_id: uuid.UUID) -> User | None:
+        row = await info.context.loaders.get(user_by_id).load(local_id)
+        return cls.from_row(row) if row else None
 
     @classmethod
     def from_row(cls, row: UserRow) -> User:
@@ -51,6 +59,16 @@ class AuditEvent(Node):
     details: JSON = strawberry.field(description="Extra facts; never a password or token.")
 
     @classmethod
+    async def resolve_node(cls, info: Info, local_id: uuid.UUID) -> AuditEvent | None:
+        # Admins see every audit event in the list, so they can open any of them by ID too.
+        scope = info.context.db.scope.admin_view()
+        async with info.context.db.session() as session:
+            row = await session.scalar(
+                scope.select(AuditEventRow).where(AuditEventRow.id == local_id)
+            )
+        return cls.from_row(row) if row else None
+
+    @classmethod
     def from_row(cls, row: AuditEventRow) -> AuditEvent:
         return cls(
             id=to_global_id("AuditEvent", row.id),
@@ -61,3 +79,21 @@ class AuditEvent(Node):
             created_at=row.created_at,
             details=JSON(row.details),
         )
+
+
+@connection(
+    AuditEvent,
+    Listing("AuditEvent", "event", "events", "An audit event"),
+    "A page of audit events, newest first (Relay cursor connection).",
+)
+class AuditEventConnection(Connection[AuditEvent]):
+    pass
+
+
+@connection(
+    User,
+    Listing("User", "user", "users", "A user"),
+    "A page of users, oldest account first (Relay cursor connection).",
+)
+class UserConnection(Connection[User]):
+    pass

@@ -1,9 +1,20 @@
-"""The GraphQL side of connections: `PageInfo`, the shared connection fields, and page arguments."""
+"""The GraphQL side of connections: one generic `Connection`/`Edge`, `PageInfo`, page arguments.
+
+A domain declares its connection once, and the edge type, the field descriptions and `from_page`
+come from here:
+
+    @connection(CloudResource, Listing("Resource", "resource", "resources", "A resource"),
+                "A page of cloud resources (Relay cursor connection).")
+    class ResourceConnection(Connection[CloudResource]):
+        pass
+"""
 
 from __future__ import annotations
 
+import types
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, cast
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Generic, Protocol, Self, TypeVar, cast
 
 import strawberry
 from sqlalchemy import Select
@@ -59,6 +70,90 @@ class ConnectionFields:
     @strawberry.field(description="How many items match the query, across all pages.")
     async def total_count(self) -> int:
         return await self.count_fn()
+
+
+class RowNode(Protocol):
+    """A Node type that builds itself from a row of its list query."""
+
+    @classmethod
+    def from_row(cls, row: Any) -> Self: ...
+
+
+NodeT = TypeVar("NodeT", bound=RowNode)
+ConnectionT = TypeVar("ConnectionT", bound="Connection[Any]")
+
+
+@dataclass
+class Edge(Generic[NodeT]):
+    """An item of a page with its cursor; `connection` makes the GraphQL type of each kind."""
+
+    cursor: str
+    node: NodeT
+
+
+@dataclass
+class Connection(ConnectionFields, Generic[NodeT]):
+    """A page of one Node type: edges, `pageInfo` and a lazy `totalCount`."""
+
+    edges: list[Edge[NodeT]]
+    node_type: ClassVar[type[Any]]
+    edge_type: ClassVar[type[Edge[Any]]]
+
+    @classmethod
+    def from_page(cls, page: Page, count: CountFn) -> Self:
+        edge, to_node = cls.edge_type, cls.node_type.from_row
+        return cls(
+            edges=[
+                edge(cursor=cursor, node=to_node(row))
+                for row, cursor in zip(page.rows, page.cursors, strict=True)
+            ],
+            page_info=PageInfo.from_page(page),
+            count_fn=count,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """How a kind of node is named in its connection's GraphQL names and descriptions."""
+
+    type_prefix: str  # "Resource" -> ResourceConnection, ResourceEdge
+    singular: str  # "resource"
+    plural: str  # "resources"
+    one: str  # "A resource": how an edge's description starts
+
+
+def connection(
+    node: type[NodeT], listing: Listing, description: str
+) -> Callable[[type[ConnectionT]], type[ConnectionT]]:
+    """Make `cls` the GraphQL connection of `node`, with its edge type named after `listing`."""
+
+    def build(cls: type[ConnectionT]) -> type[ConnectionT]:
+        edge = strawberry.type(
+            name=f"{listing.type_prefix}Edge",
+            description=f"{listing.one} in a page of {listing.plural}, with its cursor.",
+        )(_edge_class(node, listing))
+        cls.__annotations__ = {"edges": list[edge]}  # type: ignore[valid-type]
+        # The generic field gets this kind's description; strawberry reads it from the class.
+        setattr(cls, "edges", strawberry.field(description=f"The {listing.plural} of this page."))  # noqa: B010
+        cls.node_type = node
+        cls.edge_type = edge
+        return strawberry.type(name=f"{listing.type_prefix}Connection", description=description)(
+            cls
+        )
+
+    return build
+
+
+def _edge_class(node: type[Any], listing: Listing) -> type[Edge[Any]]:
+    def body(namespace: dict[str, Any]) -> None:
+        namespace["__annotations__"] = {"cursor": str, "node": node}
+        namespace["cursor"] = strawberry.field(
+            description=f"Opaque position of this {listing.singular} in the list."
+        )
+        namespace["node"] = strawberry.field(description=f"The {listing.singular}.")
+        namespace["__module__"] = node.__module__
+
+    return types.new_class(f"{listing.type_prefix}Edge", (Edge,), exec_body=body)
 
 
 def codec(info: Info) -> CursorCodec:

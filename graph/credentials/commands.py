@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.audit import record_audit
 from db.enums import AuditOutcome, HealthStatus, Provider
-from db.models import CloudCredential as CredentialRow
+from db.models import CloudCredentialRow
 from graph.context import Context
 from graph.credentials.inputs import (
     AddCredentialInput,
@@ -46,8 +46,8 @@ def _taken() -> UserError:
     )
 
 
-def credential_id(global_id: str) -> uuid.UUID | None:
-    """The row id behind a credential's global ID; None for anything else (reported as missing)."""
+def decode_credential_id(global_id: str) -> uuid.UUID | None:
+    """The local id behind a credential's global ID; None for anything else (reported missing)."""
     try:
         return from_global_id(global_id, NODE_TYPE)[1]
     except BadRequest:
@@ -64,7 +64,7 @@ def _default_region(ctx: Context, provider: Provider) -> str:
 
 
 def _audit(
-    ctx: Context, session: AsyncSession, action: str, row: CredentialRow, **extra: object
+    ctx: Context, session: AsyncSession, action: str, row: CloudCredentialRow, **extra: object
 ) -> None:
     record_audit(
         session,
@@ -99,11 +99,11 @@ async def _audit_not_found(ctx: Context, action: str, global_id: str) -> None:
 async def _name_taken(
     ctx: Context, session: AsyncSession, name: str, except_id: uuid.UUID | None = None
 ) -> bool:
-    statement = ctx.db.scope.select_columns(CredentialRow, CredentialRow.id).where(
-        CredentialRow.name == name
+    statement = ctx.db.scope.select_columns(CloudCredentialRow, CloudCredentialRow.id).where(
+        CloudCredentialRow.name == name
     )
     if except_id is not None:
-        statement = statement.where(CredentialRow.id != except_id)
+        statement = statement.where(CloudCredentialRow.id != except_id)
     return (await session.execute(statement.limit(1))).first() is not None
 
 
@@ -117,7 +117,7 @@ async def add_credential(ctx: Context, data: AddCredentialInput) -> AddCredentia
     owner = ctx.db.scope.user_id
     assert owner is not None  # the resolver requires an authenticated user
     provider = provider_of(secret)
-    row = CredentialRow(
+    row = CloudCredentialRow(
         id=uuid.uuid4(),
         user_id=owner,
         provider=provider,
@@ -147,11 +147,11 @@ async def update_credential(ctx: Context, data: UpdateCredentialInput) -> Update
     secret = check_secret(data.secret, problems) if data.secret else None
     if problems.errors:
         return UpdateCredentialPayload(credential=None, user_errors=problems.errors)
-    row_id = credential_id(data.id)
+    credential_id = decode_credential_id(data.id)
     result: CloudCredential | None = None
     try:
         async with ctx.db.session() as session:
-            row = await _load_for_update(ctx, session, row_id)
+            row = await _load_for_update(ctx, session, credential_id)
             if row is not None:
                 refused = await _refusal(ctx, session, row, name, secret)
                 if refused:
@@ -170,24 +170,26 @@ async def update_credential(ctx: Context, data: UpdateCredentialInput) -> Update
 
 
 async def _load_for_update(
-    ctx: Context, session: AsyncSession, row_id: uuid.UUID | None
-) -> CredentialRow | None:
-    if row_id is None:
+    ctx: Context, session: AsyncSession, credential_id: uuid.UUID | None
+) -> CloudCredentialRow | None:
+    if credential_id is None:
         return None
-    statement = ctx.db.scope.select(CredentialRow).where(CredentialRow.id == row_id)
+    statement = ctx.db.scope.select(CloudCredentialRow).where(
+        CloudCredentialRow.id == credential_id
+    )
     return (await session.scalars(statement.with_for_update())).first()
 
 
 async def _refusal(
     ctx: Context,
     session: AsyncSession,
-    row: CredentialRow,
+    row: CloudCredentialRow,
     name: str | None,
     secret: CloudSecret | None,
 ) -> list[UserError]:
     errors: list[UserError] = []
     if secret is not None and provider_of(secret) != row.provider:
-        # Decided: a credential's provider never changes (its inventory and jobs belong to it).
+        # A credential's provider never changes: its inventory and jobs belong to that cloud.
         errors.append(
             user_error(
                 UserErrorCode.INVALID,
@@ -203,7 +205,7 @@ async def _refusal(
 
 def _apply(
     ctx: Context,
-    row: CredentialRow,
+    row: CloudCredentialRow,
     name: str | None,
     region: str | None,
     secret: CloudSecret | None,
@@ -228,16 +230,18 @@ def _apply(
 
 
 async def delete_credential(ctx: Context, data: DeleteCredentialInput) -> DeleteCredentialPayload:
-    row_id = credential_id(data.id)
+    credential_id = decode_credential_id(data.id)
     deleted = None
-    if row_id is not None:
+    if credential_id is not None:
         async with ctx.db.session() as session:
-            statement = ctx.db.scope.select(CredentialRow).where(CredentialRow.id == row_id)
+            statement = ctx.db.scope.select(CloudCredentialRow).where(
+                CloudCredentialRow.id == credential_id
+            )
             row = (await session.scalars(statement)).first()
             if row is not None:
                 # Resources, sync jobs and sync scopes go with it (ON DELETE CASCADE).
                 await session.execute(
-                    ctx.db.scope.delete(CredentialRow).where(CredentialRow.id == row.id)
+                    ctx.db.scope.delete(CloudCredentialRow).where(CloudCredentialRow.id == row.id)
                 )
                 _audit(ctx, session, "credential.delete", row)
                 deleted = to_global_id(NODE_TYPE, row.id)

@@ -8,15 +8,23 @@ from typing import Annotated
 
 import strawberry
 
-from db.models import CloudCredential as CredentialRow
+from db.models import CloudCredentialRow
 from graph.connections.keyset import PageRequest, make_page
 from graph.connections.types import AfterArg, FirstArg, binding, codec, decode_start
 from graph.context import Info
+from graph.credentials.loaders import credential_by_id
 from graph.enums import HealthStatus, Provider
 from graph.inventory.filters import ResourceCriteria, ResourceFilter
+from graph.inventory.loaders import (
+    CREDENTIAL_RESOURCES_ORDERING,
+    CountKey,
+    PageKey,
+    resource_counts,
+    resource_pages,
+)
 from graph.inventory.types import ResourceConnection
-from graph.loaders.inventory import CREDENTIAL_RESOURCES_ORDERING, CountKey, PageKey
 from graph.node import Node, to_global_id
+from graph.sync.loaders import last_sync_by_credential
 from graph.sync.types import SyncJob
 
 
@@ -32,7 +40,7 @@ class ProviderHealth:
     )
 
     @classmethod
-    def from_row(cls, row: CredentialRow) -> ProviderHealth:
+    def from_row(cls, row: CloudCredentialRow) -> ProviderHealth:
         return cls(
             status=HealthStatus(row.health_status.value),
             response_time_ms=row.health_response_ms,
@@ -55,14 +63,14 @@ class CloudCredential(Node):
         description="When a provider call last used it."
     )
     health: ProviderHealth = strawberry.field(description="The last identity check.")
-    row_id: strawberry.Private[uuid.UUID]
+    credential_id: strawberry.Private[uuid.UUID]
 
     # Relations: each goes through a per-request DataLoader, so listing every credential with
     # these fields costs the same number of SQL statements for 1 or 100 credentials.
     @strawberry.field(description="How many resources (not deleted) its syncs have found.")
     async def resource_count(self, info: Info) -> int:
-        return await info.context.loaders.resource_count.load(
-            CountKey(self.row_id, ResourceCriteria())
+        return await info.context.loaders.get(resource_counts).load(
+            CountKey(self.credential_id, ResourceCriteria())
         )
 
     @strawberry.field(description="The resources its syncs found, by name.")
@@ -82,21 +90,29 @@ class CloudCredential(Node):
         bound_to = binding(info, ordering, str(self.id))
         start = decode_start(info, ordering, request, bound_to)
         loaders = info.context.loaders
-        rows = await loaders.resource_page.load(PageKey(self.row_id, criteria, request.size, start))
+        rows = await loaders.get(resource_pages).load(
+            PageKey(self.credential_id, criteria, request.size, start)
+        )
         page = make_page(rows, ordering, request, codec(info), bound_to)
 
         async def count() -> int:
-            return await loaders.resource_count.load(CountKey(self.row_id, criteria))
+            return await loaders.get(resource_counts).load(CountKey(self.credential_id, criteria))
 
         return ResourceConnection.from_page(page, count)
 
     @strawberry.field(description="Its most recently queued sync job; null before the first.")
     async def last_sync(self, info: Info) -> SyncJob | None:
-        job = await info.context.loaders.last_sync.load(self.row_id)
+        job = await info.context.loaders.get(last_sync_by_credential).load(self.credential_id)
         return SyncJob.from_row(job) if job else None
 
     @classmethod
-    def from_row(cls, row: CredentialRow) -> CloudCredential:
+    async def resolve_node(cls, info: Info, local_id: uuid.UUID) -> CloudCredential | None:
+        # The same batch serves `node(id:)` and every resource's or job's `credential`.
+        row = await info.context.loaders.get(credential_by_id).load(local_id)
+        return cls.from_row(row) if row else None
+
+    @classmethod
+    def from_row(cls, row: CloudCredentialRow) -> CloudCredential:
         return cls(
             id=to_global_id("CloudCredential", row.id),
             provider=Provider(row.provider.value),
@@ -107,5 +123,5 @@ class CloudCredential(Node):
             updated_at=row.updated_at,
             last_used_at=row.last_used_at,
             health=ProviderHealth.from_row(row),
-            row_id=row.id,
+            credential_id=row.id,
         )

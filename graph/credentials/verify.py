@@ -8,13 +8,13 @@ from typing import Annotated
 import strawberry
 from sqlalchemy import select
 
+from db import enums as db_enums
 from db.audit import record_audit
-from db.enums import AuditOutcome, HealthStatus
-from db.models import CloudCredential as CredentialRow
+from db.models import CloudCredentialRow
 from db.types import utcnow
 from graph.context import Info
 from graph.credentials.types import ProviderHealth
-from graph.enums import HealthStatus as HealthStatusEnum
+from graph.enums import HealthStatus
 from graph.node import from_global_id
 from graph.permissions import IsAuthenticated
 from graph.user_errors import UserError, UserErrorCode, user_error
@@ -59,9 +59,10 @@ class CredentialVerifyMutations:
         scope = ctx.db.scope
         async with ctx.db.session() as session:
             statement = scope.restrict(
-                select(CredentialRow).where(CredentialRow.id == credential_id), CredentialRow
+                select(CloudCredentialRow).where(CloudCredentialRow.id == credential_id),
+                CloudCredentialRow,
             )
-            row: CredentialRow | None = (await session.execute(statement)).scalar()
+            row: CloudCredentialRow | None = (await session.execute(statement)).scalar()
         if row is None:
             return VerifyCredentialPayload(
                 health=None,
@@ -70,12 +71,12 @@ class CredentialVerifyMutations:
                 ],
             )
         # No transaction stays open while the cloud is called.
-        result = await check_health(row, ctx.runtime.vault, ctx.runtime.settings)
+        result = await check_health(row, ctx.runtime.vault, ctx.runtime.endpoints)
         checked_at = utcnow()
         async with ctx.db.session() as session:
             await session.execute(
-                scope.update(CredentialRow)
-                .where(CredentialRow.id == credential_id)
+                scope.update(CloudCredentialRow)
+                .where(CloudCredentialRow.id == credential_id)
                 .values(
                     health_status=result.status,
                     health_response_ms=result.response_time_ms,
@@ -88,9 +89,9 @@ class CredentialVerifyMutations:
             record_audit(
                 session,
                 ACTION,
-                AuditOutcome.FAILURE
-                if result.status == HealthStatus.ERROR
-                else AuditOutcome.SUCCESS,
+                db_enums.AuditOutcome.FAILURE
+                if result.status == db_enums.HealthStatus.ERROR
+                else db_enums.AuditOutcome.SUCCESS,
                 user_id=_user_id(info),
                 ip=ctx.client_ip,
                 user_agent=ctx.user_agent,
@@ -102,7 +103,7 @@ class CredentialVerifyMutations:
                 },
             )
         health = ProviderHealth(
-            status=HealthStatusEnum(result.status.value),
+            status=HealthStatus(result.status.value),
             response_time_ms=result.response_time_ms,
             checked_at=checked_at,
             error_message=result.error_message,

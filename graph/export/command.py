@@ -12,6 +12,7 @@ from typing import BinaryIO
 
 from starlette.datastructures import QueryParams
 
+from core.settings import Settings
 from db.engine import Database, create_engine
 from db.scoping import OwnerScope, ScopedDatabase
 from graph.errors import BadRequest
@@ -21,7 +22,6 @@ from integrations.export.formats import encoder
 from integrations.export.stream import encoded, stream_rows
 from security.password_policy import PolicyError
 from security.registration import find_user_by_email
-from stratograph.settings import Settings
 
 
 class ExportError(Exception):

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Select
 
-from db.models import Resource
+from db.models import CloudResourceRow
 from db.scoping import OwnerScope
 from graph.export.params import ResourceExportRequest
 from graph.inventory.columns import RESOURCE_COLUMNS
@@ -40,7 +40,7 @@ def resource_statement(scope: OwnerScope, request: ResourceExportRequest) -> Sel
     """The same scoped, filtered and ordered select the connection pages through."""
     criteria = ResourceCriteria.from_input(request.filter)
     ordering = resource_ordering(request.order)
-    statement = criteria.apply(scope.select_columns(Resource, *RESOURCE_COLUMNS))
+    statement = criteria.apply(scope.select_columns(CloudResourceRow, *RESOURCE_COLUMNS))
     return statement.order_by(*ordering.order_by())
 
 

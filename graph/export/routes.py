@@ -15,6 +15,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from core import metrics
+from core.request_context import set_user
 from db.scoping import OwnerScope, ScopedDatabase
 from graph.context import CurrentUser, authenticate, bearer_token
 from graph.errors import BadRequest, ErrorCode
@@ -25,8 +27,6 @@ from integrations.export.formats import MEDIA_TYPES, encoder
 from integrations.export.stream import encoded, stream_rows
 from security.proxies import trusted_proxies
 from security.ratelimit import Caller, FieldCall, tightest
-from stratograph import metrics
-from stratograph.request_context import set_user
 
 logger = logging.getLogger("stratograph.export")
 Handler = Callable[[Request, Runtime, CurrentUser], Awaitable[Response]]

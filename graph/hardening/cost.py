@@ -3,9 +3,9 @@
 Every field returning a `…Connection` fetches up to `first`/`last` nodes (1–100, default 20) for
 each parent node; a plain list holds its `limit`/`first` argument's count, else LIST_ESTIMATE.
 The cost is the total number of nodes the query could return. GitHub allows 500,000; here a row
-of a dozen fields costs about 80 µs of CPU (design.md), so 500,000 nodes would be ~40 s of one
-core. The budget of 10,000 nodes keeps the worst case near one second and still allows every
-single-level page of 100, and a nested page of 100 under a short list.
+of a dozen fields costs about 80 µs of CPU (README, "Query limits"), so 500,000 nodes would
+be ~40 s of one core. The budget of 10,000 nodes keeps the worst case near one second and still
+allows every single-level page of 100, and a nested page of 100 under a short list.
 
 Cost is linear in the multiplier, so each fragment is measured once at multiplier 1 and scaled:
 the walk is linear in the document even for fragment fan-out bombs, and cycles count as 0.

@@ -18,6 +18,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
+from core import metrics
 from graph.context import Context
 from graph.errors import ErrorCode, PublicError
 from graph.hardening.cost import check_cost
@@ -25,7 +26,6 @@ from graph.hardening.production import is_production
 from graph.hardening.root_fields import root_field_calls
 from graph.hardening.rules import LIMIT_RULES, MAX_TOKENS
 from security.ratelimit import Caller, Verdict, tightest
-from stratograph import metrics
 
 
 class QueryLimits(SchemaExtension):

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from db.models import Resource
+from db.models import CloudResourceRow
 
 # Read paths select these columns (Core rows, not ORM objects: much cheaper per row).
 RESOURCE_COLUMNS = (
-    Resource.id,
-    Resource.credential_id,
-    Resource.provider,
-    Resource.category,
-    Resource.native_type,
-    Resource.resource_id,
-    Resource.name,
-    Resource.region,
-    Resource.account,
-    Resource.status,
-    Resource.tags,
-    Resource.meta.label("meta"),
-    Resource.cost_per_hour,
-    Resource.first_seen_at,
-    Resource.last_synced_at,
-    Resource.deleted_at,
+    CloudResourceRow.id,
+    CloudResourceRow.credential_id,
+    CloudResourceRow.provider,
+    CloudResourceRow.type,
+    CloudResourceRow.native_type,
+    CloudResourceRow.resource_id,
+    CloudResourceRow.name,
+    CloudResourceRow.region,
+    CloudResourceRow.account,
+    CloudResourceRow.status,
+    CloudResourceRow.tags,
+    CloudResourceRow.metadata_.label("metadata_"),
+    CloudResourceRow.cost_per_hour,
+    CloudResourceRow.first_seen_at,
+    CloudResourceRow.last_synced_at,
+    CloudResourceRow.deleted_at,
 )

@@ -15,11 +15,8 @@ import strawberry
 from sqlalchemy import ColumnElement, case, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import enums as db
-from db.models import AuditEvent as AuditEventRow
-from db.models import CloudCredential as CredentialRow
-from db.models import Resource
-from db.models import SyncJob as SyncJobRow
+from db import enums as db_enums
+from db.models import AuditEventRow, CloudCredentialRow, CloudResourceRow, SyncJobRow
 from db.scoping import OwnerScope
 from graph.accounts.types import AuditEvent
 from graph.context import Info
@@ -33,7 +30,7 @@ TOP_REGIONS = 10
 TOP_SERVICES = 20
 MAX_ACTIVITY = 50
 # Stopped and terminated resources are not billed for compute, so they add nothing to the estimate.
-UNBILLED = (db.ResourceStatus.STOPPED, db.ResourceStatus.TERMINATED)
+UNBILLED = (db_enums.ResourceStatus.STOPPED, db_enums.ResourceStatus.TERMINATED)
 
 
 @strawberry.type(description="Resource counts of one cloud.")
@@ -157,7 +154,7 @@ def _event_entry(row: AuditEventRow) -> ActivityEntry:
 
 def _job_entry(row: SyncJobRow) -> ActivityEntry:
     summary = f"sync {row.status.value}"
-    if row.status not in db.ACTIVE_JOB_STATUSES:
+    if row.status not in db_enums.ACTIVE_JOB_STATUSES:
         summary += f": {row.added} added, {row.updated} updated, {row.removed} removed"
     return ActivityEntry(
         kind=ActivityKind.SYNC_JOB,
@@ -186,25 +183,27 @@ class _Totals:
 
 
 async def _per_provider(session: AsyncSession, scope: OwnerScope) -> _Totals:
-    billable = func.sum(case((Resource.status.not_in(UNBILLED), Resource.cost_per_hour)))
+    billable = func.sum(
+        case((CloudResourceRow.status.not_in(UNBILLED), CloudResourceRow.cost_per_hour))
+    )
     statement = (
         scope.select_columns(
-            Resource,
-            Resource.provider,
+            CloudResourceRow,
+            CloudResourceRow.provider,
             func.count(),
-            _count_if(Resource.category == db.ResourceType.VM),
-            _count_if(Resource.category == db.ResourceType.STORAGE),
-            _count_if(Resource.category == db.ResourceType.NETWORK),
+            _count_if(CloudResourceRow.type == db_enums.ResourceType.VM),
+            _count_if(CloudResourceRow.type == db_enums.ResourceType.STORAGE),
+            _count_if(CloudResourceRow.type == db_enums.ResourceType.NETWORK),
             _count_if(
-                (Resource.category == db.ResourceType.VM)
-                & (Resource.status == db.ResourceStatus.RUNNING)
+                (CloudResourceRow.type == db_enums.ResourceType.VM)
+                & (CloudResourceRow.status == db_enums.ResourceStatus.RUNNING)
             ),
             billable,
-            func.max(Resource.last_synced_at),
+            func.max(CloudResourceRow.last_synced_at),
         )
-        .where(Resource.deleted_at.is_(None))
-        .group_by(Resource.provider)
-        .order_by(Resource.provider)
+        .where(CloudResourceRow.deleted_at.is_(None))
+        .group_by(CloudResourceRow.provider)
+        .order_by(CloudResourceRow.provider)
     )
     rows = (await (await session.connection()).execute(statement)).all()
     moments = [row[7] for row in rows if row[7] is not None]
@@ -228,16 +227,16 @@ async def _per_provider(session: AsyncSession, scope: OwnerScope) -> _Totals:
 
 
 async def _per_service(session: AsyncSession, scope: OwnerScope) -> list[ServiceCost]:
-    total = func.sum(Resource.cost_per_hour)
+    total = func.sum(CloudResourceRow.cost_per_hour)
     statement = (
-        scope.select_columns(Resource, Resource.native_type, total)
+        scope.select_columns(CloudResourceRow, CloudResourceRow.native_type, total)
         .where(
-            Resource.deleted_at.is_(None),
-            Resource.cost_per_hour.is_not(None),
-            Resource.status.not_in(UNBILLED),
+            CloudResourceRow.deleted_at.is_(None),
+            CloudResourceRow.cost_per_hour.is_not(None),
+            CloudResourceRow.status.not_in(UNBILLED),
         )
-        .group_by(Resource.native_type)
-        .order_by(total.desc(), Resource.native_type)
+        .group_by(CloudResourceRow.native_type)
+        .order_by(total.desc(), CloudResourceRow.native_type)
         .limit(TOP_SERVICES)
     )
     rows = (await (await session.connection()).execute(statement)).all()
@@ -247,10 +246,10 @@ async def _per_service(session: AsyncSession, scope: OwnerScope) -> list[Service
 async def _per_region(session: AsyncSession, scope: OwnerScope) -> list[RegionCount]:
     count = func.count()
     statement = (
-        scope.select_columns(Resource, Resource.region, count)
-        .where(Resource.deleted_at.is_(None))
-        .group_by(Resource.region)
-        .order_by(count.desc(), Resource.region)
+        scope.select_columns(CloudResourceRow, CloudResourceRow.region, count)
+        .where(CloudResourceRow.deleted_at.is_(None))
+        .group_by(CloudResourceRow.region)
+        .order_by(count.desc(), CloudResourceRow.region)
         .limit(TOP_REGIONS)
     )
     rows = (await (await session.connection()).execute(statement)).all()
@@ -266,7 +265,9 @@ async def build_dashboard(info: Info) -> Dashboard:
         services = await _per_service(session, scope) if cost_tracking else []
         regions = await _per_region(session, scope)
         credentials = (
-            await session.scalars(scope.select(CredentialRow).order_by(CredentialRow.name))
+            await session.scalars(
+                scope.select(CloudCredentialRow).order_by(CloudCredentialRow.name)
+            )
         ).all()
     health = []
     for row in credentials:

@@ -11,7 +11,7 @@ import strawberry
 from sqlalchemy import ColumnElement, Select, case, func
 
 from db import enums as db_enums
-from db.models import Resource
+from db.models import CloudResourceRow
 from graph.connections.keyset import Ordering, SortKey
 from graph.enums import Provider, ResourceStatus, ResourceType
 from graph.errors import BadRequest
@@ -145,32 +145,36 @@ class ResourceCriteria:
     def apply(self, statement: Select[Any]) -> Select[Any]:
         conditions: list[ColumnElement[bool]] = []
         if not self.include_deleted:
-            conditions.append(Resource.deleted_at.is_(None))
+            conditions.append(CloudResourceRow.deleted_at.is_(None))
         if self.providers:
-            conditions.append(Resource.provider.in_([db_enums.Provider(p) for p in self.providers]))
+            conditions.append(
+                CloudResourceRow.provider.in_([db_enums.Provider(p) for p in self.providers])
+            )
         if self.types:
-            conditions.append(Resource.category.in_([db_enums.ResourceType(t) for t in self.types]))
+            conditions.append(
+                CloudResourceRow.type.in_([db_enums.ResourceType(t) for t in self.types])
+            )
         if self.regions:
-            conditions.append(Resource.region.in_(self.regions))
+            conditions.append(CloudResourceRow.region.in_(self.regions))
         if self.statuses:
             conditions.append(
-                Resource.status.in_([db_enums.ResourceStatus(s) for s in self.statuses])
+                CloudResourceRow.status.in_([db_enums.ResourceStatus(s) for s in self.statuses])
             )
         if self.credential_id is not None:
-            conditions.append(Resource.credential_id == self.credential_id)
+            conditions.append(CloudResourceRow.credential_id == self.credential_id)
         for key, value in self.tags:
-            tag = Resource.tags[key].as_string()
+            tag = CloudResourceRow.tags[key].as_string()
             conditions.append(tag.is_not(None) if value is None else tag == value)
         if self.search is not None:
             conditions.append(
-                Resource.name.icontains(self.search, autoescape=True)
-                | Resource.resource_id.icontains(self.search, autoescape=True)
+                CloudResourceRow.name.icontains(self.search, autoescape=True)
+                | CloudResourceRow.resource_id.icontains(self.search, autoescape=True)
             )
         return statement.where(*conditions) if conditions else statement
 
 
 def _id_key(descending: bool) -> SortKey:
-    return SortKey(Resource.id, "uuid", lambda row: row.id, descending)
+    return SortKey(CloudResourceRow.id, "uuid", lambda row: row.id, descending)
 
 
 def resource_ordering(order: ResourceOrder | None, prefix: str = "resources") -> Ordering:
@@ -179,25 +183,31 @@ def resource_ordering(order: ResourceOrder | None, prefix: str = "resources") ->
     name = f"{prefix}:{field.value}:{'DESC' if descending else 'ASC'}"
     if field == ResourceOrderField.NAME:
         keys: tuple[SortKey, ...] = (
-            SortKey(Resource.name, "str", lambda row: row.name, descending),
+            SortKey(CloudResourceRow.name, "str", lambda row: row.name, descending),
         )
     elif field == ResourceOrderField.LAST_SYNCED_AT:
         keys = (
-            SortKey(Resource.last_synced_at, "datetime", lambda r: r.last_synced_at, descending),
+            SortKey(
+                CloudResourceRow.last_synced_at, "datetime", lambda r: r.last_synced_at, descending
+            ),
         )
     elif field == ResourceOrderField.FIRST_SEEN_AT:
-        keys = (SortKey(Resource.first_seen_at, "datetime", lambda r: r.first_seen_at, descending),)
+        keys = (
+            SortKey(
+                CloudResourceRow.first_seen_at, "datetime", lambda r: r.first_seen_at, descending
+            ),
+        )
     else:
         # NULL sorts first on SQLite and last on PostgreSQL; an explicit "unknown cost" key that
         # always sorts ascending puts them last on both, in either direction, and keeps every key
         # non-NULL so cursor comparisons stay plain.
         unknown = SortKey(
-            case((Resource.cost_per_hour.is_(None), 1), else_=0),
+            case((CloudResourceRow.cost_per_hour.is_(None), 1), else_=0),
             "int",
             lambda row: 1 if row.cost_per_hour is None else 0,
         )
         cost = SortKey(
-            func.coalesce(Resource.cost_per_hour, 0.0),
+            func.coalesce(CloudResourceRow.cost_per_hour, 0.0),
             "float",
             lambda row: 0.0 if row.cost_per_hour is None else float(row.cost_per_hour),
             descending,

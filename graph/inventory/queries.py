@@ -1,14 +1,13 @@
-"""Inventory queries: the `resources` connection and `node` lookups of resources."""
+"""Inventory queries: the `resources` connection and the dashboard."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 import strawberry
 from sqlalchemy import func
 
-from db.models import Resource
+from db.models import CloudResourceRow
 from graph.connections.keyset import PageRequest
 from graph.connections.types import AfterArg, BeforeArg, FirstArg, LastArg, paginate
 from graph.context import Info
@@ -20,22 +19,8 @@ from graph.inventory.filters import (
     ResourceOrder,
     resource_ordering,
 )
-from graph.inventory.types import CloudResource, ResourceConnection
-from graph.node import register_node
+from graph.inventory.types import ResourceConnection
 from graph.permissions import IsAuthenticated
-
-
-async def _resource_node(info: Info, resource_id: uuid.UUID) -> CloudResource | None:
-    db = info.context.db
-    statement = db.scope.select_columns(Resource, *RESOURCE_COLUMNS).where(
-        Resource.id == resource_id
-    )
-    async with db.session() as session:
-        row = (await (await session.connection()).execute(statement)).first()
-    return CloudResource.from_row(row) if row else None
-
-
-register_node("CloudResource", _resource_node)
 
 
 @strawberry.type
@@ -66,8 +51,8 @@ class InventoryQueries:
         request = PageRequest.from_args(first, after, last, before)
         criteria = ResourceCriteria.from_input(filter)
         scope = info.context.db.scope
-        statement = criteria.apply(scope.select_columns(Resource, *RESOURCE_COLUMNS))
-        count = criteria.apply(scope.select_columns(Resource, func.count()))
+        statement = criteria.apply(scope.select_columns(CloudResourceRow, *RESOURCE_COLUMNS))
+        count = criteria.apply(scope.select_columns(CloudResourceRow, func.count()))
         page, count_fn = await paginate(
             info, statement, count, resource_ordering(order_by), request
         )

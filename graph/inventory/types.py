@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 
 from db import enums as db_enums
-from graph.connections.keyset import Page
-from graph.connections.types import ConnectionFields, CountFn, PageInfo
+from db.models import CloudResourceRow
+from graph.connections.types import Connection, Listing, connection
 from graph.context import Info
+from graph.credentials.reference import credential_field
 from graph.enums import Provider, ResourceStatus, ResourceType
+from graph.inventory.columns import RESOURCE_COLUMNS
 from graph.node import Node, to_global_id
-
-if TYPE_CHECKING:
-    from graph.credentials.types import CloudCredential
 
 HOURS_PER_MONTH = 730
 
@@ -55,18 +54,19 @@ class CloudResource(Node):
         description="When a complete listing of its scope no longer found it."
     )
     # Not exposed: lets the credential loader find the owner credential without another query.
-    credential_row_id: strawberry.Private[uuid.UUID]
+    credential_id: strawberry.Private[uuid.UUID]
 
-    @strawberry.field(description="The credential whose sync found this resource.")
-    async def credential(
-        self, info: Info
-    ) -> Annotated[CloudCredential, strawberry.lazy("graph.credentials.types")]:
-        from graph.credentials.types import CloudCredential
+    credential = credential_field("The credential whose sync found this resource.")
 
-        row = await info.context.loaders.credential_by_id.load(self.credential_row_id)
-        if row is None:  # the foreign key makes this impossible short of a concurrent delete
-            raise LookupError("resource without a visible credential")
-        return CloudCredential.from_row(row)
+    @classmethod
+    async def resolve_node(cls, info: Info, local_id: uuid.UUID) -> CloudResource | None:
+        db = info.context.db
+        statement = db.scope.select_columns(CloudResourceRow, *RESOURCE_COLUMNS).where(
+            CloudResourceRow.id == local_id
+        )
+        async with db.session() as session:
+            row = (await (await session.connection()).execute(statement)).first()
+        return cls.from_row(row) if row else None
 
     @classmethod
     def from_row(cls, row: Any) -> CloudResource:
@@ -74,7 +74,7 @@ class CloudResource(Node):
         return cls(
             id=to_global_id("CloudResource", row.id),
             provider=_PROVIDERS[row.provider],
-            type=_TYPES[row.category],
+            type=_TYPES[row.type],
             native_type=row.native_type,
             resource_id=row.resource_id,
             name=row.name,
@@ -82,7 +82,7 @@ class CloudResource(Node):
             account=row.account,
             status=_STATUSES[row.status],
             tags=JSON(row.tags),
-            metadata=JSON(row.meta),
+            metadata=JSON(row.metadata_),
             cost_per_hour=row.cost_per_hour,
             estimated_monthly_cost=(
                 round(row.cost_per_hour * HOURS_PER_MONTH, 2)
@@ -92,27 +92,14 @@ class CloudResource(Node):
             first_seen_at=row.first_seen_at,
             last_synced_at=row.last_synced_at,
             deleted_at=row.deleted_at,
-            credential_row_id=row.credential_id,
+            credential_id=row.credential_id,
         )
 
 
-@strawberry.type(description="A resource in a page of resources, with its cursor.")
-class ResourceEdge:
-    cursor: str = strawberry.field(description="Opaque position of this resource in the list.")
-    node: CloudResource = strawberry.field(description="The resource.")
-
-
-@strawberry.type(description="A page of cloud resources (Relay cursor connection).")
-class ResourceConnection(ConnectionFields):
-    edges: list[ResourceEdge] = strawberry.field(description="The resources of this page.")
-
-    @classmethod
-    def from_page(cls, page: Page, count: CountFn) -> ResourceConnection:
-        return cls(
-            edges=[
-                ResourceEdge(cursor=cursor, node=CloudResource.from_row(row))
-                for row, cursor in zip(page.rows, page.cursors, strict=True)
-            ],
-            page_info=PageInfo.from_page(page),
-            count_fn=count,
-        )
+@connection(
+    CloudResource,
+    Listing("Resource", "resource", "resources", "A resource"),
+    "A page of cloud resources (Relay cursor connection).",
+)
+class ResourceConnection(Connection[CloudResource]):
+    pass

@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 
 from db.enums import SyncTrigger
-from db.models import CloudCredential
+from db.models import CloudCredentialRow
 from graph.context import Info
 from graph.errors import BadRequest
 from graph.node import from_global_id
@@ -34,11 +34,11 @@ class StartSyncPayload:
 
 async def _own_credential_ids(info: Info, only: uuid.UUID | None) -> list[uuid.UUID]:
     scope = info.context.db.scope
-    statement = scope.select_columns(CloudCredential, CloudCredential.id).order_by(
-        CloudCredential.created_at, CloudCredential.id
+    statement = scope.select_columns(CloudCredentialRow, CloudCredentialRow.id).order_by(
+        CloudCredentialRow.created_at, CloudCredentialRow.id
     )
     if only is not None:
-        statement = statement.where(CloudCredential.id == only)
+        statement = statement.where(CloudCredentialRow.id == only)
     async with info.context.db.session() as session:
         return list((await session.scalars(statement)).all())
 

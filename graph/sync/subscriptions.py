@@ -9,13 +9,13 @@ from typing import Annotated
 import strawberry
 
 from db.enums import ACTIVE_JOB_STATUSES
-from db.models import SyncJob as SyncJobRow
+from db.models import SyncJobRow
 from graph.context import Info
 from graph.errors import BadRequest
 from graph.node import from_global_id
 from graph.permissions import IsAuthenticated
 from graph.sync.types import SyncJob
-from providers.sync.progress import follow
+from sync.progress import follow
 
 # How often a follower re-reads the job when no in-process event arrives (job in another process).
 POLL_SECONDS = 2.0

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from db.models import SyncJob as SyncJobRow
+from db.models import SyncJobRow
+from graph.connections.types import Connection, Listing, connection
 from graph.context import Info
+from graph.credentials.reference import credential_field
 from graph.enums import SyncJobStatus, SyncTrigger
 from graph.node import Node, to_global_id
-
-if TYPE_CHECKING:
-    from graph.credentials.types import CloudCredential
 
 
 @strawberry.type(description="One scope of a sync job that failed, in words safe to show.")
@@ -36,18 +34,16 @@ class SyncJob(Node):
     updated: int = strawberry.field(description="Resources seen again.")
     removed: int = strawberry.field(description="Resources marked deleted.")
     errors: list[SyncError] = strawberry.field(description="Scopes that failed.")
-    credential_row_id: strawberry.Private[uuid.UUID]
+    credential_id: strawberry.Private[uuid.UUID]
 
-    @strawberry.field(description="The credential whose cloud the job lists.")
-    async def credential(
-        self, info: Info
-    ) -> Annotated[CloudCredential, strawberry.lazy("graph.credentials.types")]:
-        from graph.credentials.types import CloudCredential
+    credential = credential_field("The credential whose cloud the job lists.")
 
-        row = await info.context.loaders.credential_by_id.load(self.credential_row_id)
-        if row is None:  # the foreign key makes this impossible short of a concurrent delete
-            raise LookupError("sync job without a visible credential")
-        return CloudCredential.from_row(row)
+    @classmethod
+    async def resolve_node(cls, info: Info, local_id: uuid.UUID) -> SyncJob | None:
+        db = info.context.db
+        async with db.session() as session:
+            row = await session.scalar(db.scope.select(SyncJobRow).where(SyncJobRow.id == local_id))
+        return cls.from_row(row) if row else None
 
     @classmethod
     def from_row(cls, row: SyncJobRow) -> SyncJob:
@@ -70,5 +66,14 @@ class SyncJob(Node):
                 )
                 for e in row.errors
             ],
-            credential_row_id=row.credential_id,
+            credential_id=row.credential_id,
         )
+
+
+@connection(
+    SyncJob,
+    Listing("SyncJob", "job", "jobs", "A sync job"),
+    "A page of sync jobs, newest first (Relay cursor connection).",
+)
+class SyncJobConnection(Connection[SyncJob]):
+    pass

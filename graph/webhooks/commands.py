@@ -7,8 +7,7 @@ from typing import Any
 
 from db.audit import record_audit
 from db.enums import AuditOutcome, DeliveryStatus
-from db.models import Webhook as WebhookRow
-from db.models import WebhookDelivery as DeliveryRow
+from db.models import WebhookDeliveryRow, WebhookRow
 from db.types import utcnow
 from graph.context import Context
 from graph.errors import BadRequest
@@ -203,7 +202,7 @@ async def test_webhook(ctx: Context, given: WebhookIdInput) -> TestWebhookPayloa
         if found and row_id is not None:
             data = {"webhookId": to_global_id("Webhook", row_id), "message": "Test delivery."}
             session.add(
-                DeliveryRow(
+                WebhookDeliveryRow(
                     id=delivery_id,
                     user_id=scope.user_id,
                     webhook_id=row_id,
@@ -220,7 +219,9 @@ async def test_webhook(ctx: Context, given: WebhookIdInput) -> TestWebhookPayloa
         return TestWebhookPayload(delivery=None, user_errors=[missing])
     await ctx.runtime.webhooks.deliver_now(delivery_id)
     async with ctx.db.session() as session:
-        row = await session.scalar(scope.select(DeliveryRow).where(DeliveryRow.id == delivery_id))
+        row = await session.scalar(
+            scope.select(WebhookDeliveryRow).where(WebhookDeliveryRow.id == delivery_id)
+        )
     return TestWebhookPayload(
         delivery=WebhookDelivery.from_row(row) if row else None, user_errors=[]
     )

@@ -1,5 +1,5 @@
-"""Per-request loaders of webhook deliveries: one statement per batch of webhooks, however many
-webhooks a `webhooks { deliveries }` query lists."""
+"""Batch loaders of webhook deliveries (`info.context.loaders.get(delivery_pages)`): one statement
+per batch of webhooks, however many a `webhooks { deliveries }` query lists."""
 
 from __future__ import annotations
 
@@ -12,19 +12,18 @@ from typing import Any
 from sqlalchemy import func, select
 from strawberry.dataloader import DataLoader
 
-from db.models import WebhookDelivery
+from db.models import WebhookDeliveryRow
 from db.scoping import ScopedDatabase
 from graph.connections.keyset import Ordering, SortKey
-from graph.context import Context
 
 DELIVERY_ORDERING = Ordering(
     "webhookDeliveries:CREATED_AT:DESC",
     (
-        SortKey(WebhookDelivery.created_at, "datetime", lambda r: r.created_at, descending=True),
-        SortKey(WebhookDelivery.id, "uuid", lambda r: r.id, descending=True),
+        SortKey(WebhookDeliveryRow.created_at, "datetime", lambda r: r.created_at, descending=True),
+        SortKey(WebhookDeliveryRow.id, "uuid", lambda r: r.id, descending=True),
     ),
 )
-COLUMNS = tuple(WebhookDelivery.__table__.columns)
+COLUMNS = tuple(WebhookDeliveryRow.__table__.columns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,23 +33,7 @@ class DeliveryPageKey:
     start: tuple[Any, ...] | None
 
 
-@dataclass
-class WebhookLoaders:
-    delivery_page: DataLoader[DeliveryPageKey, list[Any]]
-    delivery_count: DataLoader[uuid.UUID, int]
-
-    @classmethod
-    def of(cls, context: Context) -> WebhookLoaders:
-        """This request's loaders (created on first use, scoped to the caller)."""
-        found = context.domain_loaders.get(cls)
-        if found is None:
-            db = context.db
-            found = cls(delivery_page=_delivery_page(db), delivery_count=_delivery_count(db))
-            context.domain_loaders[cls] = found
-        return found
-
-
-def _delivery_page(db: ScopedDatabase) -> DataLoader[DeliveryPageKey, list[Any]]:
+def delivery_pages(db: ScopedDatabase) -> DataLoader[DeliveryPageKey, list[Any]]:
     """Up to size + 1 deliveries per webhook (the extra row tells whether more follow)."""
     ordering = DELIVERY_ORDERING
 
@@ -63,11 +46,11 @@ def _delivery_page(db: ScopedDatabase) -> DataLoader[DeliveryPageKey, list[Any]]
             for (size, start), group in groups.items():
                 position = (
                     func.row_number()
-                    .over(partition_by=WebhookDelivery.webhook_id, order_by=ordering.order_by())
+                    .over(partition_by=WebhookDeliveryRow.webhook_id, order_by=ordering.order_by())
                     .label("position")
                 )
-                inner = db.scope.select_columns(WebhookDelivery, *COLUMNS, position).where(
-                    WebhookDelivery.webhook_id.in_({k.webhook_id for k in group})
+                inner = db.scope.select_columns(WebhookDeliveryRow, *COLUMNS, position).where(
+                    WebhookDeliveryRow.webhook_id.in_({k.webhook_id for k in group})
                 )
                 if start is not None:
                     inner = inner.where(ordering.after(start))
@@ -87,12 +70,12 @@ def _delivery_page(db: ScopedDatabase) -> DataLoader[DeliveryPageKey, list[Any]]
     return DataLoader(load_fn=load)
 
 
-def _delivery_count(db: ScopedDatabase) -> DataLoader[uuid.UUID, int]:
+def delivery_counts(db: ScopedDatabase) -> DataLoader[uuid.UUID, int]:
     async def load(ids: Sequence[uuid.UUID]) -> list[int]:
         statement = (
-            db.scope.select_columns(WebhookDelivery, WebhookDelivery.webhook_id, func.count())
-            .where(WebhookDelivery.webhook_id.in_(ids))
-            .group_by(WebhookDelivery.webhook_id)
+            db.scope.select_columns(WebhookDeliveryRow, WebhookDeliveryRow.webhook_id, func.count())
+            .where(WebhookDeliveryRow.webhook_id.in_(ids))
+            .group_by(WebhookDeliveryRow.webhook_id)
         )
         async with db.session() as session:
             counts = {row[0]: int(row[1]) for row in (await session.execute(statement)).all()}

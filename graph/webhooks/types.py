@@ -10,21 +10,26 @@ from typing import Any
 import strawberry
 
 from db import enums as db_enums
-from db.models import Webhook as WebhookRow
-from graph.connections.keyset import Page, PageRequest, make_page
+from db.models import WebhookDeliveryRow, WebhookRow
+from graph.connections.keyset import PageRequest, make_page
 from graph.connections.types import (
     AfterArg,
-    ConnectionFields,
-    CountFn,
+    Connection,
     FirstArg,
-    PageInfo,
+    Listing,
     binding,
     codec,
+    connection,
     decode_start,
 )
 from graph.context import Info
 from graph.node import Node, to_global_id
-from graph.webhooks.loaders import DELIVERY_ORDERING, DeliveryPageKey, WebhookLoaders
+from graph.webhooks.loaders import (
+    DELIVERY_ORDERING,
+    DeliveryPageKey,
+    delivery_counts,
+    delivery_pages,
+)
 
 
 @strawberry.enum(description="What a webhook can subscribe to.")
@@ -91,27 +96,22 @@ class WebhookDelivery(Node):
             next_attempt_at=row.next_attempt_at if pending else None,
         )
 
-
-@strawberry.type(description="A delivery in a page of deliveries, with its cursor.")
-class WebhookDeliveryEdge:
-    cursor: str = strawberry.field(description="Opaque position of this delivery in the list.")
-    node: WebhookDelivery = strawberry.field(description="The delivery.")
-
-
-@strawberry.type(description="A page of deliveries, newest first (Relay cursor connection).")
-class WebhookDeliveryConnection(ConnectionFields):
-    edges: list[WebhookDeliveryEdge] = strawberry.field(description="The deliveries.")
-
     @classmethod
-    def from_page(cls, page: Page, count: CountFn) -> WebhookDeliveryConnection:
-        return cls(
-            edges=[
-                WebhookDeliveryEdge(cursor=cursor, node=WebhookDelivery.from_row(row))
-                for row, cursor in zip(page.rows, page.cursors, strict=True)
-            ],
-            page_info=PageInfo.from_page(page),
-            count_fn=count,
-        )
+    async def resolve_node(cls, info: Info, local_id: uuid.UUID) -> WebhookDelivery | None:
+        db = info.context.db
+        statement = db.scope.select(WebhookDeliveryRow).where(WebhookDeliveryRow.id == local_id)
+        async with db.session() as session:
+            row = await session.scalar(statement)
+        return cls.from_row(row) if row else None
+
+
+@connection(
+    WebhookDelivery,
+    Listing("WebhookDelivery", "delivery", "deliveries", "A delivery"),
+    "A page of deliveries, newest first (Relay cursor connection).",
+)
+class WebhookDeliveryConnection(Connection[WebhookDelivery]):
+    pass
 
 
 @strawberry.type(description="An HTTPS endpoint that receives signed events (Standard Webhooks).")
@@ -127,7 +127,7 @@ class Webhook(Node):
     )
     created_at: datetime = strawberry.field(description="When it was added.")
     updated_at: datetime = strawberry.field(description="When it was last changed.")
-    row_id: strawberry.Private[uuid.UUID]
+    webhook_id: strawberry.Private[uuid.UUID]
 
     @strawberry.field(description="What was sent to it, newest first.")
     async def deliveries(
@@ -136,12 +136,13 @@ class Webhook(Node):
         request = PageRequest.from_args(first=first, after=after)
         bound_to = binding(info, DELIVERY_ORDERING, str(self.id))
         start = decode_start(info, DELIVERY_ORDERING, request, bound_to)
-        loaders = WebhookLoaders.of(info.context)
-        rows = await loaders.delivery_page.load(DeliveryPageKey(self.row_id, request.size, start))
+        loaders = info.context.loaders
+        key = DeliveryPageKey(self.webhook_id, request.size, start)
+        rows = await loaders.get(delivery_pages).load(key)
         page = make_page(rows, DELIVERY_ORDERING, request, codec(info), bound_to)
 
         async def count() -> int:
-            return await loaders.delivery_count.load(self.row_id)
+            return await loaders.get(delivery_counts).load(self.webhook_id)
 
         return WebhookDeliveryConnection.from_page(page, count)
 
@@ -157,5 +158,12 @@ class Webhook(Node):
             disabled_reason=row.disabled_reason,
             created_at=row.created_at,
             updated_at=row.updated_at,
-            row_id=row.id,
+            webhook_id=row.id,
         )
+
+    @classmethod
+    async def resolve_node(cls, info: Info, local_id: uuid.UUID) -> Webhook | None:
+        db = info.context.db
+        async with db.session() as session:
+            row = await session.scalar(db.scope.select(WebhookRow).where(WebhookRow.id == local_id))
+        return cls.from_row(row) if row else None

@@ -21,16 +21,16 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from core.telemetry import tracer
 from db.engine import Database
 from db.enums import DeliveryStatus
-from db.models import Webhook, WebhookDelivery
+from db.models import WebhookDeliveryRow, WebhookRow
 from db.types import utcnow
 from integrations.webhooks.options import WebhookOptions
 from integrations.webhooks.signing import message_id, open_secret, signed_headers
 from integrations.webhooks.transport import Attempt, WebhookTransport
 from integrations.webhooks.urls import InvalidURL, parse_receiver_url
 from security.vault import Sealed, Vault, VaultError
-from stratograph.telemetry import tracer
 
 logger = logging.getLogger("stratograph.webhooks")
 
@@ -71,37 +71,37 @@ class WebhookDispatcher:
         now = self.clock()
         statement = (
             select(
-                WebhookDelivery.id,
-                WebhookDelivery.attempts,
-                WebhookDelivery.payload,
-                Webhook.id.label("webhook_id"),
-                Webhook.user_id,
-                Webhook.url,
-                Webhook.enabled,
-                Webhook.key_id,
-                Webhook.secret_ciphertext,
+                WebhookDeliveryRow.id,
+                WebhookDeliveryRow.attempts,
+                WebhookDeliveryRow.payload,
+                WebhookRow.id.label("webhook_id"),
+                WebhookRow.user_id,
+                WebhookRow.url,
+                WebhookRow.enabled,
+                WebhookRow.key_id,
+                WebhookRow.secret_ciphertext,
             )
-            .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
-            .where(WebhookDelivery.status == DeliveryStatus.PENDING)
-            .with_for_update(of=WebhookDelivery, skip_locked=True)
+            .join(WebhookRow, WebhookRow.id == WebhookDeliveryRow.webhook_id)
+            .where(WebhookDeliveryRow.status == DeliveryStatus.PENDING)
+            .with_for_update(of=WebhookDeliveryRow, skip_locked=True)
         )
         if delivery_id is not None:
-            statement = statement.where(WebhookDelivery.id == delivery_id)
+            statement = statement.where(WebhookDeliveryRow.id == delivery_id)
         else:
             statement = (
-                statement.where(WebhookDelivery.next_attempt_at <= now)
-                .order_by(WebhookDelivery.next_attempt_at)
+                statement.where(WebhookDeliveryRow.next_attempt_at <= now)
+                .order_by(WebhookDeliveryRow.next_attempt_at)
                 .limit(self.options.batch_size)
             )
         claimed: list[Claimed] = []
         async with self.database.system_session() as session:
             for row in (await session.execute(statement)).all():
                 result = await session.execute(
-                    update(WebhookDelivery)
+                    update(WebhookDeliveryRow)
                     .where(
-                        WebhookDelivery.id == row.id,
-                        WebhookDelivery.attempts == row.attempts,
-                        WebhookDelivery.status == DeliveryStatus.PENDING,
+                        WebhookDeliveryRow.id == row.id,
+                        WebhookDeliveryRow.attempts == row.attempts,
+                        WebhookDeliveryRow.status == DeliveryStatus.PENDING,
                     )
                     .values(
                         attempts=row.attempts + 1,
@@ -166,11 +166,11 @@ class WebhookDispatcher:
             values["next_attempt_at"] = self.clock() + options.backoff(claimed.attempts)
         async with self.database.system_session() as session:
             result = await session.execute(
-                update(WebhookDelivery)
+                update(WebhookDeliveryRow)
                 .where(
-                    WebhookDelivery.id == claimed.id,
-                    WebhookDelivery.attempts == claimed.attempts,
-                    WebhookDelivery.status == DeliveryStatus.PENDING,
+                    WebhookDeliveryRow.id == claimed.id,
+                    WebhookDeliveryRow.attempts == claimed.attempts,
+                    WebhookDeliveryRow.status == DeliveryStatus.PENDING,
                 )
                 .values(**values)
                 .execution_options(synchronize_session=False)
@@ -184,23 +184,23 @@ class WebhookDispatcher:
 
     async def _set_failures(self, session: Any, webhook_id: uuid.UUID, count: int) -> None:
         await session.execute(
-            update(Webhook)
-            .where(Webhook.id == webhook_id, Webhook.consecutive_failures != count)
+            update(WebhookRow)
+            .where(WebhookRow.id == webhook_id, WebhookRow.consecutive_failures != count)
             .values(consecutive_failures=count)
             .execution_options(synchronize_session=False)
         )
 
     async def _count_failure(self, session: Any, webhook_id: uuid.UUID) -> None:
         await session.execute(
-            update(Webhook)
-            .where(Webhook.id == webhook_id)
-            .values(consecutive_failures=Webhook.consecutive_failures + 1)
+            update(WebhookRow)
+            .where(WebhookRow.id == webhook_id)
+            .values(consecutive_failures=WebhookRow.consecutive_failures + 1)
             .execution_options(synchronize_session=False)
         )
         limit = self.options.disable_after_failed_deliveries
         disabled = await session.execute(
-            update(Webhook)
-            .where(Webhook.id == webhook_id, Webhook.consecutive_failures >= limit)
+            update(WebhookRow)
+            .where(WebhookRow.id == webhook_id, WebhookRow.consecutive_failures >= limit)
             .values(
                 enabled=False,
                 disabled_reason=f"Disabled after {limit} deliveries in a row failed.",

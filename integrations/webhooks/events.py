@@ -11,7 +11,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import DeliveryStatus, WebhookEvent
-from db.models import Webhook, WebhookDelivery
+from db.models import WebhookDeliveryRow, WebhookRow
 from db.scoping import OwnerScope
 from db.types import utcnow
 
@@ -40,8 +40,8 @@ async def enqueue_event(
 ) -> int:
     """Queue `event` for every enabled webhook of `user_id` subscribed to it; returns how many."""
     at = now or utcnow()
-    statement = OwnerScope(user_id).select_columns(Webhook, Webhook.id, Webhook.events)
-    hooks = (await session.execute(statement.where(Webhook.enabled.is_(True)))).all()
+    statement = OwnerScope(user_id).select_columns(WebhookRow, WebhookRow.id, WebhookRow.events)
+    hooks = (await session.execute(statement.where(WebhookRow.enabled.is_(True)))).all()
     wanted = [hook.id for hook in hooks if event.value in (hook.events or [])]
     if not wanted:
         return 0
@@ -60,5 +60,5 @@ async def enqueue_event(
         }
         for webhook_id in wanted
     ]
-    await session.execute(insert(WebhookDelivery), rows)
+    await session.execute(insert(WebhookDeliveryRow), rows)
     return len(rows)

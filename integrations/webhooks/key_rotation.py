@@ -1,4 +1,4 @@
-"""Webhook signing secrets under vault key rotation: counted in key usage and re-sealed under
+"""WebhookRow signing secrets under vault key rotation: counted in key usage and re-sealed under
 the primary key by `stratograph rotate-keys`, in batches, compare-and-swap like credentials."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import func, select, update
 
 from db.engine import Database
-from db.models import Webhook
+from db.models import WebhookRow
 from integrations.webhooks.signing import VAULT_PURPOSE
 from security.vault import Sealed, Vault, VaultError
 
@@ -17,7 +17,9 @@ BATCH_SIZE = 500
 
 async def webhook_key_usage(database: Database) -> dict[str, int]:
     async with database.system_session() as session:
-        rows = await session.execute(select(Webhook.key_id, func.count()).group_by(Webhook.key_id))
+        rows = await session.execute(
+            select(WebhookRow.key_id, func.count()).group_by(WebhookRow.key_id)
+        )
         return {str(key_id): int(count) for key_id, count in rows}
 
 
@@ -27,12 +29,14 @@ async def reseal_webhook_secrets(database: Database, vault: Vault) -> tuple[int,
     after: uuid.UUID | None = None
     while True:
         statement = select(
-            Webhook.id, Webhook.user_id, Webhook.key_id, Webhook.secret_ciphertext
-        ).where(Webhook.key_id != vault.primary_key_id)
+            WebhookRow.id, WebhookRow.user_id, WebhookRow.key_id, WebhookRow.secret_ciphertext
+        ).where(WebhookRow.key_id != vault.primary_key_id)
         if after is not None:
-            statement = statement.where(Webhook.id > after)
+            statement = statement.where(WebhookRow.id > after)
         async with database.system_session() as session:
-            rows = (await session.execute(statement.order_by(Webhook.id).limit(BATCH_SIZE))).all()
+            rows = (
+                await session.execute(statement.order_by(WebhookRow.id).limit(BATCH_SIZE))
+            ).all()
             for row_id, owner_id, key_id, blob in rows:
                 try:
                     secret = vault.open(Sealed(key_id, blob), owner_id, row_id, VAULT_PURPOSE)
@@ -41,16 +45,16 @@ async def reseal_webhook_secrets(database: Database, vault: Vault) -> tuple[int,
                     unreadable.append(row_id)
                     continue
                 result = await session.execute(
-                    update(Webhook)
+                    update(WebhookRow)
                     .where(
-                        Webhook.id == row_id,
-                        Webhook.key_id == key_id,
-                        Webhook.secret_ciphertext == blob,
+                        WebhookRow.id == row_id,
+                        WebhookRow.key_id == key_id,
+                        WebhookRow.secret_ciphertext == blob,
                     )
                     .values(
                         key_id=sealed.key_id,
                         secret_ciphertext=sealed.blob,
-                        updated_at=Webhook.updated_at,
+                        updated_at=WebhookRow.updated_at,
                     )
                     .execution_options(synchronize_session=False)
                 )

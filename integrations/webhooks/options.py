@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from core.settings import Settings
 from integrations.webhooks.ssrf import AddressPolicy, Resolver, system_resolver
 from integrations.webhooks.transport import Limits
 
@@ -33,8 +34,11 @@ class WebhookOptions:
     connector: Any = None
 
     @classmethod
-    def from_flags(cls, *, production: bool, allow_private_networks: bool) -> WebhookOptions:
-        return cls(policy=AddressPolicy(allow_private_networks), https_only=production)
+    def from_settings(cls, settings: Settings) -> WebhookOptions:
+        return cls(
+            policy=AddressPolicy(settings.webhook_allow_private_networks),
+            https_only=settings.is_production,
+        )
 
     def backoff(self, attempts: int) -> timedelta:
         """The wait after the `attempts`-th failed attempt: 30 s, 2, 8 and 32 min, 2 h 8 min."""

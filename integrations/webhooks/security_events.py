@@ -17,7 +17,7 @@ from sqlalchemy import event, func
 from sqlalchemy.orm import Session
 
 from db.enums import AuditOutcome, DeliveryStatus, WebhookEvent
-from db.models import AuditEvent, Webhook, WebhookDelivery
+from db.models import AuditEventRow, WebhookDeliveryRow, WebhookRow
 from db.scoping import OwnerScope
 from db.types import utcnow
 from integrations.webhooks.events import EVENT_TYPES, payload
@@ -28,22 +28,22 @@ LOGIN_BURST = 5
 LOGIN_BURST_WINDOW = timedelta(minutes=15)
 
 
-def _is_burst(session: Session, audit: AuditEvent) -> bool:
+def _is_burst(session: Session, audit: AuditEventRow) -> bool:
     """This failed log-in is the LOGIN_BURST-th within the window (reported once per burst)."""
     since = utcnow() - LOGIN_BURST_WINDOW
     earlier = session.execute(
         OwnerScope(audit.user_id)
-        .select_columns(AuditEvent, func.count())
+        .select_columns(AuditEventRow, func.count())
         .where(
-            AuditEvent.action == "login",
-            AuditEvent.outcome == AuditOutcome.FAILURE,
-            AuditEvent.created_at >= since,
+            AuditEventRow.action == "login",
+            AuditEventRow.outcome == AuditOutcome.FAILURE,
+            AuditEventRow.created_at >= since,
         )
     ).scalar_one()
     return int(earlier) + 1 == LOGIN_BURST
 
 
-def _security_action(session: Session, audit: AuditEvent) -> str | None:
+def _security_action(session: Session, audit: AuditEventRow) -> str | None:
     if audit.user_id is None:
         return None
     if audit.action in SECURITY_ACTIONS:
@@ -53,13 +53,13 @@ def _security_action(session: Session, audit: AuditEvent) -> str | None:
     return None
 
 
-def _queue(session: Session, audit: AuditEvent, action: str) -> None:
+def _queue(session: Session, audit: AuditEventRow, action: str) -> None:
     owner = audit.user_id
     assert owner is not None
     hooks = session.execute(
         OwnerScope(owner)
-        .select_columns(Webhook, Webhook.id, Webhook.events)
-        .where(Webhook.enabled.is_(True))
+        .select_columns(WebhookRow, WebhookRow.id, WebhookRow.events)
+        .where(WebhookRow.enabled.is_(True))
     ).all()
     wanted = [h.id for h in hooks if WebhookEvent.SECURITY_EVENT.value in (h.events or [])]
     if not wanted:
@@ -78,7 +78,7 @@ def _queue(session: Session, audit: AuditEvent, action: str) -> None:
     body = payload(EVENT_TYPES[WebhookEvent.SECURITY_EVENT], data, audit.created_at)
     for webhook_id in wanted:
         session.add(
-            WebhookDelivery(
+            WebhookDeliveryRow(
                 id=uuid.uuid4(),
                 user_id=owner,
                 webhook_id=webhook_id,
@@ -93,7 +93,7 @@ def _queue(session: Session, audit: AuditEvent, action: str) -> None:
 
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     for item in list(session.new):
-        if isinstance(item, AuditEvent):
+        if isinstance(item, AuditEventRow):
             action = _security_action(session, item)
             if action is not None:
                 _queue(session, item, action)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import WebhookEvent
-from db.models import SyncJob
+from db.models import SyncJobRow
 from integrations.webhooks.events import enqueue_event
 
 
@@ -30,18 +30,18 @@ async def sync_job_finished(session: AsyncSession, job_id: uuid.UUID) -> int:
     job = (
         await session.execute(
             select(
-                SyncJob.user_id,
-                SyncJob.credential_id,
-                SyncJob.status,
-                SyncJob.trigger,
-                SyncJob.queued_at,
-                SyncJob.started_at,
-                SyncJob.finished_at,
-                SyncJob.added,
-                SyncJob.updated,
-                SyncJob.removed,
-                SyncJob.errors,
-            ).where(SyncJob.id == job_id)
+                SyncJobRow.user_id,
+                SyncJobRow.credential_id,
+                SyncJobRow.status,
+                SyncJobRow.trigger,
+                SyncJobRow.queued_at,
+                SyncJobRow.started_at,
+                SyncJobRow.finished_at,
+                SyncJobRow.added,
+                SyncJobRow.updated,
+                SyncJobRow.removed,
+                SyncJobRow.errors,
+            ).where(SyncJobRow.id == job_id)
         )
     ).first()
     if job is None:

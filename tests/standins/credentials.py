@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from db.enums import Provider
-from db.models import CloudCredential
+from db.models import CloudCredentialRow
 from graph.runtime import Runtime
 from providers.secrets import CloudSecret, provider_of
 from providers.vault_access import seal_into
@@ -20,9 +20,9 @@ async def create_credential(
     *,
     name: str | None = None,
     default_region: str | None = None,
-) -> CloudCredential:
+) -> CloudCredentialRow:
     provider = provider_of(secret)
-    row = CloudCredential(
+    row = CloudCredentialRow(
         id=uuid.uuid4(),
         user_id=user_id,
         provider=provider,

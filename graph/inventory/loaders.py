@@ -1,4 +1,4 @@
-"""Batch loaders of the inventory relations: one SQL statement per batch, whatever its size.
+"""Batch loaders of inventory lists: one SQL statement per batch, whatever its size.
 
 Each batch opens its own short session (graphql-core resolves siblings concurrently) and builds its
 statement through the caller's `OwnerScope`, so a key of someone else's row simply finds nothing.
@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 from strawberry.dataloader import DataLoader
 
-from db.models import CloudCredential, Resource, SyncJob
+from db.models import CloudResourceRow
 from db.scoping import ScopedDatabase
 from graph.connections.keyset import Ordering
 from graph.inventory.columns import RESOURCE_COLUMNS
@@ -52,25 +52,17 @@ def _group(keys: Sequence[K], by: Any) -> dict[Any, list[K]]:
     return groups
 
 
-def credential_by_id(db: ScopedDatabase) -> DataLoader[uuid.UUID, CloudCredential | None]:
-    async def load(ids: Sequence[uuid.UUID]) -> list[CloudCredential | None]:
-        statement = db.scope.select(CloudCredential).where(CloudCredential.id.in_(ids))
-        async with db.session() as session:
-            by_id = {row.id: row for row in (await session.scalars(statement)).all()}
-        return [by_id.get(key) for key in ids]
-
-    return DataLoader(load_fn=load)
-
-
-def resource_count(db: ScopedDatabase) -> DataLoader[CountKey, int]:
+def resource_counts(db: ScopedDatabase) -> DataLoader[CountKey, int]:
     async def load(keys: Sequence[CountKey]) -> list[int]:
         counts: dict[CountKey, int] = {}
         async with db.session() as session:
             for criteria, group in _group(keys, lambda k: k.criteria).items():
                 statement = criteria.apply(
-                    db.scope.select_columns(Resource, Resource.credential_id, func.count())
-                    .where(Resource.credential_id.in_({k.credential_id for k in group}))
-                    .group_by(Resource.credential_id)
+                    db.scope.select_columns(
+                        CloudResourceRow, CloudResourceRow.credential_id, func.count()
+                    )
+                    .where(CloudResourceRow.credential_id.in_({k.credential_id for k in group}))
+                    .group_by(CloudResourceRow.credential_id)
                 )
                 found = {
                     row[0]: row[1]
@@ -83,7 +75,7 @@ def resource_count(db: ScopedDatabase) -> DataLoader[CountKey, int]:
     return DataLoader(load_fn=load)
 
 
-def resource_page(db: ScopedDatabase) -> DataLoader[PageKey, list[Any]]:
+def resource_pages(db: ScopedDatabase) -> DataLoader[PageKey, list[Any]]:
     """Up to size + 1 rows per credential (the extra row tells whether a next page exists)."""
     ordering = CREDENTIAL_RESOURCES_ORDERING
 
@@ -95,12 +87,12 @@ def resource_page(db: ScopedDatabase) -> DataLoader[PageKey, list[Any]]:
             ).items():
                 position = (
                     func.row_number()
-                    .over(partition_by=Resource.credential_id, order_by=ordering.order_by())
+                    .over(partition_by=CloudResourceRow.credential_id, order_by=ordering.order_by())
                     .label("position")
                 )
                 inner = criteria.apply(
-                    db.scope.select_columns(Resource, *RESOURCE_COLUMNS, position).where(
-                        Resource.credential_id.in_({k.credential_id for k in group})
+                    db.scope.select_columns(CloudResourceRow, *RESOURCE_COLUMNS, position).where(
+                        CloudResourceRow.credential_id.in_({k.credential_id for k in group})
                     )
                 )
                 if start is not None:
@@ -117,33 +109,5 @@ def resource_page(db: ScopedDatabase) -> DataLoader[PageKey, list[Any]]:
                 for key in group:
                     rows_by_key[key] = by_credential.get(key.credential_id, [])
         return [rows_by_key[key] for key in keys]
-
-    return DataLoader(load_fn=load)
-
-
-def last_sync(db: ScopedDatabase) -> DataLoader[uuid.UUID, SyncJob | None]:
-    """The most recently queued job of each credential."""
-
-    async def load(ids: Sequence[uuid.UUID]) -> list[SyncJob | None]:
-        position = (
-            func.row_number()
-            .over(
-                partition_by=SyncJob.credential_id,
-                order_by=(SyncJob.queued_at.desc(), SyncJob.id.desc()),
-            )
-            .label("position")
-        )
-        ranked = (
-            db.scope.select_columns(SyncJob, SyncJob.id, position)
-            .where(SyncJob.credential_id.in_(ids))
-            .subquery()
-        )
-        statement = db.scope.select(SyncJob).where(
-            SyncJob.id.in_(select(ranked.c.id).where(ranked.c.position == 1))
-        )
-        async with db.session() as session:
-            jobs = (await session.scalars(statement)).all()
-        by_credential = {job.credential_id: job for job in jobs}
-        return [by_credential.get(key) for key in ids]
 
     return DataLoader(load_fn=load)

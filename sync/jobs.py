@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import ACTIVE_JOB_STATUSES, SyncJobStatus, SyncTrigger
-from db.models import CloudCredential, SyncJob
+from db.models import CloudCredentialRow, SyncJobRow
 from db.types import utcnow
 from integrations.webhooks.sync_events import sync_job_finished
 
@@ -47,9 +47,9 @@ async def lock_credential(session: AsyncSession, credential_id: uuid.UUID) -> bo
     """
     await bound_lock_waits(session)
     result = await session.execute(
-        update(CloudCredential)
-        .where(CloudCredential.id == credential_id)
-        .values(updated_at=CloudCredential.updated_at)
+        update(CloudCredentialRow)
+        .where(CloudCredentialRow.id == credential_id)
+        .values(updated_at=CloudCredentialRow.updated_at)
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0))
@@ -62,7 +62,7 @@ async def enqueue(
     *,
     not_queued_since: datetime | None = None,
     now: datetime | None = None,
-) -> tuple[SyncJob, bool] | None:
+) -> tuple[SyncJobRow, bool] | None:
     """(the credential's active job, False) if there is one, else (a new QUEUED job, True).
 
     With `not_queued_since` (the scheduler), returns None when a job was queued after that
@@ -71,23 +71,25 @@ async def enqueue(
     if not await lock_credential(session, credential_id):
         return None
     active = await session.scalar(
-        select(SyncJob)
-        .where(SyncJob.credential_id == credential_id, SyncJob.status.in_(ACTIVE_JOB_STATUSES))
-        .order_by(SyncJob.queued_at)
+        select(SyncJobRow)
+        .where(
+            SyncJobRow.credential_id == credential_id, SyncJobRow.status.in_(ACTIVE_JOB_STATUSES)
+        )
+        .order_by(SyncJobRow.queued_at)
         .limit(1)
     )
     if active is not None:
         return active, False
     if not_queued_since is not None:
         latest = await session.scalar(
-            select(func.max(SyncJob.queued_at)).where(SyncJob.credential_id == credential_id)
+            select(func.max(SyncJobRow.queued_at)).where(SyncJobRow.credential_id == credential_id)
         )
         if latest is not None and latest > not_queued_since:
             return None
     owner = await session.scalar(
-        select(CloudCredential.user_id).where(CloudCredential.id == credential_id)
+        select(CloudCredentialRow.user_id).where(CloudCredentialRow.id == credential_id)
     )
-    job = SyncJob(
+    job = SyncJobRow(
         id=uuid.uuid4(),
         user_id=owner,
         credential_id=credential_id,
@@ -109,9 +111,9 @@ async def claim(session: AsyncSession, worker_id: str, limit: int) -> list[uuid.
     """
     candidates = (
         await session.scalars(
-            select(SyncJob.id)
-            .where(SyncJob.status == SyncJobStatus.QUEUED)
-            .order_by(SyncJob.queued_at)
+            select(SyncJobRow.id)
+            .where(SyncJobRow.status == SyncJobStatus.QUEUED)
+            .order_by(SyncJobRow.queued_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
@@ -120,14 +122,14 @@ async def claim(session: AsyncSession, worker_id: str, limit: int) -> list[uuid.
     now = utcnow()
     for job_id in candidates:
         result = await session.execute(
-            update(SyncJob)
-            .where(SyncJob.id == job_id, SyncJob.status == SyncJobStatus.QUEUED)
+            update(SyncJobRow)
+            .where(SyncJobRow.id == job_id, SyncJobRow.status == SyncJobStatus.QUEUED)
             .values(
                 status=SyncJobStatus.RUNNING,
                 worker_id=worker_id,
                 started_at=now,
                 heartbeat_at=now,
-                attempts=SyncJob.attempts + 1,
+                attempts=SyncJobRow.attempts + 1,
                 progress=0.0,
                 added=0,
                 updated=0,
@@ -143,9 +145,9 @@ async def claim(session: AsyncSession, worker_id: str, limit: int) -> list[uuid.
 
 def _owned(job_id: uuid.UUID, worker_id: str) -> Any:
     return (
-        SyncJob.id == job_id,
-        SyncJob.worker_id == worker_id,
-        SyncJob.status == SyncJobStatus.RUNNING,
+        SyncJobRow.id == job_id,
+        SyncJobRow.worker_id == worker_id,
+        SyncJobRow.status == SyncJobStatus.RUNNING,
     )
 
 
@@ -157,7 +159,7 @@ async def save_progress(
 ) -> None:
     """Write progress/counts/errors (and refresh the heartbeat); raise JobLost if not ours."""
     result = await session.execute(
-        update(SyncJob)
+        update(SyncJobRow)
         .where(*_owned(job_id, worker_id))
         .values(heartbeat_at=utcnow(), **values)
         .execution_options(synchronize_session=False)
@@ -179,12 +181,12 @@ async def add_progress(
 ) -> None:
     """Add one finished scope to the job (increments, so concurrent writers commute)."""
     values: dict[str, Any] = {
-        "progress": func.min(SyncJob.progress + step, 1.0)
+        "progress": func.min(SyncJobRow.progress + step, 1.0)
         if session.get_bind().dialect.name == "sqlite"
-        else func.least(SyncJob.progress + step, 1.0),
-        "added": SyncJob.added + added,
-        "updated": SyncJob.updated + updated,
-        "removed": SyncJob.removed + removed,
+        else func.least(SyncJobRow.progress + step, 1.0),
+        "added": SyncJobRow.added + added,
+        "updated": SyncJobRow.updated + updated,
+        "removed": SyncJobRow.removed + removed,
     }
     if errors is not None:
         values["errors"] = errors
@@ -206,7 +208,7 @@ async def finish(
 async def release(session: AsyncSession, job_id: uuid.UUID, worker_id: str) -> None:
     """Give a job back to the queue (graceful shutdown): another worker runs it again."""
     await session.execute(
-        update(SyncJob)
+        update(SyncJobRow)
         .where(*_owned(job_id, worker_id))
         .values(status=SyncJobStatus.QUEUED, worker_id=None, heartbeat_at=None)
         .execution_options(synchronize_session=False)
@@ -226,10 +228,10 @@ async def recover_stale(
     deadline = now - stale_after
     stale = (
         await session.execute(
-            select(SyncJob.id, SyncJob.attempts)
+            select(SyncJobRow.id, SyncJobRow.attempts)
             .where(
-                SyncJob.status == SyncJobStatus.RUNNING,
-                func.coalesce(SyncJob.heartbeat_at, SyncJob.started_at, SyncJob.queued_at)
+                SyncJobRow.status == SyncJobStatus.RUNNING,
+                func.coalesce(SyncJobRow.heartbeat_at, SyncJobRow.started_at, SyncJobRow.queued_at)
                 < deadline,
             )
             .with_for_update(skip_locked=True)
@@ -238,7 +240,9 @@ async def recover_stale(
     requeued: list[uuid.UUID] = []
     failed: list[uuid.UUID] = []
     for job_id, attempts in stale:
-        base = update(SyncJob).where(SyncJob.id == job_id, SyncJob.status == SyncJobStatus.RUNNING)
+        base = update(SyncJobRow).where(
+            SyncJobRow.id == job_id, SyncJobRow.status == SyncJobStatus.RUNNING
+        )
         if attempts < max_attempts:
             statement = base.values(status=SyncJobStatus.QUEUED, worker_id=None, heartbeat_at=None)
             requeued.append(job_id)

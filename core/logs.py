@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import orjson
 from opentelemetry import trace
 
-from stratograph.request_context import RequestContextFilter
+from core.request_context import RequestContextFilter
 
 # `color_message`: uvicorn's copy of the message with terminal colour codes.
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({})).keys()) | {

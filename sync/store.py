@@ -17,18 +17,18 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import CloudCredential, Resource, SyncScope
+from db.models import CloudCredentialRow, CloudResourceRow, SyncScopeRow
 from providers.base import ResourceRecord, Scope
 
 SCOPE_KEY = "_scope"
-_RESOURCES = Resource.__table__
-_SCOPES = SyncScope.__table__
+_RESOURCES = CloudResourceRow.__table__
+_SCOPES = SyncScopeRow.__table__
 # Columns a re-listing refreshes; first_seen_at and id are kept, deleted_at is cleared.
 _REFRESHED = (
     "provider",
     "account",
     "region",
-    "category",
+    "type",
     "native_type",
     "name",
     "status",
@@ -57,7 +57,7 @@ def _insert(session: AsyncSession) -> Any:
 
 
 def _row(
-    record: ResourceRecord, credential: CloudCredential, key: str, seen_at: datetime
+    record: ResourceRecord, credential: CloudCredentialRow, key: str, seen_at: datetime
 ) -> dict[str, Any]:
     return {
         "id": uuid.uuid4(),
@@ -66,7 +66,7 @@ def _row(
         "provider": record.provider,
         "account": record.account,
         "region": record.region,
-        "category": record.category,
+        "type": record.type,
         "native_type": record.native_type,
         "resource_id": record.resource_id,
         "name": record.name,
@@ -88,8 +88,9 @@ async def upsert_batch(session: AsyncSession, rows: list[dict[str, Any]]) -> tup
     ids = [row["resource_id"] for row in rows]
     existing = (
         await session.scalars(
-            select(Resource.resource_id).where(
-                Resource.credential_id == credential_id, Resource.resource_id.in_(ids)
+            select(CloudResourceRow.resource_id).where(
+                CloudResourceRow.credential_id == credential_id,
+                CloudResourceRow.resource_id.in_(ids),
             )
         )
     ).all()
@@ -114,7 +115,7 @@ def _upsert_statement(session: AsyncSession) -> Any:
 
 async def write_scope(
     session: AsyncSession,
-    credential: CloudCredential,
+    credential: CloudCredentialRow,
     scope: Scope,
     records: list[ResourceRecord],
     *,
@@ -134,7 +135,7 @@ async def write_scope(
 
 async def upsert_records(
     session: AsyncSession,
-    credential: CloudCredential,
+    credential: CloudCredentialRow,
     scope: Scope,
     records: list[ResourceRecord],
     *,
@@ -156,7 +157,7 @@ async def upsert_records(
 
 async def complete_scope(
     session: AsyncSession,
-    credential: CloudCredential,
+    credential: CloudCredentialRow,
     scope: Scope,
     *,
     seen_at: datetime,
@@ -176,12 +177,12 @@ async def mark_stale(
 ) -> int:
     """Rows of this scope not refreshed by the listing that just completed are marked deleted."""
     result = await session.execute(
-        update(Resource)
+        update(CloudResourceRow)
         .where(
-            Resource.credential_id == credential_id,
-            Resource.meta[SCOPE_KEY].as_string() == key,
-            Resource.deleted_at.is_(None),
-            Resource.last_synced_at < seen_at,
+            CloudResourceRow.credential_id == credential_id,
+            CloudResourceRow.metadata_[SCOPE_KEY].as_string() == key,
+            CloudResourceRow.deleted_at.is_(None),
+            CloudResourceRow.last_synced_at < seen_at,
         )
         .values(deleted_at=seen_at)
         .execution_options(synchronize_session=False)
@@ -191,7 +192,7 @@ async def mark_stale(
 
 async def record_scope(
     session: AsyncSession,
-    credential: CloudCredential,
+    credential: CloudCredentialRow,
     scope: Scope,
     *,
     job_id: uuid.UUID,

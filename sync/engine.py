@@ -16,9 +16,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from core import metrics, telemetry
 from db.engine import Database
 from db.enums import SyncJobStatus
-from db.models import CloudCredential, SyncJob
+from db.models import CloudCredentialRow, SyncJobRow
 from db.types import utcnow
 from providers.base import (
     CloudInventory,
@@ -27,16 +28,15 @@ from providers.base import (
     Scope,
     StreamingInventory,
 )
-from providers.sync import jobs, store
-from providers.sync.options import SyncOptions
-from providers.sync.progress import ProgressHub
-from providers.sync.retry import Sleep, with_retries
-from stratograph import metrics, telemetry
+from sync import jobs, store
+from sync.options import SyncOptions
+from sync.progress import ProgressHub
+from sync.retry import Sleep, with_retries
 
 logger = logging.getLogger("stratograph.sync")
 
 # Builds a credential's inventory (opening its secret); may be sync or async.
-InventoryFactory = Callable[[CloudCredential], "CloudInventory | Awaitable[CloudInventory]"]
+InventoryFactory = Callable[[CloudCredentialRow], "CloudInventory | Awaitable[CloudInventory]"]
 
 PLAN_SCOPE = "*"
 CLOSE_SECONDS = 10.0
@@ -111,9 +111,9 @@ class SyncEngine:
     async def _run(self, job_id: uuid.UUID, worker_id: str) -> SyncJobStatus:
         async with self.database.system_session() as session:
             credential = await session.scalar(
-                select(CloudCredential)
-                .join(SyncJob, SyncJob.credential_id == CloudCredential.id)
-                .where(SyncJob.id == job_id)
+                select(CloudCredentialRow)
+                .join(SyncJobRow, SyncJobRow.credential_id == CloudCredentialRow.id)
+                .where(SyncJobRow.id == job_id)
             )
         if credential is None:  # the credential was deleted; its jobs went with it
             return SyncJobStatus.FAILED
@@ -141,7 +141,7 @@ class SyncEngine:
 
     async def _run_scopes(
         self,
-        credential: CloudCredential,
+        credential: CloudCredentialRow,
         inventory: CloudInventory,
         scopes: list[Scope],
         job_id: uuid.UUID,
@@ -226,7 +226,7 @@ class SyncEngine:
         except Exception as error:
             logger.warning("closing an inventory failed: %s", type(error).__name__)
 
-    async def _inventory(self, credential: CloudCredential) -> CloudInventory:
+    async def _inventory(self, credential: CloudCredentialRow) -> CloudInventory:
         built = self.factory(credential)
         if inspect.isawaitable(built):
             return await built
@@ -245,7 +245,7 @@ class SyncEngine:
 
     async def _write(
         self,
-        credential: CloudCredential,
+        credential: CloudCredentialRow,
         scope: Scope,
         records: list[ResourceRecord],
         job_id: uuid.UUID,
@@ -279,7 +279,7 @@ class SyncEngine:
 
     async def _stream_and_write(
         self,
-        credential: CloudCredential,
+        credential: CloudCredentialRow,
         inventory: StreamingInventory,
         scope: Scope,
         job_id: uuid.UUID,
@@ -326,7 +326,7 @@ class SyncEngine:
 
     async def _record_failure(
         self,
-        credential: CloudCredential,
+        credential: CloudCredentialRow,
         scope: Scope,
         job_id: uuid.UUID,
         worker_id: str,

@@ -43,6 +43,8 @@ def set_user(user_id: object | None) -> None:
 
 
 def choose_request_id(scope: Scope) -> str:
+    """The one place a request id is chosen: the one an outer middleware already chose, else a
+    valid incoming `X-Request-ID` (so a proxy's id follows the request), else a fresh one."""
     state = scope.get("state") or {}
     chosen = state.get("request_id")
     if isinstance(chosen, str) and chosen:

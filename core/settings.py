@@ -124,10 +124,10 @@ class Settings(BaseSettings):
     azure_resource_manager_url: str | None = None
     gcp_api_endpoint: str | None = None
     provider_ca_bundle: str | None = None
-    # Beyond the contract: restrict AWS listing to these regions (default: every enabled region).
+    # Restrict AWS listing to these regions (default: every enabled region), e.g. to keep a
+    # demo or a test away from regions it does not use.
     aws_sync_regions: CsvList = Field(default_factory=list)
     log_level: str = "INFO"
-    # Beyond the contract: the sync engine (see the README's "Sync engine" section).
     # Minutes between scheduled syncs of every credential; 0 turns the scheduler off.
     sync_interval_minutes: int = Field(default=60, ge=0)
     # Run queued jobs inside the server process; false when `stratograph worker` runs them.
@@ -143,10 +143,11 @@ class Settings(BaseSettings):
     sync_max_attempts: int = Field(default=3, ge=1, le=10)
     # Where development secrets are kept (default: beside the database).
     dev_secrets_file: str | None = None
-    # Beyond the contract: trust X-Forwarded-For from these proxy addresses (off by default).
+    # X-Forwarded-For is believed only from these proxy addresses; off by default because any
+    # client can send the header.
     trusted_proxies: CsvList = Field(default_factory=list)
-    # Beyond the contract: an Apollo persisted-query manifest (`stratograph
-    # build-trusted-documents`); when set, only the operations it lists are executed.
+    # An Apollo persisted-query manifest (`stratograph build-trusted-documents`); when set, only
+    # the operations it lists are executed, which shuts out crafted queries entirely.
     trusted_documents_file: str | None = None
     # Let webhooks reach loopback, private and CGNAT addresses (tests, on-premises receivers).
     webhook_allow_private_networks: bool = False

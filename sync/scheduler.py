@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 
 from db.engine import Database
 from db.enums import SyncTrigger
-from db.models import CloudCredential, SyncJob
+from db.models import CloudCredentialRow, SyncJobRow
 from db.types import utcnow
-from providers.sync import jobs
+from sync import jobs
 
 logger = logging.getLogger("stratograph.sync")
 
@@ -41,15 +41,15 @@ class SyncScheduler:
     async def due(self, now: datetime) -> list[uuid.UUID]:
         """Credentials with no job queued within the last interval."""
         latest = (
-            select(SyncJob.credential_id, func.max(SyncJob.queued_at).label("latest"))
-            .group_by(SyncJob.credential_id)
+            select(SyncJobRow.credential_id, func.max(SyncJobRow.queued_at).label("latest"))
+            .group_by(SyncJobRow.credential_id)
             .subquery()
         )
         statement = (
-            select(CloudCredential.id)
-            .outerjoin(latest, latest.c.credential_id == CloudCredential.id)
+            select(CloudCredentialRow.id)
+            .outerjoin(latest, latest.c.credential_id == CloudCredentialRow.id)
             .where((latest.c.latest.is_(None)) | (latest.c.latest <= now - self.interval))
-            .order_by(CloudCredential.id)
+            .order_by(CloudCredentialRow.id)
         )
         async with self.database.system_session() as session:
             return list((await session.scalars(statement)).all())

@@ -12,16 +12,17 @@ import contextlib
 import logging
 import signal
 
+from core import metrics, telemetry
+from core.settings import Settings
 from db.engine import Database, create_engine
 from integrations.webhooks.dispatcher import WebhookDispatcher
 from integrations.webhooks.options import WebhookOptions
-from providers.sync.engine import InventoryFactory
-from providers.sync.inventories import registry_factory
-from providers.sync.options import SyncOptions
-from providers.sync.service import SyncService
+from providers.endpoints import CloudEndpoints
 from security.vault import Vault
-from stratograph import metrics, telemetry
-from stratograph.settings import Settings
+from sync.engine import InventoryFactory
+from sync.inventories import registry_factory
+from sync.options import SyncOptions
+from sync.service import SyncService
 
 logger = logging.getLogger("stratograph.sync")
 
@@ -39,16 +40,9 @@ async def run_worker(
     telemetry.instrument_engine(database.engine)
     metrics.POOLS.watch("worker", database.engine)
     vault = Vault(settings.vault_keys)
-    inventories = factory or registry_factory(vault, settings)
+    inventories = factory or registry_factory(vault, CloudEndpoints.from_settings(settings))
     service = SyncService(database, inventories, SyncOptions.from_settings(settings))
-    webhooks = WebhookDispatcher(
-        database,
-        vault,
-        WebhookOptions.from_flags(
-            production=settings.is_production,
-            allow_private_networks=settings.webhook_allow_private_networks,
-        ),
-    )
+    webhooks = WebhookDispatcher(database, vault, WebhookOptions.from_settings(settings))
     try:
         if once:
             await service.runner.recover()

@@ -8,13 +8,13 @@ from collections.abc import Iterable
 
 from db.engine import Database
 from db.enums import SyncTrigger
-from db.models import SyncJob
-from providers.sync import jobs
-from providers.sync.engine import InventoryFactory, SyncEngine
-from providers.sync.options import SyncOptions
-from providers.sync.progress import ProgressHub
-from providers.sync.runner import SyncRunner
-from providers.sync.scheduler import SyncScheduler
+from db.models import SyncJobRow
+from sync import jobs
+from sync.engine import InventoryFactory, SyncEngine
+from sync.options import SyncOptions
+from sync.progress import ProgressHub
+from sync.runner import SyncRunner
+from sync.scheduler import SyncScheduler
 
 logger = logging.getLogger("stratograph.sync")
 
@@ -42,12 +42,12 @@ class SyncService:
 
     async def start(
         self, credential_ids: Iterable[uuid.UUID], trigger: SyncTrigger = SyncTrigger.MANUAL
-    ) -> list[SyncJob]:
+    ) -> list[SyncJobRow]:
         """Queue a job per credential, or return the one already queued/running for it.
 
         The caller has already checked that the credentials belong to the acting user.
         """
-        result: list[SyncJob] = []
+        result: list[SyncJobRow] = []
         for credential_id in credential_ids:
             async with self.database.system_session() as session:
                 outcome = await jobs.enqueue(session, credential_id, trigger)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from stratograph.settings import Settings
+from core.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,9 @@ import uuid
 from db.engine import Database
 from db.enums import SyncJobStatus
 from db.types import utcnow
-from providers.sync import jobs
-from providers.sync.engine import SyncEngine
-from providers.sync.options import SyncOptions
+from sync import jobs
+from sync.engine import SyncEngine
+from sync.options import SyncOptions
 
 logger = logging.getLogger("stratograph.sync")
 SHUTDOWN_SECONDS = 10.0
