@@ -252,3 +252,19 @@ def test_production_accepts_https_receivers_only() -> None:
     for url in ("http://hooks.example.com/x", "https://hooks.example.com/x#f", "https:///x"):
         with pytest.raises(InvalidURL):
             parse_receiver_url(url, https_only=True)
+
+
+async def test_failed_test_deliveries_never_disable_a_webhook(
+    runtime: Runtime, receiver: WebhookReceiver
+) -> None:
+    receiver.behaviour = Behaviour("status", 500)
+    dispatcher = aim_at(
+        runtime, receiver, FakeDNS(localhost=["127.0.0.1"]), disable_after_failed_deliveries=1
+    )
+    hook_id = await queued_hook(runtime, receiver.url)
+    (delivery,) = await deliveries(runtime.database, hook_id)
+    outcome = await dispatcher.deliver_now(delivery.id)
+    assert outcome is not None and outcome.status_code == 500
+    async with runtime.database.system_session() as session:
+        hook = await session.get(WebhookRow, hook_id)
+    assert hook is not None and hook.enabled and hook.consecutive_failures == 0

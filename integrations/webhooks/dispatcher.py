@@ -179,7 +179,8 @@ class WebhookDispatcher:
                 return  # deleted with its webhook, or re-claimed after the lease ran out
             if outcome.ok:
                 await self._set_failures(session, claimed.webhook_id, 0)
-            elif exhausted and claimed.enabled:
+            elif exhausted and claimed.enabled and not final:
+                # A failed `testWebhook` says so to the caller; it never disables the hook.
                 await self._count_failure(session, claimed.webhook_id)
 
     async def _set_failures(self, session: Any, webhook_id: uuid.UUID, count: int) -> None:
