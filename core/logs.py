@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import orjson
 from opentelemetry import trace
 
+from core.log_redaction import floor_library_loggers, redact
 from core.request_context import RequestContextFilter
 
 # `color_message`: uvicorn's copy of the message with terminal colour codes.
@@ -36,13 +37,13 @@ class JSONFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact(record.getMessage()),
         }
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
                 entry[key] = value
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = redact(self.formatException(record.exc_info))
         return orjson.dumps(entry, default=str).decode()
 
 
@@ -50,7 +51,7 @@ class TextFormatter(logging.Formatter):
     """Development lines; the request and trace ids are appended when the line has them."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        line = redact(super().format(record))
         request_id = getattr(record, "request_id", None)
         trace_id = getattr(record, "trace_id", None)
         if request_id:
@@ -60,7 +61,6 @@ class TextFormatter(logging.Formatter):
 
 def configure_logging(level: str, *, json_output: bool) -> None:
     """One handler on the root logger; uvicorn's loggers propagate to it (`log_config=None`)."""
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestContextFilter())
     handler.addFilter(TraceContextFilter())
@@ -71,3 +71,4 @@ def configure_logging(level: str, *, json_output: bool) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    floor_library_loggers(root.level)

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import weakref
 from collections.abc import Iterator
+from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+logger = logging.getLogger("stratograph.metrics")
 
 HTTP_REQUESTS = Counter(
     "stratograph_http_requests_total", "HTTP requests served", ["method", "route", "status"]
@@ -31,6 +43,15 @@ GRAPHQL_LATENCY = Histogram(
 # Incremented by the rate limiter each time it refuses an operation.
 RATE_LIMITED = Counter(
     "stratograph_rate_limited_total", "Operations refused by a rate limit", ["field"]
+)
+
+RATE_LIMIT_STORAGE_ERRORS = Counter(
+    "stratograph_rate_limit_storage_errors_total",
+    "Rate-limit storage calls that failed (counted per process instead)",
+)
+RATE_LIMIT_DEGRADED = Gauge(
+    "stratograph_rate_limit_degraded",
+    "1 while the shared rate-limit storage is unavailable and limits hold per process only",
 )
 
 # Operation names come from clients: an unbounded label would let anyone grow the registry.
@@ -94,6 +115,29 @@ REGISTRY.register(POOLS)
 
 def render() -> tuple[bytes, str]:
     return generate_latest(), CONTENT_TYPE_LATEST
+
+
+class MetricsListener:
+    """`/metrics` on a port of its own (METRICS_PORT), away from the public listener: the load
+    balancer and the Host allow-list never see it, and a firewall can keep it in the cluster."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self._server: WSGIServer | None = None
+
+    def start(self) -> None:
+        self._server, _ = start_http_server(self.port, addr=self.host)
+        logger.info("metrics served on http://%s:%d/metrics", self.host, self.bound_port)
+
+    @property
+    def bound_port(self) -> int:
+        return int(self._server.server_port) if self._server else 0
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
 
 
 SYNC_JOBS = Counter("stratograph_sync_jobs_total", "Sync jobs finished", ["status"])

@@ -128,6 +128,10 @@ class Settings(BaseSettings):
     # demo or a test away from regions it does not use.
     aws_sync_regions: CsvList = Field(default_factory=list)
     log_level: str = "INFO"
+    # Prometheus metrics on a listener of their own (0: none). Unset, development serves
+    # /metrics on the main app and production serves it nowhere.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
     # Minutes between scheduled syncs of every credential; 0 turns the scheduler off.
     sync_interval_minutes: int = Field(default=60, ge=0)
     # Run queued jobs inside the server process; false when `stratograph worker` runs them.
@@ -141,6 +145,8 @@ class Settings(BaseSettings):
     sync_stale_after_seconds: int = Field(default=120, ge=10)
     # Runs of one job before a crashed job is marked FAILED instead of re-queued.
     sync_max_attempts: int = Field(default=3, ge=1, le=10)
+    # Overall deadline of planning and of each scope's listing (retries included).
+    sync_scope_timeout_seconds: int = Field(default=600, ge=1, le=24 * 3600)
     # Where development secrets are kept (default: beside the database).
     dev_secrets_file: str | None = None
     # X-Forwarded-For is believed only from these proxy addresses; off by default because any
@@ -181,6 +187,11 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def metrics_on_main_app(self) -> bool:
+        """/metrics beside /graphql: development only, and only without a metrics listener."""
+        return not self.is_production and not self.metrics_port
 
     @property
     def is_sqlite(self) -> bool:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import AuditOutcome
 from db.models import AuditEventRow
+from db.text import storable
 
 # Keys that must never reach `details`, whatever a caller passes by mistake.
 FORBIDDEN_DETAIL_KEYS = frozenset(
@@ -45,8 +46,8 @@ def record_audit(
         user_id=user_id,
         action=action,
         outcome=outcome,
-        ip=ip,
-        user_agent=(user_agent or "")[:512] or None,
+        ip=storable(ip, 64),
+        user_agent=storable(user_agent, 512),
         details=clean,
     )
     session.add(event)

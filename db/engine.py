@@ -28,13 +28,20 @@ def create_engine(database_url: str, *, pool_size: int = 10, echo: bool = False)
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         engine = create_async_engine(
-            url, echo=echo, poolclass=NullPool, connect_args={"timeout": 30}
+            url,
+            echo=echo,
+            poolclass=NullPool,
+            connect_args={"timeout": 30},
+            hide_parameters=True,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
         url,
         echo=echo,
+        # Statement parameters hold password hashes, ciphertexts and token digests: keep them
+        # out of every exception message and log line SQLAlchemy writes.
+        hide_parameters=True,
         pool_size=pool_size,
         max_overflow=pool_size,
         # No pre-ping: with asyncpg it costs three round trips (BEGIN, ping, ROLLBACK) on every

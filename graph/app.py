@@ -17,9 +17,11 @@ from strawberry.schema import BaseSchema
 from core import metrics, telemetry
 from core.request_context import RequestContextMiddleware
 from core.settings import Settings, get_settings
+from db.role_check import guard_database_role
 from graph.export.routes import export_endpoint
 from graph.runtime import Runtime
 from graph.schema import schema
+from graph.unavailable import DatabaseUnavailableMiddleware
 from graph.view import GraphQLView
 from security.http import HttpPolicy, install_http_security
 
@@ -32,12 +34,19 @@ async def healthz(_: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
+    # Without the shared rate-limit store the process still serves (limits hold per process):
+    # degraded, not unready.
+    limits = runtime.rate_limiter.storage.state
     try:
         await runtime.database.ping()
-    except Exception:  # any failure means "not ready"; the reason goes to the log only
-        logger.warning("readiness check failed: database unreachable", exc_info=True)
-        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok"})
+    except Exception as error:  # any failure means "not ready"; the reason goes to the log only
+        logger.warning("readiness check failed: database unreachable (%s)", type(error).__name__)
+        return JSONResponse(
+            {"status": "unavailable", "database": "unreachable", "rateLimits": limits},
+            status_code=503,
+        )
+    status = "ok" if limits == "ok" else "degraded"
+    return JSONResponse({"status": status, "database": "ok", "rateLimits": limits})
 
 
 async def metrics_endpoint(_: Request) -> Response:
@@ -82,28 +91,46 @@ def create_app(
     runtime = Runtime.from_settings(settings or get_settings())
     view = GraphQLView(graphql_schema or schema, runtime)
 
+    settings = runtime.settings
+    listener = (
+        metrics.MetricsListener(settings.metrics_host, settings.metrics_port)
+        if settings.metrics_port
+        else None
+    )
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await guard_database_role(runtime.database.engine, production=settings.is_production)
+        if listener is not None:
+            listener.start()
         # Sync jobs run in this process unless `stratograph worker` runs them (SYNC_IN_PROCESS).
-        runtime.sync.start_background(run_jobs=runtime.settings.sync_in_process)
-        if runtime.settings.sync_in_process:  # webhooks are delivered where jobs run
+        runtime.sync.start_background(run_jobs=settings.sync_in_process)
+        if settings.sync_in_process:  # webhooks are delivered where jobs run
             runtime.webhooks.start()
-        yield
-        await runtime.close()
+        try:
+            yield
+        finally:
+            if listener is not None:
+                listener.stop()
+            await runtime.close()
 
     routes = [
         Route("/graphql", view, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", view),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/export/{dataset}", export_endpoint, methods=["GET"]),
     ]
+    if settings.metrics_on_main_app:
+        routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
     if view.graphiql_assets is not None:  # development only: production serves no IDE
         routes.append(Route("/graphiql-assets/{path:path}", view.graphiql_assets.serve))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.metrics_listener = listener
     metrics.POOLS.watch("api", runtime.database.engine)
+    # Innermost: a database outage met before execution (authentication) becomes a typed 503.
+    app.add_middleware(DatabaseUnavailableMiddleware)
     # Added first, so it runs inside the HTTP middlewares and sees the request id they chose.
     app.add_middleware(RequestContextMiddleware)
     install_http_security(

@@ -15,6 +15,7 @@ from core.request_context import set_user
 from db.enums import Role
 from db.models import UserRow
 from db.scoping import OwnerScope, ScopedDatabase
+from db.text import storable
 from graph.loaders import Loaders
 from graph.runtime import Runtime
 from security.proxies import trusted_proxies
@@ -62,7 +63,8 @@ class Context:
 
     @property
     def user_agent(self) -> str | None:
-        return self.connection.headers.get("user-agent")
+        # Stored with audit events and sessions: no NUL or control characters, bounded.
+        return storable(self.connection.headers.get("user-agent"), 512)
 
 
 Info = StrawberryInfo[Context, None]

@@ -7,16 +7,21 @@ are for requests that cannot be served at all.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from typing import Any
 
 from graphql import GraphQLError
+from starlette.responses import Response
 from strawberry.extensions import MaskErrors
+
+from db.availability import is_database_unavailable
 
 logger = logging.getLogger("stratograph.graphql")
 
 MASKED_MESSAGE = "Internal server error"
+UNAVAILABLE_MESSAGE = "The database is unavailable; retry shortly."
+RETRY_AFTER_SECONDS = 5
 
 
 class ErrorCode(StrEnum):
@@ -25,6 +30,8 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "RATE_LIMITED"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
     BAD_REQUEST = "BAD_REQUEST"
+    # The database is away for a moment (restart, failover): retry after `retryAfter` seconds.
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
@@ -58,9 +65,32 @@ class MaskInternalErrors(MaskErrors):
             should_mask_error=should_mask_error or (lambda error: not is_public(error)),
             error_message=MASKED_MESSAGE,
         )
+        self._unavailable = False
+
+    def on_operation(self) -> Iterator[None]:
+        self._unavailable = False
+        yield from super().on_operation()
+        response = getattr(self.execution_context.context, "response", None)
+        if self._unavailable and isinstance(response, Response):
+            response.status_code = 503
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
+        if is_database_unavailable(original):
+            self._unavailable = True
+            return GraphQLError(
+                message=UNAVAILABLE_MESSAGE,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                original_error=None,
+                extensions={
+                    "code": ErrorCode.SERVICE_UNAVAILABLE.value,
+                    "retryAfter": RETRY_AFTER_SECONDS,
+                },
+            )
         logger.error(
             "unhandled error in resolver",
             exc_info=(type(original), original, original.__traceback__) if original else None,

@@ -37,9 +37,9 @@ def from_global_id(global_id: str, expected_type: str | None = None) -> tuple[st
         type_name, _, local = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
         local_id = uuid.UUID(local)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest(f"{global_id!r} is not a valid ID") from exc
+        raise BadRequest("The value is not a valid ID") from exc
     if expected_type is not None and type_name != expected_type:
-        raise BadRequest(f"{global_id!r} is not the ID of a {expected_type}")
+        raise BadRequest(f"The ID is not the ID of a {expected_type}")
     return type_name, local_id
 
 

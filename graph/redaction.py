@@ -15,6 +15,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 
+from db.availability import is_database_unavailable
 from graph.errors import PublicError
 
 logger = logging.getLogger("strawberry.execution")
@@ -59,4 +60,12 @@ class RedactingSchema(strawberry.Schema):
             # Unexpected exceptions keep their traceback; GraphQL errors log only their message,
             # never `str(error)`, which prints the query lines (and any inline secret) around it.
             exc_info = None if isinstance(original, GraphQLError) else original
+            if is_database_unavailable(original):
+                # An outage, not a bug: one line per failed operation, no traceback.
+                logger.warning(
+                    "database unavailable (%s) (path: %s)",
+                    type(original).__name__,
+                    list(error.path or []),
+                )
+                continue
             logger.error("%s (path: %s)", error.message, list(error.path or []), exc_info=exc_info)

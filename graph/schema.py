@@ -20,6 +20,7 @@ from graph.credentials.verify import CredentialVerifyMutations
 from graph.errors import MaskInternalErrors
 from graph.execution import PlainFieldExecutionContext
 from graph.hardening.extensions import QueryLimits, RateLimits
+from graph.hardening.input_text import InputText
 from graph.hardening.production import HardenedSchema
 from graph.inventory.queries import InventoryQueries
 from graph.inventory.types import CloudResource
@@ -88,6 +89,8 @@ def build_schema() -> strawberry.Schema:
             # Limits first: their validation rules must be in place before ValidationCache runs.
             OperationTracing,
             QueryLimits,
+            # Before the rate limiter, which reads (and hashes) the e-mail of log-in fields.
+            InputText,
             RateLimits,
             OperationMetrics,
             MaskInternalErrors,

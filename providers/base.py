@@ -41,6 +41,7 @@ ERROR_AUTH = "AUTH_FAILED"  # the cloud rejected the credential itself
 ERROR_PERMISSION = "PERMISSION_DENIED"  # authenticated, but not allowed to list this
 ERROR_THROTTLED = "THROTTLED"  # still throttled after the SDK's own retries
 ERROR_UNAVAILABLE = "UNAVAILABLE"  # 5xx after retries, or the endpoint is unreachable
+ERROR_TIMEOUT = "TIMEOUT"  # the listing's overall deadline passed (SYNC_SCOPE_TIMEOUT_SECONDS)
 ERROR_BAD_RESPONSE = "BAD_RESPONSE"  # the cloud answered something we cannot read
 ERROR_PROVIDER = "PROVIDER_ERROR"  # any other refusal
 

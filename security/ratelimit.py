@@ -17,12 +17,13 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from limits import RateLimitItem, parse
 from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
 
 from core.settings import Settings
+from security.limit_storage import LimitStorage
 
 logger = logging.getLogger("stratograph.ratelimit")
 
@@ -55,11 +56,6 @@ class Verdict:
     window: int  # seconds
 
 
-def async_storage_url(url: str) -> str:
-    """`limits` wants `async+redis://…` for its asyncio storages; the setting stays plain."""
-    return url if url.startswith("async+") else f"async+{url}"
-
-
 def _hashed(value: str) -> str:
     """Keys name e-mails only by digest: the limiter's storage is not a place for addresses."""
     return hashlib.sha256(value.encode()).hexdigest()[:32]
@@ -86,8 +82,8 @@ class RateLimitOptions:
 
 class RateLimiter:
     def __init__(self, options: RateLimitOptions) -> None:
-        self.storage = storage_from_string(async_storage_url(options.storage_url))
-        self.strategy = MovingWindowRateLimiter(self.storage)
+        # Shared counters (RATE_LIMIT_STORAGE_URL), per-process ones while the shared store is away.
+        self.storage = LimitStorage(options.storage_url)
         self.login = parse(options.login)
         self.dashboard = parse(options.dashboard)
         self.default = parse(options.default)
@@ -118,19 +114,19 @@ class RateLimiter:
 
     async def _hit(self, item: RateLimitItem, ids: tuple[str, ...], cost: int) -> Verdict:
         window = item.get_expiry()
-        try:
-            allowed = await self.strategy.hit(item, *ids, cost=cost)
-            stats = await self.strategy.get_window_stats(item, *ids)
-        except Exception:  # storage down: keep serving (fail open) and make it loud in the logs
-            logger.exception("rate-limit storage unavailable; request allowed without counting")
-            return Verdict(True, item.amount, item.amount, 0, window)
+
+        async def count(strategy: MovingWindowRateLimiter) -> tuple[bool, Any]:
+            allowed = await strategy.hit(item, *ids, cost=cost)
+            return allowed, await strategy.get_window_stats(item, *ids)
+
+        allowed, stats = await self.storage.run(count)
         reset_after = max(0, math.ceil(stats.reset_time - time.time()))
         if not allowed:
             reset_after = max(1, reset_after)
         return Verdict(allowed, item.amount, max(0, stats.remaining), reset_after, window)
 
     async def reset(self) -> None:
-        await self.storage.reset()  # type: ignore[misc]
+        await self.storage.reset()
 
 
 def tightest(verdicts: list[Verdict]) -> Verdict | None:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import RefreshTokenRow
 from db.scoping import OwnerScope
+from db.text import storable
 
 TOKEN_BYTES = 32
 
@@ -62,7 +63,7 @@ def issue(
             token_hash=digest(token),
             expires_at=now + ttl,
             ip=ip,
-            user_agent=(user_agent or "")[:512] or None,
+            user_agent=storable(user_agent, 512),
         )
     )
     return token

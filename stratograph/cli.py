@@ -18,8 +18,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from stratograph.serving import uvicorn_options
 
+    settings = get_settings()
+    if settings.metrics_port and args.workers > 1:
+        # Each worker process has its own registry and could not share the one port.
+        print(
+            "stratograph serve: METRICS_PORT needs --workers 1 (run one process per container "
+            "or machine and scrape each)",
+            file=sys.stderr,
+        )
+        return 2
     options = uvicorn_options(
-        get_settings(),
+        settings,
         host=args.host,
         port=args.port,
         workers=args.workers,
@@ -79,12 +88,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from sync.worker import run_worker
 
-    if args.metrics_port:
+    settings = get_settings()
+    port = settings.metrics_port if args.metrics_port is None else args.metrics_port
+    if port:
         # Workers serve no HTTP otherwise; Prometheus scrapes their job metrics here.
-        from prometheus_client import start_http_server
+        from core.metrics import MetricsListener
 
-        start_http_server(args.metrics_port, addr=args.metrics_host)
-    asyncio.run(run_worker(get_settings(), once=args.once))
+        MetricsListener(args.metrics_host or settings.metrics_host, port).start()
+    asyncio.run(run_worker(settings, once=args.once))
     return 0
 
 
@@ -170,9 +181,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--once", action="store_true", help="run every queued job, then exit (cron, demos)"
     )
     worker.add_argument(
-        "--metrics-port", type=int, default=0, help="serve /metrics on this port (0: off)"
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve /metrics on this port (0: off; default METRICS_PORT)",
     )
-    worker.add_argument("--metrics-host", default="0.0.0.0", help="address for --metrics-port")  # noqa: S104
+    worker.add_argument(
+        "--metrics-host", default=None, help="address for --metrics-port (default METRICS_HOST)"
+    )
     worker.set_defaults(handler=cmd_worker)
 
     demo = commands.add_parser(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.log_redaction import uvicorn_level
 from core.settings import Settings
 from security.http import MAX_BODY_BYTES
 
@@ -24,7 +25,9 @@ def uvicorn_options(
         "host": host,
         "port": port,
         "workers": workers,
-        "log_level": settings.log_level.lower(),
+        # uvicorn sets its own loggers' level from this: at DEBUG they would carry WebSocket
+        # frames (secrets sent to addCredential over a socket).
+        "log_level": uvicorn_level(settings.log_level),
         # None: uvicorn keeps its hands off logging, its loggers propagate to our root handler
         # (JSON in production, with the request id of each access line).
         "log_config": None,

@@ -29,6 +29,7 @@ from providers.base import (
     StreamingInventory,
 )
 from sync import jobs, store
+from sync.deadline import Deadline
 from sync.options import SyncOptions
 from sync.progress import ProgressHub
 from sync.retry import Sleep, with_retries
@@ -123,7 +124,8 @@ class SyncEngine:
             return await self._fail_before_listing(job_id, worker_id, error)
         try:
             try:
-                scopes = await self._retrying(inventory.plan)
+                planning = Deadline(self.options.scope_timeout_seconds, "planning the sync")
+                scopes = await planning.run(self._retrying(inventory.plan))
             except Exception as error:
                 return await self._fail_before_listing(job_id, worker_id, error)
             return await self._run_scopes(credential, inventory, scopes, job_id, worker_id)
@@ -170,7 +172,8 @@ class SyncEngine:
             async with region_slots[scope.region]:
                 await credential_slots.acquire()
                 try:
-                    records = await self._retrying(lambda: inventory.list_scope(scope))
+                    listing = Deadline(self.options.scope_timeout_seconds, "listing the scope")
+                    records = await listing.run(self._retrying(lambda: inventory.list_scope(scope)))
                 except BaseException:
                     credential_slots.release()
                     raise
@@ -300,7 +303,8 @@ class SyncEngine:
             chunks = inventory.stream_scope(scope)
             return await anext(chunks, None)
 
-        chunk = await self._retrying(first_chunk)
+        listing = Deadline(self.options.scope_timeout_seconds, "listing the scope")
+        chunk = await listing.run(self._retrying(first_chunk))
         assert chunks is not None
         count = 0
         while chunk is not None:
@@ -316,7 +320,7 @@ class SyncEngine:
             written.updated += updated
             count += rows
             self.hub.publish(job_id)
-            chunk = await anext(chunks, None)
+            chunk = await listing.run(anext(chunks, None))
         async with self.database.system_session() as session:
             removed = await store.complete_scope(
                 session, credential, scope, seen_at=seen_at, job_id=job_id, count=count

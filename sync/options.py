@@ -25,6 +25,8 @@ class SyncOptions:
     # How many jobs (credentials) one process runs at once.
     max_parallel_jobs: int = 4
     interval: timedelta | None = timedelta(minutes=60)
+    # Overall deadline of planning and of each scope's listing, SDK and engine retries included.
+    scope_timeout_seconds: float = 600.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SyncOptions:
@@ -39,4 +41,5 @@ class SyncOptions:
             stale_after=stale,
             max_attempts=settings.sync_max_attempts,
             interval=timedelta(minutes=minutes) if minutes > 0 else None,
+            scope_timeout_seconds=float(settings.sync_scope_timeout_seconds),
         )

@@ -15,6 +15,7 @@ import signal
 from core import metrics, telemetry
 from core.settings import Settings
 from db.engine import Database, create_engine
+from db.role_check import guard_database_role
 from integrations.webhooks.dispatcher import WebhookDispatcher
 from integrations.webhooks.options import WebhookOptions
 from providers.endpoints import CloudEndpoints
@@ -44,6 +45,7 @@ async def run_worker(
     service = SyncService(database, inventories, SyncOptions.from_settings(settings))
     webhooks = WebhookDispatcher(database, vault, WebhookOptions.from_settings(settings))
     try:
+        await guard_database_role(database.engine, production=settings.is_production)
         if once:
             await service.runner.recover()
             await service.runner.drain()

@@ -241,7 +241,7 @@ async def test_unknown_hosts_are_refused(production: httpx.AsyncClient) -> None:
     response = await production.get("/graphql?query={__typename}", headers={"host": "evil.example"})
     assert response.status_code == 400
     assert_security_headers(response)
-    # probes and the scraper come by address (127.0.0.1, a pod IP): not refused
-    for path in ("/healthz", "/metrics"):
+    # probes come by address (127.0.0.1, a pod IP): not refused (metrics have their own port)
+    for path in ("/healthz", "/readyz"):
         probe = await production.get(path, headers={"host": "10.1.2.3:8000"})
         assert probe.status_code == 200, path

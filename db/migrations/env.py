@@ -28,7 +28,7 @@ def _configure_and_run(connection: Connection) -> None:
 
 
 async def _run_online(url: str) -> None:
-    engine = create_async_engine(url, poolclass=NullPool)
+    engine = create_async_engine(url, poolclass=NullPool, hide_parameters=True)
     apply_libpq_tls(engine)  # libpq-style sslmode/sslrootcert, as for the app
     try:
         async with engine.connect() as connection:
