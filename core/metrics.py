@@ -7,6 +7,7 @@ import re
 import threading
 import weakref
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import (
@@ -111,6 +112,35 @@ class PoolCollector(Collector):
 
 POOLS = PoolCollector()
 REGISTRY.register(POOLS)
+
+
+class KeyAgeCollector(Collector):
+    """`stratograph_key_age_days{kind,kid}`, computed at scrape time from first-seen dates."""
+
+    def __init__(self) -> None:
+        self._first_seen: dict[tuple[str, str], datetime] = {}
+        self._lock = threading.Lock()
+
+    def set(self, first_seen: dict[tuple[str, str], datetime]) -> None:
+        with self._lock:
+            self._first_seen = dict(first_seen)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        gauge = GaugeMetricFamily(
+            "stratograph_key_age_days",
+            "Days since each configured signing or vault key was first seen",
+            labels=["kind", "kid"],
+        )
+        now = datetime.now(UTC)
+        with self._lock:
+            entries = list(self._first_seen.items())
+        for (kind, kid), first in entries:
+            gauge.add_metric([kind, kid], (now - first).total_seconds() / 86400)
+        yield gauge
+
+
+KEY_AGES = KeyAgeCollector()
+REGISTRY.register(KEY_AGES)
 
 
 def render() -> tuple[bytes, str]:

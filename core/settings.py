@@ -86,6 +86,20 @@ def parse_key_ring(entries: list[str]) -> dict[str, bytes]:
     return ring
 
 
+class BackupKeyMissing(SettingsError):
+    """A backup or restore was asked for without BACKUP_KEY."""
+
+
+def parse_backup_key(value: str) -> bytes:
+    try:
+        key = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise SettingsError("BACKUP_KEY is not valid base64") from exc
+    if len(key) != VAULT_KEY_BYTES:
+        raise SettingsError(f"BACKUP_KEY must decode to {VAULT_KEY_BYTES} bytes, got {len(key)}")
+    return key
+
+
 def new_vault_key_entry(kid: str) -> str:
     return f"{kid}:{base64.b64encode(secrets.token_bytes(VAULT_KEY_BYTES)).decode()}"
 
@@ -105,6 +119,9 @@ class Settings(BaseSettings):
     algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     access_token_expire_minutes: int = Field(default=30, ge=1, le=24 * 60)
     refresh_token_expire_days: int = Field(default=14, ge=1, le=365)
+    # Seconds between re-checks of an open WebSocket's session against the database (how soon a
+    # revocation written by another process closes it; this process's own close it at once).
+    websocket_recheck_seconds: float = Field(default=15, gt=0, le=300)
     encryption_keys: CsvList = Field(default_factory=list)
     allowed_origins: CsvList = Field(
         default_factory=lambda: ["http://localhost:5173", "http://localhost:3000"]
@@ -155,6 +172,14 @@ class Settings(BaseSettings):
     # An Apollo persisted-query manifest (`stratograph build-trusted-documents`); when set, only
     # the operations it lists are executed, which shuts out crafted queries entirely.
     trusted_documents_file: str | None = None
+    # Encrypts `stratograph backup` files: base64 of 32 random bytes, unrelated to the vault and
+    # signing keys (a stolen backup and a stolen vault key must not open each other).
+    backup_key: str = Field(default="", repr=False)
+    # Signing and vault keys older than this are reported (log, keyStatus, `stratograph keys`);
+    # so are stored long-lived cloud secrets.
+    key_max_age_days: int = Field(default=90, ge=1, le=3650)
+    # Resources marked deleted longer ago than this are purged by the scheduler; 0 keeps them.
+    deleted_retention_days: int = Field(default=30, ge=0, le=3650)
     # Let webhooks reach loopback, private and CGNAT addresses (tests, on-premises receivers).
     webhook_allow_private_networks: bool = False
 
@@ -182,6 +207,8 @@ class Settings(BaseSettings):
             if not self.allowed_hosts:
                 self.allowed_hosts = ["*"]
         parse_key_ring(self.encryption_keys)
+        if self.backup_key:
+            self._check_backup_key()
         return self
 
     @property
@@ -205,6 +232,25 @@ class Settings(BaseSettings):
     @property
     def jwt_verification_keys(self) -> list[str]:
         return [self.secret_key, *self.previous_secret_keys]
+
+    @property
+    def backup_key_bytes(self) -> bytes:
+        """The backup key; `BackupKeyMissing` when unset (backups are never written in clear)."""
+        if not self.backup_key:
+            raise BackupKeyMissing(
+                "BACKUP_KEY is not set: backups are always encrypted. Generate one with "
+                "python -c 'import base64,os;print(base64.b64encode(os.urandom(32)).decode())' "
+                "and keep it apart from the database and from ENCRYPTION_KEYS/SECRET_KEY "
+                "(a backup cannot be restored without it)."
+            )
+        return parse_backup_key(self.backup_key)
+
+    def _check_backup_key(self) -> None:
+        key = parse_backup_key(self.backup_key)
+        if key in self.vault_keys.values() or self.backup_key in self.jwt_verification_keys:
+            raise SettingsError(
+                "BACKUP_KEY must be its own key, not one of ENCRYPTION_KEYS or SECRET_KEY"
+            )
 
     def _refuse_unsafe_production(self) -> None:
         problems: list[str] = []

@@ -24,6 +24,7 @@ from graph.schema import schema
 from graph.unavailable import DatabaseUnavailableMiddleware
 from graph.view import GraphQLView
 from security.http import HttpPolicy, install_http_security
+from security.token_purge import RefreshTokenPurge
 
 logger = logging.getLogger("stratograph.http")
 
@@ -90,6 +91,7 @@ def create_app(
     """The app; `graphql_schema` lets tests mount a small schema behind the same protections."""
     runtime = Runtime.from_settings(settings or get_settings())
     view = GraphQLView(graphql_schema or schema, runtime)
+    token_purge = RefreshTokenPurge(runtime.database)
 
     settings = runtime.settings
     listener = (
@@ -103,13 +105,17 @@ def create_app(
         await guard_database_role(runtime.database.engine, production=settings.is_production)
         if listener is not None:
             listener.start()
+        # Key ages are recorded from the first start with a key, and shown on /metrics.
+        await runtime.observe_keys()
         # Sync jobs run in this process unless `stratograph worker` runs them (SYNC_IN_PROCESS).
         runtime.sync.start_background(run_jobs=settings.sync_in_process)
+        token_purge.start()
         if settings.sync_in_process:  # webhooks are delivered where jobs run
             runtime.webhooks.start()
         try:
             yield
         finally:
+            await token_purge.stop()
             if listener is not None:
                 listener.stop()
             await runtime.close()
@@ -127,6 +133,7 @@ def create_app(
         routes.append(Route("/graphiql-assets/{path:path}", view.graphiql_assets.serve))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.token_purge = token_purge
     app.state.metrics_listener = listener
     metrics.POOLS.watch("api", runtime.database.engine)
     # Innermost: a database outage met before execution (authentication) becomes a typed 503.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -16,10 +17,11 @@ from db.enums import Role
 from db.models import UserRow
 from db.scoping import OwnerScope, ScopedDatabase
 from db.text import storable
+from graph.errors import ErrorCode, PublicError
 from graph.loaders import Loaders
 from graph.runtime import Runtime
 from security.proxies import trusted_proxies
-from security.tokens import InvalidToken
+from security.tokens import AccessClaims, InvalidToken
 
 logger = logging.getLogger("stratograph.auth")
 
@@ -36,6 +38,16 @@ class CurrentUser:
         return self.role == Role.ADMIN
 
 
+@dataclass(frozen=True, slots=True)
+class SocketAuth:
+    """What a WebSocket authenticated with in `connection_init`, re-checked per operation."""
+
+    token: str
+    user_id: uuid.UUID
+    role: Role
+    expires_at: datetime
+
+
 @dataclass
 class Context:
     connection: HTTPConnection
@@ -46,6 +58,8 @@ class Context:
     response: Any = None
     # Filled by Strawberry from a WebSocket `connection_init` payload.
     connection_params: dict[str, Any] = field(default_factory=dict)
+    # Set by `connection_init` on a WebSocket's connection context.
+    socket_auth: SocketAuth | None = None
 
     def act_as(self, user: CurrentUser | None) -> None:
         """Re-scope the context after a WebSocket authenticates in `connection_init`."""
@@ -53,6 +67,13 @@ class Context:
         self.db = _scoped_db(self.runtime, user)
         self.loaders = Loaders(self.db)
         set_user(user.id if user else None)
+
+    def require_user(self) -> CurrentUser:
+        """The caller, for resolvers behind `IsAuthenticated`: narrows the type without an
+        `assert` (which `python -O` strips) and fails closed if a permission class is missing."""
+        if self.user is None:
+            raise PublicError("Authentication required", ErrorCode.UNAUTHENTICATED)
+        return self.user
 
     @property
     def client_ip(self) -> str:
@@ -81,6 +102,14 @@ def bearer_token(authorization: str | None) -> str | None:
 
 async def authenticate(runtime: Runtime, token: str | None) -> CurrentUser | None:
     """The user behind an access token, or None for anonymous / any invalid token."""
+    found = await authenticate_claims(runtime, token)
+    return found[0] if found else None
+
+
+async def authenticate_claims(
+    runtime: Runtime, token: str | None
+) -> tuple[CurrentUser, AccessClaims] | None:
+    """`authenticate`, with the token's verified claims (a WebSocket needs its expiry)."""
     if token is None:
         return None
     try:
@@ -96,7 +125,8 @@ async def authenticate(runtime: Runtime, token: str | None) -> CurrentUser | Non
     if row.tokens_valid_after is not None and claims.issued_at < row.tokens_valid_after:
         logger.info("access token refused: issued before the user's sessions were revoked")
         return None
-    return CurrentUser(id=row.id, email=row.email, full_name=row.full_name, role=row.role)
+    user = CurrentUser(id=row.id, email=row.email, full_name=row.full_name, role=row.role)
+    return user, claims
 
 
 def _scoped_db(runtime: Runtime, user: CurrentUser | None) -> ScopedDatabase:

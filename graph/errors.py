@@ -14,6 +14,7 @@ from typing import Any
 from graphql import GraphQLError
 from starlette.responses import Response
 from strawberry.extensions import MaskErrors
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from db.availability import is_database_unavailable
 
@@ -30,6 +31,8 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "RATE_LIMITED"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
     BAD_REQUEST = "BAD_REQUEST"
+    # The document parsed but breaks a validation rule (unknown field, wrong argument type, …).
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     # The database is away for a moment (restart, failover): retry after `retryAfter` seconds.
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
@@ -54,7 +57,8 @@ def is_public(error: GraphQLError) -> bool:
         return True
     if isinstance(original, GraphQLError):
         return is_public(original) if original is not error else True
-    return False
+    # The request named no runnable operation: a client error (HTTP answers 400), not a crash.
+    return isinstance(original, CannotGetOperationTypeError | InvalidOperationTypeError)
 
 
 class MaskInternalErrors(MaskErrors):

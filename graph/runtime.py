@@ -12,8 +12,10 @@ from integrations.webhooks.dispatcher import WebhookDispatcher
 from integrations.webhooks.options import WebhookOptions
 from integrations.webhooks.security_events import queue_security_events
 from providers.endpoints import CloudEndpoints
+from security.key_ages import KeyRings, observe_keys
 from security.passwords import PasswordHasher
 from security.ratelimit import RateLimiter, RateLimitOptions
+from security.session_events import SessionEvents
 from security.tokens import TokenSigner
 from security.vault import Vault
 from sync import SyncOptions, SyncService
@@ -30,6 +32,8 @@ class Runtime:
     passwords: PasswordHasher
     # Built from the settings when not given; one per process, shared by every request.
     rate_limiter: RateLimiter = field(default=None)  # type: ignore[assignment]
+    # Revocations written by this process wake its WebSockets at once (see graph/ws_session.py).
+    session_events: SessionEvents = field(default_factory=SessionEvents)
     webhooks: WebhookDispatcher = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
@@ -66,11 +70,19 @@ class Runtime:
                 database,
                 registry_factory(vault, CloudEndpoints.from_settings(settings)),
                 SyncOptions.from_settings(settings),
+                extra_maintenance=lambda: _observed(database, settings),
             ),
         )
+
+    async def observe_keys(self) -> None:
+        await observe_keys(self.database, KeyRings.from_settings(self.settings))
 
     async def close(self) -> None:
         await self.sync.stop()
         await self.webhooks.stop()
         self.passwords.close()
         await self.database.dispose()
+
+
+async def _observed(database: Database, settings: Settings) -> None:
+    await observe_keys(database, KeyRings.from_settings(settings))

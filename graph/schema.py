@@ -26,6 +26,7 @@ from graph.inventory.queries import InventoryQueries
 from graph.inventory.types import CloudResource
 from graph.node import Node, resolve_node
 from graph.operation_metrics import OperationMetrics
+from graph.operations.keys import OperationsQueries
 from graph.redaction import RedactingSchema
 from graph.sync.mutations import SyncMutations
 from graph.sync.queries import SyncQueries
@@ -44,6 +45,7 @@ class Query(
     CredentialQueries,
     InventoryQueries,
     SyncQueries,
+    OperationsQueries,
     WebhookQueries,
 ):
     @strawberry.field(

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -20,12 +21,38 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from graph.context import Context, authenticate, bearer_token, build_context
+from graph.context import (
+    Context,
+    SocketAuth,
+    authenticate,
+    authenticate_claims,
+    bearer_token,
+    build_context,
+)
+from graph.errors import BadRequest, ErrorCode
 from graph.graphiql_assets import LocalAssets, localize
+from graph.hardening.rules import MAX_TOKENS
 from graph.http_media import is_request_error, negotiate_media_type
 from graph.runtime import Runtime
-from graph.trusted import TrustedTransportWSHandler, refusal_result, trusted_request
+from graph.trusted import refusal_result, trusted_request
+from graph.ws_session import SessionTransportWSHandler
 from security.trusted_documents import RefusedOperation, TrustedDocuments
+
+JSON = "application/json"
+SUBSCRIPTIONS_OVER_WS = "Subscriptions are served over WebSocket (graphql-transport-ws) only"
+
+
+def is_subscription(query: str | None, operation_name: str | None) -> bool:
+    """Whether the operation a request would run is a subscription (parsed only when the text
+    names one, so ordinary requests pay a substring search)."""
+    if not query or "subscription" not in query:
+        return False
+    try:
+        document = parse(query, max_tokens=MAX_TOKENS)
+    except GraphQLError:
+        return False  # the normal path reports the syntax error
+    operation = get_operation_ast(document, operation_name)
+    return operation is not None and operation.operation is OperationType.SUBSCRIPTION
 
 
 class TextFrameWebSocketAdapter(ASGIWebSocketAdapter):
@@ -40,7 +67,7 @@ class TextFrameWebSocketAdapter(ASGIWebSocketAdapter):
 
 
 class GraphQLView(GraphQL[Context, None]):
-    graphql_transport_ws_handler_class = TrustedTransportWSHandler
+    graphql_transport_ws_handler_class = SessionTransportWSHandler
     websocket_adapter_class = TextFrameWebSocketAdapter
 
     def __init__(self, schema: BaseSchema, runtime: Runtime) -> None:
@@ -84,9 +111,12 @@ class GraphQLView(GraphQL[Context, None]):
         params = context.connection_params
         raw = params.get("Authorization") or params.get("authorization") or ""
         token = bearer_token(str(raw)) if raw else None
-        user = await authenticate(self.runtime, token)
-        if user is None:
+        found = await authenticate_claims(self.runtime, token)
+        if found is None or token is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        user, claims = found
+        # Kept for the per-operation re-check and the session watch (graph/ws_session.py).
+        context.socket_auth = SocketAuth(token, user.id, user.role, claims.expires_at)
         context.act_as(user)
         return await super().on_ws_connect(context)
 
@@ -106,6 +136,10 @@ class GraphQLView(GraphQL[Context, None]):
                 request_data = trusted_request(self.trusted_documents, request_data)
             except RefusedOperation as refused:
                 return refusal_result(refused)
+        for data in request_data if isinstance(request_data, list) else [request_data]:
+            if is_subscription(data.query, data.operation_name):
+                # Served over the WebSocket only, where the session watch can end them.
+                return ExecutionResult(data=None, errors=[BadRequest(SUBSCRIPTIONS_OVER_WS)])
         return await super().execute_operation(
             request, request_adapter, request_data, context, root_value, sub_response
         )
@@ -159,7 +193,15 @@ class GraphQLView(GraphQL[Context, None]):
         context: Context | UnsetType = UNSET,
         root_value: UnsetType | None = UNSET,
     ) -> Response | WebSocket:
-        response = await super().run(request, context, root_value)  # type: ignore[arg-type]
+        try:
+            response = await super().run(request, context, root_value)  # type: ignore[arg-type]
+        except HTTPException as exc:
+            if not isinstance(request, Request) or exc.status_code != 400:
+                raise
+            # A malformed request body (variables not an object, no query, …) gets a GraphQL
+            # error with its code, like the same payload over the WebSocket.
+            error = {"message": exc.reason, "extensions": {"code": ErrorCode.BAD_REQUEST.value}}
+            response = Response(self.encode_json({"errors": [error]}), 400, media_type=JSON)
         if isinstance(request, Request) and isinstance(response, Response):
             negotiate_media_type(request, response)
         return response

@@ -42,6 +42,7 @@ from providers.base import (
 )
 from providers.secrets import AwsSecret
 from providers.threads import run_blocking
+from providers.wire import repair_aws_response
 
 T = TypeVar("T")
 logger = logging.getLogger("stratograph.providers")
@@ -101,6 +102,8 @@ class AwsInventory:
             read_timeout=60,
             user_agent_extra="stratograph",
         )
+        # Before botocore parses a page: what its XML parser cannot read costs one value only.
+        self._session.events.register("before-parse", repair_aws_response)
         self._endpoint_url = endpoint_url
         # None keeps botocore's own defaults (AWS_CA_BUNDLE, the config file's ca_bundle).
         self._verify: str | None = ca_bundle or None

@@ -15,12 +15,13 @@ from botocore.exceptions import ClientError
 from db.enums import Provider, ResourceStatus, ResourceType
 from providers.base import ResourceRecord
 from providers.normalize import (
+    Price,
     aws_tags,
-    ebs_hourly_price,
-    hourly_price,
+    ebs_price,
     map_status,
     metadata,
-    running_cost,
+    price,
+    priced,
 )
 
 EC2_INSTANCE = "AWS::EC2::Instance"
@@ -119,7 +120,7 @@ def ec2_instances(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
                         launchTime=item.get("LaunchTime"),
                         securityGroups=[g.get("GroupId") for g in item.get("SecurityGroups", [])],
                     ),
-                    cost_per_hour=running_cost(hourly_price("aws_ec2", size), status),
+                    **priced(price("aws_ec2", size, ctx.region), status),
                 )
 
 
@@ -145,7 +146,7 @@ def ebs_volumes(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
                     attachedTo=[a.get("InstanceId") for a in item.get("Attachments", [])],
                     createTime=item.get("CreateTime"),
                 ),
-                cost_per_hour=ebs_hourly_price(item.get("VolumeType"), item.get("Size")),
+                **priced(ebs_price(item.get("VolumeType"), item.get("Size"), ctx.region)),
             )
 
 
@@ -244,9 +245,10 @@ def rds_instances(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
         for item in page.get("DBInstances", []):
             status = map_status(item.get("DBInstanceStatus"), RDS_STATES)
             size = item.get("DBInstanceClass")
-            price = hourly_price("aws_rds", size)
-            if price is not None and item.get("MultiAZ"):
-                price *= 2  # a standby replica is billed like the primary
+            listed = price("aws_rds", size, ctx.region)
+            if listed is not None and item.get("MultiAZ"):
+                # A standby replica is billed like the primary.
+                listed = Price(listed.hourly * 2, listed.source + "; Multi-AZ ×2")
             yield ctx.record(
                 region=ctx.region,
                 type=ResourceType.DATABASE,
@@ -266,7 +268,7 @@ def rds_instances(client: Any, ctx: AwsContext) -> Iterator[ResourceRecord]:
                     port=(item.get("Endpoint") or {}).get("Port"),
                     availabilityZone=item.get("AvailabilityZone"),
                 ),
-                cost_per_hour=running_cost(price, status),
+                **priced(listed, status),
             )
 
 

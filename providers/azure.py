@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from azure.core.exceptions import (
@@ -27,6 +28,7 @@ from db.enums import Provider
 from providers.azure_records import (
     RESOURCE_GROUP,
     VIRTUAL_MACHINE,
+    guarded,
     resource_group_record,
     resource_record,
 )
@@ -123,19 +125,22 @@ class AzureInventory:
         raise ProviderError(ERROR_PROVIDER, f"Unknown Azure scope {scope.key!r}")
 
     def _resource_groups(self) -> list[ResourceRecord]:
-        return [
-            resource_group_record(_wire(item), self.subscription_id)
-            for item in self._client.resource_groups.list()
-        ]
+        records = []
+        for item in self._client.resource_groups.list():
+            wire = _wire(item)
+            build = partial(resource_group_record, wire, self.subscription_id)
+            records.append(guarded(build, wire))
+        return records
 
     def _resources(self) -> list[ResourceRecord]:
         records = []
         for item in self._client.resources.list(expand=EXPAND):  # follows nextLink
             wire = _wire(item)
             vm = None
-            if str(wire.get("type", "")).lower() == VIRTUAL_MACHINE:
+            if str(wire.get("type", "")).lower() == VIRTUAL_MACHINE and wire.get("id"):
                 vm = self._vm(str(wire["id"]))
-            records.append(resource_record(wire, self.subscription_id, vm))
+            build = partial(resource_record, wire, self.subscription_id, vm)
+            records.append(guarded(build, wire))
         return records
 
     def _vm(self, resource_id: str) -> dict[str, Any] | None:

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from db.enums import Provider, ResourceStatus, ResourceType
 from providers.base import GLOBAL_REGION, ResourceRecord
-from providers.normalize import clean_tags, hourly_price, map_status, metadata
+from providers.normalize import (
+    SHAPE_ERRORS,
+    Price,
+    clean_tags,
+    map_status,
+    metadata,
+    price,
+    priced,
+    text,
+    unreadable,
+)
 
 RESOURCE_GROUP = "Microsoft.Resources/resourceGroups"
 VIRTUAL_MACHINE = "microsoft.compute/virtualmachines"
@@ -91,12 +101,12 @@ def power_state_of(item: Mapping[str, Any]) -> str | None:
     return None
 
 
-def vm_cost(size: str | None, power_state: str | None) -> float | None:
+def vm_price(size: str | None, power_state: str | None, region: str) -> Price | None:
     """Compute is billed unless the VM is deallocated ("stopped" alone still bills)."""
-    price = hourly_price("azure_vm", size)
-    if price is not None and power_state in ("deallocated", "deallocating"):
-        return 0.0
-    return price
+    listed = price("azure_vm", size, region)
+    if listed is not None and power_state in ("deallocated", "deallocating"):
+        return Price(0.0, listed.source)
+    return listed
 
 
 def resource_record(
@@ -104,7 +114,8 @@ def resource_record(
 ) -> ResourceRecord:
     """One generic-list item; `vm` is the VM's own read (size, power state) when it is one."""
     native_type = str(item.get("type") or "unknown")
-    resource_id = str(item["id"])
+    raw_id = item.get("id")
+    resource_id = raw_id if isinstance(raw_id, str) else ""
     kind = item.get("kind")
     resource_type = resource_type_of(native_type, kind)
     properties = item.get("properties") or {}
@@ -112,21 +123,22 @@ def resource_record(
     status = map_status(state, PROVISIONING_STATES)
     sku = item.get("sku") or {}
     size = power = None
-    cost = None
+    region = str(item.get("location") or GLOBAL_REGION).lower()
+    cost: Price | None = None
     if native_type.lower() == VIRTUAL_MACHINE:
         size = vm_size_of(vm or item)
         power = power_state_of(vm or item)
         if power is not None:
             status = map_status(power, POWER_STATES)
-        cost = vm_cost(size, power)
+        cost = vm_price(size, power, region)
     return ResourceRecord(
         provider=Provider.AZURE,
         account=subscription_id,
-        region=str(item.get("location") or GLOBAL_REGION).lower(),
+        region=region,
         type=resource_type,
         native_type=native_type,
-        resource_id=resource_id,
-        name=str(item.get("name") or resource_id.rsplit("/", 1)[-1]),
+        resource_id=text(raw_id),
+        name=text(item.get("name") or resource_id.rsplit("/", 1)[-1]),
         status=status,
         tags=clean_tags(item.get("tags")),
         metadata=metadata(
@@ -141,7 +153,7 @@ def resource_record(
             createdTime=item.get("createdTime"),
             changedTime=item.get("changedTime"),
         ),
-        cost_per_hour=cost,
+        **priced(cost),
     )
 
 
@@ -154,9 +166,17 @@ def resource_group_record(item: Mapping[str, Any], subscription_id: str) -> Reso
         region=str(item.get("location") or GLOBAL_REGION).lower(),
         type=ResourceType.OTHER,
         native_type=RESOURCE_GROUP,
-        resource_id=str(item["id"]),
-        name=str(item.get("name") or ""),
+        resource_id=text(item.get("id")),
+        name=text(item.get("name")),
         status=map_status(state, PROVISIONING_STATES),
         tags=clean_tags(item.get("tags")),
         metadata=metadata(provisioningState=state, managedBy=item.get("managedBy")),
     )
+
+
+def guarded(build: Callable[[], ResourceRecord], item: Mapping[str, Any]) -> ResourceRecord:
+    """One item's record, or a rejected one when its shape is not what ARM documents."""
+    try:
+        return build()
+    except SHAPE_ERRORS:
+        return unreadable(Provider.AZURE, item.get("id"), item.get("type"))

@@ -88,6 +88,11 @@ class ResourceRecord:
     tags: dict[str, str] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     cost_per_hour: float | None = None
+    # Which price table, region and date cost_per_hour came from (`normalize.Price.source`).
+    cost_source: str | None = None
+    # Set by a provider that could not read this item of a listing (its own words, never a value
+    # from the item): the engine reports the resource as skipped and stores nothing for it.
+    rejected: str | None = None
 
 
 class ProviderError(Exception):

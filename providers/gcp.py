@@ -35,9 +35,10 @@ from providers.base import (
     RetryPolicy,
     Scope,
 )
-from providers.gcp_records import search_record
+from providers.gcp_records import guarded_record
 from providers.secrets import GcpSecret
 from providers.threads import run_blocking
+from providers.wire import repair_gcp_response
 
 T = TypeVar("T")
 logger = logging.getLogger("stratograph.providers")
@@ -100,6 +101,10 @@ class GcpInventory:
             transport="rest",
             client_options=endpoint_options(api_endpoint, "cloudasset"),
         )
+        # Before protobuf parses a search page: a result it cannot read costs only itself.
+        assets_transport: Any = self._assets._transport
+        assets_session: Any = assets_transport._session
+        assets_session.hooks["response"].append(repair_gcp_response)
         if ca_bundle:
             # The REST transports expose no CA option. Their requests session has one, but
             # `session.verify` loses to REQUESTS_CA_BUNDLE from the environment; a per-request
@@ -132,7 +137,7 @@ class GcpInventory:
             request=request, retry=self._retry, timeout=self._timeout
         )
         to_dict = asset_v1.ResourceSearchResult.to_dict
-        return [search_record(to_dict(item), self.project_id) for item in pager]  # all pages
+        return [guarded_record(to_dict(item), self.project_id) for item in pager]  # all pages
 
     async def close(self) -> None:
         self._projects.transport.close()  # type: ignore[no-untyped-call]

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from db.enums import Provider, ResourceStatus, ResourceType
 from providers.base import GLOBAL_REGION, ResourceRecord
-from providers.normalize import clean_tags, hourly_price, map_status, metadata, running_cost
+from providers.normalize import (
+    SHAPE_ERRORS,
+    clean_tags,
+    map_status,
+    metadata,
+    price,
+    priced,
+    text,
+    unreadable,
+)
+from providers.wire import RAW_RESULT
 
 INSTANCE = "compute.googleapis.com/Instance"
 ZONE = re.compile(r"^([a-z]+-[a-z]+\d+)-[a-z]$")
@@ -123,7 +134,8 @@ def _addresses(full: Mapping[str, Any]) -> tuple[list[str], list[str]]:
 
 def search_record(item: Mapping[str, Any], project_id: str) -> ResourceRecord:
     asset_type = str(item.get("asset_type") or "unknown")
-    resource_id = str(item["name"])
+    raw_id = item.get("name")
+    resource_id = raw_id if isinstance(raw_id, str) else ""
     region, zone = region_of(item.get("location"))
     status = map_status(item.get("state"), STATES, default=ResourceStatus.ACTIVE)
     full = _full_resource(item)
@@ -136,8 +148,8 @@ def search_record(item: Mapping[str, Any], project_id: str) -> ResourceRecord:
         region=region,
         type=resource_type_of(asset_type),
         native_type=asset_type,
-        resource_id=resource_id,
-        name=str(item.get("display_name") or resource_id.rsplit("/", 1)[-1]),
+        resource_id=text(raw_id),
+        name=text(item.get("display_name") or resource_id.rsplit("/", 1)[-1]),
         status=status,
         tags=clean_tags(item.get("labels")),
         metadata=metadata(
@@ -153,5 +165,25 @@ def search_record(item: Mapping[str, Any], project_id: str) -> ResourceRecord:
             updateTime=item.get("update_time"),
             parent=item.get("parent_full_resource_name"),
         ),
-        cost_per_hour=running_cost(hourly_price("gcp_compute", size), status) if size else None,
+        **priced(price("gcp_compute", size, region), status),
     )
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower()
+
+
+def guarded_record(item: Mapping[str, Any], project_id: str) -> ResourceRecord:
+    """A search result's record. A result protobuf could not read arrives as its raw JSON
+    (`providers.wire`): it is built from that, with the shapes it has, and normalization reports
+    what it had to change; a result even that cannot describe is skipped alone."""
+    raw = (item.get("additional_attributes") or {}).get(RAW_RESULT)
+    if isinstance(raw, str):
+        decoded = json.loads(raw)
+        if not isinstance(decoded, dict):
+            return unreadable(Provider.GCP, None, None)
+        item = {_snake(str(key)): value for key, value in decoded.items()}
+    try:
+        return search_record(item, project_id)
+    except SHAPE_ERRORS:
+        return unreadable(Provider.GCP, item.get("name"), item.get("asset_type"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from db.models import CloudCredentialRow
+from db.types import utcnow
 from providers.base import ProviderError
 from providers.secrets import AwsSecret, AzureSecret, CloudSecret, GcpSecret, deserialize, serialize
 from security.vault import Sealed, UnknownKeyError, Vault, VaultError
@@ -39,6 +40,9 @@ def seal_into(row: CloudCredentialRow, secret: CloudSecret, vault: Vault) -> Non
     row.key_id = sealed.key_id
     row.ciphertext = sealed.blob
     row.fingerprint = fingerprint(secret)
+    # A new secret starts a new age (re-encryption by rotate-keys does not come through here).
+    row.secret_rotated_at = utcnow()
+    row.secret_age_reported_at = None
 
 
 def open_secret(row: CloudCredentialRow, vault: Vault) -> CloudSecret:

@@ -3,10 +3,15 @@
 Every outcome a caller can provoke is a `Problem`, never an exception, and every security-relevant
 outcome writes an audit event in the same transaction as its effect. Passwords are hashed and
 verified outside any transaction, so no database connection is held while the CPU works.
+
+Issuing and revoking tokens of one account are serialized on its user row
+(`refresh_tokens.lock_account`), and each reads the clock only once it holds that lock: when a
+revocation returns, no token issued before it works, whatever ran concurrently.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import uuid
 from dataclasses import dataclass, field
@@ -30,10 +35,14 @@ from security.password_policy import (
 )
 from security.passwords import PasswordHasher
 from security.refresh_tokens import RotationStatus
+from security.session_events import SessionEvents
 from security.tokens import TokenSigner
 
 INVALID_CREDENTIALS_MESSAGE = "The email or password is incorrect."
 INVALID_TOKEN_MESSAGE = "The refresh token is unknown, expired or revoked. Log in again."  # noqa: S105
+LOG_OUT_NEEDS_SESSION = (
+    "Send the refresh token of the session to end, or allSessions: true with an access token."
+)
 # Longer inputs are not worth hashing: no stored password can be that long.
 MAX_CHECKED_PASSWORD_LENGTH = 4 * MAX_PASSWORD_LENGTH
 
@@ -86,11 +95,13 @@ class Authenticator:
         signer: TokenSigner,
         *,
         refresh_ttl: timedelta,
+        events: SessionEvents | None = None,
     ) -> None:
         self.database = database
         self.passwords = passwords
         self.signer = signer
         self.refresh_ttl = refresh_ttl
+        self.events = events or SessionEvents()
 
     async def log_in(self, email: str, password: str, client: Client) -> SessionOutcome:
         """Same problem, message and (hashing) cost for an unknown email and a wrong password."""
@@ -105,8 +116,14 @@ class Authenticator:
             verification = await self.passwords.verify_dummy(password[:MAX_PASSWORD_LENGTH])
         else:
             verification = await self.passwords.verify(password, user.password_hash)
-        now = datetime.now(UTC)
         async with self.database.system_session() as session:
+            if user is not None and verification.ok:
+                # Re-read under the lock: a deactivation or password change meanwhile counts.
+                verified_hash = user.password_hash
+                user = await refresh_tokens.lock_account(session, user.id)
+                if user is not None and user.password_hash != verified_hash:
+                    verification = dataclasses.replace(verification, ok=False)
+            now = datetime.now(UTC)
             if user is None or not verification.ok or not user.is_active:
                 reason = (
                     "unknown_email"
@@ -131,14 +148,22 @@ class Authenticator:
         return SessionOutcome(session=issued)
 
     async def refresh(self, token: str, client: Client) -> SessionOutcome:
-        now = datetime.now(UTC)
         invalid = SessionOutcome(
             problems=[Problem("refreshToken", ProblemCode.INVALID_TOKEN, INVALID_TOKEN_MESSAGE)]
         )
         async with self.database.system_session() as session:
+            presented = await refresh_tokens.find(session, token)
+        if presented is None:
+            return invalid
+        async with self.database.system_session() as session:
+            user = await refresh_tokens.lock_account(session, presented.user_id)
+            now = datetime.now(UTC)
             rotation = await refresh_tokens.claim(session, token, now=now)
-            if rotation.status is RotationStatus.REUSED:
-                assert rotation.user_id is not None and rotation.family_id is not None
+            if (
+                rotation.status is RotationStatus.REUSED
+                and rotation.user_id is not None
+                and rotation.family_id is not None
+            ):
                 # A used token came back: someone holds a copy. End the whole session.
                 await refresh_tokens.revoke_family(
                     session, rotation.user_id, rotation.family_id, now=now
@@ -153,10 +178,10 @@ class Authenticator:
                     details={"family_id": str(rotation.family_id)},
                 )
                 return invalid
-            if rotation.status is not RotationStatus.ROTATED or rotation.user_id is None:
+            if rotation.status is not RotationStatus.ROTATED or user is None or not user.is_active:
                 return invalid
-            user = await self._load_user(session, rotation.user_id)
-            if user is None or not user.is_active:
+            if refresh_tokens.is_outdated(presented, user):
+                # Issued before the account's last revocation: refused even if a row escaped it.
                 return invalid
             issued = self._start_session(
                 session, user, client, now=now, family_id=rotation.family_id
@@ -171,26 +196,37 @@ class Authenticator:
         acting_user_id: uuid.UUID | None,
         client: Client,
     ) -> LogOutOutcome:
-        """End the session of `token`, or every session of its owner (or of the caller)."""
-        now = datetime.now(UTC)
+        """End the session of a live `token`, or every session of its owner (or of the caller).
+
+        Only a live refresh token counts: a used, revoked or expired one (an old copy) cannot end
+        its owner's current sessions.
+        """
         invalid = LogOutOutcome(
             problems=[Problem("refreshToken", ProblemCode.INVALID_TOKEN, INVALID_TOKEN_MESSAGE)]
         )
+        family_id: uuid.UUID | None = None
+        if token:
+            async with self.database.system_session() as session:
+                row = await refresh_tokens.find_live(session, token, now=datetime.now(UTC))
+            if row is None or (acting_user_id and row.user_id != acting_user_id):
+                return invalid
+            owner, family_id = row.user_id, row.family_id
+        elif all_sessions and acting_user_id is not None:
+            owner = acting_user_id
+        else:
+            problem = Problem("refreshToken", ProblemCode.REQUIRED, LOG_OUT_NEEDS_SESSION)
+            return LogOutOutcome(problems=[problem])
         async with self.database.system_session() as session:
-            row = await refresh_tokens.find(session, token) if token else None
-        if token and (row is None or (acting_user_id and row.user_id != acting_user_id)):
-            return invalid
-        owner = row.user_id if row is not None else acting_user_id
-        if owner is None:
-            return invalid
-        async with self.database.system_session() as session:
+            await refresh_tokens.lock_account(session, owner)
+            now = datetime.now(UTC)
             if all_sessions:
                 revoked = await refresh_tokens.revoke_all(session, owner, now=now)
                 cutoff, _ = revocation_instants(now)
                 await self._set_user(session, owner, tokens_valid_after=cutoff)
-            else:
-                assert row is not None
-                revoked = await refresh_tokens.revoke_family(session, owner, row.family_id, now=now)
+            elif family_id is not None:
+                revoked = await refresh_tokens.revoke_family(session, owner, family_id, now=now)
+            else:  # unreachable: without allSessions a token (hence a family) is required
+                return invalid
             record_audit(
                 session,
                 "logout",
@@ -200,6 +236,8 @@ class Authenticator:
                 user_agent=client.user_agent,
                 details={"all_sessions": all_sessions, "revoked_sessions": revoked},
             )
+        if all_sessions:
+            self.events.notify(owner)
         return LogOutOutcome(revoked_sessions=revoked)
 
     async def change_password(
@@ -234,9 +272,15 @@ class Authenticator:
         if problems:
             return SessionOutcome(problems=problems)
         new_hash = await self.passwords.hash(new)
-        now = datetime.now(UTC)
-        cutoff, issue_at = revocation_instants(now)
         async with self.database.system_session() as session:
+            locked = await refresh_tokens.lock_account(session, user.id)
+            if locked is None or not locked.is_active:
+                problem = Problem(
+                    None, ProblemCode.INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE
+                )
+                return SessionOutcome(problems=[problem])
+            now = datetime.now(UTC)
+            cutoff, issue_at = revocation_instants(now)
             await refresh_tokens.revoke_all(session, user.id, now=now)
             await self._set_user(
                 session, user.id, password_hash=new_hash, tokens_valid_after=cutoff
@@ -244,6 +288,7 @@ class Authenticator:
             user.password_hash, user.tokens_valid_after = new_hash, cutoff
             self._audit(session, "password.change", AuditOutcome.SUCCESS, user, client)
             issued = self._start_session(session, user, client, now=issue_at)
+        self.events.notify(user.id)
         return SessionOutcome(session=issued)
 
     def _start_session(

@@ -1,11 +1,14 @@
 """Rate limits on GraphQL root fields, table-driven by field name, on the `limits` package.
 
-Each executed root field costs one hit on every key its rule names: log-in style fields on the
-client IP and on the target e-mail (so rotating IPs does not help against one account, and
-rotating e-mails does not help from one IP), each of those fields on its own budget;
-`dashboard` and everything else per user (per IP when anonymous). Storage comes from
-RATE_LIMIT_STORAGE_URL: `memory://` for one process, `redis://…` to share the counters between
-processes and machines.
+Each executed root field costs one hit on every key its rule names:
+- every field that checks a password (`logIn`, `changePassword`) shares one budget, counted on the
+  client IP and on the account: the normalized e-mail (`password_policy.normalize_email`, so
+  full-width or upper-case variants are one account), for `changePassword` the caller's own;
+- `signUp` and `refreshToken` each have their own budget, on the IP and the normalized e-mail;
+- `dashboard` and everything else per user (per IP when anonymous).
+Rotating IPs does not help against one account, and rotating e-mails does not help from one IP.
+Storage comes from RATE_LIMIT_STORAGE_URL: `memory://` for one process, `redis://…` to share the
+counters between processes and machines.
 """
 
 from __future__ import annotations
@@ -30,6 +33,12 @@ logger = logging.getLogger("stratograph.ratelimit")
 Key = tuple[RateLimitItem, tuple[str, ...]]
 
 LOGIN_FIELDS = frozenset({"logIn", "signUp", "refreshToken"})
+# Fields that verify a password, and so one budget of guesses per account and per address. A new
+# field that verifies a password joins this set.
+PASSWORD_FIELDS = frozenset({"logIn", "changePassword"})
+# Of those, the ones whose account is the caller's own (no e-mail in the input).
+OWN_ACCOUNT_FIELDS = frozenset({"changePassword"})
+PASSWORD_BUDGET = "password"  # noqa: S105 - a key name, not a secret
 DASHBOARD_FIELDS = frozenset({"dashboard"})
 
 
@@ -45,6 +54,8 @@ class FieldCall:
 class Caller:
     ip: str
     user_id: str | None
+    # The authenticated caller's (stored, hence normalized) e-mail.
+    email: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +103,14 @@ class RateLimiter:
         self, call: FieldCall, caller: Caller
     ) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
         """The (limit, identifiers) pairs one call of a root field is counted against."""
-        if call.name in LOGIN_FIELDS:
-            # Each of these fields has its own budget (signing up must not use up an account's
-            # log-in attempts), counted on the client IP and on the target e-mail.
-            keys: list[Key] = [(self.login, (call.name, "ip", caller.ip))]
-            if call.email:
-                keys.append((self.login, (call.name, "email", _hashed(call.email))))
+        if call.name in PASSWORD_FIELDS or call.name in LOGIN_FIELDS:
+            # Password checks share one budget; signing up and refreshing each have their own
+            # (signing up must not use up an account's log-in attempts).
+            budget = PASSWORD_BUDGET if call.name in PASSWORD_FIELDS else call.name
+            account = caller.email if call.name in OWN_ACCOUNT_FIELDS else call.email
+            keys: list[Key] = [(self.login, (budget, "ip", caller.ip))]
+            if account:
+                keys.append((self.login, (budget, "email", _hashed(account))))
             return keys
         item = self.dashboard if call.name in DASHBOARD_FIELDS else self.default
         scope = "dashboard" if call.name in DASHBOARD_FIELDS else "default"

@@ -125,7 +125,8 @@ async def create_or_promote_admin(
     new_hash = await passwords.hash(password) if password is not None else None
     async with database.system_session() as session:
         if existing is None:
-            assert new_hash is not None  # a new admin always comes with a password
+            if new_hash is None:  # unreachable: a missing password raised PolicyError above
+                raise PolicyError(problems)
             user = UserRow(
                 id=uuid.uuid4(),
                 email=normalized,
@@ -141,6 +142,7 @@ async def create_or_promote_admin(
             values: dict[str, object] = {"role": Role.ADMIN, "is_active": True}
             if new_hash is not None:
                 # A reset password ends every session started with the old one.
+                await refresh_tokens.lock_account(session, user.id)
                 now = datetime.now(UTC)
                 values["password_hash"] = new_hash
                 values["tokens_valid_after"] = revocation_instants(now)[0]

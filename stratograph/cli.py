@@ -124,6 +124,28 @@ def cmd_rotate_keys(args: argparse.Namespace) -> int:
     return 0 if report.complete else 1
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from stratograph.backup.commands import run_backup
+
+    return run_backup(get_settings(), Path(args.output))
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from stratograph.backup.commands import run_restore
+
+    return run_restore(get_settings(), Path(args.file), verify=args.verify)
+
+
+def cmd_keys(_: argparse.Namespace) -> int:
+    from stratograph.keys_command import run_keys
+
+    return run_keys(get_settings())
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -233,6 +255,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rotate.add_argument("--batch-size", type=int, default=500, help="credentials per transaction")
     rotate.set_defaults(handler=cmd_rotate_keys)
+
+    backup = commands.add_parser(
+        "backup", help="write an encrypted, consistent backup of the database (BACKUP_KEY)"
+    )
+    backup.add_argument("--output", "-o", required=True, help="the backup file to create")
+    backup.set_defaults(handler=cmd_backup)
+    restore = commands.add_parser(
+        "restore", help="restore a backup into DATABASE_URL, or --verify it in a scratch database"
+    )
+    restore.add_argument("file", help="a file written by `stratograph backup`")
+    restore.add_argument(
+        "--verify",
+        action="store_true",
+        help="restore into a scratch database, migrate it, open every credential, report",
+    )
+    restore.set_defaults(handler=cmd_restore)
+    commands.add_parser(
+        "keys", help="the signing and vault key rings with their ages and use"
+    ).set_defaults(handler=cmd_keys)
     return parser
 
 

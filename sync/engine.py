@@ -8,6 +8,7 @@ import asyncio
 import inspect
 import logging
 import random
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -29,9 +30,12 @@ from providers.base import (
     StreamingInventory,
 )
 from sync import jobs, store
+from sync.credential_health import record_sync_health
 from sync.deadline import Deadline
+from sync.dropped_scopes import retire_unplanned_scopes
 from sync.options import SyncOptions
 from sync.progress import ProgressHub
+from sync.report import IngestReport
 from sync.retry import Sleep, with_retries
 
 logger = logging.getLogger("stratograph.sync")
@@ -68,7 +72,10 @@ class _Tally:
     added: int = 0
     updated: int = 0
     removed: int = 0
-    errors: list[dict[str, str]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    # How long planning (the sync's first cloud call) took: the credential's response time.
+    response_ms: int | None = None
 
     def values(self) -> dict[str, Any]:
         return {
@@ -77,7 +84,16 @@ class _Tally:
             "updated": self.updated,
             "removed": self.removed,
             "errors": list(self.errors),
+            "warnings": list(self.warnings),
         }
+
+    def reported(self, key: str, report: IngestReport) -> None:
+        """What normalizing the scope changed (warnings) and skipped (errors: the job is
+        PARTIAL, since the inventory lacks those resources)."""
+        self.warnings.extend(report.warnings(key))
+        self.errors.extend(report.errors(key))
+        if report.counts:
+            logger.warning("sync %s normalized its listing: %s", key, report.summary())
 
     def outcome(self) -> SyncJobStatus:
         if not self.errors:
@@ -121,24 +137,33 @@ class SyncEngine:
         try:
             inventory = await self._inventory(credential)
         except Exception as error:
-            return await self._fail_before_listing(job_id, worker_id, error)
+            return await self._fail_before_listing(credential, job_id, worker_id, error, None)
         try:
+            started = time.perf_counter()
             try:
                 planning = Deadline(self.options.scope_timeout_seconds, "planning the sync")
                 scopes = await planning.run(self._retrying(inventory.plan))
             except Exception as error:
-                return await self._fail_before_listing(job_id, worker_id, error)
-            return await self._run_scopes(credential, inventory, scopes, job_id, worker_id)
+                return await self._fail_before_listing(
+                    credential, job_id, worker_id, error, _elapsed_ms(started)
+                )
+            tally = _Tally(total=len(scopes), response_ms=_elapsed_ms(started))
+            return await self._run_scopes(credential, inventory, scopes, job_id, worker_id, tally)
         finally:
             await self._close(inventory)
 
     async def _fail_before_listing(
-        self, job_id: uuid.UUID, worker_id: str, error: Exception
+        self,
+        credential: CloudCredentialRow,
+        job_id: uuid.UUID,
+        worker_id: str,
+        error: Exception,
+        response_ms: int | None,
     ) -> SyncJobStatus:
         """The credential could not be opened or its scopes planned: nothing was listed."""
         self._log_unexpected(error, "planning")
-        tally = _Tally(total=0, errors=[safe_error(PLAN_SCOPE, error)])
-        await self._finish(job_id, worker_id, SyncJobStatus.FAILED, tally)
+        tally = _Tally(total=0, errors=[safe_error(PLAN_SCOPE, error)], response_ms=response_ms)
+        await self._finish(credential, job_id, worker_id, SyncJobStatus.FAILED, tally)
         return SyncJobStatus.FAILED
 
     async def _run_scopes(
@@ -148,8 +173,8 @@ class SyncEngine:
         scopes: list[Scope],
         job_id: uuid.UUID,
         worker_id: str,
+        tally: _Tally,
     ) -> SyncJobStatus:
-        tally = _Tally(total=len(scopes))
         lock = asyncio.Lock()
         credential_slots = asyncio.Semaphore(self.options.concurrency)
         region_slots: defaultdict[str, asyncio.Semaphore] = defaultdict(
@@ -158,7 +183,9 @@ class SyncEngine:
 
         step = 1.0 / len(scopes) if scopes else 1.0
 
-        async def listed_and_written(scope: Scope, written: _Written) -> store.ScopeCounts:
+        async def listed_and_written(
+            scope: Scope, written: _Written, report: IngestReport
+        ) -> store.ScopeCounts:
             # Region slot first, so a scope waiting for its busy region holds no credential
             # slot. The credential slot is held through the write: at most `concurrency`
             # listings are in memory however slow the database is.
@@ -167,7 +194,7 @@ class SyncEngine:
                 # however large a scope grows.
                 async with region_slots[scope.region], credential_slots:
                     return await self._stream_and_write(
-                        credential, inventory, scope, job_id, worker_id, step, written
+                        credential, inventory, scope, job_id, worker_id, step, written, report
                     )
             async with region_slots[scope.region]:
                 await credential_slots.acquire()
@@ -178,15 +205,18 @@ class SyncEngine:
                     credential_slots.release()
                     raise
             try:
-                return await self._write(credential, scope, records, job_id, worker_id, step)
+                return await self._write(
+                    credential, scope, records, job_id, worker_id, step, report
+                )
             finally:
                 credential_slots.release()
 
         async def one(scope: Scope) -> None:
             key = store.scope_key(scope)
             written = _Written()
+            report = IngestReport()
             try:
-                counts = await listed_and_written(scope, written)
+                counts = await listed_and_written(scope, written, report)
             except jobs.JobLost:
                 raise
             except Exception as error:
@@ -197,11 +227,13 @@ class SyncEngine:
                 # Failures are rare: serialize them so the errors list is never overwritten by
                 # an older copy committed later.
                 async with lock:
+                    tally.reported(key, report)
                     tally.errors.append(safe_error(key, error))
                     tally.done += 1
                     await self._record_failure(credential, scope, job_id, worker_id, step, tally)
                 self.hub.publish(job_id)
                 return
+            tally.reported(key, report)
             tally.succeeded += 1
             tally.added += counts.added
             tally.updated += counts.updated
@@ -217,9 +249,25 @@ class SyncEngine:
                     group.create_task(telemetry.in_span("sync.scope", span, one(scope)))
         except* jobs.JobLost as lost:
             raise jobs.JobLost(str(job_id)) from lost
+        await self._retire_unplanned(credential, scopes, job_id, worker_id, tally)
         status = tally.outcome()
-        await self._finish(job_id, worker_id, status, tally)
+        await self._finish(credential, job_id, worker_id, status, tally)
         return status
+
+    async def _retire_unplanned(
+        self,
+        credential: CloudCredentialRow,
+        scopes: list[Scope],
+        job_id: uuid.UUID,
+        worker_id: str,
+        tally: _Tally,
+    ) -> None:
+        """Rows of scopes the plan no longer has are marked deleted (counted in `removed`)."""
+        async with self.database.system_session() as session:
+            removed = await retire_unplanned_scopes(session, credential.id, scopes, utcnow())
+            if removed:
+                await jobs.add_progress(session, job_id, worker_id, step=0.0, removed=removed)
+        tally.removed += removed
 
     @staticmethod
     async def _close(inventory: CloudInventory) -> None:
@@ -254,6 +302,7 @@ class SyncEngine:
         job_id: uuid.UUID,
         worker_id: str,
         step: float,
+        report: IngestReport,
     ) -> store.ScopeCounts:
         """The scope's rows and the job's progress in one transaction (one commit per scope;
         the job's counts always match what is committed). Increments commute, so concurrent
@@ -267,6 +316,7 @@ class SyncEngine:
                 seen_at=utcnow(),
                 job_id=job_id,
                 batch_size=self.options.batch_size,
+                report=report,
             )
             # Last statement before the commit: the job row stays locked only briefly.
             await jobs.add_progress(
@@ -289,6 +339,7 @@ class SyncEngine:
         worker_id: str,
         step: float,
         written: _Written,
+        report: IngestReport,
     ) -> store.ScopeCounts:
         """Write each chunk of a streamed listing in its own transaction; once the stream has
         ended, mark stale rows and count the scope done. A failure part-way removes nothing.
@@ -296,22 +347,21 @@ class SyncEngine:
         Only the opening of the stream (up to its first chunk) is retried: a retry later would
         list the scope again and count rows already written."""
         seen_at = utcnow()
-        chunks: AsyncIterator[list[ResourceRecord]] | None = None
 
-        async def first_chunk() -> list[ResourceRecord] | None:
-            nonlocal chunks
-            chunks = inventory.stream_scope(scope)
-            return await anext(chunks, None)
+        async def first_chunk() -> tuple[
+            AsyncIterator[list[ResourceRecord]], list[ResourceRecord] | None
+        ]:
+            stream = inventory.stream_scope(scope)
+            return stream, await anext(stream, None)
 
         listing = Deadline(self.options.scope_timeout_seconds, "listing the scope")
-        chunk = await listing.run(self._retrying(first_chunk))
-        assert chunks is not None
+        chunks, chunk = await listing.run(self._retrying(first_chunk))
         count = 0
         while chunk is not None:
             async with self.database.system_session() as session:
                 added, updated, rows = await store.upsert_records(
                     session, credential, scope, chunk, seen_at=seen_at,
-                    batch_size=self.options.batch_size,
+                    batch_size=self.options.batch_size, report=report,
                 )  # fmt: skip
                 await jobs.add_progress(
                     session, job_id, worker_id, step=0.0, added=added, updated=updated
@@ -341,28 +391,48 @@ class SyncEngine:
         async with self.database.system_session() as session:
             await store.record_scope(session, credential, scope, job_id=job_id, error_code=code)
             await jobs.add_progress(
-                session, job_id, worker_id, step=step, errors=list(tally.errors)
+                session,
+                job_id,
+                worker_id,
+                step=step,
+                errors=list(tally.errors),
+                warnings=list(tally.warnings),
             )
 
     async def _finish(
-        self, job_id: uuid.UUID, worker_id: str, status: SyncJobStatus, tally: _Tally
+        self,
+        credential: CloudCredentialRow,
+        job_id: uuid.UUID,
+        worker_id: str,
+        status: SyncJobStatus,
+        tally: _Tally,
     ) -> None:
         values = tally.values()
         values["progress"] = 1.0
         async with self.database.system_session() as session:
             await jobs.finish(session, job_id, worker_id, status, **values)
+            # Same transaction: the health shown always agrees with the job that ended.
+            await record_sync_health(
+                session,
+                credential.id,
+                status,
+                tally.errors,
+                response_ms=tally.response_ms,
+                at=utcnow(),
+            )
         self.hub.publish(job_id)
         metrics.SYNC_JOBS.labels(status.value).inc()
         for change in ("added", "updated", "removed"):
             metrics.SYNC_RESOURCES.labels(change).inc(getattr(tally, change))
         logger.info(
-            "sync job %s finished %s: +%d ~%d -%d, %d failed scopes",
+            "sync job %s finished %s: +%d ~%d -%d, %d errors, %d warnings",
             job_id,
             status.value,
             tally.added,
             tally.updated,
             tally.removed,
             len(tally.errors),
+            len(tally.warnings),
         )
 
     @staticmethod
@@ -372,3 +442,7 @@ class SyncEngine:
         else:
             # Only the type: an SDK exception's text is not guaranteed to be free of secrets.
             logger.error("sync %s failed unexpectedly: %s", where, type(error).__name__)
+
+
+def _elapsed_ms(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)

@@ -135,6 +135,7 @@ async def claim(session: AsyncSession, worker_id: str, limit: int) -> list[uuid.
                 updated=0,
                 removed=0,
                 errors=[],
+                warnings=[],
             )
             .execution_options(synchronize_session=False)
         )
@@ -177,7 +178,8 @@ async def add_progress(
     added: int = 0,
     updated: int = 0,
     removed: int = 0,
-    errors: list[dict[str, str]] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    warnings: list[dict[str, Any]] | None = None,
 ) -> None:
     """Add one finished scope to the job (increments, so concurrent writers commute)."""
     values: dict[str, Any] = {
@@ -190,6 +192,8 @@ async def add_progress(
     }
     if errors is not None:
         values["errors"] = errors
+    if warnings is not None:
+        values["warnings"] = warnings
     await save_progress(session, job_id, worker_id, **values)
 
 

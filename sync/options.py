@@ -25,6 +25,10 @@ class SyncOptions:
     # How many jobs (credentials) one process runs at once.
     max_parallel_jobs: int = 4
     interval: timedelta | None = timedelta(minutes=60)
+    # Housekeeping on the schedule: purge resources deleted longer ago (None keeps them), and
+    # report long-lived cloud secrets older than `secret_max_age`.
+    deleted_retention: timedelta | None = timedelta(days=30)
+    secret_max_age: timedelta = timedelta(days=90)
     # Overall deadline of planning and of each scope's listing, SDK and engine retries included.
     scope_timeout_seconds: float = 600.0
 
@@ -41,5 +45,11 @@ class SyncOptions:
             stale_after=stale,
             max_attempts=settings.sync_max_attempts,
             interval=timedelta(minutes=minutes) if minutes > 0 else None,
+            deleted_retention=(
+                timedelta(days=settings.deleted_retention_days)
+                if settings.deleted_retention_days > 0
+                else None
+            ),
+            secret_max_age=timedelta(days=settings.key_max_age_days),
             scope_timeout_seconds=float(settings.sync_scope_timeout_seconds),
         )

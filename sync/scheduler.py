@@ -19,6 +19,7 @@ from db.enums import SyncTrigger
 from db.models import CloudCredentialRow, SyncJobRow
 from db.types import utcnow
 from sync import jobs
+from sync.maintenance import Maintenance
 
 logger = logging.getLogger("stratograph.sync")
 
@@ -31,11 +32,13 @@ class SyncScheduler:
         *,
         on_enqueued: Callable[[list[uuid.UUID]], None] = lambda _: None,
         clock: Callable[[], datetime] = utcnow,
+        maintenance: Maintenance | None = None,
     ) -> None:
         self.database = database
         self.interval = interval
         self.on_enqueued = on_enqueued
         self.clock = clock
+        self.maintenance = maintenance
         self._task: asyncio.Task[None] | None = None
 
     async def due(self, now: datetime) -> list[uuid.UUID]:
@@ -72,6 +75,8 @@ class SyncScheduler:
         if created:
             logger.info("scheduled %d sync jobs", len(created))
             self.on_enqueued(created)
+        if self.maintenance is not None:
+            await self.maintenance.run_if_due(now)
         return created
 
     async def run_forever(self, check_every: timedelta = timedelta(minutes=1)) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from db.engine import Database
 from db.enums import SyncTrigger
 from db.models import SyncJobRow
 from sync import jobs
 from sync.engine import InventoryFactory, SyncEngine
+from sync.maintenance import Maintenance
 from sync.options import SyncOptions
 from sync.progress import ProgressHub
 from sync.runner import SyncRunner
@@ -28,14 +29,26 @@ class SyncService:
         *,
         hub: ProgressHub | None = None,
         engine: SyncEngine | None = None,
+        extra_maintenance: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.database = database
         self.options = options
         self.hub = hub or ProgressHub()
         self.engine = engine or SyncEngine(database, factory, self.hub, options)
         self.runner = SyncRunner(database, self.engine, options)
+        self.maintenance = Maintenance(
+            database,
+            deleted_retention=options.deleted_retention,
+            secret_max_age=options.secret_max_age,
+            extra=extra_maintenance,
+        )
         self.scheduler = (
-            SyncScheduler(database, options.interval, on_enqueued=lambda _: self.runner.wake())
+            SyncScheduler(
+                database,
+                options.interval,
+                on_enqueued=lambda _: self.runner.wake(),
+                maintenance=self.maintenance,
+            )
             if options.interval is not None
             else None
         )

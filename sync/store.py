@@ -19,6 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import CloudCredentialRow, CloudResourceRow, SyncScopeRow
 from providers.base import ResourceRecord, Scope
+from providers.sanitize import DUPLICATE_ID
+from sync import ingest
+from sync.report import IngestReport
 
 SCOPE_KEY = "_scope"
 _RESOURCES = CloudResourceRow.__table__
@@ -35,6 +38,7 @@ _REFRESHED = (
     "tags",
     "metadata",
     "cost_per_hour",
+    "cost_source",
     "last_synced_at",
     "deleted_at",
 )
@@ -74,28 +78,35 @@ def _row(
         "tags": dict(record.tags),
         "metadata": {**record.metadata, SCOPE_KEY: key},
         "cost_per_hour": record.cost_per_hour,
+        "cost_source": record.cost_source,
         "first_seen_at": seen_at,
         "last_synced_at": seen_at,
         "deleted_at": None,
     }
 
 
-async def upsert_batch(session: AsyncSession, rows: list[dict[str, Any]]) -> tuple[int, int]:
-    """One INSERT … ON CONFLICT (credential_id, resource_id) DO UPDATE; returns (added, updated)."""
+async def upsert_batch(
+    session: AsyncSession, rows: list[dict[str, Any]], seen_at: datetime | None = None
+) -> tuple[int, int, list[str]]:
+    """One INSERT … ON CONFLICT (credential_id, resource_id) DO UPDATE.
+
+    Returns (added, updated, repeated ids): `repeated` rows were already written by this listing
+    (`seen_at`) from an earlier chunk of the same stream, so they are not counted twice."""
     if not rows:
-        return 0, 0
+        return 0, 0, []
     credential_id = rows[0]["credential_id"]
     ids = [row["resource_id"] for row in rows]
     existing = (
-        await session.scalars(
-            select(CloudResourceRow.resource_id).where(
+        await session.execute(
+            select(CloudResourceRow.resource_id, CloudResourceRow.last_synced_at).where(
                 CloudResourceRow.credential_id == credential_id,
                 CloudResourceRow.resource_id.in_(ids),
             )
         )
     ).all()
+    repeated = [i for i, synced in existing if seen_at is not None and synced >= seen_at]
     await session.execute(_upsert_statement(session), rows)
-    return len(rows) - len(existing), len(existing)
+    return len(rows) - len(existing), len(existing) - len(repeated), repeated
 
 
 def _upsert_statement(session: AsyncSession) -> Any:
@@ -122,10 +133,11 @@ async def write_scope(
     seen_at: datetime,
     job_id: uuid.UUID,
     batch_size: int,
+    report: IngestReport,
 ) -> ScopeCounts:
     """Upsert a completed listing, mark what it no longer contains, record the scope's success."""
     added, updated, count = await upsert_records(
-        session, credential, scope, records, seen_at=seen_at, batch_size=batch_size
+        session, credential, scope, records, seen_at=seen_at, batch_size=batch_size, report=report
     )
     removed = await complete_scope(
         session, credential, scope, seen_at=seen_at, job_id=job_id, count=count
@@ -141,18 +153,27 @@ async def upsert_records(
     *,
     seen_at: datetime,
     batch_size: int,
+    report: IngestReport,
 ) -> tuple[int, int, int]:
-    """Upsert part or all of a scope's listing; returns (added, updated, distinct rows)."""
+    """Normalize and upsert part or all of a scope's listing; returns (added, updated, rows).
+
+    What normalization changed and which records could not be stored go to `report`. A skipped
+    record that is already stored is stamped as seen, so stale marking keeps it."""
     key = scope_key(scope)
-    # One row per resource id: a duplicate inside one INSERT … ON CONFLICT fails on PostgreSQL.
-    unique = {record.resource_id: record for record in records}
+    unique, skipped_ids = ingest.normalized(records, report)
     rows = [_row(record, credential, key, seen_at) for record in unique.values()]
     added = updated = 0
     for start in range(0, len(rows), batch_size):
-        batch_added, batch_updated = await upsert_batch(session, rows[start : start + batch_size])
+        batch = rows[start : start + batch_size]
+        batch_added, batch_updated, repeated = await ingest.write_isolating(
+            session, batch, seen_at, report, skipped_ids, upsert_batch
+        )
         added += batch_added
         updated += batch_updated
-    return added, updated, len(rows)
+        for resource_id in repeated:
+            report.changed(DUPLICATE_ID, resource_id)
+    await ingest.mark_seen(session, credential.id, skipped_ids, seen_at)
+    return added, updated, added + updated
 
 
 async def complete_scope(

@@ -19,6 +19,7 @@ from db.role_check import guard_database_role
 from integrations.webhooks.dispatcher import WebhookDispatcher
 from integrations.webhooks.options import WebhookOptions
 from providers.endpoints import CloudEndpoints
+from security.key_ages import KeyRings, observe_keys
 from security.vault import Vault
 from sync.engine import InventoryFactory
 from sync.inventories import registry_factory
@@ -42,10 +43,16 @@ async def run_worker(
     metrics.POOLS.watch("worker", database.engine)
     vault = Vault(settings.vault_keys)
     inventories = factory or registry_factory(vault, CloudEndpoints.from_settings(settings))
-    service = SyncService(database, inventories, SyncOptions.from_settings(settings))
+    service = SyncService(
+        database,
+        inventories,
+        SyncOptions.from_settings(settings),
+        extra_maintenance=lambda: _observed(database, settings),
+    )
     webhooks = WebhookDispatcher(database, vault, WebhookOptions.from_settings(settings))
     try:
         await guard_database_role(database.engine, production=settings.is_production)
+        await observe_keys(database, KeyRings.from_settings(settings))
         if once:
             await service.runner.recover()
             await service.runner.drain()
@@ -63,6 +70,10 @@ async def run_worker(
         await service.stop()
         await webhooks.stop()
         await database.dispose()
+
+
+async def _observed(database: Database, settings: Settings) -> None:
+    await observe_keys(database, KeyRings.from_settings(settings))
 
 
 def _stop_on_signals() -> asyncio.Event:

@@ -22,15 +22,15 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("integrations",),  # exports and webhooks below GraphQL: the sync engine queues events
     ("sync",),  # the sync job engine: queue, runner, scheduler, store
     ("graph",),  # GraphQL kernel: context, loaders registry, Node, connections, errors, limits
-    # domains (peers)
     (
         "graph.accounts",
         "graph.credentials",
         "graph.inventory",
+        "graph.operations",
         "graph.sync",
         "graph.webhooks",
         "graph.export",
-    ),
+    ),  # domains (peers)
     ("graph.schema", "graph.app", "graph.view"),  # the schema and the ASGI app composed
     ("stratograph",),  # the commands: CLI, admin, demo, key rotation, serving
 )

@@ -11,13 +11,13 @@ from providers.azure import RESOURCE_GROUPS_SCOPE, RESOURCES_SCOPE, AzureInvento
 from providers.azure_records import RESOURCE_GROUP
 from providers.base import (
     ERROR_AUTH,
-    ERROR_BAD_RESPONSE,
     ERROR_THROTTLED,
     ERROR_UNAVAILABLE,
     ProviderError,
     RetryPolicy,
     Scope,
 )
+from providers.sanitize import Normalized, Rejected, normalize_record
 from providers.secrets import AzureSecret
 from tests.standins.azure import CLIENT_SECRET, SUBSCRIPTION, AzureStandin
 
@@ -150,14 +150,21 @@ async def test_an_unknown_subscription_fails_verification(azure_standin: AzureSt
     assert "not found" in failure.value.message
 
 
-async def test_an_unreadable_answer_is_a_bad_response_not_a_crash(
-    azure_standin: AzureStandin,
-) -> None:
-    # given ARM returns an item without an id
+async def test_an_unreadable_item_costs_only_itself(azure_standin: AzureStandin) -> None:
+    # given ARM returns an item without an id and one whose sku is not an object
     azure_standin.resources.append({"name": "broken", "type": "Microsoft.Foo/bars"})
+    azure_standin.add_resource("rg-web", "Microsoft.Foo/bars", "odd", "eastus", sku="x")
     inv = inventory(azure_standin)
-    # when / then
-    with pytest.raises(ProviderError) as failure:
-        await inv.list_scope(RESOURCES_SCOPE)
-    assert failure.value.code == ERROR_BAD_RESPONSE
+    # when the resources are listed
+    records = await inv.list_scope(RESOURCES_SCOPE)
     await inv.close()
+    # then every item is handed over: the ordinary ones read, the broken ones for the engine to
+    # report as skipped (normalization rejects them; nothing of them is stored)
+    assert len(records) == 10
+    rejected = [normalize_record(r) for r in records[-2:]]
+    assert all(isinstance(r, Rejected) for r in rejected)
+    assert {r.resource_id for r in rejected if isinstance(r, Rejected)} == {
+        None,
+        records[-1].resource_id,
+    }
+    assert all(isinstance(normalize_record(r), Normalized) for r in records[:-2])

@@ -8,6 +8,7 @@ from db.models.accounts import RefreshTokenRow, UserRow
 from db.models.audit import AuditEventRow
 from db.models.credentials import CloudCredentialRow
 from db.models.inventory import CloudResourceRow
+from db.models.keys import KeyAgeRow
 from db.models.sync import SyncJobRow, SyncScopeRow
 from db.models.webhooks import WebhookDeliveryRow, WebhookRow
 
@@ -27,6 +28,7 @@ __all__ = [
     "AuditEventRow",
     "CloudCredentialRow",
     "CloudResourceRow",
+    "KeyAgeRow",
     "RefreshTokenRow",
     "SyncJobRow",
     "SyncScopeRow",

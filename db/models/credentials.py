@@ -36,3 +36,7 @@ class CloudCredentialRow(IdMixin, CreatedAtMixin, Base):
     health_response_ms: Mapped[int | None] = mapped_column(default=None)
     health_checked_at: Mapped[datetime | None] = mapped_column(default=None)
     health_error: Mapped[str | None] = mapped_column(String(500), default=None)
+    # When the secret itself was stored or replaced (re-encryption by rotate-keys is not a change).
+    secret_rotated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the owner was told this secret passed KEY_MAX_AGE_DAYS; cleared by a new secret.
+    secret_age_reported_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -45,6 +45,8 @@ class CloudResourceRow(IdMixin, Base):
     # attribute name, so the attribute takes its usual escape, a trailing underscore.
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONDocument, default=dict)
     cost_per_hour: Mapped[float | None] = mapped_column(Float, default=None)
+    # Which price table (and region, and date) cost_per_hour came from.
+    cost_source: Mapped[str | None] = mapped_column(String(128), default=None)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_synced_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)

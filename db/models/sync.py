@@ -44,6 +44,8 @@ class SyncJobRow(IdMixin, Base):
     removed: Mapped[int] = mapped_column(default=0)
     # [{"scope": ..., "code": ..., "message": ...}] with safe messages only.
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument, default=list)
+    # [{"scope", "code", "count", "resourceIds"}]: what normalizing the listing changed, by code.
+    warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument, default=list)
 
 
 class SyncScopeRow(IdMixin, Base):

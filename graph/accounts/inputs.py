@@ -35,8 +35,8 @@ class LogOutInput:
     refresh_token: str | None = strawberry.field(
         default=None,
         description=(
-            "The refresh token of the session to end. Optional when the request carries an "
-            "access token and allSessions is true."
+            "The live (unused, unrevoked, unexpired) refresh token of the session to end. "
+            "Optional when the request carries an access token and allSessions is true."
         ),
     )
     all_sessions: bool = strawberry.field(

@@ -36,6 +36,7 @@ def _authenticator(info: Info) -> Authenticator:
         runtime.passwords,
         runtime.signer,
         refresh_ttl=timedelta(days=runtime.settings.refresh_token_expire_days),
+        events=runtime.session_events,
     )
 
 
@@ -142,8 +143,7 @@ class AccountMutations:
             ChangePasswordInput, strawberry.argument(description="Current and new password.")
         ],
     ) -> ChangePasswordPayload:
-        current = info.context.user
-        assert current is not None  # guaranteed by IsAuthenticated
+        current = info.context.require_user()
         outcome = await _authenticator(info).change_password(
             current.id, input.current_password, input.new_password, _client(info)
         )

@@ -15,8 +15,7 @@ from graph.permissions import IsAuthenticated
 class AccountQueries:
     @strawberry.field(description="The authenticated user.", permission_classes=[IsAuthenticated])
     async def me(self, info: Info) -> User:
-        current = info.context.user
-        assert current is not None  # guaranteed by IsAuthenticated
+        current = info.context.require_user()
         row = await info.context.loaders.get(user_by_id).load(current.id)
         if row is None:
             raise PublicError("The account no longer exists", ErrorCode.UNAUTHENTICATED)

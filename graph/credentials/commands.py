@@ -114,8 +114,7 @@ async def add_credential(ctx: Context, data: AddCredentialInput) -> AddCredentia
     secret = check_secret(data.secret, problems)
     if problems.errors or name is None or secret is None:
         return AddCredentialPayload(credential=None, user_errors=problems.errors)
-    owner = ctx.db.scope.user_id
-    assert owner is not None  # the resolver requires an authenticated user
+    owner = ctx.require_user().id
     provider = provider_of(secret)
     row = CloudCredentialRow(
         id=uuid.uuid4(),

@@ -9,6 +9,7 @@ from typing import Annotated
 import strawberry
 
 from db.models import CloudCredentialRow
+from db.types import utcnow
 from graph.connections.keyset import PageRequest, make_page
 from graph.connections.types import AfterArg, FirstArg, binding, codec, decode_start
 from graph.context import Info
@@ -62,7 +63,21 @@ class CloudCredential(Node):
     last_used_at: datetime | None = strawberry.field(
         description="When a provider call last used it."
     )
-    health: ProviderHealth = strawberry.field(description="The last identity check.")
+    health: ProviderHealth = strawberry.field(
+        description="The last identity check: verifyCredential's, or the last sync's outcome."
+    )
+    secret_rotated_at: datetime = strawberry.field(
+        description=(
+            "When the secret itself was stored or last replaced (re-encryption by key rotation "
+            "does not count)."
+        )
+    )
+    secret_age_days: int = strawberry.field(
+        description=(
+            "Whole days since secretRotatedAt; long-lived cloud keys older than "
+            "KEY_MAX_AGE_DAYS (90 by default) are reported to their owner as an audit event."
+        )
+    )
     credential_id: strawberry.Private[uuid.UUID]
 
     # Relations: each goes through a per-request DataLoader, so listing every credential with
@@ -98,7 +113,9 @@ class CloudCredential(Node):
         async def count() -> int:
             return await loaders.get(resource_counts).load(CountKey(self.credential_id, criteria))
 
-        return ResourceConnection.from_page(page, count)
+        return ResourceConnection.from_page(page, count).costs_shown(
+            info.context.runtime.settings.enable_cost_tracking
+        )
 
     @strawberry.field(description="Its most recently queued sync job; null before the first.")
     async def last_sync(self, info: Info) -> SyncJob | None:
@@ -123,5 +140,7 @@ class CloudCredential(Node):
             updated_at=row.updated_at,
             last_used_at=row.last_used_at,
             health=ProviderHealth.from_row(row),
+            secret_rotated_at=row.secret_rotated_at,
+            secret_age_days=(utcnow() - row.secret_rotated_at).days,
             credential_id=row.id,
         )

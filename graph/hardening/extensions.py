@@ -43,6 +43,13 @@ class QueryLimits(SchemaExtension):
             rules = (*rules, NoSchemaIntrospectionCustomRule)
         context.validation_rules = rules
         yield
+        # Validation ran (or came from the cache): what it found and did not code is a rule break.
+        for error in context.pre_execution_errors or ():
+            if not (error.extensions or {}).get("code"):
+                error.extensions = {
+                    **(error.extensions or {}),
+                    "code": ErrorCode.GRAPHQL_VALIDATION_FAILED.value,
+                }
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
@@ -70,7 +77,12 @@ class RateLimits(SchemaExtension):
             and operation is not None
         ):
             calls = root_field_calls(document, operation, context.variables)
-            caller = Caller(request.client_ip, str(request.user.id) if request.user else None)
+            user = request.user
+            caller = Caller(
+                request.client_ip,
+                str(user.id) if user else None,
+                user.email if user else None,
+            )
             verdict = tightest(await request.runtime.rate_limiter.hit_all(calls, caller))
             if verdict is not None:
                 _write_headers(request, verdict)

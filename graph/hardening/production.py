@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.types import ExecutionContext
 
 from graph.context import Context
@@ -25,6 +25,18 @@ PARSE_ABORTED = "tokens. Parsing aborted."
 
 def is_production(context: Any) -> bool:
     return isinstance(context, Context) and context.runtime.settings.is_production
+
+
+def is_request_error(error: GraphQLError) -> bool:
+    """A code-less error about the request itself: a syntax error, or one raised before any field
+    ran (variable values that do not fit their types, an unknown operation name). Validation
+    errors are coded earlier (`QueryLimits.on_validate`); resolver errors have a path."""
+    if (error.extensions or {}).get("code"):
+        return False
+    if isinstance(error, GraphQLSyntaxError):
+        return True
+    original = error.original_error
+    return error.path is None and (original is None or isinstance(original, GraphQLError))
 
 
 def strip_suggestions(message: str) -> str:
@@ -42,6 +54,8 @@ class HardenedSchema(strawberry.Schema):
                     "code": ErrorCode.QUERY_TOO_COMPLEX.value,
                     "maxTokens": MAX_TOKENS,
                 }
+            elif is_request_error(error):
+                error.extensions = {**(error.extensions or {}), "code": ErrorCode.BAD_REQUEST.value}
             if production and "Did you mean" in error.message:
                 error.message = strip_suggestions(error.message)
         super().process_errors(errors, execution_context)

@@ -17,6 +17,7 @@ from graphql import (
 )
 
 from graph.hardening.cost import effective_variables
+from security.password_policy import normalize_email
 from security.ratelimit import FieldCall
 
 MAX_COUNTED_CALLS = 1000
@@ -60,12 +61,14 @@ def _fields(
 
 
 def _input_email(node: FieldNode, variables: dict[str, Any]) -> str | None:
-    """`input.email`, literal or from variables, normalised the way accounts compare it."""
+    """`input.email`, literal or from variables, normalized the way accounts compare it (an
+    address that does not validate is keyed as typed, trimmed and lower-cased)."""
     for argument in node.arguments or ():
         if argument.name.value != "input":
             continue
         value = value_from_ast_untyped(argument.value, variables)
         email = value.get("email") if isinstance(value, dict) else None
         if isinstance(email, str) and email.strip():
-            return email.strip().lower()
+            normalized, _ = normalize_email(email)
+            return normalized or email.strip().lower()
     return None

@@ -19,6 +19,7 @@ RESOURCE_COLUMNS = (
     CloudResourceRow.tags,
     CloudResourceRow.metadata_.label("metadata_"),
     CloudResourceRow.cost_per_hour,
+    CloudResourceRow.cost_source,
     CloudResourceRow.first_seen_at,
     CloudResourceRow.last_synced_at,
     CloudResourceRow.deleted_at,

@@ -56,7 +56,9 @@ class InventoryQueries:
         page, count_fn = await paginate(
             info, statement, count, resource_ordering(order_by), request
         )
-        return ResourceConnection.from_page(page, count_fn)
+        return ResourceConnection.from_page(page, count_fn).costs_shown(
+            info.context.runtime.settings.enable_cost_tracking
+        )
 
     @strawberry.field(
         description="Totals, breakdowns, costs and recent activity of your inventory.",

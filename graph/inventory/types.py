@@ -43,10 +43,20 @@ class CloudResource(Node):
         description="Provider details: instance type, IPs, CIDRs, sizes…"
     )
     cost_per_hour: float | None = strawberry.field(
-        description="Estimated on-demand USD per hour; null when the size has no known price."
+        description=(
+            "Estimated on-demand USD per hour; null when the size has no known price, or when "
+            "cost tracking is off (ENABLE_COST_TRACKING=false)."
+        )
     )
     estimated_monthly_cost: float | None = strawberry.field(
-        description="costPerHour × 730 hours; null when unknown."
+        description="costPerHour × 730 hours; null when unknown or cost tracking is off."
+    )
+    cost_source: str | None = strawberry.field(
+        description=(
+            "Which price table, region and date costPerHour comes from (e.g. "
+            "'prices.json aws_ec2 eu-west-1 (2024-11)'); says so when the resource's region "
+            "was priced from another region's list. Null when costPerHour is."
+        )
     )
     first_seen_at: datetime = strawberry.field(description="When a sync first saw it.")
     last_synced_at: datetime = strawberry.field(description="When a sync last saw it.")
@@ -66,11 +76,19 @@ class CloudResource(Node):
         )
         async with db.session() as session:
             row = (await (await session.connection()).execute(statement)).first()
-        return cls.from_row(row) if row else None
+        costs = info.context.runtime.settings.enable_cost_tracking
+        return cls.from_row(row, costs=costs) if row else None
+
+    def hide_costs(self) -> None:
+        self.cost_per_hour = None
+        self.estimated_monthly_cost = None
+        self.cost_source = None
 
     @classmethod
-    def from_row(cls, row: Any) -> CloudResource:
-        """From an ORM row or a Core row selected with `RESOURCE_COLUMNS`."""
+    def from_row(cls, row: Any, *, costs: bool = True) -> CloudResource:
+        """From an ORM row or a Core row selected with `RESOURCE_COLUMNS`; `costs=False`
+        (ENABLE_COST_TRACKING=false) leaves every cost field null."""
+        hourly = row.cost_per_hour if costs else None
         return cls(
             id=to_global_id("CloudResource", row.id),
             provider=_PROVIDERS[row.provider],
@@ -83,12 +101,11 @@ class CloudResource(Node):
             status=_STATUSES[row.status],
             tags=JSON(row.tags),
             metadata=JSON(row.metadata_),
-            cost_per_hour=row.cost_per_hour,
+            cost_per_hour=hourly,
             estimated_monthly_cost=(
-                round(row.cost_per_hour * HOURS_PER_MONTH, 2)
-                if row.cost_per_hour is not None
-                else None
+                round(hourly * HOURS_PER_MONTH, 2) if hourly is not None else None
             ),
+            cost_source=row.cost_source if hourly is not None else None,
             first_seen_at=row.first_seen_at,
             last_synced_at=row.last_synced_at,
             deleted_at=row.deleted_at,
@@ -102,4 +119,9 @@ class CloudResource(Node):
     "A page of cloud resources (Relay cursor connection).",
 )
 class ResourceConnection(Connection[CloudResource]):
-    pass
+    def costs_shown(self, shown: bool) -> ResourceConnection:
+        """With ENABLE_COST_TRACKING=false, every resource of the page loses its cost fields."""
+        if not shown:
+            for edge in self.edges:
+                edge.node.hide_costs()
+        return self

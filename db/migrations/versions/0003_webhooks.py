@@ -3,8 +3,8 @@
 Both tables are owned (`user_id`), with RLS FORCEd and the same two policies as migration 0002:
 the acting user's rows, and anything for the 'system' role (the delivery workers).
 
-Revision ID: 0004_webhooks
-Revises: 0003_naming
+Revision ID: 0003_webhooks
+Revises: 0003_ingest_warnings
 """
 
 from collections.abc import Sequence
@@ -15,8 +15,8 @@ from sqlalchemy.dialects import postgresql
 
 import db.types
 
-revision: str = "0004_webhooks"
-down_revision: str | None = "0003_naming"
+revision: str = "0003_webhooks"
+down_revision: str | None = "0003_ingest_warnings"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""Operator-facing fields: the health of the server's own keys."""
