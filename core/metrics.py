@@ -182,3 +182,14 @@ SYNC_RESOURCES = Counter(
 SYNC_RETRIES = Counter(
     "stratograph_sync_retries_total", "Retried provider calls (throttling, 5xx)", ["code"]
 )
+
+SECURITY_EVENTS = Counter(
+    "stratograph_security_events_total",
+    "Security events raised (suspicious activity and security-relevant changes), by kind",
+    ["kind"],
+)
+LOGIN_FAILURES = Counter(
+    "stratograph_login_failures_total",
+    "Refused log-in steps (logIn and completeLogIn), by reason",
+    ["reason"],
+)

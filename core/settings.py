@@ -132,6 +132,8 @@ class Settings(BaseSettings):
     rate_limit_dashboard: str = "60/minute"
     rate_limit_default: str = "100/minute"
     enable_registration: bool = True
+    # Admins must enrol two-factor log-in before doing anything else; unset = on in production.
+    require_2fa_for_admins: bool | None = None
     enable_cost_tracking: bool = True
     aws_region: str = "us-east-1"
     azure_region: str = "eastus"
@@ -214,6 +216,13 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def admins_need_totp(self) -> bool:
+        """REQUIRE_2FA_FOR_ADMINS, defaulting to on in production and off elsewhere."""
+        if self.require_2fa_for_admins is None:
+            return self.is_production
+        return self.require_2fa_for_admins
 
     @property
     def metrics_on_main_app(self) -> bool:

@@ -36,14 +36,21 @@ def record_audit(
     outcome: AuditOutcome,
     *,
     user_id: uuid.UUID | None,
+    actor_id: uuid.UUID | None = None,
+    anonymous: bool = False,
     ip: str | None = None,
     user_agent: str | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> AuditEventRow:
-    """Add an audit event to the session's transaction (committed with the caller's work)."""
+    """Add an audit event to the session's transaction (committed with the caller's work).
+
+    The actor is `actor_id` when given (an admin acting on `user_id`), nobody for an `anonymous`
+    caller (a failed log-in, a replayed token), else the user themselves.
+    """
     clean = {k: v for k, v in (details or {}).items() if k.lower() not in FORBIDDEN_DETAIL_KEYS}
     event = AuditEventRow(
         user_id=user_id,
+        actor_id=actor_id if actor_id is not None else (None if anonymous else user_id),
         action=action,
         outcome=outcome,
         ip=storable(ip, 64),

@@ -62,6 +62,22 @@ class AuditOutcome(StrEnum):
 ACTIVE_JOB_STATUSES = (SyncJobStatus.QUEUED, SyncJobStatus.RUNNING)
 
 
+class SecurityEventKind(StrEnum):
+    """Suspicious or security-relevant changes worth telling the account's owner about."""
+
+    ACCOUNT_UNDER_ATTACK = "ACCOUNT_UNDER_ATTACK"
+    NEW_LOCATION = "NEW_LOCATION"
+    TOKEN_REUSE = "TOKEN_REUSE"  # noqa: S105 - an event name
+    TOTP_DISABLED = "TOTP_DISABLED"
+    CREDENTIAL_SECRET_REPLACED = "CREDENTIAL_SECRET_REPLACED"  # noqa: S105 - an event name
+
+
+class SecurityEventSeverity(StrEnum):
+    HIGH = "HIGH"
+    MEDIUM = "MEDIUM"
+    LOW = "LOW"
+
+
 class WebhookEvent(StrEnum):
     SYNC_FINISHED = "SYNC_FINISHED"
     FINDING_OPENED = "FINDING_OPENED"

@@ -32,6 +32,7 @@ class CurrentUser:
     email: str
     full_name: str
     role: Role
+    totp_enabled: bool = False
 
     @property
     def is_admin(self) -> bool:
@@ -125,7 +126,13 @@ async def authenticate_claims(
     if row.tokens_valid_after is not None and claims.issued_at < row.tokens_valid_after:
         logger.info("access token refused: issued before the user's sessions were revoked")
         return None
-    user = CurrentUser(id=row.id, email=row.email, full_name=row.full_name, role=row.role)
+    user = CurrentUser(
+        id=row.id,
+        email=row.email,
+        full_name=row.full_name,
+        role=row.role,
+        totp_enabled=row.totp_enabled,
+    )
     return user, claims
 
 

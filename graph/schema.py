@@ -8,9 +8,16 @@ import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
+from graph.accounts.admin import AdminMutations
 from graph.accounts.listing import AccountListQueries
 from graph.accounts.mutations import AccountMutations
 from graph.accounts.queries import AccountQueries
+from graph.accounts.security_events import (
+    SecurityEvent,
+    SecurityEventQueries,
+    SecurityEventSubscriptions,
+)
+from graph.accounts.two_factor import TwoFactorMutations
 from graph.accounts.types import AuditEvent, User
 from graph.context import Info
 from graph.credentials.mutations import CredentialMutations
@@ -27,6 +34,7 @@ from graph.inventory.types import CloudResource
 from graph.node import Node, resolve_node
 from graph.operation_metrics import OperationMetrics
 from graph.operations.keys import OperationsQueries
+from graph.permissions import AdminsNeedTotp
 from graph.redaction import RedactingSchema
 from graph.sync.mutations import SyncMutations
 from graph.sync.queries import SyncQueries
@@ -42,6 +50,7 @@ from graph.webhooks.types import Webhook, WebhookDelivery
 class Query(
     AccountQueries,
     AccountListQueries,
+    SecurityEventQueries,
     CredentialQueries,
     InventoryQueries,
     SyncQueries,
@@ -49,7 +58,8 @@ class Query(
     WebhookQueries,
 ):
     @strawberry.field(
-        description="Any object by its global ID; null when it does not exist or is not yours."
+        description="Any object by its global ID; null when it does not exist or is not yours.",
+        permission_classes=[AdminsNeedTotp],
     )
     async def node(
         self,
@@ -62,6 +72,8 @@ class Query(
 @strawberry.type(description="Change what you own: credentials, accounts, syncs, webhooks.")
 class Mutation(
     AccountMutations,
+    TwoFactorMutations,
+    AdminMutations,
     CredentialMutations,
     CredentialVerifyMutations,
     SyncMutations,
@@ -71,7 +83,7 @@ class Mutation(
 
 
 @strawberry.type(description="Follow long-running work as it happens.")
-class Subscription(SyncSubscriptions):
+class Subscription(SyncSubscriptions, SecurityEventSubscriptions):
     pass
 
 
@@ -84,7 +96,16 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[User, AuditEvent, CloudCredential, CloudResource, SyncJob, Webhook, WebhookDelivery],
+        types=[
+            User,
+            AuditEvent,
+            SecurityEvent,
+            CloudCredential,
+            CloudResource,
+            SyncJob,
+            Webhook,
+            WebhookDelivery,
+        ],
         config=StrawberryConfig(auto_camel_case=True),
         execution_context_class=PlainFieldExecutionContext,
         extensions=[

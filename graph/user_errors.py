@@ -36,6 +36,22 @@ class UserErrorCode(Enum):
     PROVIDER_ERROR = strawberry.enum_value(
         "PROVIDER_ERROR", description="The cloud provider refused or failed the call."
     )
+    INVALID_CODE = strawberry.enum_value(
+        "INVALID_CODE",
+        description="The two-factor or recovery code is wrong, expired or was already used.",
+    )
+    TOTP_NOT_ENABLED = strawberry.enum_value(
+        "TOTP_NOT_ENABLED",
+        description="Two-factor log-in is not enabled (or no setup was begun) for the account.",
+    )
+    TOTP_ALREADY_ENABLED = strawberry.enum_value(
+        "TOTP_ALREADY_ENABLED",
+        description="Two-factor log-in is already enabled; disable it before enrolling again.",
+    )
+    LAST_ADMIN = strawberry.enum_value(
+        "LAST_ADMIN",
+        description="The change would leave the server without an active administrator.",
+    )
 
 
 @strawberry.type(description="An expected failure of a mutation, tied to an input field.")

@@ -22,10 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.audit import record_audit
 from db.engine import Database
-from db.enums import AuditOutcome
+from db.enums import AuditOutcome, SecurityEventKind
 from db.models import UserRow
 from db.scoping import OwnerScope
-from security import refresh_tokens
+from security import mfa_challenges, refresh_tokens
+from security.clients import Client as Client  # re-exported: callers build one
 from security.password_policy import (
     MAX_PASSWORD_LENGTH,
     Problem,
@@ -35,6 +36,7 @@ from security.password_policy import (
 )
 from security.passwords import PasswordHasher
 from security.refresh_tokens import RotationStatus
+from security.security_events import log_in_refused, raise_event, seen_from
 from security.session_events import SessionEvents
 from security.tokens import TokenSigner
 
@@ -45,14 +47,6 @@ LOG_OUT_NEEDS_SESSION = (
 )
 # Longer inputs are not worth hashing: no stored password can be that long.
 MAX_CHECKED_PASSWORD_LENGTH = 4 * MAX_PASSWORD_LENGTH
-
-
-@dataclass(frozen=True, slots=True)
-class Client:
-    """Where a request came from, for audit events and the session list."""
-
-    ip: str | None
-    user_agent: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +61,8 @@ class IssuedSession:
 class SessionOutcome:
     session: IssuedSession | None = None
     problems: list[Problem] = field(default_factory=list)
+    # Set instead of `session` when the password was right and a second factor is due.
+    mfa_token: str | None = None
 
 
 @dataclass
@@ -104,7 +100,11 @@ class Authenticator:
         self.events = events or SessionEvents()
 
     async def log_in(self, email: str, password: str, client: Client) -> SessionOutcome:
-        """Same problem, message and (hashing) cost for an unknown email and a wrong password."""
+        """Same problem, message and (hashing) cost for an unknown email and a wrong password.
+
+        On an account with two-factor log-in a right password issues no tokens, only an
+        `mfaToken` for `completeLogIn` (security/mfa_login.py).
+        """
         normalized, _ = normalize_email(email)
         async with self.database.system_session() as session:
             user = (
@@ -116,6 +116,7 @@ class Authenticator:
             verification = await self.passwords.verify_dummy(password[:MAX_PASSWORD_LENGTH])
         else:
             verification = await self.passwords.verify(password, user.password_hash)
+        reason: str | None = None
         async with self.database.system_session() as session:
             if user is not None and verification.ok:
                 # Re-read under the lock: a deactivation or password change meanwhile counts.
@@ -130,22 +131,41 @@ class Authenticator:
                     if user is None
                     else ("wrong_password" if not verification.ok else "inactive")
                 )
-                self._audit(session, "login", AuditOutcome.FAILURE, user, client, reason=reason)
-                problem = Problem(
-                    None, ProblemCode.INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE
-                )
-                return SessionOutcome(problems=[problem])
-            changes: dict[str, object] = {"last_login_at": now}
-            if verification.new_hash is not None:
+                self.audit(session, "login", AuditOutcome.FAILURE, user, client, reason=reason)
+            elif verification.new_hash is not None:
                 # Bcrypt (or outdated argon2 parameters): upgraded while we hold the plaintext.
-                changes["password_hash"] = verification.new_hash
-            await session.execute(update(UserRow).where(UserRow.id == user.id).values(**changes))
-            for name, value in changes.items():
-                setattr(user, name, value)
-            rehashed = verification.new_hash is not None
-            self._audit(session, "login", AuditOutcome.SUCCESS, user, client, rehashed=rehashed)
-            issued = self._start_session(session, user, client, now=now)
+                await self._set_user(session, user.id, password_hash=verification.new_hash)
+                user.password_hash = verification.new_hash
+            if reason is None and user is not None and user.totp_enabled:
+                token = mfa_challenges.issue(session, user.id, now=now)
+                self.audit(session, "login.challenge", AuditOutcome.SUCCESS, user, client)
+                return SessionOutcome(mfa_token=token)
+            if reason is None and user is not None:
+                rehashed = verification.new_hash is not None
+                issued = await self.finish_log_in(session, user, client, now, rehashed=rehashed)
+        if reason is not None or user is None:
+            await log_in_refused(self.database, user.id if user else None, reason or "", client)
+            problem = Problem(None, ProblemCode.INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE)
+            return SessionOutcome(problems=[problem])
         return SessionOutcome(session=issued)
+
+    async def finish_log_in(
+        self, session: AsyncSession, user: UserRow, client: Client, now: datetime, **details: object
+    ) -> IssuedSession:
+        """A verified log-in (after `lock_account`): audit, note a new address, issue tokens."""
+        await self._set_user(session, user.id, last_login_at=now)
+        user.last_login_at = now
+        if client.ip and not await seen_from(session, user.id, client.ip, now=now):
+            raise_event(
+                session,
+                SecurityEventKind.NEW_LOCATION,
+                user_id=user.id,
+                ip=client.ip,
+                user_agent=client.user_agent,
+                details={"ip": client.ip},
+            )
+        self.audit(session, "login", AuditOutcome.SUCCESS, user, client, **details)
+        return self._start_session(session, user, client, now=now)
 
     async def refresh(self, token: str, client: Client) -> SessionOutcome:
         invalid = SessionOutcome(
@@ -172,6 +192,15 @@ class Authenticator:
                     session,
                     "refresh_token.reuse",
                     AuditOutcome.FAILURE,
+                    user_id=rotation.user_id,
+                    anonymous=True,
+                    ip=client.ip,
+                    user_agent=client.user_agent,
+                    details={"family_id": str(rotation.family_id)},
+                )
+                raise_event(
+                    session,
+                    SecurityEventKind.TOKEN_REUSE,
                     user_id=rotation.user_id,
                     ip=client.ip,
                     user_agent=client.user_agent,
@@ -254,7 +283,7 @@ class Authenticator:
         )
         if not verification.ok:
             async with self.database.system_session() as session:
-                self._audit(
+                self.audit(
                     session,
                     "password.change",
                     AuditOutcome.FAILURE,
@@ -286,7 +315,7 @@ class Authenticator:
                 session, user.id, password_hash=new_hash, tokens_valid_after=cutoff
             )
             user.password_hash, user.tokens_valid_after = new_hash, cutoff
-            self._audit(session, "password.change", AuditOutcome.SUCCESS, user, client)
+            self.audit(session, "password.change", AuditOutcome.SUCCESS, user, client)
             issued = self._start_session(session, user, client, now=issue_at)
         self.events.notify(user.id)
         return SessionOutcome(session=issued)
@@ -321,7 +350,7 @@ class Authenticator:
     async def _set_user(self, session: AsyncSession, user_id: uuid.UUID, **values: object) -> None:
         await session.execute(update(UserRow).where(UserRow.id == user_id).values(**values))
 
-    def _audit(
+    def audit(
         self,
         session: AsyncSession,
         action: str,
@@ -335,6 +364,8 @@ class Authenticator:
             action,
             outcome,
             user_id=user.id if user else None,
+            # A refused log-in was tried by someone unknown, not by the account.
+            anonymous=action == "login" and outcome is AuditOutcome.FAILURE,
             ip=client.ip,
             user_agent=client.user_agent,
             details=details,

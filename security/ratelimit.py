@@ -1,9 +1,12 @@
 """Rate limits on GraphQL root fields, table-driven by field name, on the `limits` package.
 
 Each executed root field costs one hit on every key its rule names:
-- every field that checks a password (`logIn`, `changePassword`) shares one budget, counted on the
-  client IP and on the account: the normalized e-mail (`password_policy.normalize_email`, so
-  full-width or upper-case variants are one account), for `changePassword` the caller's own;
+- every field that checks a password or a two-factor code (`logIn`, `changePassword`,
+  `completeLogIn`, `confirmTotpSetup`, `disableTotp`, `regenerateRecoveryCodes`) shares one
+  budget, counted on the client IP and on the account: the normalized e-mail
+  (`password_policy.normalize_email`, so full-width or upper-case variants are one account), for
+  the signed-in fields the caller's own (`completeLogIn` names no account: its `mfaToken` dies
+  after 5 wrong codes, and each new one costs a `logIn` on the account);
 - `signUp` and `refreshToken` each have their own budget, on the IP and the normalized e-mail;
 - `dashboard` and everything else per user (per IP when anonymous).
 Rotating IPs does not help against one account, and rotating e-mails does not help from one IP.
@@ -35,9 +38,21 @@ Key = tuple[RateLimitItem, tuple[str, ...]]
 LOGIN_FIELDS = frozenset({"logIn", "signUp", "refreshToken"})
 # Fields that verify a password, and so one budget of guesses per account and per address. A new
 # field that verifies a password joins this set.
-PASSWORD_FIELDS = frozenset({"logIn", "changePassword"})
+# Codes of the second factor are guesses too, and share it.
+PASSWORD_FIELDS = frozenset(
+    {
+        "logIn",
+        "changePassword",
+        "completeLogIn",
+        "confirmTotpSetup",
+        "disableTotp",
+        "regenerateRecoveryCodes",
+    }
+)
 # Of those, the ones whose account is the caller's own (no e-mail in the input).
-OWN_ACCOUNT_FIELDS = frozenset({"changePassword"})
+OWN_ACCOUNT_FIELDS = frozenset(
+    {"changePassword", "confirmTotpSetup", "disableTotp", "regenerateRecoveryCodes"}
+)
 PASSWORD_BUDGET = "password"  # noqa: S105 - a key name, not a secret
 DASHBOARD_FIELDS = frozenset({"dashboard"})
 

@@ -1,4 +1,5 @@
-"""Periodic purge of dead refresh tokens (expired, or revoked more than a day ago).
+"""Periodic purge of dead refresh tokens (expired, or revoked more than a day ago) and of
+`mfaToken` challenges that can no longer be completed.
 
 Every server process runs it (`graph.app`'s lifespan): the delete is idempotent, so several
 processes purging at once only repeat each other's work.
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from db.engine import Database
-from security import refresh_tokens
+from security import mfa_challenges, refresh_tokens
 
 logger = logging.getLogger("stratograph.auth")
 
@@ -39,7 +40,11 @@ class RefreshTokenPurge:
 
     async def run_once(self) -> int:
         async with self.database.system_session() as session:
-            purged = await refresh_tokens.purge(session, now=self.clock())
+            now = self.clock()
+            purged = await refresh_tokens.purge(session, now=now)
+            challenges = await mfa_challenges.purge(session, now=now)
+        if challenges:
+            logger.info("purged %d finished log-in challenges", challenges)
         if purged:
             logger.info("purged %d dead refresh tokens", purged)
         return purged

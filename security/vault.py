@@ -32,10 +32,14 @@ class Sealed:
     blob: bytes  # version byte + nonce + ciphertext-with-tag
 
 
-def associated_data(owner_id: uuid.UUID, row_id: uuid.UUID, purpose: str = "credential") -> bytes:
-    """Binds a ciphertext to its owner, its row and what it is (a credential, a webhook secret):
-    a blob moved to another row, user or table fails to open."""
-    return f"stratograph/{purpose}/v1|".encode() + owner_id.bytes + row_id.bytes
+CREDENTIAL = "credential"
+TOTP_SECRET = "totp"  # noqa: S105 - a purpose name, not a secret
+
+
+def associated_data(owner_id: uuid.UUID, row_id: uuid.UUID, purpose: str = CREDENTIAL) -> bytes:
+    """Binds a ciphertext to its owner, its row (a credential's `credential_id`, a TOTP factor's
+    id) and what it is: a TOTP secret cannot pass for a credential, or the reverse."""
+    return b"stratograph/" + purpose.encode() + b"/v1|" + owner_id.bytes + row_id.bytes
 
 
 class Vault:
@@ -49,7 +53,7 @@ class Vault:
         return f"Vault(primary={self.primary_key_id!r}, keys={list(self._keys)!r})"
 
     def seal(
-        self, plaintext: bytes, owner_id: uuid.UUID, row_id: uuid.UUID, purpose: str = "credential"
+        self, plaintext: bytes, owner_id: uuid.UUID, row_id: uuid.UUID, purpose: str = CREDENTIAL
     ) -> Sealed:
         nonce = os.urandom(NONCE_BYTES)
         aead = self._keys[self.primary_key_id]
@@ -57,7 +61,7 @@ class Vault:
         return Sealed(self.primary_key_id, FORMAT_VERSION + nonce + ciphertext)
 
     def open(
-        self, sealed: Sealed, owner_id: uuid.UUID, row_id: uuid.UUID, purpose: str = "credential"
+        self, sealed: Sealed, owner_id: uuid.UUID, row_id: uuid.UUID, purpose: str = CREDENTIAL
     ) -> bytes:
         aead = self._keys.get(sealed.key_id)
         if aead is None:

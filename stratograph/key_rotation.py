@@ -1,4 +1,5 @@
-"""`stratograph rotate-keys`: re-encrypt every credential under the primary vault key.
+"""`stratograph rotate-keys`: re-encrypt every credential (and every TOTP secret) under the
+primary vault key.
 
 Batches of rows not yet under the primary key are re-sealed, each batch in one transaction of a
 system session, so a crash loses at most the uncommitted batch, which is still sealed with its old
@@ -19,11 +20,12 @@ from tqdm import tqdm
 
 from core.settings import Settings
 from db.engine import Database, create_engine
-from db.models import CloudCredentialRow
+from db.models import CloudCredentialRow, TotpFactorRow
 from integrations.webhooks.key_rotation import reseal_webhook_secrets, webhook_key_usage
-from security.vault import Sealed, Vault, VaultError
+from security.vault import TOTP_SECRET, Sealed, Vault, VaultError
 
 TABLE: Any = CloudCredentialRow.__table__
+FACTORS: Any = TotpFactorRow.__table__
 DEFAULT_BATCH_SIZE = 500
 
 
@@ -38,14 +40,16 @@ class RotationReport:
     rotated: int = 0
     unreadable: list[uuid.UUID] = field(default_factory=list)
     remaining: int = 0
-    # Keys of the ring that no credential uses any more: safe to remove from ENCRYPTION_KEYS.
+    # Keys of the ring that nothing sealed uses any more: safe to remove from ENCRYPTION_KEYS.
     unused_key_ids: list[str] = field(default_factory=list)
+    totp_rotated: int = 0
+    totp_unreadable: list[uuid.UUID] = field(default_factory=list)
     webhook_secrets_rotated: int = 0
     unreadable_webhooks: list[uuid.UUID] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
-        return self.remaining == 0 and not self.unreadable
+        return self.remaining == 0 and not self.unreadable and not self.totp_unreadable
 
 
 async def key_usage(database: Database) -> dict[str, int]:
@@ -118,6 +122,40 @@ async def rotate_batch(
     return len(rows), unreadable, rows[-1][0] if rows else None
 
 
+async def totp_key_ids(database: Database) -> set[str]:
+    async with database.system_session() as session:
+        return {str(kid) for kid in await session.scalars(select(FACTORS.c.key_id).distinct())}
+
+
+async def rotate_totp_secrets(database: Database, vault: Vault) -> tuple[int, list[uuid.UUID]]:
+    """Re-seal TOTP secrets not under the primary key (one small row per enrolled user), with
+    the same compare-and-swap as credentials; returns (rotated, unreadable ids)."""
+    primary = vault.primary_key_id
+    rotated, unreadable = 0, []
+    async with database.system_session() as session:
+        rows = (
+            await session.execute(
+                select(FACTORS.c.id, FACTORS.c.user_id, FACTORS.c.key_id, FACTORS.c.ciphertext)
+                .where(FACTORS.c.key_id != primary)
+                .order_by(FACTORS.c.id)
+            )
+        ).all()
+        for row_id, owner_id, key_id, ciphertext in rows:
+            try:
+                opened = vault.open(Sealed(key_id, ciphertext), owner_id, row_id, TOTP_SECRET)
+            except VaultError:
+                unreadable.append(row_id)
+                continue
+            sealed = vault.seal(opened, owner_id, row_id, TOTP_SECRET)
+            await session.execute(
+                update(FACTORS)
+                .where(FACTORS.c.id == row_id, FACTORS.c.ciphertext == ciphertext)
+                .values(key_id=sealed.key_id, ciphertext=sealed.blob)
+            )
+            rotated += 1
+    return rotated, unreadable
+
+
 async def rotate_keys(
     database: Database,
     vault: Vault,
@@ -149,14 +187,15 @@ async def rotate_keys(
             batches += 1
             if after_batch is not None:
                 after_batch(batches)
+    report.totp_rotated, report.totp_unreadable = await rotate_totp_secrets(database, vault)
     usage = await key_usage(database)
     report.remaining = sum(n for kid, n in usage.items() if kid != vault.primary_key_id)
     rotated, unreadable = await reseal_webhook_secrets(database, vault)
     report.webhook_secrets_rotated, report.unreadable_webhooks = rotated, unreadable
-    # A key still sealing a webhook secret is in use too.
-    used = set(usage) | set(await webhook_key_usage(database))
+    # Keys still sealing a two-factor or webhook secret are in use too.
+    in_use = set(usage) | await totp_key_ids(database) | set(await webhook_key_usage(database))
     report.unused_key_ids = [
-        kid for kid in vault.key_ids if kid != vault.primary_key_id and kid not in used
+        kid for kid in vault.key_ids if kid != vault.primary_key_id and kid not in in_use
     ]
     return report
 
@@ -185,9 +224,16 @@ def describe(report: RotationReport) -> str:
             f"{len(report.unreadable_webhooks)} webhook secrets could not be decrypted and were "
             "left untouched: " + ", ".join(str(i) for i in report.unreadable_webhooks[:20])
         )
+    if report.totp_rotated:
+        lines.append(f"re-encrypted {report.totp_rotated} two-factor secrets")
+    if report.totp_unreadable:
+        lines.append(
+            f"{len(report.totp_unreadable)} two-factor secrets could not be decrypted and were "
+            "left untouched (an admin can reset those users' two-factor log-in)"
+        )
     if report.unused_key_ids:
         lines.append(
-            "no credential uses these keys any more; you may remove them from ENCRYPTION_KEYS: "
+            "nothing uses these keys any more; you may remove them from ENCRYPTION_KEYS: "
             + ", ".join(report.unused_key_ids)
         )
     return "\n".join(lines)

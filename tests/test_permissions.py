@@ -96,21 +96,39 @@ GUARDED = strawberry.Schema(query=GuardedQuery)
 
 
 @dataclass
+class FakeSettings:
+    admins_need_totp: bool = False
+
+
+@dataclass
+class FakeRuntime:
+    settings: FakeSettings
+
+
+@dataclass
 class FakeContext:
     user: CurrentUser | None
+    runtime: FakeRuntime
 
 
-def as_user(role: Role | None) -> FakeContext:
+def as_user(role: Role | None, *, admins_need_totp: bool = False) -> FakeContext:
+    runtime = FakeRuntime(FakeSettings(admins_need_totp))
     if role is None:
-        return FakeContext(user=None)
-    return FakeContext(
-        CurrentUser(id=uuid.uuid4(), email="x@example.com", full_name="X", role=role)
-    )
+        return FakeContext(user=None, runtime=runtime)
+    user = CurrentUser(id=uuid.uuid4(), email="x@example.com", full_name="X", role=role)
+    return FakeContext(user, runtime)
 
 
-async def codes(query: str, role: Role | None) -> list[Any]:
-    result = await GUARDED.execute(query, context_value=as_user(role))
+async def codes(query: str, role: Role | None, *, admins_need_totp: bool = False) -> list[Any]:
+    context = as_user(role, admins_need_totp=admins_need_totp)
+    result = await GUARDED.execute(query, context_value=context)
     return [(error.extensions or {}).get("code") for error in result.errors or []]
+
+
+async def test_admins_without_two_factor_are_refused_when_it_is_required() -> None:
+    for query in (ADMIN_SECRET, MEMBER_SECRET):
+        assert await codes(query, Role.ADMIN, admins_need_totp=True) == ["FORBIDDEN"]
+    assert await codes(MEMBER_SECRET, Role.USER, admins_need_totp=True) == []
 
 
 async def test_admin_fields_refuse_anonymous_and_regular_users() -> None:

@@ -105,3 +105,27 @@ def test_comma_lists_are_read_from_the_environment(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("ENCRYPTION_KEYS", GOOD_KEY)
     settings = Settings(_env_file=None)
     assert settings.allowed_origins == ["https://a.example", "https://b.example"]
+
+
+@pytest.mark.parametrize(
+    ("environment", "setting", "required"),
+    [
+        ("production", None, True),
+        ("production", "false", False),
+        ("development", None, False),
+        ("test", "true", True),
+    ],
+)
+def test_admins_need_two_factor_by_default_in_production_only(
+    tmp_path: Path, environment: str, setting: str | None, required: bool
+) -> None:
+    values: dict[str, Any] = {
+        "environment": environment,
+        "secret_key": STRONG_SECRET,
+        "encryption_keys": GOOD_KEY,
+        "allowed_hosts": "api.example.com",
+        "dev_secrets_file": str(tmp_path / "secrets.json"),
+    }
+    if setting is not None:
+        values["require_2fa_for_admins"] = setting
+    assert build(**values).admins_need_totp is required

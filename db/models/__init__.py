@@ -9,7 +9,9 @@ from db.models.audit import AuditEventRow
 from db.models.credentials import CloudCredentialRow
 from db.models.inventory import CloudResourceRow
 from db.models.keys import KeyAgeRow
+from db.models.security import SecurityEventRow
 from db.models.sync import SyncJobRow, SyncScopeRow
+from db.models.two_factor import MfaChallengeRow, RecoveryCodeRow, TotpFactorRow
 from db.models.webhooks import WebhookDeliveryRow, WebhookRow
 
 OWNED_MODELS = (
@@ -19,6 +21,10 @@ OWNED_MODELS = (
     CloudResourceRow,
     SyncJobRow,
     SyncScopeRow,
+    TotpFactorRow,
+    RecoveryCodeRow,
+    MfaChallengeRow,
+    SecurityEventRow,
     WebhookRow,
     WebhookDeliveryRow,
 )
@@ -29,9 +35,13 @@ __all__ = [
     "CloudCredentialRow",
     "CloudResourceRow",
     "KeyAgeRow",
+    "MfaChallengeRow",
+    "RecoveryCodeRow",
     "RefreshTokenRow",
+    "SecurityEventRow",
     "SyncJobRow",
     "SyncScopeRow",
+    "TotpFactorRow",
     "UserRow",
     "WebhookDeliveryRow",
     "WebhookRow",

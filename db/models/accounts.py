@@ -26,6 +26,8 @@ class UserRow(IdMixin, CreatedAtMixin, Base):
     # Access tokens issued before this instant are refused (password change, log out everywhere).
     tokens_valid_after: Mapped[datetime | None] = mapped_column(default=None)
     last_login_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set with the confirmed TOTP factor, in the same transaction: read on every request.
+    totp_enabled: Mapped[bool] = mapped_column(default=False)
 
 
 class RefreshTokenRow(IdMixin, CreatedAtMixin, Base):

@@ -19,11 +19,17 @@ class AuditEventRow(IdMixin, CreatedAtMixin, Base):
     __table_args__ = (
         Index(None, "user_id", "created_at"),
         Index(None, "created_at"),
+        Index(None, "action", "created_at"),
+        Index(None, "user_id", "action", "created_at"),
     )
 
     # Null for events with no known account (a failed log-in for an unknown email).
     user_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), default=None
+    )
+    # Who acted: the user themselves, an admin acting on them, or null for an anonymous caller.
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
     action: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[AuditOutcome] = mapped_column(enum_column(AuditOutcome))

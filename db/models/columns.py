@@ -9,12 +9,12 @@ from sqlalchemy import Enum, ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
 
 
-def enum_column(enum: type[StrEnum]) -> Enum:
+def enum_column(enum: type[StrEnum], *, length: int = 16) -> Enum:
     """A portable string column restricted to the enum's names (no native PG enum to migrate)."""
     return Enum(
         enum,
         native_enum=False,
-        length=16,
+        length=length,
         create_constraint=True,
         name=enum.__name__.lower(),
         values_callable=lambda members: [m.value for m in members],

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from sqlalchemy import func
 
 from db.models import AuditEventRow, UserRow
+from graph.accounts.audit_filter import AuditEventFilter, filtered
 from graph.accounts.types import AuditEventConnection, UserConnection
 from graph.connections.keyset import Ordering, PageRequest, SortKey
 from graph.connections.types import (
@@ -16,7 +19,7 @@ from graph.connections.types import (
     paginate,
 )
 from graph.context import Info
-from graph.permissions import IsAdmin, IsAuthenticated
+from graph.permissions import IsAdmin, IsAuthenticated, UserFilterIsForAdmins
 
 AUDIT_ORDERING = Ordering(
     "auditEvents:CREATED_AT:DESC",
@@ -38,7 +41,7 @@ USER_ORDERING = Ordering(
 class AccountListQueries:
     @strawberry.field(
         description="Audit events, newest first: your own, or everyone's for an administrator.",
-        permission_classes=[IsAuthenticated],
+        permission_classes=[IsAuthenticated, UserFilterIsForAdmins],
     )
     async def audit_events(
         self,
@@ -47,13 +50,16 @@ class AccountListQueries:
         after: AfterArg = None,
         last: LastArg = None,
         before: BeforeArg = None,
+        filter: Annotated[
+            AuditEventFilter | None, strawberry.argument(description="Narrow the list.")
+        ] = None,
     ) -> AuditEventConnection:
         request = PageRequest.from_args(first, after, last, before)
         scope = info.context.db.scope.admin_view()
         page, count_fn = await paginate(
             info,
-            scope.select(AuditEventRow),
-            scope.count(AuditEventRow),
+            filtered(scope.select(AuditEventRow), filter),
+            filtered(scope.count(AuditEventRow), filter),
             AUDIT_ORDERING,
             request,
             entities=True,

@@ -29,7 +29,7 @@ from security.authentication import Authenticator, Client
 from security.registration import sign_up
 
 
-def _authenticator(info: Info) -> Authenticator:
+def authenticator(info: Info) -> Authenticator:
     runtime = info.context.runtime
     return Authenticator(
         runtime.database,
@@ -40,7 +40,7 @@ def _authenticator(info: Info) -> Authenticator:
     )
 
 
-def _client(info: Info) -> Client:
+def client_of(info: Info) -> Client:
     # Cut to the column sizes: a hostile header must not turn an audit write into an error.
     agent = info.context.user_agent
     return Client(ip=info.context.client_ip[:64], user_agent=agent[:512] if agent else None)
@@ -66,7 +66,7 @@ class AccountMutations:
             email=input.email,
             password=input.password,
             full_name=input.full_name,
-            client=_client(info),
+            client=client_of(info),
             enabled=runtime.settings.enable_registration,
         )
         if outcome.user is None:
@@ -84,7 +84,9 @@ class AccountMutations:
         info: Info,
         input: Annotated[LogInInput, strawberry.argument(description="Email and password.")],
     ) -> LogInPayload:
-        outcome = await _authenticator(info).log_in(input.email, input.password, _client(info))
+        outcome = await authenticator(info).log_in(input.email, input.password, client_of(info))
+        if outcome.mfa_token is not None:
+            return LogInPayload.challenged(outcome.mfa_token)
         if outcome.session is None:
             return LogInPayload.refused(outcome.problems)
         return LogInPayload.issued(outcome.session)
@@ -102,7 +104,7 @@ class AccountMutations:
             RefreshTokenInput, strawberry.argument(description="The current refresh token.")
         ],
     ) -> RefreshTokenPayload:
-        outcome = await _authenticator(info).refresh(input.refresh_token, _client(info))
+        outcome = await authenticator(info).refresh(input.refresh_token, client_of(info))
         if outcome.session is None:
             return RefreshTokenPayload.refused(outcome.problems)
         return RefreshTokenPayload.issued(outcome.session)
@@ -119,11 +121,11 @@ class AccountMutations:
         input: Annotated[LogOutInput, strawberry.argument(description="What to end.")],
     ) -> LogOutPayload:
         current = info.context.user
-        outcome = await _authenticator(info).log_out(
+        outcome = await authenticator(info).log_out(
             input.refresh_token,
             all_sessions=input.all_sessions,
             acting_user_id=current.id if current else None,
-            client=_client(info),
+            client=client_of(info),
         )
         return LogOutPayload(
             revoked_sessions=outcome.revoked_sessions, user_errors=user_errors(outcome.problems)
@@ -144,8 +146,8 @@ class AccountMutations:
         ],
     ) -> ChangePasswordPayload:
         current = info.context.require_user()
-        outcome = await _authenticator(info).change_password(
-            current.id, input.current_password, input.new_password, _client(info)
+        outcome = await authenticator(info).change_password(
+            current.id, input.current_password, input.new_password, client_of(info)
         )
         if outcome.session is None:
             return ChangePasswordPayload.refused(outcome.problems)

@@ -72,9 +72,28 @@ class SessionPayload:
         return cls(user_errors=user_errors(problems))
 
 
-@strawberry.type(description="Result of logIn.")
+@strawberry.type(
+    description=(
+        "Result of logIn and completeLogIn. On an account with two-factor log-in, a right "
+        "password gives no tokens but mfaRequired and an mfaToken for completeLogIn."
+    )
+)
 class LogInPayload(SessionPayload):
-    pass
+    mfa_required: bool = strawberry.field(
+        default=False,
+        description="True when the password was right and completeLogIn must follow.",
+    )
+    mfa_token: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Single-use token for completeLogIn, valid a few minutes and for 5 wrong codes; "
+            "it is not an access token."
+        ),
+    )
+
+    @classmethod
+    def challenged(cls, mfa_token: str) -> LogInPayload:
+        return cls(mfa_required=True, mfa_token=mfa_token)
 
 
 @strawberry.type(description="Result of refreshToken: a new token pair of the same session.")

@@ -8,12 +8,12 @@ from graph.accounts.loaders import user_by_id
 from graph.accounts.types import User
 from graph.context import Info
 from graph.errors import ErrorCode, PublicError
-from graph.permissions import IsAuthenticated
+from graph.permissions import IsSignedIn
 
 
 @strawberry.type
 class AccountQueries:
-    @strawberry.field(description="The authenticated user.", permission_classes=[IsAuthenticated])
+    @strawberry.field(description="The authenticated user.", permission_classes=[IsSignedIn])
     async def me(self, info: Info) -> User:
         current = info.context.require_user()
         row = await info.context.loaders.get(user_by_id).load(current.id)

@@ -32,6 +32,12 @@ class User(Node):
     full_name: str = strawberry.field(description="Display name.")
     role: Role = strawberry.field(description="USER or ADMIN.")
     created_at: datetime = strawberry.field(description="When the account was created.")
+    totp_enabled: bool = strawberry.field(
+        description="Whether log-in asks for a TOTP code (or a recovery code) after the password."
+    )
+    is_active: bool = strawberry.field(
+        description="False once an administrator deactivated the account (it cannot log in)."
+    )
 
     @classmethod
     async def resolve_node(cls, info: Info, local_id: uuid.UUID) -> User | None:
@@ -46,6 +52,8 @@ class User(Node):
             full_name=row.full_name,
             role=Role(row.role.value),
             created_at=row.created_at,
+            totp_enabled=row.totp_enabled,
+            is_active=row.is_active,
         )
 
 
@@ -57,6 +65,19 @@ class AuditEvent(Node):
     user_agent: str | None = strawberry.field(description="Client user agent.")
     created_at: datetime = strawberry.field(description="When it happened.")
     details: JSON = strawberry.field(description="Extra facts; never a password or token.")
+    actor_id: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field(
+        description=(
+            "Who acted: the user themselves, or an administrator acting on them; null for an "
+            "anonymous caller (a refused log-in). Only administrators see other users here."
+        )
+    )
+    async def actor(self, info: Info) -> User | None:
+        if self.actor_id is None:
+            return None
+        row = await info.context.loaders.get(user_by_id).load(self.actor_id)
+        return User.from_row(row) if row else None
 
     @classmethod
     async def resolve_node(cls, info: Info, local_id: uuid.UUID) -> AuditEvent | None:
@@ -71,6 +92,7 @@ class AuditEvent(Node):
     @classmethod
     def from_row(cls, row: AuditEventRow) -> AuditEvent:
         return cls(
+            actor_id=row.actor_id,
             id=to_global_id("AuditEvent", row.id),
             action=row.action,
             outcome=AuditOutcome(row.outcome.value),

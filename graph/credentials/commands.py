@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.audit import record_audit
-from db.enums import AuditOutcome, HealthStatus, Provider
+from db.enums import AuditOutcome, HealthStatus, Provider, SecurityEventKind
 from db.models import CloudCredentialRow
 from graph.context import Context
 from graph.credentials.inputs import (
@@ -32,6 +32,7 @@ from graph.node import from_global_id, to_global_id
 from graph.user_errors import UserError, UserErrorCode, user_error
 from providers.secrets import CloudSecret, provider_of
 from providers.vault_access import seal_into
+from security.security_events import raise_event
 
 NODE_TYPE = "CloudCredential"
 
@@ -159,6 +160,19 @@ async def update_credential(ctx: Context, data: UpdateCredentialInput) -> Update
                 if changed:
                     await session.flush()
                     _audit(ctx, session, "credential.update", row, changed=changed)
+                if "secret" in changed:
+                    raise_event(
+                        session,
+                        SecurityEventKind.CREDENTIAL_SECRET_REPLACED,
+                        user_id=row.user_id,
+                        ip=ctx.client_ip,
+                        user_agent=ctx.user_agent,
+                        details={
+                            "credential_id": to_global_id(NODE_TYPE, row.id),
+                            "name": row.name,
+                            "fingerprint": row.fingerprint,
+                        },
+                    )
                 result = CloudCredential.from_row(row)
     except IntegrityError:  # a concurrent rename won the race for the name
         return UpdateCredentialPayload(credential=None, user_errors=[_taken()])
