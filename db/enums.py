@@ -29,7 +29,22 @@ class ResourceType(StrEnum):
     NETWORK = "NETWORK"
     DATABASE = "DATABASE"
     FUNCTION = "FUNCTION"
+    IDENTITY = "IDENTITY"
+    CONTAINER = "CONTAINER"
+    SECURITY = "SECURITY"
+    DNS = "DNS"
+    QUEUE = "QUEUE"
     OTHER = "OTHER"
+
+
+class RelationType(StrEnum):
+    """How a resource connects to another; read as "source TYPE target"."""
+
+    MEMBER_OF = "MEMBER_OF"
+    PROTECTED_BY = "PROTECTED_BY"
+    ATTACHED_TO = "ATTACHED_TO"
+    ROUTES_TO = "ROUTES_TO"
+    USES = "USES"
 
 
 class ResourceStatus(StrEnum):

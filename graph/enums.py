@@ -25,7 +25,55 @@ class ResourceType(Enum):
     )
     DATABASE = strawberry.enum_value("DATABASE", description="Managed databases.")
     FUNCTION = strawberry.enum_value("FUNCTION", description="Serverless functions.")
+    IDENTITY = strawberry.enum_value(
+        "IDENTITY", description="Identities and their permissions: roles, users, policies."
+    )
+    CONTAINER = strawberry.enum_value(
+        "CONTAINER", description="Container clusters, services and image registries."
+    )
+    SECURITY = strawberry.enum_value(
+        "SECURITY", description="Keys, secrets vaults, certificates and firewalls' policies."
+    )
+    DNS = strawberry.enum_value("DNS", description="DNS zones.")
+    QUEUE = strawberry.enum_value("QUEUE", description="Message queues and topics.")
     OTHER = strawberry.enum_value("OTHER", description="Anything else.")
+
+
+@strawberry.enum(description='How a resource connects to another, read as "resource TYPE other".')
+class RelationType(Enum):
+    MEMBER_OF = strawberry.enum_value(
+        "MEMBER_OF",
+        description="Lives inside the other: subnet in a VPC, instance in a subnet, any Azure "
+        "resource in its resource group, a GCP asset in its project.",
+    )
+    PROTECTED_BY = strawberry.enum_value(
+        "PROTECTED_BY", description="Its traffic is filtered by the other (a security group)."
+    )
+    ATTACHED_TO = strawberry.enum_value(
+        "ATTACHED_TO",
+        description="Attached to the other: a volume to an instance, an address to an instance, "
+        "a gateway to a VPC.",
+    )
+    ROUTES_TO = strawberry.enum_value(
+        "ROUTES_TO",
+        description="Sends traffic to the other: a load balancer to its targets, a distribution "
+        "to its origin.",
+    )
+    USES = strawberry.enum_value(
+        "USES",
+        description="Acts with or depends on the other: a function's IAM role, a role's policy, "
+        "an encryption key.",
+    )
+
+
+@strawberry.enum(description="Which end of a relation the resource is.")
+class RelationDirection(Enum):
+    OUTGOING = strawberry.enum_value(
+        "OUTGOING", description="From this resource to the other (this resource TYPE other)."
+    )
+    INCOMING = strawberry.enum_value(
+        "INCOMING", description="From the other resource to this one (other TYPE this resource)."
+    )
 
 
 @strawberry.enum(description="Normalized lifecycle state of a resource.")

@@ -27,6 +27,7 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 from db.enums import Provider
 from providers.azure_records import (
     RESOURCE_GROUP,
+    STORAGE_ACCOUNT,
     VIRTUAL_MACHINE,
     guarded,
     resource_group_record,
@@ -54,6 +55,7 @@ logger = logging.getLogger("stratograph.providers")
 GENERIC_KIND = "resources"
 PUBLIC_RESOURCE_MANAGER = "https://management.azure.com"
 COMPUTE_API_VERSION = "2024-07-01"  # only to read a VM's size and power state
+STORAGE_API_VERSION = "2023-05-01"  # only to read a storage account's access settings
 EXPAND = "createdTime,changedTime,provisioningState"
 RESOURCE_GROUPS_SCOPE = Scope(GLOBAL_REGION, RESOURCE_GROUP, any_region=True)
 RESOURCES_SCOPE = Scope(
@@ -136,12 +138,22 @@ class AzureInventory:
         records = []
         for item in self._client.resources.list(expand=EXPAND):  # follows nextLink
             wire = _wire(item)
-            vm = None
-            if str(wire.get("type", "")).lower() == VIRTUAL_MACHINE and wire.get("id"):
+            vm = detail = None
+            native_type = str(wire.get("type", "")).lower()
+            if native_type == VIRTUAL_MACHINE and wire.get("id"):
                 vm = self._vm(str(wire["id"]))
-            build = partial(resource_record, wire, self.subscription_id, vm)
+            elif native_type == STORAGE_ACCOUNT and wire.get("id"):
+                detail = self._read(str(wire["id"]), STORAGE_API_VERSION)
+            build = partial(resource_record, wire, self.subscription_id, vm, detail)
             records.append(guarded(build, wire))
         return records
+
+    def _read(self, resource_id: str, api_version: str) -> dict[str, Any] | None:
+        """One resource's own read (the generic list carries no properties)."""
+        try:
+            return _wire(self._client.resources.get_by_id(resource_id, api_version=api_version))
+        except ResourceNotFoundError:
+            return None  # deleted since it was listed: its configuration stays unknown
 
     def _vm(self, resource_id: str) -> dict[str, Any] | None:
         """The generic list carries no properties: one read per VM gives its size (the price)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from db.enums import Provider, ResourceStatus, ResourceType
-from providers.base import GLOBAL_REGION, ResourceRecord
+from db.enums import Provider, RelationType, ResourceStatus, ResourceType
+from providers.base import GLOBAL_REGION, Relation, ResourceRecord
 from providers.normalize import (
     SHAPE_ERRORS,
     Price,
     clean_tags,
+    configuration,
     map_status,
     metadata,
     price,
@@ -21,6 +22,7 @@ from providers.normalize import (
 
 RESOURCE_GROUP = "Microsoft.Resources/resourceGroups"
 VIRTUAL_MACHINE = "microsoft.compute/virtualmachines"
+STORAGE_ACCOUNT = "microsoft.storage/storageaccounts"
 
 S = ResourceStatus
 PROVISIONING_STATES = {
@@ -40,6 +42,10 @@ TYPE_BY_NATIVE_TYPE = {
     "microsoft.storage/storageaccounts": ResourceType.STORAGE,
     "microsoft.compute/disks": ResourceType.STORAGE,
     "microsoft.compute/snapshots": ResourceType.STORAGE,
+    "microsoft.network/dnszones": ResourceType.DNS,
+    "microsoft.network/privatednszones": ResourceType.DNS,
+    "microsoft.network/firewallpolicies": ResourceType.SECURITY,
+    "microsoft.network/applicationgatewaywebapplicationfirewallpolicies": ResourceType.SECURITY,
 }
 TYPE_BY_NAMESPACE = {
     "microsoft.network/": ResourceType.NETWORK,
@@ -51,6 +57,18 @@ TYPE_BY_NAMESPACE = {
     "microsoft.documentdb/": ResourceType.DATABASE,
     "microsoft.cache/": ResourceType.DATABASE,
     "microsoft.netapp/": ResourceType.STORAGE,
+    "microsoft.managedidentity/": ResourceType.IDENTITY,
+    "microsoft.authorization/": ResourceType.IDENTITY,
+    "microsoft.containerservice/": ResourceType.CONTAINER,
+    "microsoft.containerregistry/": ResourceType.CONTAINER,
+    "microsoft.containerinstance/": ResourceType.CONTAINER,
+    "microsoft.app/": ResourceType.CONTAINER,
+    "microsoft.keyvault/": ResourceType.SECURITY,
+    "microsoft.security/": ResourceType.SECURITY,
+    "microsoft.servicebus/": ResourceType.QUEUE,
+    "microsoft.eventhub/": ResourceType.QUEUE,
+    "microsoft.eventgrid/": ResourceType.QUEUE,
+    "microsoft.relay/": ResourceType.QUEUE,
 }
 
 
@@ -109,10 +127,53 @@ def vm_price(size: str | None, power_state: str | None, region: str) -> Price | 
     return listed
 
 
+def storage_configuration(full: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A storage account's public-access and transport settings, from its own read (never its
+    keys or connection strings: those need a POST listKeys this module never makes)."""
+    properties = (full or {}).get("properties") or {}
+    network = properties.get("networkAcls") or {}
+    encryption = properties.get("encryption") or {}
+    return configuration(
+        allowBlobPublicAccess=properties.get("allowBlobPublicAccess"),
+        minimumTlsVersion=properties.get("minimumTlsVersion"),
+        httpsOnly=properties.get("supportsHttpsTrafficOnly"),
+        publicNetworkAccess=properties.get("publicNetworkAccess"),
+        networkDefaultAction=network.get("defaultAction"),
+        allowSharedKeyAccess=properties.get("allowSharedKeyAccess"),
+        encryptionKeySource=encryption.get("keySource"),
+    )
+
+
+def vm_configuration(vm: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A VM's security profile and identity, from its own read (no OS profile secrets: Azure
+    never returns admin passwords or custom data)."""
+    properties = (vm or {}).get("properties") or {}
+    security = properties.get("securityProfile") or {}
+    uefi = security.get("uefiSettings") or {}
+    return configuration(
+        encryptionAtHost=security.get("encryptionAtHost"),
+        secureBoot=uefi.get("secureBootEnabled"),
+        identityType=((vm or {}).get("identity") or {}).get("type"),
+    )
+
+
+def group_relation(resource_id: str, subscription_id: str) -> tuple[Relation, ...]:
+    """Any resource MEMBER_OF its resource group (the group's id as the groups listing has it)."""
+    group = resource_group_of(resource_id)
+    if group is None:
+        return ()
+    target = f"/subscriptions/{subscription_id}/resourceGroups/{group}"
+    return (Relation(RelationType.MEMBER_OF, target),)
+
+
 def resource_record(
-    item: Mapping[str, Any], subscription_id: str, vm: Mapping[str, Any] | None = None
+    item: Mapping[str, Any],
+    subscription_id: str,
+    vm: Mapping[str, Any] | None = None,
+    detail: Mapping[str, Any] | None = None,
 ) -> ResourceRecord:
-    """One generic-list item; `vm` is the VM's own read (size, power state) when it is one."""
+    """One generic-list item; `vm` is the VM's own read (size, power state) when it is one,
+    `detail` the resource's own read for kinds whose configuration needs it."""
     native_type = str(item.get("type") or "unknown")
     raw_id = item.get("id")
     resource_id = raw_id if isinstance(raw_id, str) else ""
@@ -125,12 +186,16 @@ def resource_record(
     size = power = None
     region = str(item.get("location") or GLOBAL_REGION).lower()
     cost: Price | None = None
+    settings: dict[str, Any] = {}
     if native_type.lower() == VIRTUAL_MACHINE:
         size = vm_size_of(vm or item)
         power = power_state_of(vm or item)
         if power is not None:
             status = map_status(power, POWER_STATES)
         cost = vm_price(size, power, region)
+        settings = vm_configuration(vm)
+    elif native_type.lower() == STORAGE_ACCOUNT:
+        settings = storage_configuration(detail)
     return ResourceRecord(
         provider=Provider.AZURE,
         account=subscription_id,
@@ -154,6 +219,8 @@ def resource_record(
             changedTime=item.get("changedTime"),
         ),
         **priced(cost),
+        configuration=settings,
+        relations=group_relation(resource_id, subscription_id),
     )
 
 

@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from db.enums import HealthStatus, Provider, ResourceStatus, ResourceType
+from db.enums import HealthStatus, Provider, RelationType, ResourceStatus, ResourceType
 
 GLOBAL_REGION = "global"
 
@@ -76,6 +76,15 @@ class Scope:
 
 
 @dataclass(frozen=True, slots=True)
+class Relation:
+    """ "This record `type` `target`": `target` is the other resource's native id (its
+    `ResourceRecord.resource_id`), whether or not it is in the inventory."""
+
+    type: RelationType
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
 class ResourceRecord:
     provider: Provider
     account: str
@@ -88,6 +97,10 @@ class ResourceRecord:
     tags: dict[str, str] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     cost_per_hour: float | None = None
+    # Security-relevant settings in the documented shape of its native type (docs/providers.md):
+    # a plain JSON-able dict, never a secret the API returned.
+    configuration: dict[str, Any] = field(default_factory=dict)
+    relations: tuple[Relation, ...] = ()
     # Which price table, region and date cost_per_hour came from (`normalize.Price.source`).
     cost_source: str | None = None
     # Set by a provider that could not read this item of a listing (its own words, never a value

@@ -35,7 +35,7 @@ from providers.base import (
     RetryPolicy,
     Scope,
 )
-from providers.gcp_records import guarded_record
+from providers.gcp_records import BUCKET, PUBLIC_POLICY_QUERY, guarded_record, public_bindings
 from providers.secrets import GcpSecret
 from providers.threads import run_blocking
 from providers.wire import repair_gcp_response
@@ -137,7 +137,24 @@ class GcpInventory:
             request=request, retry=self._retry, timeout=self._timeout
         )
         to_dict = asset_v1.ResourceSearchResult.to_dict
-        return [guarded_record(to_dict(item), self.project_id) for item in pager]  # all pages
+        results = [to_dict(item) for item in pager]  # all pages
+        public = (
+            public_bindings(self._public_policies())
+            if any(r.get("asset_type") == BUCKET for r in results)
+            else {}
+        )
+        return [guarded_record(result, self.project_id, public) for result in results]
+
+    def _public_policies(self) -> list[dict[str, Any]]:
+        """IAM policies of the project's resources that name allUsers / allAuthenticatedUsers:
+        one paged search for the whole scope, not one read per bucket."""
+        pager = self._assets.search_all_iam_policies(
+            request={"scope": f"projects/{self.project_id}", "query": PUBLIC_POLICY_QUERY},
+            retry=self._retry,
+            timeout=self._timeout,
+        )
+        to_dict = asset_v1.IamPolicySearchResult.to_dict
+        return [to_dict(item) for item in pager]
 
     async def close(self) -> None:
         self._projects.transport.close()  # type: ignore[no-untyped-call]

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from db.enums import Provider, ResourceStatus, ResourceType
-from providers.base import GLOBAL_REGION, ResourceRecord
+from db.enums import Provider, RelationType, ResourceStatus, ResourceType
+from providers.base import GLOBAL_REGION, Relation, ResourceRecord
 from providers.normalize import (
     SHAPE_ERRORS,
     clean_tags,
+    configuration,
     map_status,
     metadata,
     price,
@@ -22,6 +23,10 @@ from providers.normalize import (
 from providers.wire import RAW_RESULT
 
 INSTANCE = "compute.googleapis.com/Instance"
+BUCKET = "storage.googleapis.com/Bucket"
+PUBLIC_MEMBERS = frozenset({"allUsers", "allAuthenticatedUsers"})
+# Public members as a Cloud Asset IAM search query (the server filters; we check again).
+PUBLIC_POLICY_QUERY = "policy:(allUsers OR allAuthenticatedUsers)"
 ZONE = re.compile(r"^([a-z]+-[a-z]+\d+)-[a-z]$")
 
 S = ResourceStatus
@@ -59,6 +64,16 @@ TYPE_BY_NATIVE_TYPE = {
     "cloudfunctions.googleapis.com/CloudFunction": ResourceType.FUNCTION,
     "cloudfunctions.googleapis.com/Function": ResourceType.FUNCTION,
     "run.googleapis.com/Service": ResourceType.FUNCTION,
+    "secretmanager.googleapis.com/Secret": ResourceType.SECURITY,
+}
+TYPE_BY_SERVICE = {
+    "iam.googleapis.com": ResourceType.IDENTITY,
+    "container.googleapis.com": ResourceType.CONTAINER,
+    "artifactregistry.googleapis.com": ResourceType.CONTAINER,
+    "cloudkms.googleapis.com": ResourceType.SECURITY,
+    "dns.googleapis.com": ResourceType.DNS,
+    "pubsub.googleapis.com": ResourceType.QUEUE,
+    "cloudtasks.googleapis.com": ResourceType.QUEUE,
 }
 NETWORK_COMPUTE_TYPES = frozenset(
     {
@@ -89,8 +104,8 @@ def resource_type_of(asset_type: str) -> ResourceType:
     service, _, kind = asset_type.partition("/")
     if service == "compute.googleapis.com" and kind in NETWORK_COMPUTE_TYPES:
         return ResourceType.NETWORK
-    if service == "dns.googleapis.com":
-        return ResourceType.NETWORK
+    if service in TYPE_BY_SERVICE:
+        return TYPE_BY_SERVICE[service]
     if service in DATABASE_SERVICES:
         return ResourceType.DATABASE
     return ResourceType.OTHER
@@ -132,7 +147,48 @@ def _addresses(full: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     return internal, external
 
 
-def search_record(item: Mapping[str, Any], project_id: str) -> ResourceRecord:
+def public_bindings(policies: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, str]]]:
+    """Resource name → its bindings granting a role to allUsers or allAuthenticatedUsers, from
+    Cloud Asset `searchAllIamPolicies` results."""
+    found: dict[str, list[dict[str, str]]] = {}
+    for result in policies:
+        resource = str(result.get("resource") or "")
+        for binding in (result.get("policy") or {}).get("bindings") or []:
+            for member in binding.get("members") or []:
+                if member in PUBLIC_MEMBERS:
+                    found.setdefault(resource, []).append(
+                        {"role": str(binding.get("role") or ""), "member": str(member)}
+                    )
+    return found
+
+
+def _bucket_configuration(full: Mapping[str, Any], bindings: list[dict[str, str]]) -> Any:
+    access = full.get("iamConfiguration") or {}
+    uniform = access.get("uniformBucketLevelAccess") or {}
+    return configuration(
+        publicBindings=sorted(bindings, key=lambda b: (b["role"], b["member"])),
+        publicAccessPrevention=access.get("publicAccessPrevention"),
+        uniformBucketLevelAccess=uniform.get("enabled"),
+        versioning=(full.get("versioning") or {}).get("enabled"),
+        defaultKmsKey=(full.get("encryption") or {}).get("defaultKmsKeyName"),
+    )
+
+
+def _project_relation(item: Mapping[str, Any], project_id: str) -> tuple[Relation, ...]:
+    """Any asset MEMBER_OF its project, named as Cloud Asset names the project asset."""
+    if item.get("asset_type") == "cloudresourcemanager.googleapis.com/Project":
+        return ()
+    project = str(item.get("project") or f"projects/{project_id}")
+    target = f"//cloudresourcemanager.googleapis.com/{project}"
+    return (Relation(RelationType.MEMBER_OF, target),)
+
+
+def search_record(
+    item: Mapping[str, Any],
+    project_id: str,
+    public: Mapping[str, list[dict[str, str]]] | None = None,
+) -> ResourceRecord:
+    """One search result; `public` maps resource names to their public IAM bindings."""
     asset_type = str(item.get("asset_type") or "unknown")
     raw_id = item.get("name")
     resource_id = raw_id if isinstance(raw_id, str) else ""
@@ -166,6 +222,12 @@ def search_record(item: Mapping[str, Any], project_id: str) -> ResourceRecord:
             parent=item.get("parent_full_resource_name"),
         ),
         **priced(price("gcp_compute", size, region), status),
+        configuration=(
+            _bucket_configuration(full, list((public or {}).get(resource_id, [])))
+            if asset_type == BUCKET
+            else {}
+        ),
+        relations=_project_relation(item, project_id),
     )
 
 
@@ -173,7 +235,11 @@ def _snake(key: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower()
 
 
-def guarded_record(item: Mapping[str, Any], project_id: str) -> ResourceRecord:
+def guarded_record(
+    item: Mapping[str, Any],
+    project_id: str,
+    public: Mapping[str, list[dict[str, str]]] | None = None,
+) -> ResourceRecord:
     """A search result's record. A result protobuf could not read arrives as its raw JSON
     (`providers.wire`): it is built from that, with the shapes it has, and normalization reports
     what it had to change; a result even that cannot describe is skipped alone."""
@@ -184,6 +250,6 @@ def guarded_record(item: Mapping[str, Any], project_id: str) -> ResourceRecord:
             return unreadable(Provider.GCP, None, None)
         item = {_snake(str(key)): value for key, value in decoded.items()}
     try:
-        return search_record(item, project_id)
+        return search_record(item, project_id, public)
     except SHAPE_ERRORS:
         return unreadable(Provider.GCP, item.get("name"), item.get("asset_type"))

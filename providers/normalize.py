@@ -175,3 +175,21 @@ def jsonable(value: Any, depth: int = 0) -> Any:
 def metadata(**values: Any) -> dict[str, Any]:
     result: dict[str, Any] = jsonable(values)
     return result
+
+
+def configuration(**values: Any) -> dict[str, Any]:
+    """A configuration shape: every key kept (null, false and [] are answers), values JSON-safe."""
+    return {key: plain(value) for key, value in values.items()}
+
+
+def plain(value: Any) -> Any:
+    """JSON-safe without dropping anything: datetimes as ISO strings, tuples and sets as lists."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain(item) for item in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)

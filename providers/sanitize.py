@@ -32,8 +32,8 @@ from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from typing import Any
 
-from db.enums import ResourceStatus, ResourceType
-from providers.base import ResourceRecord
+from db.enums import RelationType, ResourceStatus, ResourceType
+from providers.base import Relation, ResourceRecord
 
 # Caps. Column sizes bound the first group (PostgreSQL refuses longer values).
 MAX_ID = 512
@@ -253,6 +253,7 @@ _NAMED_FIELDS = frozenset(
         "tags",
         "metadata",
         "cost_per_hour",
+        "relations",
         "rejected",
     }
 )
@@ -268,6 +269,25 @@ def _other_fields(record: ResourceRecord, walk: _Walk) -> dict[str, Any]:
         ):
             result[name] = walk.json(value, 0)
     return result
+
+
+def _relations(relations: object, walk: _Walk) -> tuple[Relation, ...]:
+    """Relations with a known type and a target id that fits a resource id; others dropped."""
+    if not isinstance(relations, list | tuple):
+        return ()
+    kept: list[Relation] = []
+    for relation in relations[:MAX_ITEMS]:
+        if not isinstance(relation, Relation) or not isinstance(relation.type, RelationType):
+            walk.changes.add(INVALID_SHAPE)
+            continue
+        target = walk.string(relation.target, MAX_ID + 1) if relation.target else ""
+        if not target or len(target) > MAX_ID:
+            walk.changes.add(INVALID_SHAPE)
+            continue
+        kept.append(Relation(relation.type, target))
+    if len(relations) > MAX_ITEMS:
+        walk.changes.add(TOO_MANY_ITEMS)
+    return tuple(kept)
 
 
 def display_id(value: object) -> str | None:
@@ -316,6 +336,7 @@ def normalize_record(record: ResourceRecord) -> Normalized | Rejected:
             tags=walk.tags(record.tags),
             metadata=walk.metadata(record.metadata),
             cost_per_hour=walk.cost(record.cost_per_hour),
+            relations=_relations(record.relations, walk),
         )
     except _TooLarge:
         return Rejected(

@@ -35,6 +35,7 @@ from sync.deadline import Deadline
 from sync.dropped_scopes import retire_unplanned_scopes
 from sync.options import SyncOptions
 from sync.progress import ProgressHub
+from sync.relations import RelationKey
 from sync.report import IngestReport
 from sync.retry import Sleep, with_retries
 
@@ -357,11 +358,14 @@ class SyncEngine:
         listing = Deadline(self.options.scope_timeout_seconds, "listing the scope")
         chunks, chunk = await listing.run(self._retrying(first_chunk))
         count = 0
+        # Relations are small (three ids each) and kept until the stream completes: they are
+        # replaced with the stale marking, never from a stream that failed part-way.
+        relations: set[RelationKey] = set()
         while chunk is not None:
             async with self.database.system_session() as session:
                 added, updated, rows = await store.upsert_records(
                     session, credential, scope, chunk, seen_at=seen_at,
-                    batch_size=self.options.batch_size, report=report,
+                    batch_size=self.options.batch_size, report=report, relations=relations,
                 )  # fmt: skip
                 await jobs.add_progress(
                     session, job_id, worker_id, step=0.0, added=added, updated=updated
@@ -373,8 +377,9 @@ class SyncEngine:
             chunk = await listing.run(anext(chunks, None))
         async with self.database.system_session() as session:
             removed = await store.complete_scope(
-                session, credential, scope, seen_at=seen_at, job_id=job_id, count=count
-            )
+                session, credential, scope, seen_at=seen_at, job_id=job_id, count=count,
+                relations=relations, batch_size=self.options.batch_size,
+            )  # fmt: skip
             await jobs.add_progress(session, job_id, worker_id, step=step, removed=removed)
         return store.ScopeCounts(written.added, written.updated, removed)
 

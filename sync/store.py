@@ -1,9 +1,10 @@
 """Writing one scope's listing into the inventory: batched upserts, then scoped stale marking.
 
 Which rows a scope covers: the engine stamps every row it writes with the key of the scope that
-listed it (`metadata["_scope"] = "<region>/<kind>"`). Stale marking after a completed listing
-touches only rows of the same credential carrying that stamp, so it never depends on how a
-provider names native types or regions (Azure and GCP list many kinds and regions in one scope).
+listed it (the indexed `scope` column, also shown as `metadata["_scope"] = "<region>/<kind>"`).
+Stale marking after a completed listing touches only rows of the same credential carrying that
+stamp, so it never depends on how a provider names native types or regions (Azure and GCP list
+many kinds and regions in one scope), and reads one scope's rows, not the credential's.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from db.models import CloudCredentialRow, CloudResourceRow, SyncScopeRow
 from providers.base import ResourceRecord, Scope
 from providers.sanitize import DUPLICATE_ID
 from sync import ingest
+from sync.relations import RelationKey, relation_keys, replace_relations
 from sync.report import IngestReport
 
 SCOPE_KEY = "_scope"
@@ -37,7 +39,9 @@ _REFRESHED = (
     "status",
     "tags",
     "metadata",
+    "configuration",
     "cost_per_hour",
+    "scope",
     "cost_source",
     "last_synced_at",
     "deleted_at",
@@ -77,7 +81,9 @@ def _row(
         "status": record.status,
         "tags": dict(record.tags),
         "metadata": {**record.metadata, SCOPE_KEY: key},
+        "configuration": dict(record.configuration),
         "cost_per_hour": record.cost_per_hour,
+        "scope": key,
         "cost_source": record.cost_source,
         "first_seen_at": seen_at,
         "last_synced_at": seen_at,
@@ -136,11 +142,20 @@ async def write_scope(
     report: IngestReport,
 ) -> ScopeCounts:
     """Upsert a completed listing, mark what it no longer contains, record the scope's success."""
+    relations: set[RelationKey] = set()
     added, updated, count = await upsert_records(
-        session, credential, scope, records, seen_at=seen_at, batch_size=batch_size, report=report
-    )
+        session, credential, scope, records, seen_at=seen_at, batch_size=batch_size,
+        report=report, relations=relations,
+    )  # fmt: skip
     removed = await complete_scope(
-        session, credential, scope, seen_at=seen_at, job_id=job_id, count=count
+        session,
+        credential,
+        scope,
+        seen_at=seen_at,
+        job_id=job_id,
+        count=count,
+        relations=relations,
+        batch_size=batch_size,
     )
     return ScopeCounts(added, updated, removed)
 
@@ -154,6 +169,7 @@ async def upsert_records(
     seen_at: datetime,
     batch_size: int,
     report: IngestReport,
+    relations: set[RelationKey] | None = None,
 ) -> tuple[int, int, int]:
     """Normalize and upsert part or all of a scope's listing; returns (added, updated, rows).
 
@@ -161,6 +177,9 @@ async def upsert_records(
     record that is already stored is stamped as seen, so stale marking keeps it."""
     key = scope_key(scope)
     unique, skipped_ids = ingest.normalized(records, report)
+    if relations is not None:
+        # From the normalized records: what the inventory stores, never a raw listing's values.
+        relations |= relation_keys(unique.values())
     rows = [_row(record, credential, key, seen_at) for record in unique.values()]
     added = updated = 0
     for start in range(0, len(rows), batch_size):
@@ -184,11 +203,15 @@ async def complete_scope(
     seen_at: datetime,
     job_id: uuid.UUID,
     count: int,
+    relations: set[RelationKey],
+    batch_size: int,
 ) -> int:
-    """After a listing completed: mark what it no longer contains, record the scope's success.
+    """After a listing completed: mark what it no longer contains, replace the scope's
+    relations with the listing's, record the scope's success.
 
     Returns how many rows were marked deleted."""
     removed = await mark_stale(session, credential.id, scope_key(scope), seen_at)
+    await replace_relations(session, credential, scope_key(scope), relations, batch_size=batch_size)
     await record_scope(session, credential, scope, job_id=job_id, completed_at=seen_at, count=count)
     return removed
 
@@ -201,7 +224,7 @@ async def mark_stale(
         update(CloudResourceRow)
         .where(
             CloudResourceRow.credential_id == credential_id,
-            CloudResourceRow.metadata_[SCOPE_KEY].as_string() == key,
+            CloudResourceRow.scope == key,
             CloudResourceRow.deleted_at.is_(None),
             CloudResourceRow.last_synced_at < seen_at,
         )

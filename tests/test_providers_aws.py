@@ -193,3 +193,20 @@ async def test_a_bucket_whose_location_is_denied_is_still_listed(aws_cloud: AwsC
     assert {b.name: b.region for b in buckets} == {
         name: kinds.UNKNOWN_REGION for name in aws_cloud.buckets[PRIMARY_ACCOUNT]
     }
+
+
+async def test_a_large_page_size_stays_within_each_operations_bounds(
+    aws_cloud: AwsCloud,
+) -> None:
+    # given every kind in the cloud and a page size above several operations' maximum
+    # (DescribeLogGroups takes at most 50, ListFunctions 50, DescribeDBInstances 100)
+    from tests.standins.aws_every_kind import populate_every_kind
+
+    populate_every_kind(aws_cloud.server)
+    inv = inventory(aws_cloud, page_size=1000)
+    # when every scope is listed
+    listed = await list_all(inv)
+    # then none is refused, and the kinds that were created are found
+    assert listed[Scope("us-east-1", kinds.LOG_GROUP)]
+    assert listed[Scope("us-east-1", kinds.LAMBDA_FUNCTION)]
+    assert listed[Scope(GLOBAL_REGION, kinds.IAM_USER, any_region=True)]

@@ -168,3 +168,47 @@ async def test_an_unreadable_item_costs_only_itself(azure_standin: AzureStandin)
         records[-1].resource_id,
     }
     assert all(isinstance(normalize_record(r), Normalized) for r in records[:-2])
+
+
+async def test_kinds_map_to_categories_with_storage_detail_and_group_membership(
+    azure_standin: AzureStandin,
+) -> None:
+    # given kinds of the newer categories beside the populated ones
+    for native_type, name in (
+        ("Microsoft.KeyVault/vaults", "kv-web"),
+        ("Microsoft.ContainerService/managedClusters", "aks-web"),
+        ("Microsoft.Network/dnsZones", "example.org"),
+        ("Microsoft.ServiceBus/namespaces", "sb-web"),
+        ("Microsoft.ManagedIdentity/userAssignedIdentities", "id-web"),
+    ):
+        azure_standin.add_resource("rg-web", native_type, name, "eastus")
+    inv = inventory(azure_standin)
+    # when
+    groups = {r.name: r for r in await inv.list_scope(RESOURCE_GROUPS_SCOPE)}
+    records = {r.name: r for r in await inv.list_scope(RESOURCES_SCOPE)}
+    # then each kind is in its category
+    categories = {name: records[name].type for name in
+                  ("kv-web", "aks-web", "example.org", "sb-web", "id-web")}  # fmt: skip
+    assert categories == {
+        "kv-web": ResourceType.SECURITY,
+        "aks-web": ResourceType.CONTAINER,
+        "example.org": ResourceType.DNS,
+        "sb-web": ResourceType.QUEUE,
+        "id-web": ResourceType.IDENTITY,
+    }
+    # the storage account carries its public-access settings, read from its own resource
+    assert records["stdata"].configuration == {
+        "allowBlobPublicAccess": True,
+        "minimumTlsVersion": "TLS1_0",
+        "httpsOnly": True,
+        "publicNetworkAccess": "Enabled",
+        "networkDefaultAction": "Allow",
+        "allowSharedKeyAccess": None,
+        "encryptionKeySource": "Microsoft.Storage",
+    }
+    # and every resource is MEMBER_OF its resource group, by the id the groups listing gives
+    for record in records.values():
+        (relation,) = record.relations
+        assert relation.type.value == "MEMBER_OF"
+        assert relation.target in {group.resource_id for group in groups.values()}
+    assert records["stdata"].relations[0].target == groups["rg-data"].resource_id

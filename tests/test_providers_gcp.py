@@ -114,3 +114,41 @@ async def test_https_endpoints_are_trusted_through_the_ca_bundle(tmp_path: Path)
         assert failure.value.code == ERROR_UNAVAILABLE
     finally:
         standin.stop()
+
+
+async def test_buckets_carry_their_public_bindings_and_assets_their_project(
+    gcp_standin: GcpStandin,
+) -> None:
+    # given a public and a private binding on the bucket, and kinds of the newer categories
+    (bucket,) = [a["name"] for a in gcp_standin.assets if a["assetType"].endswith("/Bucket")]
+    gcp_standin.grant(bucket, "roles/storage.objectViewer", "allUsers", "user:ann@example.com")
+    gcp_standin.grant(bucket, "roles/storage.legacyBucketReader", "allAuthenticatedUsers")
+    gcp_standin.grant(bucket, "roles/storage.admin", "group:ops@example.com")
+    for asset_type, path in (
+        ("iam.googleapis.com/ServiceAccount", "serviceAccounts/app"),
+        ("container.googleapis.com/Cluster", "locations/us-central1/clusters/gke"),
+        ("cloudkms.googleapis.com/CryptoKey", "keyRings/r/cryptoKeys/k"),
+        ("dns.googleapis.com/ManagedZone", "managedZones/example"),
+        ("pubsub.googleapis.com/Topic", "topics/events"),
+    ):
+        gcp_standin.add_asset(asset_type, path, "global")
+    # when
+    records = {r.name: r for r in await inventory(gcp_standin).list_scope(ASSETS_SCOPE)}
+    # then the bucket's public bindings are its configuration (private members are not)
+    assert records["standin-data"].configuration["publicBindings"] == [
+        {"role": "roles/storage.legacyBucketReader", "member": "allAuthenticatedUsers"},
+        {"role": "roles/storage.objectViewer", "member": "allUsers"},
+    ]
+    assert gcp_standin.iam_searches == ["policy:(allUsers OR allAuthenticatedUsers)"]
+    assert records["vm-a"].configuration == {}
+    # every asset is MEMBER_OF its project (as Cloud Asset names the project asset)
+    assert {r.relations[0].target for r in records.values()} == {
+        "//cloudresourcemanager.googleapis.com/projects/424242424242"
+    }
+    assert {name: records[name].type for name in ("app", "gke", "k", "example", "events")} == {
+        "app": ResourceType.IDENTITY,
+        "gke": ResourceType.CONTAINER,
+        "k": ResourceType.SECURITY,
+        "example": ResourceType.DNS,
+        "events": ResourceType.QUEUE,
+    }

@@ -213,3 +213,34 @@ async def test_page_variables_that_are_not_sent_mean_the_default(small: httpx.As
         response = await post(small, query, variables=variables)
         assert "errors" not in response.json(), variables
     assert (await post(small, query, variables={})).json()["data"]["items"]["totalCount"] == 20
+
+
+def test_resource_relations_count_their_limit_in_the_cost() -> None:
+    # given the product schema
+    from graphql import parse
+
+    from graph.hardening.cost import operation_cost
+    from graph.schema import schema
+
+    def cost(query: str) -> int:
+        document = parse(query)
+        return operation_cost(schema._schema, document, document.definitions[0], {})  # type: ignore[arg-type]
+
+    # then a page of 100 with their relations costs the page plus 50 relations per resource
+    page = "{ resources(first: 100) { edges { node { relations { resource { id } } } } } }"
+    assert cost(page) == 100 + 100 * 50
+    # and relations of relations are refused long before they reach the database
+    nested = (
+        "{ resources(first: 100) { edges { node { relations(limit: 100) { resource {"
+        " relations(limit: 100) { type } } } } } } }"
+    )
+    assert cost(nested) > MAX_NODES
+
+
+async def test_nested_relations_are_refused_as_too_complex(gql: GraphQLClient) -> None:
+    query = (
+        "{ resources(first: 100) { edges { node { relations(limit: 100) { resource {"
+        " relations(limit: 100) { type } } } } } } }"
+    )
+    answer = await gql(query)
+    assert answer.error_codes == ["QUERY_TOO_COMPLEX"]

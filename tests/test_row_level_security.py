@@ -27,6 +27,7 @@ OWNED_TABLES = [
     "refresh_tokens",
     "cloud_credentials",
     "resources",
+    "resource_relations",
     "sync_jobs",
     "sync_scopes",
     "webhooks",

@@ -6,11 +6,14 @@ Each count includes the token holder's lookup and, on PostgreSQL, the per-transa
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 
 import pytest
+from sqlalchemy import insert
 
-from db.enums import SyncJobStatus
+from db.enums import RelationType, SyncJobStatus
+from db.models import ResourceRelationRow
 from graph.runtime import Runtime
 from tests.factories import access_token, create_user
 from tests.graphql_client import GraphQLClient
@@ -107,3 +110,60 @@ async def test_all_credentials_with_counts_and_first_resources_cost_constant_sta
     # nested credentials (the count batch serves both resourceCount and totalCount);
     # PostgreSQL adds one set_config per transaction
     assert counter.count == (6 if backend == "sqlite" else 12), counter.statements
+
+
+PAGE_WITH_RELATIONS = """
+query {
+  resources(first: 100) {
+    edges { node { name relations { type direction targetResourceId resource { id name } } } }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("rows", [1, 10, 100])
+async def test_a_page_of_resources_with_their_relations_costs_constant_statements(
+    gql: GraphQLClient, runtime: Runtime, backend: str, rows: int
+) -> None:
+    # given `rows` instances, each protected by a group that is in the inventory and using a
+    # profile that is not
+    owner = await create_user(runtime)
+    credential = await create_credential(runtime, owner)
+    instances = [resource_values(credential, i) for i in range(rows)]
+    group = resource_values(credential, rows, name="aa-group", native_type="AWS::EC2::SG")
+    await insert_resources(runtime, [*instances, group])
+    relations = [
+        {
+            "id": uuid.uuid4(),
+            "user_id": owner.id,
+            "credential_id": credential.id,
+            "scope": "us-east-1/AWS::EC2::Instance",
+            "source_resource_id": row["resource_id"],
+            "type": kind,
+            "target_resource_id": target,
+        }
+        for row in instances
+        for kind, target in (
+            (RelationType.PROTECTED_BY, group["resource_id"]),
+            (RelationType.USES, "arn:aws:iam::1:instance-profile/p"),
+        )
+    ]
+    async with runtime.database.system_session() as session:
+        await session.execute(insert(ResourceRelationRow), relations)
+    token = access_token(runtime, owner)
+    # when one page lists them all with their relations and the resources at the other end
+    with counting_statements(runtime) as counter:
+        response = await gql(PAGE_WITH_RELATIONS, token=token)
+    edges = response.ok()["resources"]["edges"]
+    # then every relation is there, both ways, with its resource when it is in the inventory
+    by_name = {edge["node"]["name"]: edge["node"]["relations"] for edge in edges}
+    assert len(by_name["aa-group"]) == min(rows, 50)  # incoming, up to the default limit
+    assert {r["direction"] for r in by_name["aa-group"]} == {"INCOMING"}
+    first = sorted(by_name["res-00000"], key=lambda r: r["type"])
+    assert [(r["type"], r["resource"] and r["resource"]["name"]) for r in first] == [
+        ("PROTECTED_BY", "aa-group"),
+        ("USES", None),
+    ]
+    # and the statements do not depend on the page size: auth, page, one relations batch
+    # (both directions, the other ends joined); PostgreSQL adds one set_config each
+    assert counter.count == (3 if backend == "sqlite" else 6), counter.statements

@@ -9,6 +9,7 @@ from db.models.audit import AuditEventRow
 from db.models.credentials import CloudCredentialRow
 from db.models.inventory import CloudResourceRow
 from db.models.keys import KeyAgeRow
+from db.models.relations import ResourceRelationRow
 from db.models.security import SecurityEventRow
 from db.models.sync import SyncJobRow, SyncScopeRow
 from db.models.two_factor import MfaChallengeRow, RecoveryCodeRow, TotpFactorRow
@@ -19,6 +20,7 @@ OWNED_MODELS = (
     AuditEventRow,
     CloudCredentialRow,
     CloudResourceRow,
+    ResourceRelationRow,
     SyncJobRow,
     SyncScopeRow,
     TotpFactorRow,
@@ -38,6 +40,7 @@ __all__ = [
     "MfaChallengeRow",
     "RecoveryCodeRow",
     "RefreshTokenRow",
+    "ResourceRelationRow",
     "SecurityEventRow",
     "SyncJobRow",
     "SyncScopeRow",

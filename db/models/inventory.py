@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, IdMixin
@@ -24,6 +24,7 @@ class CloudResourceRow(IdMixin, Base):
         Index(None, "user_id", "last_synced_at"),
         Index(None, "user_id", "name", "id"),
         Index(None, "credential_id", "region", "native_type"),
+        Index(None, "credential_id", "scope"),
     )
 
     user_id: Mapped[uuid.UUID] = owner_column()
@@ -44,7 +45,14 @@ class CloudResourceRow(IdMixin, Base):
     # The column is `metadata`, like the GraphQL field; SQLAlchemy's declarative API reserves that
     # attribute name, so the attribute takes its usual escape, a trailing underscore.
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONDocument, default=dict)
+    # Normalized security-relevant settings, one shape per native type (docs/providers.md).
+    configuration: Mapped[dict[str, Any]] = mapped_column(
+        JSONDocument, default=dict, server_default=text("'{}'")
+    )
     cost_per_hour: Mapped[float | None] = mapped_column(Float, default=None)
+    # The key of the scope whose listing last wrote it (`<region>/<kind>`; also shown as
+    # `metadata._scope`): stale marking reads one scope's rows through its index.
+    scope: Mapped[str | None] = mapped_column(String(200), default=None)
     # Which price table (and region, and date) cost_per_hour came from.
     cost_source: Mapped[str | None] = mapped_column(String(128), default=None)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)

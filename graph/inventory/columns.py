@@ -18,6 +18,7 @@ RESOURCE_COLUMNS = (
     CloudResourceRow.status,
     CloudResourceRow.tags,
     CloudResourceRow.metadata_.label("metadata_"),
+    CloudResourceRow.configuration,
     CloudResourceRow.cost_per_hour,
     CloudResourceRow.cost_source,
     CloudResourceRow.first_seen_at,

@@ -8,12 +8,13 @@ from enum import Enum
 from typing import Any
 
 import strawberry
-from sqlalchemy import ColumnElement, Select, case, func
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func
+from sqlalchemy.orm import aliased
 
 from db import enums as db_enums
-from db.models import CloudResourceRow
+from db.models import CloudResourceRow, ResourceRelationRow
 from graph.connections.keyset import Ordering, SortKey
-from graph.enums import Provider, ResourceStatus, ResourceType
+from graph.enums import Provider, RelationDirection, RelationType, ResourceStatus, ResourceType
 from graph.errors import BadRequest
 from graph.node import from_global_id
 
@@ -28,6 +29,23 @@ class TagFilter:
     key: str = strawberry.field(description="Tag key (exact, case-sensitive).")
     value: str | None = strawberry.field(
         default=None, description="Tag value (exact); omit to match any value of the key."
+    )
+
+
+@strawberry.input(
+    description="Resources connected to one given resource: with `direction: OUTGOING` (the "
+    "default), those that are `type` the given one (`{type: PROTECTED_BY, resourceId: <group>}`: "
+    "what this security group protects); with INCOMING, those the given one is `type` "
+    "(`{type: PROTECTED_BY, resourceId: <instance>, direction: INCOMING}`: the instance's groups)."
+)
+class RelationFilter:
+    type: RelationType = strawberry.field(description="The relation type.")
+    resource_id: strawberry.ID = strawberry.field(
+        description="The `id` of the given CloudResource (an ID you do not own matches nothing)."
+    )
+    direction: RelationDirection = strawberry.field(
+        default=RelationDirection.OUTGOING,
+        description="OUTGOING: listed resource TYPE given resource; INCOMING: given TYPE listed.",
     )
 
 
@@ -56,6 +74,9 @@ class ResourceFilter:
     include_deleted: bool | None = strawberry.field(
         default=False,
         description="Also return resources a sync no longer found (default: false).",
+    )
+    related_to: RelationFilter | None = strawberry.field(
+        default=None, description="Only resources connected this way to a given resource."
     )
 
 
@@ -109,6 +130,8 @@ class ResourceCriteria:
     tags: tuple[tuple[str, str | None], ...] = ()
     search: str | None = None
     include_deleted: bool = False
+    # (relation type, direction, the given resource's row id)
+    related_to: tuple[str, str, uuid.UUID] | None = None
 
     @classmethod
     def from_input(cls, given: ResourceFilter | None) -> ResourceCriteria:
@@ -131,7 +154,17 @@ class ResourceCriteria:
             if given.credential_id
             else None
         )
+        related = given.related_to
         return cls(
+            related_to=(
+                (
+                    related.type.name,
+                    related.direction.name,
+                    from_global_id(related.resource_id, "CloudResource")[1],
+                )
+                if related is not None
+                else None
+            ),
             providers=tuple(p.value for p in _bounded(given.provider, "provider")),
             types=tuple(t.value for t in _bounded(given.type, "type")),
             regions=_bounded(given.region, "region"),
@@ -170,7 +203,34 @@ class ResourceCriteria:
                 CloudResourceRow.name.icontains(self.search, autoescape=True)
                 | CloudResourceRow.resource_id.icontains(self.search, autoescape=True)
             )
+        if self.related_to is not None:
+            conditions.append(_related(*self.related_to))
         return statement.where(*conditions) if conditions else statement
+
+
+def _related(relation_type: str, direction: str, given_id: uuid.UUID) -> ColumnElement[bool]:
+    """EXISTS a relation between the listed row and the given resource. The subquery is tied to
+    the listed row's credential and owner, which the enclosing (owner-scoped) statement already
+    restricts: it can never reach another user's relations or resources."""
+    given = aliased(CloudResourceRow)
+    rel = ResourceRelationRow
+    listed_end, given_end = (
+        (rel.source_resource_id, rel.target_resource_id)
+        if direction == RelationDirection.OUTGOING.name
+        else (rel.target_resource_id, rel.source_resource_id)
+    )
+    return exists().where(
+        rel.credential_id == CloudResourceRow.credential_id,
+        rel.user_id == CloudResourceRow.user_id,
+        rel.type == db_enums.RelationType(relation_type),
+        listed_end == CloudResourceRow.resource_id,
+        and_(
+            given.id == given_id,
+            given.user_id == CloudResourceRow.user_id,
+            given.credential_id == CloudResourceRow.credential_id,
+            given_end == given.resource_id,
+        ),
+    )
 
 
 def _id_key(descending: bool) -> SortKey:

@@ -16,6 +16,16 @@ from graph.context import Info
 from graph.credentials.reference import credential_field
 from graph.enums import Provider, ResourceStatus, ResourceType
 from graph.inventory.columns import RESOURCE_COLUMNS
+from graph.inventory.relations import (
+    DEFAULT_RELATIONS,
+    DirectionArg,
+    LimitArg,
+    ResourceRelation,
+    TypeArg,
+    load_relations,
+    relation_key,
+    relation_of,
+)
 from graph.node import Node, to_global_id
 
 HOURS_PER_MONTH = 730
@@ -42,6 +52,11 @@ class CloudResource(Node):
     metadata: JSON = strawberry.field(
         description="Provider details: instance type, IPs, CIDRs, sizes…"
     )
+    configuration: JSON = strawberry.field(
+        description="Security-relevant settings, normalized: one documented shape per native "
+        "type (network rules, public access, encryption, MFA, key rotation…; see "
+        "docs/providers.md). `{}` for kinds without one. Never contains secrets."
+    )
     cost_per_hour: float | None = strawberry.field(
         description=(
             "Estimated on-demand USD per hour; null when the size has no known price, or when "
@@ -67,6 +82,24 @@ class CloudResource(Node):
     credential_id: strawberry.Private[uuid.UUID]
 
     credential = credential_field("The credential whose sync found this resource.")
+
+    @strawberry.field(
+        description="How this resource connects to others of the same credential, both ways."
+    )
+    async def relations(
+        self,
+        info: Info,
+        type: TypeArg = None,
+        direction: DirectionArg = None,
+        limit: LimitArg = DEFAULT_RELATIONS,
+    ) -> list[ResourceRelation]:
+        key = relation_key(self.credential_id, self.resource_id, type, direction, limit)
+        return [
+            relation_of(
+                row, CloudResource.from_row(row.resource) if row.resource is not None else None
+            )
+            for row in await load_relations(info, key)
+        ]
 
     @classmethod
     async def resolve_node(cls, info: Info, local_id: uuid.UUID) -> CloudResource | None:
@@ -101,6 +134,7 @@ class CloudResource(Node):
             status=_STATUSES[row.status],
             tags=JSON(row.tags),
             metadata=JSON(row.metadata_),
+            configuration=JSON(row.configuration),
             cost_per_hour=hourly,
             estimated_monthly_cost=(
                 round(hourly * HOURS_PER_MONTH, 2) if hourly is not None else None

@@ -30,6 +30,8 @@ class AzureStandin(StandinServer):
         self.tokens: set[str] = set()
         self.resource_groups: list[dict[str, Any]] = []
         self.resources: list[dict[str, Any]] = []
+        # Properties of a resource's own read (GET by id), for kinds read in detail.
+        self.details: dict[str, dict[str, Any]] = {}
         # lower-cased VM id → (size, power state), read by GET by id with the instance view
         self.vms: dict[str, tuple[str, str]] = {}
         super().__init__(tls_context=context)
@@ -62,6 +64,9 @@ class AzureStandin(StandinServer):
             f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{group}/providers/{native_type}/{name}"
         )
         vm_size = extra.pop("vm_size", None)
+        details = extra.pop("details", None)
+        if details is not None:
+            self.details[resource_id.lower()] = details
         if vm_size:
             self.vms[resource_id.lower()] = (vm_size, extra.pop("power", "running"))
         self.resources.append(
@@ -112,6 +117,14 @@ class AzureStandin(StandinServer):
             "westeurope",
             sku={"name": "Standard_LRS", "tier": "Standard"},
             kind="StorageV2",
+            details={
+                "allowBlobPublicAccess": True,
+                "minimumTlsVersion": "TLS1_0",
+                "supportsHttpsTrafficOnly": True,
+                "publicNetworkAccess": "Enabled",
+                "networkAcls": {"defaultAction": "Allow"},
+                "encryption": {"keySource": "Microsoft.Storage"},
+            },
         )
         self.add_resource("rg-data", "Microsoft.Sql/servers", "sql-data", "westeurope")
         self.add_resource("rg-data", "Microsoft.Web/sites", "fn-data", "westeurope",
@@ -144,6 +157,10 @@ class AzureStandin(StandinServer):
                 ]
                 properties["instanceView"] = {"statuses": statuses}
             return 200, {**found, "properties": properties}, {}
+        details = self.details.get(lowered)
+        if details is not None:
+            found = next(r for r in self.resources if r["id"].lower() == lowered)
+            return 200, {**found, "properties": details}, {}
         return 404, {"error": {"code": "ResourceNotFound", "message": "no such"}}, {}
 
     def _openid_configuration(self) -> dict[str, Any]:

@@ -58,6 +58,9 @@ class GcpStandin(StandinServer):
         self.url = f"{'https' if ca_path else 'http'}://127.0.0.1:{self.port}"
         self.page_size = page_size
         self.assets: list[dict[str, Any]] = []
+        # Cloud Asset searchAllIamPolicies results: {"resource": name, "policy": {"bindings"}}.
+        self.iam_policies: list[dict[str, Any]] = []
+        self.iam_searches: list[str] = []  # the `query` of each IAM policy search
         self._public_key = _private_key("good").public_key()
 
     def secret(self, key_name: str = "good") -> GcpSecret:
@@ -107,6 +110,16 @@ class GcpStandin(StandinServer):
         self.add_asset("sqladmin.googleapis.com/Instance", "instances/orders", "us-central1",
                        state="RUNNABLE")  # fmt: skip
 
+    def grant(self, resource: str, role: str, *members: str) -> None:
+        """An IAM binding on a resource, as the IAM policy search returns it."""
+        self.iam_policies.append(
+            {
+                "resource": resource,
+                "project": f"projects/{PROJECT_NUMBER}",
+                "policy": {"bindings": [{"role": role, "members": list(members)}]},
+            }
+        )
+
     def handle(self, request: Request) -> Reply:
         if request.path == "/token":
             return 400, {"error": "invalid_grant"}, {}
@@ -118,6 +131,9 @@ class GcpStandin(StandinServer):
             return 200, {"projects": [self._project()]}, {}
         if request.path == f"/v1/projects/{PROJECT_ID}:searchAllResources":
             return self._search(request)
+        if request.path == f"/v1/projects/{PROJECT_ID}:searchAllIamPolicies":
+            self.iam_searches.append(str(request.query.get("query") or ""))
+            return 200, {"results": self.iam_policies}, {}
         if request.path.startswith(("/v3/projects/", "/v1/projects/")):
             return _status(403, "PERMISSION_DENIED")  # as GCP answers for unknown projects
         return _status(404, "NOT_FOUND")

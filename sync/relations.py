@@ -1,0 +1,62 @@
+"""Writing a scope's relations: replaced as a whole when the scope's listing completed.
+
+The engine calls `replace_relations` in the transaction that marks the scope's stale rows, so the
+relations of a scope always describe the listing the inventory holds, and a failed listing (which
+never reaches that transaction) changes none of them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Table, delete, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import CloudCredentialRow, ResourceRelationRow
+from providers.base import ResourceRecord
+
+RelationKey = tuple[str, str, str]  # (source native id, relation type, target native id)
+_RELATIONS: Table = ResourceRelationRow.__table__  # type: ignore[assignment]
+
+
+def relation_keys(records: Iterable[ResourceRecord]) -> set[RelationKey]:
+    """The distinct relations of some records (self-references dropped)."""
+    return {
+        (record.resource_id, relation.type.value, relation.target)
+        for record in records
+        for relation in record.relations
+        if relation.target and relation.target != record.resource_id
+    }
+
+
+async def replace_relations(
+    session: AsyncSession,
+    credential: CloudCredentialRow,
+    key: str,
+    relations: set[RelationKey],
+    *,
+    batch_size: int,
+) -> None:
+    """Delete the scope's previous relations and insert the listing's, in the caller's
+    transaction (batched executemany: one INSERT per batch)."""
+    await session.execute(
+        delete(ResourceRelationRow).where(
+            ResourceRelationRow.credential_id == credential.id, ResourceRelationRow.scope == key
+        )
+    )
+    rows: list[dict[str, Any]] = [
+        {
+            "id": uuid.uuid4(),
+            "user_id": credential.user_id,
+            "credential_id": credential.id,
+            "scope": key,
+            "source_resource_id": source,
+            "type": kind,
+            "target_resource_id": target,
+        }
+        for source, kind, target in sorted(relations)
+    ]
+    for start in range(0, len(rows), batch_size):
+        await session.execute(insert(_RELATIONS), rows[start : start + batch_size])
