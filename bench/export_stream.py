@@ -117,9 +117,9 @@ async def _fill(dsn: str, count: int) -> uuid.UUID:
         )
         await connection.execute(
             "INSERT INTO cloud_credentials (id, user_id, provider, name, default_region, "
-            "fingerprint, key_id, ciphertext, created_at, updated_at, health_status) VALUES "
-            "($1, $2, 'AWS', 'bench', 'us-east-1', 'AKIA…', 'k1', '\\x00', now(), now(), "
-            "'UNKNOWN')",
+            "fingerprint, key_id, ciphertext, created_at, updated_at, secret_rotated_at, "
+            "health_status) VALUES ($1, $2, 'AWS', 'bench', 'us-east-1', 'AKIA…', 'k1', "
+            "'\\x00', now(), now(), now(), 'UNKNOWN')",
             credential_id,
             user_id,
         )
