@@ -9,6 +9,7 @@ COPY core ./core
 COPY db ./db
 COPY security ./security
 COPY providers ./providers
+COPY integrations ./integrations
 COPY sync ./sync
 COPY graph ./graph
 COPY stratograph ./stratograph

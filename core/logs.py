@@ -7,6 +7,7 @@ import sys
 from datetime import UTC, datetime
 
 import orjson
+from opentelemetry import trace
 
 from core.log_redaction import floor_library_loggers, redact
 from core.request_context import RequestContextFilter
@@ -17,6 +18,17 @@ _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({})).keys()) | {
     "asctime",
     "color_message",
 }
+
+
+class TraceContextFilter(logging.Filter):
+    """Adds `trace_id` and `span_id` (hex, as tracing backends show them) inside a span."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        context = trace.get_current_span().get_span_context()
+        if context.is_valid:
+            record.trace_id = format(context.trace_id, "032x")
+            record.span_id = format(context.span_id, "016x")
+        return True
 
 
 class JSONFormatter(logging.Formatter):
@@ -36,18 +48,22 @@ class JSONFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """Development lines; the request id is appended when the line belongs to a request."""
+    """Development lines; the request and trace ids are appended when the line has them."""
 
     def format(self, record: logging.LogRecord) -> str:
         line = redact(super().format(record))
         request_id = getattr(record, "request_id", None)
-        return f"{line} [request {request_id}]" if request_id else line
+        trace_id = getattr(record, "trace_id", None)
+        if request_id:
+            line = f"{line} [request {request_id}]"
+        return f"{line} [trace {trace_id}]" if trace_id else line
 
 
 def configure_logging(level: str, *, json_output: bool) -> None:
     """One handler on the root logger; uvicorn's loggers propagate to it (`log_config=None`)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestContextFilter())
+    handler.addFilter(TraceContextFilter())
     if json_output:
         handler.setFormatter(JSONFormatter())
     else:

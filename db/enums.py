@@ -91,3 +91,16 @@ class SecurityEventSeverity(StrEnum):
     HIGH = "HIGH"
     MEDIUM = "MEDIUM"
     LOW = "LOW"
+
+
+class WebhookEvent(StrEnum):
+    SYNC_FINISHED = "SYNC_FINISHED"
+    FINDING_OPENED = "FINDING_OPENED"
+    FINDING_RESOLVED = "FINDING_RESOLVED"
+    SECURITY_EVENT = "SECURITY_EVENT"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "PENDING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"

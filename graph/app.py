@@ -14,10 +14,11 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.schema import BaseSchema
 
-from core import metrics
+from core import metrics, telemetry
 from core.request_context import RequestContextMiddleware
 from core.settings import Settings, get_settings
 from db.role_check import guard_database_role
+from graph.export.routes import export_endpoint
 from graph.runtime import Runtime
 from graph.schema import app_schema
 from graph.unavailable import DatabaseUnavailableMiddleware
@@ -109,6 +110,8 @@ def create_app(
         # Sync jobs run in this process unless `stratograph worker` runs them (SYNC_IN_PROCESS).
         runtime.sync.start_background(run_jobs=settings.sync_in_process)
         token_purge.start()
+        if settings.sync_in_process:  # webhooks are delivered where jobs run
+            runtime.webhooks.start()
         try:
             yield
         finally:
@@ -122,6 +125,7 @@ def create_app(
         WebSocketRoute("/graphql", view),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/export/{dataset}", export_endpoint, methods=["GET"]),
     ]
     if settings.metrics_on_main_app:
         routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
@@ -142,4 +146,8 @@ def create_app(
         graphiql_html=view.graphql_ide_html if view.graphql_ide else None,
     )
     app.add_middleware(MetricsMiddleware)
+    tracing = telemetry.asgi_middleware()
+    if tracing is not None:  # outermost: the request's span covers everything below
+        middleware, options = tracing
+        app.add_middleware(middleware, **options)
     return app

@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from core import telemetry
 from core.settings import Settings
 from db.engine import Database, create_engine
+from integrations.webhooks.dispatcher import WebhookDispatcher
+from integrations.webhooks.options import WebhookOptions
+from integrations.webhooks.security_events import queue_security_events
 from providers.endpoints import CloudEndpoints
 from security.key_ages import KeyRings, observe_keys
 from security.passwords import PasswordHasher
@@ -30,10 +34,15 @@ class Runtime:
     rate_limiter: RateLimiter = field(default=None)  # type: ignore[assignment]
     # Revocations written by this process wake its WebSockets at once (see graph/ws_session.py).
     session_events: SessionEvents = field(default_factory=SessionEvents)
+    webhooks: WebhookDispatcher = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.rate_limiter is None:
             self.rate_limiter = RateLimiter(RateLimitOptions.from_settings(self.settings))
+        if self.webhooks is None:
+            self.webhooks = WebhookDispatcher(
+                self.database, self.vault, WebhookOptions.from_settings(self.settings)
+            )
 
     @property
     def endpoints(self) -> CloudEndpoints:
@@ -41,7 +50,10 @@ class Runtime:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
+        telemetry.configure_tracing()
         database = Database(create_engine(settings.database_url))
+        telemetry.instrument_engine(database.engine)
+        queue_security_events()
         vault = Vault(settings.vault_keys)
         return cls(
             settings=settings,
@@ -67,6 +79,7 @@ class Runtime:
 
     async def close(self) -> None:
         await self.sync.stop()
+        await self.webhooks.stop()
         self.passwords.close()
         await self.database.dispose()
 

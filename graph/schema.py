@@ -39,6 +39,10 @@ from graph.sync.mutations import SyncMutations
 from graph.sync.queries import SyncQueries
 from graph.sync.subscriptions import SyncSubscriptions
 from graph.sync.types import SyncJob
+from graph.tracing import OperationTracing
+from graph.webhooks.mutations import WebhookMutations
+from graph.webhooks.queries import WebhookQueries
+from graph.webhooks.types import Webhook, WebhookDelivery
 
 
 @strawberry.type(description="Read the inventory, credentials, jobs and accounts you own.")
@@ -50,6 +54,7 @@ class Query(
     InventoryQueries,
     SyncQueries,
     OperationsQueries,
+    WebhookQueries,
 ):
     @strawberry.field(
         description="Any object by its global ID; null when it does not exist or is not yours.",
@@ -63,13 +68,14 @@ class Query(
         return await resolve_node(info, id)
 
 
-@strawberry.type(description="Change what you own: credentials, accounts, syncs.")
+@strawberry.type(description="Change what you own: credentials, accounts, syncs, webhooks.")
 class Mutation(
     AccountMutations,
     TwoFactorMutations,
     AdminMutations,
     CredentialMutations,
     SyncMutations,
+    WebhookMutations,
 ):
     pass
 
@@ -91,11 +97,21 @@ def build_schema(*, plain_field_execution: bool = True) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[User, AuditEvent, SecurityEvent, CloudCredential, CloudResource, SyncJob],
+        types=[
+            User,
+            AuditEvent,
+            SecurityEvent,
+            CloudCredential,
+            CloudResource,
+            SyncJob,
+            Webhook,
+            WebhookDelivery,
+        ],
         config=StrawberryConfig(auto_camel_case=True),
         execution_context_class=execution_context_class,
         extensions=[
             # Limits first: their validation rules must be in place before ValidationCache runs.
+            OperationTracing,
             QueryLimits,
             # Before the rate limiter, which reads (and hashes) the e-mail of log-in fields.
             InputText,

@@ -271,6 +271,7 @@ def install_http_security(
             "RateLimit-Policy",
             "Retry-After",
             "X-Request-ID",
+            "Content-Disposition",
         ],
         max_age=3600,
     )

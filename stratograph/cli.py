@@ -146,6 +146,29 @@ def cmd_keys(_: argparse.Namespace) -> int:
     return run_keys(get_settings())
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from graph.export.command import ExportError, run_export
+
+    try:
+        written = asyncio.run(
+            run_export(
+                get_settings(),
+                email=args.email,
+                fmt=args.format,
+                where=args.where,
+                output=args.output,
+            )
+        )
+    except ExportError as exc:
+        print(f"stratograph export: {exc}", file=sys.stderr)
+        return 1
+    if args.output:
+        print(f"{written} bytes written to {args.output}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stratograph", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -209,6 +232,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="read the password from the first line of stdin instead of prompting",
     )
     admin.set_defaults(handler=cmd_create_admin)
+
+    export = commands.add_parser(
+        "export",
+        help="write a user's resources as CSV or NDJSON (what GET /export/resources serves)",
+    )
+    export.add_argument("dataset", choices=["resources"], help="what to export")
+    export.add_argument("--email", required=True, help="whose inventory (read as that user)")
+    export.add_argument("--format", choices=["csv", "ndjson"], default="csv")
+    export.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a filter, named as the endpoint's query parameters (type=VM, tag=env=prod, …)",
+    )
+    export.add_argument("--output", "-o", help="write to this file (mode 0600), not stdout")
+    export.set_defaults(handler=cmd_export)
 
     rotate = commands.add_parser(
         "rotate-keys", help="re-encrypt every credential with the primary vault key (resumable)"

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from core.settings import Settings
 from db.engine import Database, create_engine
 from db.models import CloudCredentialRow, TotpFactorRow
+from integrations.webhooks.key_rotation import reseal_webhook_secrets, webhook_key_usage
 from security.vault import TOTP_SECRET, Sealed, Vault, VaultError
 
 TABLE: Any = CloudCredentialRow.__table__
@@ -43,6 +44,8 @@ class RotationReport:
     unused_key_ids: list[str] = field(default_factory=list)
     totp_rotated: int = 0
     totp_unreadable: list[uuid.UUID] = field(default_factory=list)
+    webhook_secrets_rotated: int = 0
+    unreadable_webhooks: list[uuid.UUID] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -187,7 +190,10 @@ async def rotate_keys(
     report.totp_rotated, report.totp_unreadable = await rotate_totp_secrets(database, vault)
     usage = await key_usage(database)
     report.remaining = sum(n for kid, n in usage.items() if kid != vault.primary_key_id)
-    in_use = set(usage) | await totp_key_ids(database)
+    rotated, unreadable = await reseal_webhook_secrets(database, vault)
+    report.webhook_secrets_rotated, report.unreadable_webhooks = rotated, unreadable
+    # Keys still sealing a two-factor or webhook secret are in use too.
+    in_use = set(usage) | await totp_key_ids(database) | set(await webhook_key_usage(database))
     report.unused_key_ids = [
         kid for kid in vault.key_ids if kid != vault.primary_key_id and kid not in in_use
     ]
@@ -211,6 +217,13 @@ def describe(report: RotationReport) -> str:
         )
     if report.remaining:
         lines.append(f"{report.remaining} credentials are still sealed with other keys")
+    if report.webhook_secrets_rotated:
+        lines.append(f"re-encrypted {report.webhook_secrets_rotated} webhook signing secrets")
+    if report.unreadable_webhooks:
+        lines.append(
+            f"{len(report.unreadable_webhooks)} webhook secrets could not be decrypted and were "
+            "left untouched: " + ", ".join(str(i) for i in report.unreadable_webhooks[:20])
+        )
     if report.totp_rotated:
         lines.append(f"re-encrypted {report.totp_rotated} two-factor secrets")
     if report.totp_unreadable:

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from core import metrics
+from core import metrics, telemetry
 from db.engine import Database
 from db.enums import SyncJobStatus
 from db.models import CloudCredentialRow, SyncJobRow
@@ -123,7 +123,8 @@ class SyncEngine:
     async def run(self, job_id: uuid.UUID, worker_id: str) -> SyncJobStatus:
         """Run a job this worker has claimed; returns its final status."""
         with metrics.SYNC_JOB_DURATION.time():
-            return await self._run(job_id, worker_id)
+            span = {"sync.job.id": str(job_id)}
+            return await telemetry.in_span("sync.job", span, self._run(job_id, worker_id))
 
     async def _run(self, job_id: uuid.UUID, worker_id: str) -> SyncJobStatus:
         async with self.database.system_session() as session:
@@ -245,7 +246,8 @@ class SyncEngine:
             # A TaskGroup cancels the other scopes at once if this worker loses the job.
             async with asyncio.TaskGroup() as group:
                 for scope in scopes:
-                    group.create_task(one(scope))
+                    span = {"sync.scope": store.scope_key(scope)}
+                    group.create_task(telemetry.in_span("sync.scope", span, one(scope)))
         except* jobs.JobLost as lost:
             raise jobs.JobLost(str(job_id)) from lost
         await self._retire_unplanned(credential, scopes, job_id, worker_id, tally)

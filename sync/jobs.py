@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.enums import ACTIVE_JOB_STATUSES, SyncJobStatus, SyncTrigger
 from db.models import CloudCredentialRow, SyncJobRow
 from db.types import utcnow
+from integrations.webhooks.sync_events import sync_job_finished
 
 WORKER_LOST = {
     "scope": "*",
@@ -204,6 +205,8 @@ async def finish(
     **values: Any,
 ) -> None:
     await save_progress(session, job_id, worker_id, status=status, finished_at=utcnow(), **values)
+    # Webhook deliveries commit with the final status, or not at all.
+    await sync_job_finished(session, job_id)
 
 
 async def release(session: AsyncSession, job_id: uuid.UUID, worker_id: str) -> None:
@@ -253,4 +256,6 @@ async def recover_stale(
             )
             failed.append(job_id)
         await session.execute(statement.execution_options(synchronize_session=False))
+        if job_id in failed:
+            await sync_job_finished(session, job_id)
     return Recovered(requeued, failed)

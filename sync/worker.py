@@ -12,10 +12,12 @@ import contextlib
 import logging
 import signal
 
-from core import metrics
+from core import metrics, telemetry
 from core.settings import Settings
 from db.engine import Database, create_engine
 from db.role_check import guard_database_role
+from integrations.webhooks.dispatcher import WebhookDispatcher
+from integrations.webhooks.options import WebhookOptions
 from providers.endpoints import CloudEndpoints
 from security.key_ages import KeyRings, observe_keys
 from security.vault import Vault
@@ -35,26 +37,30 @@ async def run_worker(
     factory: InventoryFactory | None = None,
 ) -> None:
     """Run jobs until SIGINT/SIGTERM (or `stop`); with `once`, drain the queue and return."""
+    telemetry.configure_tracing()
     database = Database(create_engine(settings.database_url))
+    telemetry.instrument_engine(database.engine)
     metrics.POOLS.watch("worker", database.engine)
-    inventories = factory or registry_factory(
-        Vault(settings.vault_keys), CloudEndpoints.from_settings(settings)
-    )
+    vault = Vault(settings.vault_keys)
+    inventories = factory or registry_factory(vault, CloudEndpoints.from_settings(settings))
     service = SyncService(
         database,
         inventories,
         SyncOptions.from_settings(settings),
         extra_maintenance=lambda: _observed(database, settings),
     )
+    webhooks = WebhookDispatcher(database, vault, WebhookOptions.from_settings(settings))
     try:
         await guard_database_role(database.engine, production=settings.is_production)
         await observe_keys(database, KeyRings.from_settings(settings))
         if once:
             await service.runner.recover()
             await service.runner.drain()
+            await webhooks.run_once()
             return
         stop = stop or _stop_on_signals()
         service.start_background(run_jobs=True)
+        webhooks.start()
         logger.info("sync worker %s started", service.runner.worker_id)
         await stop.wait()
         logger.info(
@@ -62,6 +68,7 @@ async def run_worker(
         )
     finally:
         await service.stop()
+        await webhooks.stop()
         await database.dispose()
 
 

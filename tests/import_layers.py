@@ -19,6 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("db",),  # models, sessions, the scoping helper, migrations
     ("security",),  # passwords, tokens, vault, rate limits, HTTP hardening
     ("providers",),  # one module per cloud, behind small option objects
+    ("integrations",),  # exports and webhooks below GraphQL: the sync engine queues events
     ("sync",),  # the sync job engine: queue, runner, scheduler, store
     ("graph",),  # GraphQL kernel: context, loaders registry, Node, connections, errors, limits
     (
@@ -27,11 +28,13 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "graph.inventory",
         "graph.operations",
         "graph.sync",
+        "graph.webhooks",
+        "graph.export",
     ),  # domains (peers)
     ("graph.schema", "graph.app", "graph.view"),  # the schema and the ASGI app composed
     ("stratograph",),  # the commands: CLI, admin, demo, key rotation, serving
 )
-PACKAGES = ("core", "db", "security", "providers", "sync", "graph", "stratograph")
+PACKAGES = ("core", "db", "security", "providers", "integrations", "sync", "graph", "stratograph")
 # Alembic's scripts are loaded by Alembic, never imported by us.
 SKIPPED = ("db/migrations/versions/",)
 

@@ -27,7 +27,7 @@ SECRET_FIELD = re.compile(
 # Contract operation names that mention a secret without returning one (their payloads are checked).
 OPERATION_NAMES = frozenset({"Mutation.changePassword"})
 # Contract fields that hand a new secret to its owner once, at creation (never readable again).
-SHOWN_ONCE = frozenset({"BeginTotpSetupPayload.secret"})
+SHOWN_ONCE = frozenset({"BeginTotpSetupPayload.secret", "AddWebhookPayload.secret"})
 # Contract fields about a secret's age, not its content: typed so that no string can pass.
 SECRET_AGE_FIELDS = {
     "CloudCredential.secretRotatedAt": "DateTime!",

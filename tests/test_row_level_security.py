@@ -30,6 +30,8 @@ OWNED_TABLES = [
     "resource_relations",
     "sync_jobs",
     "sync_scopes",
+    "webhooks",
+    "webhook_deliveries",
 ]
 
 

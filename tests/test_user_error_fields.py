@@ -23,6 +23,7 @@ from tests.graphql_client import GraphQLClient
 
 UNKNOWN_ID = "Q2xvdWRDcmVkZW50aWFsOm5vcGU"
 UNKNOWN_USER_ID = to_global_id("User", uuid.UUID(int=1))
+UNKNOWN_WEBHOOK_ID = to_global_id("Webhook", uuid.UUID(int=1))
 # Input each mutation must refuse with userErrors (never a top-level error).
 REFUSED: dict[str, dict[str, Any]] = {
     "signUp": {"email": "not-an-email", "password": "short", "fullName": " "},
@@ -46,6 +47,10 @@ REFUSED: dict[str, dict[str, Any]] = {
     "setUserActive": {"id": UNKNOWN_USER_ID, "active": False},
     "setUserRole": {"id": UNKNOWN_USER_ID, "role": "ADMIN"},
     "resetUserTotp": {"id": UNKNOWN_USER_ID},
+    "addWebhook": {"url": "ftp://example.com/hook", "events": [], "description": "x" * 501},
+    "updateWebhook": {"id": UNKNOWN_WEBHOOK_ID},
+    "deleteWebhook": {"id": UNKNOWN_WEBHOOK_ID},
+    "testWebhook": {"id": UNKNOWN_WEBHOOK_ID},
 }
 # Sent by an admin: for anyone else they are refused before they run (FORBIDDEN).
 ADMIN_ONLY = frozenset({"setUserActive", "setUserRole", "resetUserTotp"})

@@ -13,6 +13,7 @@ from db.models.relations import ResourceRelationRow
 from db.models.security import SecurityEventRow
 from db.models.sync import SyncJobRow, SyncScopeRow
 from db.models.two_factor import MfaChallengeRow, RecoveryCodeRow, TotpFactorRow
+from db.models.webhooks import WebhookDeliveryRow, WebhookRow
 
 OWNED_MODELS = (
     RefreshTokenRow,
@@ -26,6 +27,8 @@ OWNED_MODELS = (
     RecoveryCodeRow,
     MfaChallengeRow,
     SecurityEventRow,
+    WebhookRow,
+    WebhookDeliveryRow,
 )
 
 __all__ = [
@@ -43,4 +46,6 @@ __all__ = [
     "SyncScopeRow",
     "TotpFactorRow",
     "UserRow",
+    "WebhookDeliveryRow",
+    "WebhookRow",
 ]

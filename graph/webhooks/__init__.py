@@ -1,0 +1,1 @@
+"""The webhooks domain: register receivers, see what was delivered to them, send a test."""
