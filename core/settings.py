@@ -113,21 +113,22 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
     environment: Environment = "development"
-    database_url: str = "sqlite+aiosqlite:///./stratograph.db"
-    secret_key: str = ""
-    previous_secret_keys: CsvList = Field(default_factory=list)
+    # Left out of the repr (as every secret below): a URL may carry the database password.
+    database_url: str = Field(default="sqlite+aiosqlite:///./stratograph.db", repr=False)
+    secret_key: str = Field(default="", repr=False)
+    previous_secret_keys: CsvList = Field(default_factory=list, repr=False)
     algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     access_token_expire_minutes: int = Field(default=30, ge=1, le=24 * 60)
     refresh_token_expire_days: int = Field(default=14, ge=1, le=365)
     # Seconds between re-checks of an open WebSocket's session against the database (how soon a
     # revocation written by another process closes it; this process's own close it at once).
     websocket_recheck_seconds: float = Field(default=15, gt=0, le=300)
-    encryption_keys: CsvList = Field(default_factory=list)
+    encryption_keys: CsvList = Field(default_factory=list, repr=False)
     allowed_origins: CsvList = Field(
         default_factory=lambda: ["http://localhost:5173", "http://localhost:3000"]
     )
     allowed_hosts: CsvList = Field(default_factory=list)
-    rate_limit_storage_url: str = "memory://"
+    rate_limit_storage_url: str = Field(default="memory://", repr=False)
     rate_limit_login: str = "5/minute"
     rate_limit_dashboard: str = "60/minute"
     rate_limit_default: str = "100/minute"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import secrets
 import stat
 from pathlib import Path
 from typing import Any
@@ -129,3 +130,32 @@ def test_admins_need_two_factor_by_default_in_production_only(
     if setting is not None:
         values["require_2fa_for_admins"] = setting
     assert build(**values).admins_need_totp is required
+
+
+def test_secrets_never_appear_in_the_settings_repr(tmp_path: Path) -> None:
+    # given settings holding a signing key, a former one, a vault key, a backup key, and
+    # passwords in the database and Redis URLs
+    vault_key = base64.b64encode(secrets.token_bytes(32)).decode()
+    backup_key = base64.b64encode(secrets.token_bytes(32)).decode()
+    settings = Settings(
+        _env_file=None,
+        database_url="postgresql+asyncpg://app:db-password-7f3a@127.0.0.1/stratograph",
+        secret_key="signing-key-" + secrets.token_urlsafe(32),
+        previous_secret_keys=["former-key-" + secrets.token_urlsafe(32)],
+        encryption_keys=[f"k1:{vault_key}"],
+        backup_key=backup_key,
+        rate_limit_storage_url="redis://:redis-password-91c2@127.0.0.1:6379/0",
+        dev_secrets_file=str(tmp_path / "secrets.json"),
+    )
+    # when the settings object is printed, as a log line or a traceback would
+    shown = repr(settings) + str(settings)
+    # then none of the secrets is in it
+    for secret in (
+        settings.secret_key,
+        settings.previous_secret_keys[0],
+        vault_key,
+        backup_key,
+        "db-password-7f3a",
+        "redis-password-91c2",
+    ):
+        assert secret not in shown
