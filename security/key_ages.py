@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import metrics
 from core.settings import Settings
 from db.engine import Database
-from db.models import CloudCredentialRow, KeyAgeRow
+from db.models import CloudCredentialRow, KeyAgeRow, TotpFactorRow, WebhookRow
 from db.types import utcnow
 from security.tokens import key_id as signing_key_id
 
@@ -55,6 +55,9 @@ class KeyInfo:
     overdue: bool
     # Vault keys: credentials still sealed under this key id; None for signing keys.
     credentials: int | None
+    # Vault keys: every secret sealed under it (credentials, two-factor secrets, webhook
+    # signing secrets): the key may be dropped only at 0. None for signing keys.
+    secrets: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,12 +127,8 @@ async def key_status(
             (row.kind, row.fingerprint): row.first_seen_at
             for row in (await session.execute(select(KeyAgeRow))).scalars()
         }
-        usage = {
-            str(kid): int(count)
-            for kid, count in await session.execute(
-                select(CloudCredentialRow.key_id, func.count()).group_by(CloudCredentialRow.key_id)
-            )
-        }
+        usage = await _count_by_key(session, CloudCredentialRow)
+        sealed = await sealed_by_key(session)
     limit = timedelta(days=rings.max_age_days)
     result = []
     for key in keys:
@@ -145,19 +144,40 @@ async def key_status(
                 age_days=age.days,
                 overdue=age > limit,
                 credentials=usage.get(key.key_id, 0) if key.kind == VAULT else None,
+                secrets=sealed.get(key.key_id, 0) if key.kind == VAULT else None,
             )
         )
     return result
 
 
+# Every table whose rows hold a secret sealed by the vault, with the key id beside it.
+SEALED_TABLES: tuple[type[CloudCredentialRow] | type[TotpFactorRow] | type[WebhookRow], ...] = (
+    CloudCredentialRow,
+    TotpFactorRow,
+    WebhookRow,
+)
+
+
+async def _count_by_key(session: AsyncSession, table: Any) -> dict[str, int]:
+    rows = await session.execute(select(table.key_id, func.count()).group_by(table.key_id))
+    return {str(kid): int(count) for kid, count in rows}
+
+
+async def sealed_by_key(session: AsyncSession) -> dict[str, int]:
+    """How many secrets of every kind each vault key id seals."""
+    total: dict[str, int] = {}
+    for table in SEALED_TABLES:
+        for kid, count in (await _count_by_key(session, table)).items():
+            total[kid] = total.get(kid, 0) + count
+    return total
+
+
 async def unconfigured_key_usage(database: Database, rings: KeyRings) -> dict[str, int]:
-    """Credentials sealed under key ids the ring does not have (they cannot be opened)."""
+    """Secrets sealed under key ids the ring does not have (they cannot be opened)."""
     ring = rings.vault
     async with database.system_session() as session:
-        rows = await session.execute(
-            select(CloudCredentialRow.key_id, func.count()).group_by(CloudCredentialRow.key_id)
-        )
-        return {str(kid): int(n) for kid, n in rows if kid not in ring}
+        sealed = await sealed_by_key(session)
+    return {kid: count for kid, count in sealed.items() if kid not in ring}
 
 
 def warn_overdue(keys: Iterable[KeyInfo], max_age_days: int) -> list[KeyInfo]:

@@ -27,6 +27,9 @@ def describe(keys: list[KeyInfo], max_age_days: int, missing: dict[str, int] | N
         notes = []
         if key.credentials is not None:
             notes.append(f"{key.credentials} credentials sealed")
+        others = (key.secrets or 0) - (key.credentials or 0)
+        if others:
+            notes.append(f"{others} other secrets sealed (two-factor, webhooks)")
         if key.overdue:
             notes.append(f"OLDER THAN KEY_MAX_AGE_DAYS={max_age_days}: rotate")
         lines.append(
@@ -35,14 +38,14 @@ def describe(keys: list[KeyInfo], max_age_days: int, missing: dict[str, int] | N
         )
     for kid, count in sorted((missing or {}).items()):
         lines.append(
-            f"vault    {kid:<18} MISSING  {'':<20} {'':>6}  {count} credentials sealed under a "
+            f"vault    {kid:<18} MISSING  {'':<20} {'':>6}  {count} secrets sealed under a "
             "key id ENCRYPTION_KEYS does not have: they cannot be opened"
         )
     return "\n".join(lines)
 
 
 def run_keys(settings: Settings) -> int:
-    """Exit 1 when credentials are sealed under key ids the ring lacks."""
+    """Exit 1 when secrets are sealed under key ids the ring lacks."""
     keys, missing = asyncio.run(_status(settings))
     warn_overdue(keys, settings.key_max_age_days)
     print(describe(keys, settings.key_max_age_days, missing))

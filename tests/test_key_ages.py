@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 
 from core.settings import Settings
 from db.enums import Role
-from db.models import KeyAgeRow
+from db.models import KeyAgeRow, TotpFactorRow, WebhookRow
 from db.types import utcnow
 from graph.app import create_app
 from graph.runtime import Runtime
@@ -240,4 +240,40 @@ async def test_keys_command_names_key_ids_the_ring_lacks(
     # when `stratograph keys` runs: then it fails and names the missing key id and its use
     assert await _in_thread(run_keys, without) == 1
     (line,) = [ln for ln in capsys.readouterr().out.splitlines() if "MISSING" in ln]
-    assert line.split()[1] == "k2" and "2 credentials sealed" in line
+    assert line.split()[1] == "k2" and "2 secrets sealed" in line
+
+
+async def test_two_factor_and_webhook_secrets_count_as_sealed_under_their_key(
+    runtime: Runtime, settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given no credential at all, but a two-factor secret and a webhook secret sealed under k2
+    user = await create_user(runtime)
+    async with runtime.database.system_session() as session:
+        session.add(TotpFactorRow(user_id=user.id, key_id="k2", ciphertext=b"sealed"))
+        session.add(
+            WebhookRow(
+                user_id=user.id,
+                url="https://hooks.example.com/in",
+                events=["SYNC_FINISHED"],
+                key_id="k2",
+                secret_ciphertext=b"sealed",
+            )
+        )
+    # when `stratograph keys` runs with the full ring: then k2 is shown as still in use
+    assert await _in_thread(run_keys, settings) == 0
+    lines = {line.split()[1]: line for line in capsys.readouterr().out.splitlines()[1:]}
+    assert "0 credentials sealed" in lines["k2"]
+    assert "2 other secrets sealed" in lines["k2"]
+    keys = await key_status(runtime.database, KeyRings.from_settings(settings))
+    (vault,) = [key for key in keys if key.key_id == "k2"]
+    assert vault.credentials == 0 and vault.secrets == 2
+    # and when the ring no longer has k2, the command fails and names what it strands
+    without = make_settings(
+        settings.database_url,
+        tmp_path,
+        secret_key=settings.secret_key,
+        encryption_keys=[settings.encryption_keys[1]],
+    )
+    assert await _in_thread(run_keys, without) == 1
+    (line,) = [ln for ln in capsys.readouterr().out.splitlines() if "MISSING" in ln]
+    assert line.split()[1] == "k2" and "2 secrets sealed" in line

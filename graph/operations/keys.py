@@ -41,6 +41,12 @@ class KeyAgeInfo:
     credential_count: int | None = strawberry.field(
         description="Vault keys: credentials still sealed under it; null for signing keys."
     )
+    sealed_count: int | None = strawberry.field(
+        description=(
+            "Vault keys: every secret still sealed under it (credentials, two-factor secrets, "
+            "webhook signing secrets); drop the key only at 0. Null for signing keys."
+        )
+    )
 
     @classmethod
     def from_info(cls, key: KeyInfo) -> KeyAgeInfo:
@@ -53,6 +59,7 @@ class KeyAgeInfo:
             age_days=key.age_days,
             overdue=key.overdue,
             credential_count=key.credentials,
+            sealed_count=key.secrets,
         )
 
 
