@@ -15,6 +15,7 @@ import os
 from collections.abc import Awaitable, Mapping
 from typing import Any, TypeVar
 
+import sqlalchemy
 from opentelemetry import trace
 
 logger = logging.getLogger("stratograph.telemetry")
@@ -130,9 +131,26 @@ def instrument_engine(engine: Any) -> None:
         "db.client.connections.usage", unit="connections"
     )
     sql_tracer = trace.get_tracer("opentelemetry.instrumentation.sqlalchemy", version, _provider)
+    sync_engine = getattr(engine, "sync_engine", engine)
     EngineTracer(  # type: ignore[no-untyped-call]
-        sql_tracer, getattr(engine, "sync_engine", engine), usage, False, {}, False
+        sql_tracer, sync_engine, usage, False, {}, False
     )
+    # The instrumentation marks a failed statement with the driver's message, which can quote
+    # the offending value ("invalid UUID 'x'"): record the error's type alone instead.
+    from opentelemetry.instrumentation.sqlalchemy import engine as sql_engine
+
+    sqlalchemy.event.remove(sync_engine, "handle_error", sql_engine._handle_error)
+    sqlalchemy.event.listen(sync_engine, "handle_error", _mark_failed_statement)
+
+
+def _mark_failed_statement(context: Any) -> None:
+    span = getattr(context.execution_context, "_otel_span", None)
+    if span is None:
+        return
+    if span.is_recording():
+        error_type = type(context.original_exception).__name__
+        span.set_status(trace.Status(trace.StatusCode.ERROR, error_type))
+    span.end()
 
 
 def asgi_middleware() -> tuple[Any, dict[str, Any]] | None:

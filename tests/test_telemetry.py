@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy
+import sqlalchemy.exc
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -161,3 +163,27 @@ def test_without_otel_variables_nothing_is_installed(tmp_path: Path) -> None:
         cwd=Path(__file__).resolve().parents[1], timeout=120,
     )  # fmt: skip
     assert out.stdout.split() == ["False", "ProxyTracerProvider"]
+
+
+async def test_a_failed_statement_span_names_the_error_not_the_values_it_quotes(
+    spans: Recorder, settings: Settings
+) -> None:
+    # Given the app built with tracing on
+    app = create_app(settings)
+    runtime = app.state.runtime
+    probe = "probe-value-4d1f"
+    try:
+        # When a statement fails on a value (PostgreSQL quotes an ill-formed uuid in its message)
+        with pytest.raises(sqlalchemy.exc.DBAPIError) as refused:
+            async with runtime.database.system_session() as session:
+                await session.execute(
+                    sqlalchemy.text("INSERT INTO users (id) VALUES (:v)"), {"v": probe}
+                )
+    finally:
+        await runtime.close()
+    # Then the SQL span is marked failed with the error's type, never the message that quotes it
+    failed = [s for s in spans.get_finished_spans() if is_sql(s) and not s.status.is_ok]
+    assert failed, "the failed INSERT has a span"
+    for span in failed:
+        assert span.status.description == type(refused.value.orig).__name__
+        assert probe not in repr((span.status.description, list(span.events), span.attributes))
