@@ -9,6 +9,7 @@ name principals and policies, and must not be copied into jobs verbatim.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from itertools import islice
@@ -73,6 +74,10 @@ THROTTLE_CODES = frozenset(
     }
 )
 DISABLED_REGION_STATES = frozenset({"not-opted-in"})
+# What an AWS region name looks like (us-east-1, us-gov-west-1, ap-southeast-3): a name from the
+# endpoint outside this shape is not a region to plan scopes for (a region names every scope,
+# its job records and its rows).
+REGION_NAME = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
 
 
 class AwsInventory:
@@ -199,11 +204,19 @@ class AwsInventory:
 
     def _enabled_regions(self) -> list[str]:
         answer = self._client("ec2", self._default_region).describe_regions()
-        enabled = sorted(
-            r["RegionName"]
+        listed = [
+            r.get("RegionName")
             for r in answer.get("Regions", [])
             if r.get("OptInStatus") not in DISABLED_REGION_STATES
-        )
+        ]
+        valid = [n for n in listed if isinstance(n, str) and REGION_NAME.fullmatch(n)]
+        if len(valid) < len(listed):
+            # Counted, never quoted: the name came from the endpoint.
+            logger.warning(
+                "DescribeRegions listed %d names that are not region names; they are not synced",
+                len(listed) - len(valid),
+            )
+        enabled = sorted(set(valid))
         if self._only_regions:
             return [r for r in enabled if r in self._only_regions]
         return enabled

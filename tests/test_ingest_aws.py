@@ -14,12 +14,15 @@ import httpx
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
+from sqlalchemy import select
 from starlette.applications import Starlette
 
 from core.log_redaction import floor_library_loggers
 from db.enums import SyncJobStatus
+from db.models import SyncScopeRow
 from graph.app import create_app
 from graph.runtime import Runtime
+from providers.aws import REGION_NAME
 from providers.sanitize import MAX_NAME, MAX_TAGS
 from tests.conftest import make_settings
 from tests.factories import access_token, create_user
@@ -262,3 +265,81 @@ async def test_the_owner_reads_the_warnings_over_the_api(
     assert (warning["scope"], warning["code"], warning["count"]) == (EC2, "CONTROL_CHARACTER", 1)
     assert [i.rsplit("/", 1)[-1] for i in warning["resourceIds"]] == [hostile]
     assert SECRETISH not in str(answer.ok())
+
+
+def serve_crafted_regions(events: Any) -> None:
+    """Answer DescribeRegions with us-east-1 beside names no region has: a NUL byte, an
+    endpoint's URL, a 10,000-character name."""
+    names = [b"us-east-1", b"evil\x00region", b"https://attacker.example", b"r" * 10_000]
+    items = b"".join(
+        b"<item><regionName>" + name + b"</regionName><optInStatus>opt-in-not-required"
+        b"</optInStatus></item>"
+        for name in names
+    )
+    body = (
+        b'<?xml version="1.0" encoding="UTF-8"?>'
+        b'<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
+        b"<requestId>crafted</requestId><regionInfo>" + items + b"</regionInfo>"
+        b"</DescribeRegionsResponse>"
+    )
+
+    def answer(request: Any, **_: Any) -> AWSResponse:
+        return AWSResponse(request.url, 200, HTTPHeaders(), _Body(body))
+
+    events.register("before-send.ec2.DescribeRegions", answer)
+
+
+@pytest.fixture
+async def unrestricted_runtime(
+    database_url: str, tmp_path: Path, aws_cloud: AwsCloud
+) -> AsyncIterator[Runtime]:
+    """A server that syncs every region DescribeRegions names (no AWS_SYNC_REGIONS)."""
+    settings = make_settings(
+        database_url, tmp_path, sync_interval_minutes=0, **standin_overrides(aws=aws_cloud)
+    )
+    settings.aws_sync_regions = []
+    app = create_app(settings)
+    yield app.state.runtime
+    await app.state.runtime.close()
+
+
+async def test_names_that_are_not_regions_are_not_planned(
+    unrestricted_runtime: Runtime, aws_cloud: AwsCloud, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given an endpoint whose DescribeRegions lists hostile names beside us-east-1, and no
+    # region restriction
+    aws_runtime = unrestricted_runtime
+    engine = aws_runtime.sync.engine
+    build = engine.factory
+
+    async def crafted(row: Any) -> Any:
+        inventory: Any = build(row)
+        if inspect.isawaitable(inventory):
+            inventory = await inventory
+        serve_crafted_regions(inventory.events)
+        return inventory
+
+    engine.factory = crafted
+    user = await create_user(aws_runtime)
+    credential = await create_credential(aws_runtime, user.id, aws_cloud.primary)
+    tag_instance(aws_cloud, [{"Key": "Name", "Value": "ordinary"}])
+    # when the credential is synced
+    with caplog.at_level(logging.WARNING):
+        job = await run_sync(aws_runtime, credential.id)
+    # then only real region names were planned, the job succeeded, and the log
+    # counts the refused names without quoting them
+    assert job.status == SyncJobStatus.SUCCEEDED, job.errors
+    rows = await stored(aws_runtime, credential.id)
+    assert all(r.region == "global" or REGION_NAME.fullmatch(r.region) for r in rows.values())
+    async with aws_runtime.database.system_session() as session:
+        planned = set(
+            await session.scalars(
+                select(SyncScopeRow.region).where(SyncScopeRow.credential_id == credential.id)
+            )
+        )
+    assert "us-east-1" in planned
+    assert all(region == "global" or REGION_NAME.fullmatch(region) for region in planned)
+    assert any(r.name == "ordinary" for r in rows.values())
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "3 names that are not region names" in logged
+    assert "evil" not in logged and "attacker" not in logged
