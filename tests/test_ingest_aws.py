@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -183,22 +183,28 @@ def serve_crafted_instances(events: Any) -> None:
     events.register("before-send.ec2.DescribeInstances", answer)
 
 
-async def test_crafted_describe_instances_pages_lose_nothing(
-    aws_runtime: Runtime, aws_cloud: AwsCloud, caplog: pytest.LogCaptureFixture
-) -> None:
-    # given EC2 answers with two crafted pages (an id repeated across them, a NUL byte, a byte
-    # that is not UTF-8, a 1 MB name, 10,000 tags)
-    engine = aws_runtime.sync.engine
+def answer_with(runtime: Runtime, install: Callable[[Any], None]) -> None:
+    """Every AWS inventory the engine builds gets `install`'s botocore handlers (crafted
+    answers in place of moto's)."""
+    engine = runtime.sync.engine
     build = engine.factory
 
     async def crafted(row: Any) -> Any:
         inventory: Any = build(row)
         if inspect.isawaitable(inventory):
             inventory = await inventory
-        serve_crafted_instances(inventory.events)
+        install(inventory.events)
         return inventory
 
     engine.factory = crafted
+
+
+async def test_crafted_describe_instances_pages_lose_nothing(
+    aws_runtime: Runtime, aws_cloud: AwsCloud, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given EC2 answers with two crafted pages (an id repeated across them, a NUL byte, a byte
+    # that is not UTF-8, a 1 MB name, 10,000 tags)
+    answer_with(aws_runtime, serve_crafted_instances)
     user = await create_user(aws_runtime)
     credential = await create_credential(aws_runtime, user.id, aws_cloud.primary)
 
@@ -309,17 +315,7 @@ async def test_names_that_are_not_regions_are_not_planned(
     # given an endpoint whose DescribeRegions lists hostile names beside us-east-1, and no
     # region restriction
     aws_runtime = unrestricted_runtime
-    engine = aws_runtime.sync.engine
-    build = engine.factory
-
-    async def crafted(row: Any) -> Any:
-        inventory: Any = build(row)
-        if inspect.isawaitable(inventory):
-            inventory = await inventory
-        serve_crafted_regions(inventory.events)
-        return inventory
-
-    engine.factory = crafted
+    answer_with(aws_runtime, serve_crafted_regions)
     user = await create_user(aws_runtime)
     credential = await create_credential(aws_runtime, user.id, aws_cloud.primary)
     tag_instance(aws_cloud, [{"Key": "Name", "Value": "ordinary"}])
