@@ -27,7 +27,12 @@ from db.enums import AuditOutcome, SecurityEventKind
 from db.models import UserRow
 from db.scoping import OwnerScope
 from security import mfa_challenges, refresh_tokens
-from security.password_policy import MAX_PASSWORD_LENGTH, check_password, normalize_email
+from security.password_policy import (
+    MAX_CHECKED_PASSWORD_LENGTH,
+    MAX_PASSWORD_LENGTH,
+    check_password,
+    normalize_email,
+)
 from security.passwords import PasswordHasher
 from security.refresh_tokens import RotationStatus
 from security.security_events import log_in_refused, raise_event, seen_from
@@ -39,8 +44,6 @@ INVALID_TOKEN_MESSAGE = "The refresh token is unknown, expired or revoked. Log i
 LOG_OUT_NEEDS_SESSION = (
     "Send the refresh token of the session to end, or allSessions: true with an access token."
 )
-# Longer inputs are not worth hashing: no stored password can be that long.
-MAX_CHECKED_PASSWORD_LENGTH = 4 * MAX_PASSWORD_LENGTH
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,8 @@ from core.problems import Problem, ProblemCode
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128
+# Longer inputs are not worth hashing: no stored password can be that long.
+MAX_CHECKED_PASSWORD_LENGTH = 4 * MAX_PASSWORD_LENGTH
 MAX_FULL_NAME_LENGTH = 200
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
 _TRAILING_NOISE = string.digits + string.punctuation + " "

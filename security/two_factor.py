@@ -23,6 +23,7 @@ from db.enums import AuditOutcome, SecurityEventKind
 from db.models import RecoveryCodeRow, TotpFactorRow, UserRow
 from db.scoping import OwnerScope
 from security import refresh_tokens, totp
+from security.password_policy import MAX_CHECKED_PASSWORD_LENGTH
 from security.passwords import PasswordHasher
 from security.security_events import raise_event
 from security.vault import TOTP_SECRET, Sealed, Vault, VaultError
@@ -175,7 +176,9 @@ class TwoFactor:
             user = await session.scalar(OwnerScope(user_id).users().where(UserRow.id == user_id))
         if user is None:
             return _problem(None, ProblemCode.NOT_FOUND, "The account no longer exists.")
-        verification = await self.passwords.verify(password[:512], user.password_hash)
+        verification = await self.passwords.verify(
+            password[:MAX_CHECKED_PASSWORD_LENGTH], user.password_hash
+        )
         async with self.database.system_session() as session:
             await refresh_tokens.lock_account(session, user_id)
             if not verification.ok:
@@ -189,19 +192,9 @@ class TwoFactor:
                 )
                 message = "The current password is incorrect."
                 return _problem("currentPassword", ProblemCode.INVALID_CREDENTIALS, message)
-            factor = await load_factor(session, user_id)
-            if factor is None or factor.confirmed_at is None:
-                return _problem(None, ProblemCode.TOTP_NOT_ENABLED, NOT_ENABLED)
-            if not await accept_code(session, self.vault, factor, code):
-                _audit(
-                    session,
-                    "totp.disable",
-                    AuditOutcome.FAILURE,
-                    user_id,
-                    client,
-                    reason="invalid_code",
-                )
-                return _problem("code", ProblemCode.INVALID_CODE, WRONG_CODE)
+            refused = await self._refuse_code(session, user_id, code, client, "totp.disable")
+            if refused is not None:
+                return refused
             await remove_factor(session, user_id)
             _audit(session, "totp.disable", AuditOutcome.SUCCESS, user_id, client)
             raise_event(
@@ -219,22 +212,25 @@ class TwoFactor:
     ) -> TwoFactorOutcome:
         async with self.database.system_session() as session:
             await refresh_tokens.lock_account(session, user_id)
-            factor = await load_factor(session, user_id)
-            if factor is None or factor.confirmed_at is None:
-                return _problem(None, ProblemCode.TOTP_NOT_ENABLED, NOT_ENABLED)
-            if not await accept_code(session, self.vault, factor, code):
-                _audit(
-                    session,
-                    "totp.recovery_codes",
-                    AuditOutcome.FAILURE,
-                    user_id,
-                    client,
-                    reason="invalid_code",
-                )
-                return _problem("code", ProblemCode.INVALID_CODE, WRONG_CODE)
+            refused = await self._refuse_code(session, user_id, code, client, "totp.recovery_codes")
+            if refused is not None:
+                return refused
             codes = await _replace_recovery_codes(session, user_id)
             _audit(session, "totp.recovery_codes", AuditOutcome.SUCCESS, user_id, client)
         return TwoFactorOutcome(recovery_codes=codes)
+
+    async def _refuse_code(
+        self, session: AsyncSession, user_id: uuid.UUID, code: str, client: Client, action: str
+    ) -> TwoFactorOutcome | None:
+        """Why `code` does not prove the enabled factor (a wrong code is audited as `action`);
+        None when it does, the time step then spent."""
+        factor = await load_factor(session, user_id)
+        if factor is None or factor.confirmed_at is None:
+            return _problem(None, ProblemCode.TOTP_NOT_ENABLED, NOT_ENABLED)
+        if not await accept_code(session, self.vault, factor, code):
+            _audit(session, action, AuditOutcome.FAILURE, user_id, client, reason="invalid_code")
+            return _problem("code", ProblemCode.INVALID_CODE, WRONG_CODE)
+        return None
 
 
 def _audit(
