@@ -47,6 +47,16 @@ class RelationType(StrEnum):
     USES = "USES"
 
 
+class AccountStatus(StrEnum):
+    """Whether one cloud account (AWS account, Azure subscription, GCP project) of a credential
+    could be listed on its last sync."""
+
+    ACTIVE = "ACTIVE"
+    SUSPENDED = "SUSPENDED"
+    UNREACHABLE = "UNREACHABLE"
+    ACCESS_DENIED = "ACCESS_DENIED"
+
+
 class ResourceStatus(StrEnum):
     RUNNING = "RUNNING"
     STOPPED = "STOPPED"

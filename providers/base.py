@@ -33,7 +33,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from db.enums import HealthStatus, Provider, RelationType, ResourceStatus, ResourceType
+from db.enums import (
+    AccountStatus,
+    HealthStatus,
+    Provider,
+    RelationType,
+    ResourceStatus,
+    ResourceType,
+)
 
 GLOBAL_REGION = "global"
 
@@ -57,6 +64,10 @@ class Scope:
     kind: str
     any_region: bool = False  # records may be in any region (S3 bucket list, Azure, GCP)
     all_types_except: frozenset[str] | None = None  # generic listings: every type but these
+    # The cloud account this scope lists, for a credential that covers several (an AWS
+    # Organization, every subscription of an Azure principal, a GCP folder). Empty for a
+    # credential of one account, whose keys therefore stay "<region>/<kind>".
+    account: str = ""
 
     @property
     def owned_types(self) -> frozenset[str]:
@@ -64,6 +75,8 @@ class Scope:
 
     @property
     def key(self) -> str:
+        if self.account:
+            return f"{self.account}:{self.region}/{self.kind}"
         return f"{self.region}/{self.kind}"
 
     def owns(self, region: str, native_type: str) -> bool:
@@ -168,3 +181,34 @@ class StreamingInventory(CloudInventory, Protocol):
 
     def stream_scope(self, scope: Scope) -> AsyncIterator[list[ResourceRecord]]:
         """Chunks of at most STREAM_CHUNK records, in listing order; raises ProviderError."""
+
+
+@dataclass(frozen=True, slots=True)
+class CloudAccountInfo:
+    """One account a multi-account credential covers, as its discovery call reported it.
+
+    `error` says why an account that is not ACTIVE cannot be listed (a safe ProviderError); its
+    stored inventory is kept, never marked deleted, until it can be listed again."""
+
+    account_id: str
+    name: str
+    status: AccountStatus = AccountStatus.ACTIVE
+    error: ProviderError | None = None
+
+
+@runtime_checkable
+class MultiAccountInventory(CloudInventory, Protocol):
+    """A credential that covers several cloud accounts (AWS Organization, Azure principal with
+    many subscriptions, GCP folder or organization).
+
+    The engine calls `accounts()` first (the discovery call; raising means nothing is listed),
+    then, for each ACTIVE account, `plan_account(account)`, and lists those scopes (each with
+    `Scope.account` set) with `list_scope`/`stream_scope` as usual. `plan()` stays the plan of
+    every account at once, for callers that do not split the work."""
+
+    async def accounts(self) -> list[CloudAccountInfo]:
+        """Every account the credential covers now, with its status; raises ProviderError."""
+
+    async def plan_account(self, account: CloudAccountInfo) -> list[Scope]:
+        """The scopes of one ACTIVE account (each with `account` set); raises ProviderError
+        (for example AccessDenied on the member role), which fails that account only."""

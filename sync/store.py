@@ -49,7 +49,7 @@ _REFRESHED = (
 
 
 def scope_key(scope: Scope) -> str:
-    return f"{scope.region}/{scope.kind}"
+    return scope.key
 
 
 @dataclass(frozen=True, slots=True)
