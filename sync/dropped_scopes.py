@@ -21,7 +21,12 @@ logger = logging.getLogger("stratograph.sync")
 
 
 async def retire_unplanned_scopes(
-    session: AsyncSession, credential_id: uuid.UUID, planned: Iterable[Scope], at: datetime
+    session: AsyncSession,
+    credential_id: uuid.UUID,
+    planned: Iterable[Scope],
+    at: datetime,
+    *,
+    job_id: uuid.UUID,
 ) -> int:
     """Mark deleted the rows of every recorded scope the current plan no longer contains, and
     drop those scope records; returns how many rows were marked."""
@@ -36,7 +41,9 @@ async def retire_unplanned_scopes(
     gone = [row for row in recorded if (row.region, row.kind) not in keep]
     removed = 0
     for row in gone:
-        marked = await mark_stale(session, credential_id, f"{row.region}/{row.kind}", at)
+        marked = await mark_stale(
+            session, credential_id, f"{row.region}/{row.kind}", at, job_id=job_id
+        )
         logger.info(
             "credential %s: scope %s/%s left the plan; %d resources marked deleted",
             credential_id,

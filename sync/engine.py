@@ -265,7 +265,9 @@ class SyncEngine:
     ) -> None:
         """Rows of scopes the plan no longer has are marked deleted (counted in `removed`)."""
         async with self.database.system_session() as session:
-            removed = await retire_unplanned_scopes(session, credential.id, scopes, utcnow())
+            removed = await retire_unplanned_scopes(
+                session, credential.id, scopes, utcnow(), job_id=job_id
+            )
             if removed:
                 await jobs.add_progress(session, job_id, worker_id, step=0.0, removed=removed)
         tally.removed += removed
@@ -364,7 +366,7 @@ class SyncEngine:
         while chunk is not None:
             async with self.database.system_session() as session:
                 added, updated, rows = await store.upsert_records(
-                    session, credential, scope, chunk, seen_at=seen_at,
+                    session, credential, scope, chunk, seen_at=seen_at, job_id=job_id,
                     batch_size=self.options.batch_size, report=report, relations=relations,
                 )  # fmt: skip
                 await jobs.add_progress(

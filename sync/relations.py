@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, delete, insert
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import CloudCredentialRow, ResourceRelationRow
 from providers.base import ResourceRecord
+from sync.history import record_relation_changes
 
 RelationKey = tuple[str, str, str]  # (source native id, relation type, target native id)
 _RELATIONS: Table = ResourceRelationRow.__table__  # type: ignore[assignment]
@@ -38,13 +40,24 @@ async def replace_relations(
     relations: set[RelationKey],
     *,
     batch_size: int,
+    job_id: uuid.UUID,
+    at: datetime,
 ) -> None:
     """Delete the scope's previous relations and insert the listing's, in the caller's
-    transaction (batched executemany: one INSERT per batch)."""
-    await session.execute(
-        delete(ResourceRelationRow).where(
-            ResourceRelationRow.credential_id == credential.id, ResourceRelationRow.scope == key
+    transaction (batched executemany: one INSERT per batch). What the DELETE returns is diffed
+    with the listing's for the change records."""
+    deleted = await session.execute(
+        delete(ResourceRelationRow)
+        .where(ResourceRelationRow.credential_id == credential.id, ResourceRelationRow.scope == key)
+        .returning(
+            ResourceRelationRow.source_resource_id,
+            ResourceRelationRow.type,
+            ResourceRelationRow.target_resource_id,
         )
+    )
+    old = {(source, str(kind), target) for source, kind, target in deleted}
+    await record_relation_changes(
+        session, credential, old, relations, job_id=job_id, at=at, batch_size=batch_size
     )
     rows: list[dict[str, Any]] = [
         {

@@ -22,6 +22,7 @@ from db.models import CloudCredentialRow, CloudResourceRow, SyncScopeRow
 from providers.base import ResourceRecord, Scope
 from providers.sanitize import DUPLICATE_ID
 from sync import ingest
+from sync.history import COMPARED_COLUMNS, MARKED_COLUMNS, ChangeLog
 from sync.relations import RelationKey, relation_keys, replace_relations
 from sync.report import IngestReport
 
@@ -92,26 +93,35 @@ def _row(
 
 
 async def upsert_batch(
-    session: AsyncSession, rows: list[dict[str, Any]], seen_at: datetime | None = None
+    session: AsyncSession,
+    rows: list[dict[str, Any]],
+    seen_at: datetime | None = None,
+    *,
+    changes: ChangeLog | None = None,
 ) -> tuple[int, int, list[str]]:
     """One INSERT … ON CONFLICT (credential_id, resource_id) DO UPDATE.
 
     Returns (added, updated, repeated ids): `repeated` rows were already written by this listing
-    (`seen_at`) from an earlier chunk of the same stream, so they are not counted twice."""
+    (`seen_at`) from an earlier chunk of the same stream, so they are not counted twice. The
+    stored rows' compared columns come with the same read, for the change records."""
     if not rows:
         return 0, 0, []
     credential_id = rows[0]["credential_id"]
     ids = [row["resource_id"] for row in rows]
     existing = (
         await session.execute(
-            select(CloudResourceRow.resource_id, CloudResourceRow.last_synced_at).where(
+            select(*COMPARED_COLUMNS).where(
                 CloudResourceRow.credential_id == credential_id,
                 CloudResourceRow.resource_id.in_(ids),
             )
         )
     ).all()
-    repeated = [i for i, synced in existing if seen_at is not None and synced >= seen_at]
-    await session.execute(_upsert_statement(session), rows)
+    repeated = [
+        row.resource_id for row in existing if seen_at is not None and row.last_synced_at >= seen_at
+    ]
+    written = await session.execute(_upsert_statement(session), rows)
+    if changes is not None:
+        changes.upserted(existing, rows, {row.resource_id: row.id for row in written})
     return len(rows) - len(existing), len(existing) - len(repeated), repeated
 
 
@@ -127,7 +137,7 @@ def _upsert_statement(session: AsyncSession) -> Any:
     return statement.on_conflict_do_update(
         index_elements=[_RESOURCES.c.credential_id, _RESOURCES.c.resource_id],
         set_={name: statement.excluded[name] for name in _REFRESHED},
-    ).returning(_RESOURCES.c.id)
+    ).returning(_RESOURCES.c.id, _RESOURCES.c.resource_id)
 
 
 async def write_scope(
@@ -144,8 +154,8 @@ async def write_scope(
     """Upsert a completed listing, mark what it no longer contains, record the scope's success."""
     relations: set[RelationKey] = set()
     added, updated, count = await upsert_records(
-        session, credential, scope, records, seen_at=seen_at, batch_size=batch_size,
-        report=report, relations=relations,
+        session, credential, scope, records, seen_at=seen_at, job_id=job_id,
+        batch_size=batch_size, report=report, relations=relations,
     )  # fmt: skip
     removed = await complete_scope(
         session,
@@ -167,6 +177,7 @@ async def upsert_records(
     records: list[ResourceRecord],
     *,
     seen_at: datetime,
+    job_id: uuid.UUID,
     batch_size: int,
     report: IngestReport,
     relations: set[RelationKey] | None = None,
@@ -174,7 +185,8 @@ async def upsert_records(
     """Normalize and upsert part or all of a scope's listing; returns (added, updated, rows).
 
     What normalization changed and which records could not be stored go to `report`. A skipped
-    record that is already stored is stamped as seen, so stale marking keeps it."""
+    record that is already stored is stamped as seen, so stale marking keeps it. What changed
+    is recorded in the same transaction (sync/history.py)."""
     key = scope_key(scope)
     unique, skipped_ids = ingest.normalized(records, report)
     if relations is not None:
@@ -182,16 +194,24 @@ async def upsert_records(
         relations |= relation_keys(unique.values())
     rows = [_row(record, credential, key, seen_at) for record in unique.values()]
     added = updated = 0
+    changes = ChangeLog(job_id, seen_at)
+
+    async def write(
+        session: AsyncSession, batch: list[dict[str, Any]], seen_at: datetime
+    ) -> tuple[int, int, list[str]]:
+        return await upsert_batch(session, batch, seen_at, changes=changes)
+
     for start in range(0, len(rows), batch_size):
         batch = rows[start : start + batch_size]
         batch_added, batch_updated, repeated = await ingest.write_isolating(
-            session, batch, seen_at, report, skipped_ids, upsert_batch
+            session, batch, seen_at, report, skipped_ids, write
         )
         added += batch_added
         updated += batch_updated
         for resource_id in repeated:
             report.changed(DUPLICATE_ID, resource_id)
     await ingest.mark_seen(session, credential.id, skipped_ids, seen_at)
+    await changes.write(session, batch_size)
     return added, updated, added + updated
 
 
@@ -210,28 +230,45 @@ async def complete_scope(
     relations with the listing's, record the scope's success.
 
     Returns how many rows were marked deleted."""
-    removed = await mark_stale(session, credential.id, scope_key(scope), seen_at)
-    await replace_relations(session, credential, scope_key(scope), relations, batch_size=batch_size)
+    removed = await mark_stale(session, credential.id, scope_key(scope), seen_at, job_id=job_id)
+    await replace_relations(
+        session, credential, scope_key(scope), relations, batch_size=batch_size, job_id=job_id,
+        at=seen_at,
+    )  # fmt: skip
     await record_scope(session, credential, scope, job_id=job_id, completed_at=seen_at, count=count)
     return removed
 
 
 async def mark_stale(
-    session: AsyncSession, credential_id: uuid.UUID, key: str, seen_at: datetime
+    session: AsyncSession,
+    credential_id: uuid.UUID,
+    key: str,
+    seen_at: datetime,
+    *,
+    job_id: uuid.UUID,
+    batch_size: int = 500,
 ) -> int:
-    """Rows of this scope not refreshed by the listing that just completed are marked deleted."""
-    result = await session.execute(
-        update(CloudResourceRow)
-        .where(
-            CloudResourceRow.credential_id == credential_id,
-            CloudResourceRow.scope == key,
-            CloudResourceRow.deleted_at.is_(None),
-            CloudResourceRow.last_synced_at < seen_at,
+    """Rows of this scope not refreshed by the listing that just completed are marked deleted
+    (and recorded as DELETED)."""
+    marked = (
+        await session.execute(
+            update(CloudResourceRow)
+            .where(
+                CloudResourceRow.credential_id == credential_id,
+                CloudResourceRow.scope == key,
+                CloudResourceRow.deleted_at.is_(None),
+                CloudResourceRow.last_synced_at < seen_at,
+            )
+            .values(deleted_at=seen_at)
+            .returning(*MARKED_COLUMNS)
+            .execution_options(synchronize_session=False)
         )
-        .values(deleted_at=seen_at)
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0))
+    ).all()
+    if marked:
+        changes = ChangeLog(job_id, seen_at)
+        changes.deleted(marked)
+        await changes.write(session, batch_size)
+    return len(marked)
 
 
 async def record_scope(

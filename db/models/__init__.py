@@ -7,6 +7,7 @@ model and the GraphQL type of the same thing side by side without aliasing eithe
 from db.models.accounts import RefreshTokenRow, UserRow
 from db.models.audit import AuditEventRow
 from db.models.credentials import CloudCredentialRow
+from db.models.history import ResourceChangeRow
 from db.models.inventory import CloudResourceRow
 from db.models.keys import KeyAgeRow
 from db.models.relations import ResourceRelationRow
@@ -21,6 +22,7 @@ OWNED_MODELS = (
     CloudCredentialRow,
     CloudResourceRow,
     ResourceRelationRow,
+    ResourceChangeRow,
     SyncJobRow,
     SyncScopeRow,
     TotpFactorRow,
@@ -40,6 +42,7 @@ __all__ = [
     "MfaChallengeRow",
     "RecoveryCodeRow",
     "RefreshTokenRow",
+    "ResourceChangeRow",
     "ResourceRelationRow",
     "SecurityEventRow",
     "SyncJobRow",

@@ -1,0 +1,230 @@
+"""Change records: what each sync changed in the inventory, per resource.
+
+The write path calls in at three places, always inside the transaction that makes the change, so
+a record exists exactly when its change was committed:
+
+- `upsert_batch` reads the compared columns of a batch's stored rows (the read it already made,
+  widened) and hands them here with what it wrote: CREATED for a new row, UPDATED when a compared
+  field differs, RESTORED when a deleted row reappears. A row this listing already wrote (an
+  earlier chunk of the same stream) is not recorded again.
+- stale marking hands the rows it marked (UPDATE … RETURNING): DELETED.
+- replacing a scope's relations hands the relations it deleted and the listing's: a change of
+  `relations.<TYPE>` for each resource whose targets differ.
+
+Compared: name, region, type, status, every tag (`tags.<key>`), configuration per leaf path
+(`configuration.publicAccessBlock.blockPublicAcls`; a list is one value) and relations. Never
+`metadata`: it holds the engine's own bookkeeping (`_scope`) and provider details that are not
+settings. Configuration is sanitized before it is stored, so records hold nothing the inventory
+does not.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import Table, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.enums import ResourceChangeKind
+from db.models import CloudCredentialRow, CloudResourceRow, ResourceChangeRow
+
+_CHANGES: Table = ResourceChangeRow.__table__  # type: ignore[assignment]
+# (source native id, relation type, target native id), as sync/relations.py keys them.
+RelationKey = tuple[str, str, str]
+Change = dict[str, Any]
+
+# What `upsert_batch` reads of a batch's stored rows: enough to tell a repeat, and to compare.
+COMPARED_COLUMNS = (
+    CloudResourceRow.resource_id,
+    CloudResourceRow.last_synced_at,
+    CloudResourceRow.id,
+    CloudResourceRow.name,
+    CloudResourceRow.region,
+    CloudResourceRow.type,
+    CloudResourceRow.status,
+    CloudResourceRow.tags,
+    CloudResourceRow.configuration,
+    CloudResourceRow.deleted_at,
+)
+# What stale marking returns of the rows it marked.
+MARKED_COLUMNS = (
+    CloudResourceRow.id,
+    CloudResourceRow.user_id,
+    CloudResourceRow.credential_id,
+    CloudResourceRow.resource_id,
+    CloudResourceRow.type,
+)
+_SCALARS = ("name", "region", "type", "status")
+_LOOKUP_BATCH = 500
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+def _mapping_changes(
+    prefix: str, before: Mapping[str, Any], after: Mapping[str, Any]
+) -> list[Change]:
+    """One change per key whose value differs, descending into objects on both sides, so a
+    change names the setting itself (`configuration.encryption.enabled`)."""
+    changes: list[Change] = []
+    for key in sorted(before.keys() | after.keys()):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        path = f"{prefix}.{key}"
+        if isinstance(old, dict) and isinstance(new, dict):
+            changes.extend(_mapping_changes(path, old, new))
+        else:
+            changes.append({"field": path, "before": old, "after": new})
+    return changes
+
+
+def field_changes(stored: Any, written: Mapping[str, Any]) -> list[Change]:
+    """What differs between a stored row (COMPARED_COLUMNS) and the values written over it."""
+    changes: list[Change] = []
+    for name in _SCALARS:
+        old, new = getattr(stored, name), written[name]
+        if old != new:
+            changes.append({"field": name, "before": _plain(old), "after": _plain(new)})
+    if stored.tags != written["tags"]:
+        changes.extend(_mapping_changes("tags", stored.tags or {}, written["tags"]))
+    if stored.configuration != written["configuration"]:
+        changes.extend(
+            _mapping_changes("configuration", stored.configuration or {}, written["configuration"])
+        )
+    return changes
+
+
+@dataclass
+class ChangeLog:
+    """The change records of one transaction (a scope, or one chunk of a streamed scope),
+    collected while it writes and inserted before it commits."""
+
+    job_id: uuid.UUID
+    at: datetime
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(
+        self,
+        source: Mapping[Any, Any],
+        row_id: uuid.UUID,
+        kind: ResourceChangeKind,
+        changes: list[Change],
+    ) -> None:
+        self.rows.append(
+            {
+                "id": uuid.uuid4(),
+                "user_id": source["user_id"],
+                "credential_id": source["credential_id"],
+                "resource_row_id": row_id,
+                "resource_id": source["resource_id"],
+                "type": source["type"],
+                "kind": kind,
+                "at": self.at,
+                "job_id": self.job_id,
+                "changes": changes,
+            }
+        )
+
+    def upserted(
+        self,
+        stored: Sequence[Any],
+        written: Sequence[Mapping[str, Any]],
+        row_ids: Mapping[str, uuid.UUID],
+    ) -> None:
+        """Record a batch the upsert just wrote; `stored` is what the rows held before it,
+        `row_ids` the inventory row id of each written resource id."""
+        before = {row.resource_id: row for row in stored}
+        for values in written:
+            resource_id = values["resource_id"]
+            row_id = row_ids.get(resource_id, values["id"])
+            old = before.get(resource_id)
+            if old is None:
+                self.add(values, row_id, ResourceChangeKind.CREATED, [])
+            elif old.last_synced_at >= self.at:
+                continue  # written earlier in this same listing: recorded then
+            elif old.deleted_at is not None:
+                self.add(values, row_id, ResourceChangeKind.RESTORED, field_changes(old, values))
+            else:
+                changes = field_changes(old, values)
+                if changes:
+                    self.add(values, row_id, ResourceChangeKind.UPDATED, changes)
+
+    def deleted(self, marked: Iterable[Any]) -> None:
+        """Record rows stale marking just marked deleted (MARKED_COLUMNS)."""
+        for row in marked:
+            self.add(row._mapping, row.id, ResourceChangeKind.DELETED, [])
+
+    async def write(self, session: AsyncSession, batch_size: int) -> None:
+        """Insert what was collected (batched executemany) and start over."""
+        rows, self.rows = self.rows, []
+        for start in range(0, len(rows), batch_size):
+            await session.execute(insert(_CHANGES), rows[start : start + batch_size])
+
+
+def relation_changes(old: set[RelationKey], new: set[RelationKey]) -> dict[str, list[Change]]:
+    """Per source resource, one change per relation type whose targets differ."""
+    differing = old ^ new
+    if not differing:
+        return {}
+    touched = {(source, kind) for source, kind, _ in differing}
+    before: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
+    after: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
+    for keys, targets in ((old, before), (new, after)):
+        for source, kind, target in keys:
+            if (source, kind) in touched:
+                targets[(source, kind)].append(target)
+    by_source: defaultdict[str, list[Change]] = defaultdict(list)
+    for source, kind in sorted(touched):
+        by_source[source].append(
+            {
+                "field": f"relations.{kind}",
+                "before": sorted(before[(source, kind)]),
+                "after": sorted(after[(source, kind)]),
+            }
+        )
+    return dict(by_source)
+
+
+async def record_relation_changes(
+    session: AsyncSession,
+    credential: CloudCredentialRow,
+    old: set[RelationKey],
+    new: set[RelationKey],
+    *,
+    job_id: uuid.UUID,
+    at: datetime,
+    batch_size: int,
+) -> None:
+    """UPDATED records for resources whose relations the scope's listing changed.
+
+    Resources this listing created (their CREATED record stands for everything they have) or
+    that are now deleted (DELETED says it) get none. One lookup per batch of changed resources,
+    none when nothing changed."""
+    changed = relation_changes(old, new)
+    if not changed:
+        return
+    log = ChangeLog(job_id, at)
+    sources = sorted(changed)
+    for start in range(0, len(sources), _LOOKUP_BATCH):
+        rows = (
+            await session.execute(
+                select(
+                    *MARKED_COLUMNS, CloudResourceRow.first_seen_at, CloudResourceRow.deleted_at
+                ).where(
+                    CloudResourceRow.credential_id == credential.id,
+                    CloudResourceRow.resource_id.in_(sources[start : start + _LOOKUP_BATCH]),
+                )
+            )
+        ).all()
+        for row in rows:
+            if row.deleted_at is None and row.first_seen_at < at:
+                log.add(row._mapping, row.id, ResourceChangeKind.UPDATED, changed[row.resource_id])
+    await log.write(session, batch_size)
