@@ -29,6 +29,7 @@ from graph.error_pipeline import AppSchema
 from graph.errors import MaskInternalErrors
 from graph.hardening.extensions import QueryLimits, RateLimits
 from graph.hardening.input_text import InputText
+from graph.inventory.history_queries import HistoryQueries
 from graph.inventory.queries import InventoryQueries
 from graph.inventory.types import CloudResource
 from graph.node import Node, resolve_node
@@ -52,6 +53,7 @@ class Query(
     SecurityEventQueries,
     CredentialQueries,
     InventoryQueries,
+    HistoryQueries,
     SyncQueries,
     OperationsQueries,
     WebhookQueries,

@@ -11,11 +11,12 @@ from strawberry.scalars import JSON
 
 from db import enums as db_enums
 from db.models import CloudResourceRow
-from graph.connections.types import Connection, Listing, connection
+from graph.connections.types import AfterArg, Connection, FirstArg, Listing, connection
 from graph.context import Info
 from graph.credentials.reference import credential_field
 from graph.enums import Provider, ResourceStatus, ResourceType
 from graph.inventory.columns import RESOURCE_COLUMNS
+from graph.inventory.history import ResourceChangeConnection, resource_history
 from graph.inventory.relations import (
     DEFAULT_RELATIONS,
     DirectionArg,
@@ -100,6 +101,15 @@ class CloudResource(Node):
             )
             for row in await load_relations(info, key)
         ]
+
+    @strawberry.field(
+        description="What syncs found changed in this resource, newest first (kept for "
+        "HISTORY_RETENTION_DAYS)."
+    )
+    async def history(
+        self, info: Info, first: FirstArg = None, after: AfterArg = None
+    ) -> ResourceChangeConnection:
+        return await resource_history(info, self.id, first, after)
 
     @classmethod
     async def resolve_node(cls, info: Info, local_id: uuid.UUID) -> CloudResource | None:
