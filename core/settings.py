@@ -186,6 +186,9 @@ class Settings(BaseSettings):
     key_max_age_days: int = Field(default=90, ge=1, le=3650)
     # Resources marked deleted longer ago than this are purged by the scheduler; 0 keeps them.
     deleted_retention_days: int = Field(default=30, ge=0, le=3650)
+    # Change records (`inventoryChanges`, `CloudResource.history`) older than this are purged
+    # by the scheduler; 0 keeps them.
+    history_retention_days: int = Field(default=90, ge=0, le=3650)
     # Let webhooks reach loopback, private and CGNAT addresses (tests, on-premises receivers).
     webhook_allow_private_networks: bool = False
 

@@ -1,5 +1,5 @@
-"""Housekeeping the scheduler runs about once an hour: purge long-deleted inventory, and tell
-owners about cloud secrets that were not replaced for KEY_MAX_AGE_DAYS.
+"""Housekeeping the scheduler runs about once an hour: purge long-deleted inventory and old change
+records, and tell owners about cloud secrets that were not replaced for KEY_MAX_AGE_DAYS.
 
 Each step is one short system transaction, idempotent, and safe on several machines at once
 (a second run finds nothing left to do).
@@ -17,11 +17,14 @@ from sqlalchemy import delete, select, update
 from db.audit import record_audit
 from db.engine import Database
 from db.enums import AuditOutcome, Provider
-from db.models import CloudCredentialRow, CloudResourceRow
+from db.models import CloudCredentialRow, CloudResourceRow, ResourceChangeRow
 from db.types import utcnow
 
 logger = logging.getLogger("stratograph.maintenance")
 
+# Change records deleted per transaction: a large purge never holds long locks nor one huge
+# transaction, and a second machine running it at once only finds less to do.
+HISTORY_PURGE_BATCH = 5000
 SECRET_AGE_ACTION = "credential.secret_age"  # noqa: S105 (an audit action name)
 # AWS access key ids of temporary (STS) credentials start with ASIA; those expire on their own.
 TEMPORARY_AWS_PREFIX = "ASIA"
@@ -41,6 +44,7 @@ def holds_long_lived_secret(row: CloudCredentialRow) -> bool:
 class MaintenanceReport:
     purged: int
     old_secrets_reported: int
+    history_purged: int = 0
 
 
 async def purge_deleted(database: Database, older_than: datetime) -> int:
@@ -54,6 +58,31 @@ async def purge_deleted(database: Database, older_than: datetime) -> int:
             .execution_options(synchronize_session=False)
         )
     return int(getattr(result, "rowcount", 0))
+
+
+async def purge_history(
+    database: Database, older_than: datetime, batch_size: int = HISTORY_PURGE_BATCH
+) -> int:
+    """Delete change records from before `older_than`, `batch_size` per transaction (through
+    the `at` index); returns how many."""
+    total = 0
+    while True:
+        oldest = (
+            select(ResourceChangeRow.id)
+            .where(ResourceChangeRow.at < older_than)
+            .limit(batch_size)
+            .scalar_subquery()
+        )
+        async with database.system_session() as session:
+            result = await session.execute(
+                delete(ResourceChangeRow)
+                .where(ResourceChangeRow.id.in_(oldest))
+                .execution_options(synchronize_session=False)
+            )
+        deleted = int(getattr(result, "rowcount", 0))
+        total += deleted
+        if deleted < batch_size:
+            return total
 
 
 async def report_old_secrets(database: Database, max_age: timedelta, now: datetime) -> int:
@@ -110,11 +139,13 @@ class Maintenance:
         *,
         deleted_retention: timedelta | None,
         secret_max_age: timedelta,
+        history_retention: timedelta | None = None,
         every: timedelta = timedelta(hours=1),
         extra: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.database = database
         self.deleted_retention = deleted_retention
+        self.history_retention = history_retention
         self.secret_max_age = secret_max_age
         self.every = every
         self.extra = extra
@@ -127,11 +158,18 @@ class Maintenance:
             purged = await purge_deleted(self.database, moment - self.deleted_retention)
             if purged:
                 logger.info("purged %d resources deleted before the retention window", purged)
+        history_purged = 0
+        if self.history_retention is not None:
+            history_purged = await purge_history(self.database, moment - self.history_retention)
+            if history_purged:
+                logger.info(
+                    "purged %d change records older than the retention window", history_purged
+                )
         reported = await report_old_secrets(self.database, self.secret_max_age, moment)
         if self.extra is not None:
             await self.extra()
         self._last_run = moment
-        return MaintenanceReport(purged, reported)
+        return MaintenanceReport(purged, reported, history_purged)
 
     async def run_if_due(self, now: datetime) -> MaintenanceReport | None:
         if self._last_run is not None and now - self._last_run < self.every:

@@ -28,6 +28,8 @@ class SyncOptions:
     # Housekeeping on the schedule: purge resources deleted longer ago (None keeps them), and
     # report long-lived cloud secrets older than `secret_max_age`.
     deleted_retention: timedelta | None = timedelta(days=30)
+    # Change records older than this are purged (None keeps them).
+    history_retention: timedelta | None = timedelta(days=90)
     secret_max_age: timedelta = timedelta(days=90)
     # Overall deadline of planning and of each scope's listing, SDK and engine retries included.
     scope_timeout_seconds: float = 600.0
@@ -48,6 +50,11 @@ class SyncOptions:
             deleted_retention=(
                 timedelta(days=settings.deleted_retention_days)
                 if settings.deleted_retention_days > 0
+                else None
+            ),
+            history_retention=(
+                timedelta(days=settings.history_retention_days)
+                if settings.history_retention_days > 0
                 else None
             ),
             secret_max_age=timedelta(days=settings.key_max_age_days),

@@ -39,6 +39,7 @@ class SyncService:
         self.maintenance = Maintenance(
             database,
             deleted_retention=options.deleted_retention,
+            history_retention=options.history_retention,
             secret_max_age=options.secret_max_age,
             extra=extra_maintenance,
         )
