@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from db.engine import Database
+from db.enums import ResourceChangeKind
 from db.models import ResourceChangeRow
+from graph.runtime import Runtime
 from providers.base import Relation, ResourceRecord, Scope
 from tests.sync_support import ScriptedInventory, throttled
 
@@ -61,3 +64,29 @@ class ChunkedInventory(ScriptedInventory):
             if self.fail_after.get(scope) == number:
                 raise throttled()
             yield listing[start : start + self.size]
+
+
+def change_values(
+    resource: Mapping[str, Any], at: datetime, kind: ResourceChangeKind, **overrides: Any
+) -> dict[str, Any]:
+    """A change record of an inserted resource (`tests.inventory_factories.resource_values`)."""
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "user_id": resource["user_id"],
+        "credential_id": resource["credential_id"],
+        "resource_row_id": resource["id"],
+        "resource_id": resource["resource_id"],
+        "type": resource["type"],
+        "kind": kind,
+        "at": at,
+        "job_id": None,
+        "changes": [],
+    }
+    values.update(overrides)
+    return values
+
+
+async def insert_changes(runtime: Runtime, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        async with runtime.database.system_session() as session:
+            await session.execute(insert(ResourceChangeRow), list(rows))

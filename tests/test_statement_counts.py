@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import insert
 
-from db.enums import RelationType, SyncJobStatus
+from db.enums import RelationType, ResourceChangeKind, SyncJobStatus
 from db.models import ResourceRelationRow
 from graph.runtime import Runtime
 from tests.factories import access_token, create_user
 from tests.graphql_client import GraphQLClient
+from tests.history_support import change_values, insert_changes
 from tests.inventory_factories import (
+    BASE_TIME,
     create_credential,
     create_resources,
     create_sync_job,
@@ -167,3 +170,91 @@ async def test_a_page_of_resources_with_their_relations_costs_constant_statement
     # and the statements do not depend on the page size: auth, page, one relations batch
     # (both directions, the other ends joined); PostgreSQL adds one set_config each
     assert counter.count == (3 if backend == "sqlite" else 6), counter.statements
+
+
+FEED_PAGE = """
+query {
+  inventoryChanges(first: 100) {
+    totalCount
+    edges { cursor node {
+      kind at changes { field before after } resource { name } job { status }
+    } }
+  }
+}
+"""
+PAGE_WITH_HISTORY = """
+query {
+  resources(first: 100) {
+    edges { node { name history(first: 5) {
+      totalCount
+      pageInfo { hasNextPage }
+      edges { cursor node { kind at changes { field } } }
+    } } }
+  }
+}
+"""
+
+
+async def _resources_with_history(runtime: Runtime, rows: int) -> tuple[str, int]:
+    """`rows` instances over up to 10 credentials, each with a CREATED record and six retags,
+    every record by one of 10 jobs."""
+    owner = await create_user(runtime)
+    credentials = [await create_credential(runtime, owner) for _ in range(min(rows, 10))]
+    jobs = [await create_sync_job(runtime, credential) for credential in credentials]
+    resources = [resource_values(credentials[i % len(credentials)], i) for i in range(rows)]
+    await insert_resources(runtime, resources)
+    changes = [
+        change_values(
+            resource,
+            BASE_TIME + timedelta(minutes=step),
+            ResourceChangeKind.UPDATED if step else ResourceChangeKind.CREATED,
+            job_id=jobs[index % len(jobs)].id,
+            changes=[{"field": "tags.step", "before": step - 1, "after": step}] if step else [],
+        )
+        for index, resource in enumerate(resources)
+        for step in range(7)
+    ]
+    await insert_changes(runtime, changes)
+    return access_token(runtime, owner), len(changes)
+
+
+@pytest.mark.parametrize("rows", [1, 10, 100])
+async def test_a_page_of_the_change_feed_costs_constant_statements(
+    gql: GraphQLClient, runtime: Runtime, backend: str, rows: int
+) -> None:
+    # given `rows` resources with seven change records each
+    token, total = await _resources_with_history(runtime, rows)
+    # when a page of the feed is read with each change's resource and job
+    with counting_statements(runtime) as counter:
+        response = await gql(FEED_PAGE, token=token)
+    feed = response.ok()["inventoryChanges"]
+    # then the page is complete
+    assert feed["totalCount"] == total
+    assert len(feed["edges"]) == min(total, 100)
+    assert all(e["node"]["resource"]["name"] and e["node"]["job"] for e in feed["edges"])
+    # and costs auth, page, one resource batch, one job batch, the count; PostgreSQL adds one
+    # set_config per transaction
+    assert counter.count == (5 if backend == "sqlite" else 10), counter.statements
+
+
+@pytest.mark.parametrize("rows", [1, 10, 100])
+async def test_a_page_of_resources_with_their_histories_costs_constant_statements(
+    gql: GraphQLClient, runtime: Runtime, backend: str, rows: int
+) -> None:
+    # given `rows` resources with seven change records each
+    token, _ = await _resources_with_history(runtime, rows)
+    # when a page of resources is read with the last five changes of each
+    with counting_statements(runtime) as counter:
+        response = await gql(PAGE_WITH_HISTORY, token=token)
+    edges = response.ok()["resources"]["edges"]
+    # then every resource has its five newest changes, newest first, and more to come
+    assert len(edges) == rows
+    for edge in edges:
+        history = edge["node"]["history"]
+        assert history["totalCount"] == 7 and history["pageInfo"]["hasNextPage"] is True
+        assert [e["node"]["changes"][0]["field"] for e in history["edges"]] == ["tags.step"] * 5
+        times = [e["node"]["at"] for e in history["edges"]]
+        assert times == sorted(times, reverse=True)
+    # and costs auth, page, one history batch (LATERAL on PostgreSQL), one count batch;
+    # PostgreSQL adds one set_config per transaction
+    assert counter.count == (4 if backend == "sqlite" else 8), counter.statements
