@@ -169,27 +169,21 @@ class ChangeLog:
             await session.execute(insert(_CHANGES), rows[start : start + batch_size])
 
 
-def relation_changes(old: set[RelationKey], new: set[RelationKey]) -> dict[str, list[Change]]:
-    """Per source resource, one change per relation type whose targets differ."""
-    differing = old ^ new
-    if not differing:
-        return {}
-    touched = {(source, kind) for source, kind, _ in differing}
+def relation_changes(
+    old: set[RelationKey], new: set[RelationKey], sources: set[str]
+) -> dict[str, list[Change]]:
+    """For each of `sources`, one change per relation type whose targets differ."""
     before: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
     after: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
     for keys, targets in ((old, before), (new, after)):
         for source, kind, target in keys:
-            if (source, kind) in touched:
+            if source in sources:
                 targets[(source, kind)].append(target)
     by_source: defaultdict[str, list[Change]] = defaultdict(list)
-    for source, kind in sorted(touched):
-        by_source[source].append(
-            {
-                "field": f"relations.{kind}",
-                "before": sorted(before[(source, kind)]),
-                "after": sorted(after[(source, kind)]),
-            }
-        )
+    for source, kind in sorted(before.keys() | after.keys()):
+        was, now = sorted(before[(source, kind)]), sorted(after[(source, kind)])
+        if was != now:
+            by_source[source].append({"field": f"relations.{kind}", "before": was, "after": now})
     return dict(by_source)
 
 
@@ -206,25 +200,30 @@ async def record_relation_changes(
     """UPDATED records for resources whose relations the scope's listing changed.
 
     Resources this listing created (their CREATED record stands for everything they have) or
-    that are now deleted (DELETED says it) get none. One lookup per batch of changed resources,
-    none when nothing changed."""
-    changed = relation_changes(old, new)
-    if not changed:
+    that are now deleted (DELETED says it) get none; the lookup that tells which (one per batch
+    of touched resources, none when nothing changed) comes first, so a first sync, where every
+    relation is new, compares nothing."""
+    differing = old ^ new
+    if not differing:
         return
-    log = ChangeLog(job_id, at)
-    sources = sorted(changed)
-    for start in range(0, len(sources), _LOOKUP_BATCH):
-        rows = (
+    touched = sorted({source for source, _, _ in differing})
+    rows: list[Any] = []
+    for start in range(0, len(touched), _LOOKUP_BATCH):
+        rows += (
             await session.execute(
-                select(
-                    *MARKED_COLUMNS, CloudResourceRow.first_seen_at, CloudResourceRow.deleted_at
-                ).where(
+                select(*MARKED_COLUMNS).where(
                     CloudResourceRow.credential_id == credential.id,
-                    CloudResourceRow.resource_id.in_(sources[start : start + _LOOKUP_BATCH]),
+                    CloudResourceRow.resource_id.in_(touched[start : start + _LOOKUP_BATCH]),
+                    CloudResourceRow.deleted_at.is_(None),
+                    CloudResourceRow.first_seen_at < at,
                 )
             )
         ).all()
-        for row in rows:
-            if row.deleted_at is None and row.first_seen_at < at:
-                log.add(row._mapping, row.id, ResourceChangeKind.UPDATED, changed[row.resource_id])
+    if not rows:
+        return
+    changed = relation_changes(old, new, {row.resource_id for row in rows})
+    log = ChangeLog(job_id, at)
+    for row in rows:
+        if row.resource_id in changed:
+            log.add(row._mapping, row.id, ResourceChangeKind.UPDATED, changed[row.resource_id])
     await log.write(session, batch_size)
