@@ -108,8 +108,10 @@ async def upsert_batch(
         return 0, 0, []
     credential_id = rows[0]["credential_id"]
     ids = [row["resource_id"] for row in rows]
+    # Through the connection: plain rows, none of the ORM's result machinery.
+    connection = await session.connection()
     existing = (
-        await session.execute(
+        await connection.execute(
             select(*COMPARED_COLUMNS).where(
                 CloudResourceRow.credential_id == credential_id,
                 CloudResourceRow.resource_id.in_(ids),
