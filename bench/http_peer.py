@@ -10,8 +10,11 @@ under uvicorn). Before it is measured, each server must return, for every case, 
 database itself lists in the same order; a difference fails the run.
 
 wrk drives each case at each of BENCH_HTTP_CONNECTIONS (1,32) for BENCH_HTTP_WARMUP seconds
-(3, not counted) and then BENCH_HTTP_SECONDS (10). Server CPU per request is the server's
-utime + stime over the measured window divided by the requests wrk completed in it.
+(3, not counted) and then BENCH_HTTP_SECONDS (10); BENCH_HTTP_ROUNDS (1) repeats the whole
+sequence of servers and reports medians. Server CPU per request is the server's utime + stime
+over the measured window divided by the requests wrk completed in it. BENCH_PEER_USER_CHECK=0
+lets PostGraphile skip the per-request read of the user's row that the product and the floor do
+(see tools/postgraphile/serve.mjs).
 
 Quick run: BENCH_QUICK=1 python -m bench http_peer
 """
@@ -23,6 +26,7 @@ import base64
 import os
 import secrets
 import shutil
+import statistics
 import sys
 import tempfile
 import uuid
@@ -33,13 +37,12 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-import orjson
 
 from bench import _wrk
+from bench._http_peer_cases import CASES, Case, peer_ids, product_ids
 from bench._http_servers import Running, ServerSpec, running
 from bench._read_api_data import asyncpg_dsn, create_database, drop_database, populate
 from core.settings import Settings
-from graph.node import from_global_id
 from graph.runtime import Runtime
 
 ENV = os.environ.get
@@ -49,59 +52,18 @@ OTHER_RESOURCES = int(ENV("BENCH_OTHER_RESOURCES", "10000"))
 CREDENTIALS = int(ENV("BENCH_CREDENTIALS", "10"))
 WARMUP = float(ENV("BENCH_HTTP_WARMUP", "3"))
 SECONDS = float(ENV("BENCH_HTTP_SECONDS", "10"))
+ROUNDS = int(ENV("BENCH_HTTP_ROUNDS", "1"))
 CONNECTIONS = [int(n) for n in ENV("BENCH_HTTP_CONNECTIONS", "1,32").split(",")]
 ADMIN_DSN = ENV(
     "BENCH_POSTGRES_DSN", ENV("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1/postgres")
 )
 APP_ROLE = ENV("BENCH_APP_ROLE", ENV("TEST_POSTGRES_APP_ROLE", "stratograph_app"))
+# "1": PostGraphile also reads the user's row per request (active, not revoked), as the product
+# and the floor do; "0": the token's signature and expiry only, PostGraphile's usual setup.
+PEER_USER_CHECK = ENV("BENCH_PEER_USER_CHECK", "1")
 ROOT = Path(__file__).resolve().parent.parent
 PEER_DIR = ROOT / "tools" / "postgraphile"
 PEER = "PostGraphile"
-
-# The 12 node fields of bench/read_api.py; PostGraphile's names are the same for these columns.
-FIELDS = "id name provider type nativeType resourceId region account status tags costPerHour "
-FIELDS += "lastSyncedAt"
-
-
-@dataclass(frozen=True)
-class Case:
-    label: str
-    first: int
-    provider: str | None = None
-    type: str | None = None
-
-    def product(self) -> bytes:
-        where = ""
-        if self.provider:
-            where = f", filter: {{provider: [{self.provider}], type: [{self.type}]}}"
-        return _query(f"resources(first: {self.first}{where})")
-
-    def peer(self, user_id: uuid.UUID) -> bytes:
-        # `condition` is PostGraphile's equality filter; deletedAt: null means IS NULL, as the
-        # product leaves deleted resources out by default.
-        condition = f'userId: "{user_id}", deletedAt: null'
-        if self.provider:
-            condition += f', provider: "{self.provider}", type: "{self.type}"'
-        return _query(
-            f"allResources(first: {self.first}, condition: {{{condition}}}, "
-            "orderBy: [NAME_ASC, ROW_ID_ASC])"
-        )
-
-    def floor(self) -> bytes:
-        filters = {"provider": [self.provider], "type": [self.type]} if self.provider else {}
-        return orjson.dumps({"first": self.first, **filters})
-
-
-def _query(connection: str) -> bytes:
-    page = "pageInfo { hasNextPage endCursor } edges { cursor node { " + FIELDS + " } }"
-    return orjson.dumps({"query": f"query {{ {connection} {{ {page} }} }}"})
-
-
-CASES = [
-    Case("resources(first: 100), 12 fields", 100),
-    Case("resources(first: 10), 12 fields", 10),
-    Case("resources(first: 100) where provider AWS, type VM", 100, "AWS", "VM"),
-]
 
 
 @dataclass(frozen=True)
@@ -174,17 +136,6 @@ class Server:
     ids: Any  # decoded answer -> list of row ids
 
 
-def _product_ids(answer: Any) -> list[uuid.UUID]:
-    edges = answer["data"]["resources"]["edges"]
-    return [from_global_id(edge["node"]["id"])[1] for edge in edges]
-
-
-def _peer_ids(answer: Any) -> list[uuid.UUID]:
-    edges = answer["data"]["allResources"]["edges"]
-    # PostGraphile's node id: base64 of the JSON array [type name, primary key].
-    return [uuid.UUID(orjson.loads(base64.b64decode(e["node"]["id"]))[1]) for e in edges]
-
-
 def servers(dataset: Dataset, directory: str) -> Iterator[Server | str]:
     """Each server to measure, or the reason it cannot run here."""
     base = {"PATH": ENV("PATH", ""), "HOME": directory, "LANG": "C.UTF-8"}
@@ -195,10 +146,10 @@ def servers(dataset: Dataset, directory: str) -> Iterator[Server | str]:
         yield f"{PEER} skipped: tools/postgraphile is not installed (make bench-tools)"
     else:
         peer_env = {**base, "DATABASE_URL": app_url, "SECRET_KEY": dataset.secret_key}
-        peer_env["NODE_ENV"] = "production"
+        peer_env |= {"NODE_ENV": "production", "USER_CHECK": PEER_USER_CHECK}
         argv = ["node", "--import", "./polyfill.mjs", "serve.mjs"]
         spec = ServerSpec(PEER, argv, peer_env, str(PEER_DIR), "/graphql")
-        yield Server(spec, lambda c, d: c.peer(d.user_id), _peer_ids)
+        yield Server(spec, lambda c, d: c.peer(d.user_id), peer_ids)
     product_env = {
         **base,
         "ENVIRONMENT": "production",
@@ -214,14 +165,14 @@ def servers(dataset: Dataset, directory: str) -> Iterator[Server | str]:
     }
     serve = [sys.executable, "-m", "stratograph", "serve", "--host", "127.0.0.1"]
     spec = ServerSpec("product", [*serve, "--port", "{port}"], product_env, directory, "/graphql")
-    yield Server(spec, lambda c, d: c.product(), _product_ids)
+    yield Server(spec, lambda c, d: c.product(), product_ids)
     floor_env = {**product_env, "FLOOR_DSN": app_url, "PYTHONPATH": str(ROOT)}
     uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "bench._floor_server:app"]
     uvicorn += ["--host", "127.0.0.1", "--port", "{port}", "--no-access-log"]
     yield Server(
         ServerSpec("floor", uvicorn, floor_env, directory, "/resources"),
         lambda c, d: c.floor(),
-        _product_ids,
+        product_ids,
     )
 
 
@@ -276,41 +227,61 @@ def drain(server: Server, live: Running, dataset: Dataset, case: Case) -> None:
     live.post(server.body(case, dataset), headers(dataset))
 
 
-def serve_each(dataset: Dataset, *, measuring: bool) -> tuple[dict[Any, Measured], list[str]]:
-    """Start every server in turn, check its pages, and (when measuring) load it with wrk.
-    Returns the measurements by (case, connections, server) and the reasons of skipped servers."""
+def serve_each(
+    dataset: Dataset, *, measuring: bool, rounds: int = 1
+) -> tuple[dict[Any, list[Measured]], list[str]]:
+    """Start every server in turn (`rounds` times, so a drift in the machine's load hits them
+    all), check its pages, and (when measuring) load it with wrk. Returns the measurements by
+    (case, connections, server) and the reasons of skipped servers."""
     wanted = {case: asyncio.run(expected_ids(dataset, case)) for case in CASES}
-    found: dict[Any, Measured] = {}
-    skipped: list[str] = []
+    found: dict[Any, list[Measured]] = {}
+    skipped: dict[str, None] = {}
     with tempfile.TemporaryDirectory() as directory:
-        for server in servers(dataset, directory):
-            if isinstance(server, str):
-                skipped.append(server)
-                continue
-            print(f"  {server.spec.name} …", file=sys.stderr, flush=True)
-            with running(server.spec) as live:
-                for case in CASES:
-                    check(server, live, dataset, case, wanted[case])
-                if not measuring:
+        for _ in range(rounds):
+            for server in servers(dataset, directory):
+                if isinstance(server, str):
+                    skipped[server] = None
                     continue
-                for case in CASES:
-                    for connections in CONNECTIONS:
-                        key = (case, connections, server.spec.name)
-                        found[key] = measure(server, live, dataset, case, connections)
-                        print(f"    {case.label}, {connections}: {found[key]}", file=sys.stderr)
-                for case in CASES:  # still the same answers after the load
-                    check(server, live, dataset, case, wanted[case])
-    return found, skipped
+                print(f"  {server.spec.name} …", file=sys.stderr, flush=True)
+                with running(server.spec) as live:
+                    for case in CASES:
+                        check(server, live, dataset, case, wanted[case])
+                    if measuring:
+                        _load(server, live, dataset, found)
+                        for case in CASES:  # still the same answers after the load
+                            check(server, live, dataset, case, wanted[case])
+    return found, list(skipped)
 
 
-def rows(found: dict[Any, Measured], skipped: list[str]) -> list[dict[str, object]]:
+def _load(
+    server: Server, live: Running, dataset: Dataset, found: dict[Any, list[Measured]]
+) -> None:
+    for case in CASES:
+        for connections in CONNECTIONS:
+            got = measure(server, live, dataset, case, connections)
+            found.setdefault((case, connections, server.spec.name), []).append(got)
+            print(f"    {case.label}, {connections} conn: {got}", file=sys.stderr, flush=True)
+
+
+def _median(runs: list[Measured]) -> Measured:
+    return Measured(
+        statistics.median(r.rate for r in runs),
+        statistics.median(r.p50_ms for r in runs),
+        statistics.median(r.p99_ms for r in runs),
+        statistics.median(r.cpu_ms for r in runs),
+    )
+
+
+def rows(found: dict[Any, list[Measured]], skipped: list[str]) -> list[dict[str, object]]:
+    """One row per case, connection count and server: medians over the rounds."""
     produced: list[dict[str, object]] = [{"case": reason} for reason in skipped]
     names = list(dict.fromkeys(name for _, _, name in found))
     for case in CASES:
         for connections in CONNECTIONS:
-            peer = found.get((case, connections, PEER))
+            peer_runs = found.get((case, connections, PEER))
+            peer = _median(peer_runs) if peer_runs else None
             for name in names:
-                got = found[(case, connections, name)]
+                got = _median(found[(case, connections, name)])
                 produced.append(
                     {
                         "case": f"{case.label}, {connections} conn: {name}",
@@ -331,7 +302,7 @@ def run(*, measuring: bool, resources: int, other_resources: int) -> list[dict[s
     print(f"  loading {resources} resources …", file=sys.stderr, flush=True)
     dataset = asyncio.run(prepare(resources, other_resources))
     try:
-        found, skipped = serve_each(dataset, measuring=measuring)
+        found, skipped = serve_each(dataset, measuring=measuring, rounds=ROUNDS)
     finally:
         if not ENV("BENCH_KEEP"):
             asyncio.run(drop_database(ADMIN_DSN, dataset.database))

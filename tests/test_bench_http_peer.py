@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bench import _wrk, http_peer
+from bench._http_peer_cases import CASES
 from bench._http_servers import ServerSpec
 from tests.services import IN_CI, require_postgres
 
@@ -57,9 +58,9 @@ def test_a_page_in_another_order_fails_the_check() -> None:
     dataset = http_peer.Dataset("db", uuid.uuid4(), "token", "secret", "k1:key")
     # when the page is checked, then the check fails and says where
     with pytest.raises(AssertionError, match="first difference at position 1"):
-        http_peer.check(_server(), Answering({"ids": swapped}), dataset, http_peer.CASES[0], want)  # type: ignore[arg-type]
+        http_peer.check(_server(), Answering({"ids": swapped}), dataset, CASES[0], want)  # type: ignore[arg-type]
     # and the same ids in the same order pass
-    http_peer.check(_server(), Answering({"ids": want}), dataset, http_peer.CASES[0], want)  # type: ignore[arg-type]
+    http_peer.check(_server(), Answering({"ids": want}), dataset, CASES[0], want)  # type: ignore[arg-type]
 
 
 def test_an_answer_with_errors_fails_the_check() -> None:
@@ -68,7 +69,7 @@ def test_an_answer_with_errors_fails_the_check() -> None:
     answer = {"errors": [{"message": "invalid token"}], "ids": []}
     # when checked, then it fails with the error
     with pytest.raises(AssertionError, match="invalid token"):
-        http_peer.check(_server(), Answering(answer), dataset, http_peer.CASES[0], [])  # type: ignore[arg-type]
+        http_peer.check(_server(), Answering(answer), dataset, CASES[0], [])  # type: ignore[arg-type]
 
 
 def test_the_wrk_script_carries_the_body_and_headers_and_refuses_to_be_broken_out_of() -> None:

@@ -6,7 +6,11 @@
 // and hands the user to the RLS policies through `pgSettings`, which PostGraphile writes with
 // `set_config(..., true)` inside the request's transaction, as the product does.
 //
-// Environment: DATABASE_URL, SECRET_KEY, HOST (127.0.0.1), PORT, PG_POOL_SIZE (10).
+// With USER_CHECK=1 (bench/http_peer.py's default) it also refuses a token whose user is missing,
+// inactive or had its sessions revoked after the token was issued, reading the user's row in a
+// transaction of its own as the product does on every request; PostGraphile alone would not.
+//
+// Environment: DATABASE_URL, SECRET_KEY, HOST (127.0.0.1), PORT, PG_POOL_SIZE (10), USER_CHECK.
 import { createHash } from "node:crypto";
 import { createServer } from "node:http";
 
@@ -47,9 +51,37 @@ function actingUser(authorization) {
   if (claims.type !== "access" || !UUID.test(String(claims.sub)) || !claims.jti) {
     throw new Error("invalid token");
   }
-  return String(claims.sub);
+  return { user: String(claims.sub), issuedAt: Number(claims.iat) };
 }
 
+const settingsFor = (user) => ({ "app.user_id": user, "app.role": "user" });
+
+async function checkUser({ user, issuedAt }) {
+  const client = await pool.connect();
+  let row;
+  try {
+    await client.query("BEGIN");
+    await client.query(
+      "SELECT set_config('app.user_id', $1, true), set_config('app.role', 'user', true)",
+      [user],
+    );
+    const found = await client.query(
+      "SELECT is_active, tokens_valid_after FROM users WHERE id = $1",
+      [user],
+    );
+    await client.query("COMMIT");
+    row = found.rows[0];
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+  const revoked = row?.tokens_valid_after && issuedAt * 1000 < row.tokens_valid_after.getTime();
+  if (!row?.is_active || revoked) throw new Error("invalid token");
+}
+
+const userCheck = env.USER_CHECK === "1";
 const pool = new pg.Pool({
   connectionString: env.DATABASE_URL,
   max: Number(env.PG_POOL_SIZE ?? 10),
@@ -64,9 +96,10 @@ const preset = {
   grafserv: { graphqlPath: "/graphql", graphiql: false, watch: false },
   grafast: {
     explain: false,
-    context(requestContext) {
-      const user = actingUser(requestContext.http?.getHeader("authorization"));
-      return { pgSettings: { "app.user_id": user, "app.role": "user" } };
+    async context(requestContext) {
+      const acting = actingUser(requestContext.http?.getHeader("authorization"));
+      if (userCheck) await checkUser(acting);
+      return { pgSettings: settingsFor(acting.user) };
     },
   },
 };
