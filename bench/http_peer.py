@@ -94,19 +94,33 @@ def _dsn(database: str, role: str | None = None, driver: str = "postgresql") -> 
 
 
 async def prepare(resources: int, other_resources: int) -> Dataset:
-    """A migrated, filled database (as the owner) and an access token for its first user."""
+    """A migrated, filled database (as the owner) and an access token for its first user.
+    A tenth of every inventory is marked deleted, so a server that forgot to leave deleted
+    resources out would fail the check."""
     database = await create_database(ADMIN_DSN)
-    secret_key = secrets.token_urlsafe(48)
-    encryption_keys = "k1:" + base64.b64encode(secrets.token_bytes(32)).decode()
-    settings = _settings(_dsn(database, driver="postgresql+asyncpg"), secret_key, encryption_keys)
-    runtime = Runtime.from_settings(settings)
     try:
-        data = await populate(
-            runtime, _dsn(database), USERS, resources, other_resources, CREDENTIALS
-        )
-        token, _ = runtime.signer.issue_access(data.user.id)
-    finally:
-        await runtime.close()
+        secret_key = secrets.token_urlsafe(48)
+        encryption_keys = "k1:" + base64.b64encode(secrets.token_bytes(32)).decode()
+        url = _dsn(database, driver="postgresql+asyncpg")
+        runtime = Runtime.from_settings(_settings(url, secret_key, encryption_keys))
+        try:
+            data = await populate(
+                runtime, _dsn(database), USERS, resources, other_resources, CREDENTIALS
+            )
+            token, _ = runtime.signer.issue_access(data.user.id)
+        finally:
+            await runtime.close()
+        connection = await asyncpg.connect(_dsn(database))
+        try:
+            await connection.execute(
+                "UPDATE resources SET deleted_at = last_synced_at WHERE resource_id LIKE '%7'"
+            )
+            await connection.execute("ANALYZE resources")
+        finally:
+            await connection.close()
+    except BaseException:
+        await drop_database(ADMIN_DSN, database)
+        raise
     return Dataset(database, data.user.id, token, secret_key, encryption_keys)
 
 
