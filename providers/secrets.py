@@ -39,6 +39,19 @@ class AwsSecret(_Redacted):
 
 
 @dataclass(frozen=True, repr=False)
+class AwsRoleSecret(_Redacted):
+    """Keyless AWS access: which role the server's own identity assumes. Nothing here is secret
+    (the external ID lives in a plain column of the credential row); it is sealed like the other
+    kinds so that every credential is opened the same way."""
+
+    role_arn: str
+    # Set for an AWS Organization: the role of this name in each member account.
+    member_role_name: str | None = None
+    # Empty: every region enabled for the account.
+    regions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, repr=False)
 class AzureSecret(_Redacted):
     tenant_id: str
     client_id: str
@@ -52,7 +65,7 @@ class GcpSecret(_Redacted):
     service_account_json: str = _secret()
 
 
-CloudSecret = AwsSecret | AzureSecret | GcpSecret
+CloudSecret = AwsSecret | AwsRoleSecret | AzureSecret | GcpSecret
 _BY_PROVIDER: dict[Provider, type[AwsSecret] | type[AzureSecret] | type[GcpSecret]] = {
     Provider.AWS: AwsSecret,
     Provider.AZURE: AzureSecret,
@@ -61,6 +74,8 @@ _BY_PROVIDER: dict[Provider, type[AwsSecret] | type[AzureSecret] | type[GcpSecre
 
 
 def provider_of(secret: CloudSecret) -> Provider:
+    if isinstance(secret, AwsRoleSecret):
+        return Provider.AWS
     for provider, kind in _BY_PROVIDER.items():
         if isinstance(secret, kind):
             return provider
@@ -72,4 +87,12 @@ def serialize(secret: CloudSecret) -> bytes:
 
 
 def deserialize(provider: Provider, plaintext: bytes) -> CloudSecret:
-    return _BY_PROVIDER[provider](**json.loads(plaintext))
+    values = json.loads(plaintext)
+    # The two AWS kinds share a provider; a role is told apart by its role ARN.
+    if provider == Provider.AWS and "role_arn" in values:
+        return AwsRoleSecret(
+            role_arn=values["role_arn"],
+            member_role_name=values.get("member_role_name"),
+            regions=tuple(values.get("regions") or ()),
+        )
+    return _BY_PROVIDER[provider](**values)
