@@ -52,7 +52,7 @@ class AwsOrganization:
         )
         account = str(created["CreateAccountStatus"]["AccountId"])
         self.members.append(account)
-        member = _assume(self.server, self.member_role_arn(account))
+        member = assume(self.server, self.member_role_arn(account))
         names = []
         for region in ORG_REGIONS:
             instance = f"{name}-{region}"
@@ -73,7 +73,7 @@ class AwsOrganization:
         return account
 
 
-def _assume(server: MotoServer, role_arn: str) -> AwsSecret:
+def assume(server: MotoServer, role_arn: str) -> AwsSecret:
     answer = server.client("sts", "us-east-1").assume_role(
         RoleArn=role_arn, RoleSessionName="populate"
     )["Credentials"]
@@ -115,8 +115,17 @@ def aws_org(moto_server: MotoServer, aws_gate: AwsGate) -> AwsOrganization:
 @pytest.fixture
 def server_identity(monkeypatch: pytest.MonkeyPatch) -> None:
     """The server runs as an identity from the environment (boto3's default chain)."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+    for name in (
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_ROLE_ARN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ):
         monkeypatch.delenv(name, raising=False)
+    # The instance metadata service is not on loopback: never ask it.
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", SERVER_KEY_ID)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SERVER_SECRET_KEY)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/stratograph-test-config")
