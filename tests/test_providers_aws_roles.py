@@ -111,8 +111,8 @@ async def test_an_organization_lists_every_member_account_each_record_with_its_a
         "member2",
         "member3",
     }
-    for account in [PRIMARY_ACCOUNT, *aws_org.members]:
-        assert instance_names(records, account) == sorted(aws_org.instances[account])
+    for account_id in [PRIMARY_ACCOUNT, *aws_org.members]:
+        assert instance_names(records, account_id) == sorted(aws_org.instances[account_id])
     buckets = {r.account: r.name for r in records if r.native_type == kinds.S3_BUCKET}
     assert buckets == aws_org.buckets
     # and every AssumeRole carried the external ID: the management role once, each member role
@@ -164,7 +164,8 @@ async def test_a_suspended_account_is_reported_and_not_planned(aws_org: AwsOrgan
     accounts = {a.account_id: a for a in await inventory.accounts()}
     # then it is SUSPENDED with a reason, and planning it refuses
     assert accounts[closed].status == AccountStatus.SUSPENDED
-    assert accounts[closed].error is not None and closed in accounts[closed].error.message
+    reason = accounts[closed].error
+    assert reason is not None and closed in reason.message
     with pytest.raises(ProviderError):
         await inventory.plan_account(accounts[closed])
     await inventory.close()
