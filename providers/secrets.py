@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -49,6 +50,12 @@ class AwsRoleSecret(_Redacted):
     member_role_name: str | None = None
     # Empty: every region enabled for the account.
     regions: tuple[str, ...] = ()
+
+
+def new_external_id() -> str:
+    """A fresh external ID for a role credential: random, never chosen by a user, so no tenant
+    can name (and so borrow) the trust that another tenant's role grants this server."""
+    return secrets.token_urlsafe(24)
 
 
 @dataclass(frozen=True, repr=False)
