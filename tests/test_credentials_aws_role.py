@@ -169,7 +169,7 @@ async def test_updates_keep_the_external_id(gql: GraphQLClient, runtime: Runtime
     token = await user_token(runtime)
     added = (await add(gql, token, role()))["credential"]
     # when it is renamed, given another role, switched to a key and back to a role
-    changes = [
+    changes: list[dict[str, Any]] = [
         {"name": "renamed"},
         {"secret": role(f"arn:aws:iam::{PRIMARY_ACCOUNT}:role/Other", regions=["eu-west-1"])},
         {"secret": aws_secret().input},
