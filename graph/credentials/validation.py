@@ -147,9 +147,7 @@ def check_aws_role(
         )
     if len(problems.errors) > before:
         return None
-    return AwsRoleSecret(
-        role_arn=arn, member_role_name=member, regions=tuple(sorted(set(chosen)))
-    )
+    return AwsRoleSecret(role_arn=arn, member_role_name=member, regions=tuple(sorted(set(chosen))))
 
 
 def _uuid_field(value: str | None, name: str, problems: Problems) -> str | None:
