@@ -18,7 +18,13 @@ from tests import test_sync_end_to_end
 from tests.factories import access_token, create_user
 from tests.graphql_client import GraphQLClient
 from tests.standins.aws import PRIMARY_ACCOUNT
-from tests.standins.aws_org import SINGLE_ROLE, AwsOrganization
+from tests.standins.aws_org import (
+    MANAGEMENT_ROLE,
+    MEMBER_ROLE,
+    ORG_REGIONS,
+    SINGLE_ROLE,
+    AwsOrganization,
+)
 from tests.test_sync_end_to_end import Served, by_name
 
 pytestmark = pytest.mark.usefixtures("server_identity")
@@ -62,14 +68,16 @@ class Client:
         return response.ok()
 
 
-async def add_role(served: Served, role_arn: str) -> tuple[CloudCredentialRow, Client]:
+async def add_role(
+    served: Served, role_arn: str, **extra: Any
+) -> tuple[CloudCredentialRow, Client]:
     user = await create_user(served.runtime)
     call = Client(served, access_token(served.runtime, user))
     variables = {
         "input": {
             "name": "role",
             "defaultRegion": "us-east-1",
-            "secret": {"awsRole": {"roleArn": role_arn}},
+            "secret": {"awsRole": {"roleArn": role_arn, **extra}},
         }
     }
     added = (await call(ADD, variables))["addCredential"]
@@ -127,6 +135,29 @@ async def test_a_role_credential_syncs_end_to_end_and_its_temporary_keys_stay_in
     assert "management-1" in places["database"]  # the dump holds the inventory
     for key in issued:
         assert [where for where, text in places.items() if key in text] == []
+
+
+async def test_an_organization_credential_syncs_every_account_through_the_engine(
+    serve: Any, aws_org: AwsOrganization
+) -> None:
+    # given a credential covering the organization (the engine lists its plan() at once)
+    served: Served = await serve(aws=aws_org)
+    credential, call = await add_role(
+        served, MANAGEMENT_ROLE, memberRoleName=MEMBER_ROLE, regions=list(ORG_REGIONS)
+    )
+    # when the user syncs it
+    states = await served.sync_and_follow(credential, call.token)
+    # then every account's resources are stored, each with its account
+    assert states[-1]["status"] == "SUCCEEDED", states[-1]["errors"]
+    rows = await served.inventory(credential)
+    instances: dict[str, list[str]] = {}
+    for row in rows:
+        if row.native_type == "AWS::EC2::Instance":
+            instances.setdefault(row.account, []).append(row.name)
+    assert {a: sorted(n) for a, n in instances.items()} == {
+        a: sorted(n) for a, n in aws_org.instances.items()
+    }
+    assert {c.external_id for c in aws_org.gate.state.assume_role_calls} == {credential.external_id}
 
 
 async def test_a_denied_role_fails_the_sync_with_auth_failed_and_the_health_says_why(
