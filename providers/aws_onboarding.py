@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from db.models import CloudCredentialRow
-from providers.base import ProviderError
+from providers.base import ERROR_AUTH, ProviderError
 from providers.endpoints import CloudEndpoints
 from providers.secrets import AwsRoleSecret
 from providers.threads import run_blocking
@@ -73,7 +73,7 @@ def server_identity(endpoints: CloudEndpoints) -> ServerIdentity:
         raise translate_client_error(exc, "read this server's own AWS identity") from None
     except BotoCoreError as exc:
         raise ProviderError(
-            "AUTH_FAILED",
+            ERROR_AUTH,
             f"This server's own AWS identity could not be read ({type(exc).__name__}).",
         ) from None
     arn = str(answer.get("Arn", "arn:aws:"))
