@@ -20,10 +20,11 @@ from typing import Any
 import boto3
 
 from db.enums import AccountStatus
-from providers.aws import in_thread
+from providers.aws import AwsInventory, in_thread
 from providers.aws_kinds import GLOBAL_KINDS, REGIONAL_KINDS
 from providers.aws_roles import AwsRoleInventory, assumed_session, refusal
 from providers.base import (
+    ERROR_AUTH,
     ERROR_PERMISSION,
     ERROR_PROVIDER,
     GLOBAL_REGION,
@@ -127,3 +128,14 @@ def _account_info(account_id: str, item: dict[str, Any]) -> CloudAccountInfo:
         "kept and it is listed again once it is active.",
     )
     return CloudAccountInfo(account_id, shown, status, error)
+
+
+def role_inventory(role: AwsRoleSecret, external_id: str | None, **options: Any) -> AwsInventory:
+    """The inventory of a role credential: one account, or an Organization."""
+    if not external_id:
+        raise ProviderError(
+            ERROR_AUTH, "This role credential has no external ID; add it again to get one."
+        )
+    if role.member_role_name:
+        return AwsOrganizationInventory(role, external_id, **options)
+    return AwsRoleInventory(role, external_id, **options)

@@ -200,16 +200,3 @@ class AwsRoleInventory(AwsInventory):
         if self._none_chosen:
             return []
         return super()._enabled_regions(account)
-
-
-def role_inventory(role: AwsRoleSecret, external_id: str | None, **options: Any) -> AwsInventory:
-    """The inventory of a role credential: one account, or an Organization."""
-    if not external_id:
-        raise ProviderError(
-            ERROR_AUTH, "This role credential has no external ID; add it again to get one."
-        )
-    if role.member_role_name:
-        from providers.aws_organizations import AwsOrganizationInventory
-
-        return AwsOrganizationInventory(role, external_id, **options)
-    return AwsRoleInventory(role, external_id, **options)

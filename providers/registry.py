@@ -60,7 +60,7 @@ def inventory_for(
             page_size=page_size,
         )
     if row.provider == Provider.AWS and isinstance(secret, AwsRoleSecret):
-        from providers.aws_roles import role_inventory
+        from providers.aws_organizations import role_inventory
 
         return role_inventory(
             secret,

@@ -11,8 +11,7 @@ import pytest
 from db.enums import AccountStatus
 from providers import aws_kinds as kinds
 from providers.aws import AwsInventory
-from providers.aws_organizations import AwsOrganizationInventory
-from providers.aws_roles import role_inventory
+from providers.aws_organizations import AwsOrganizationInventory, role_inventory
 from providers.base import (
     ERROR_AUTH,
     ERROR_PERMISSION,
