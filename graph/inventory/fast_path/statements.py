@@ -1,0 +1,214 @@
+"""The page statement of a plan, built once per shape with the regular read path's modules.
+
+The select comes from the same pieces the `resources` resolver uses — `OwnerScope` (the one
+scoping helper), `ResourceCriteria.apply`, `resource_ordering` and keyset `seek` — with the
+caller's id and the cursor's key values as named bind parameters. The statement is compiled once
+per (columns, criteria, ordering, direction, size, cursor or not) and reused, so a request only
+fills in its own values. The caller's account state (active, revocation cut-off, role, two-factor)
+is read by the same statement through scalar subqueries, so a revoked token is caught in the very
+snapshot the page is read from.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Select, bindparam, func
+from sqlalchemy.engine import Dialect
+
+from db.models import CloudResourceRow, UserRow
+from db.scoping import OwnerScope
+from graph.connections.keyset import Ordering, PageRequest, seek
+from graph.inventory.columns import RESOURCE_COLUMNS
+from graph.inventory.filters import ResourceCriteria
+
+USER = "fast_user"
+ACCOUNT_COLUMNS = ("account_is_active", "account_tokens_valid_after", "account_role", "account_totp")
+_BY_NAME = {column.key: column for column in RESOURCE_COLUMNS}
+# What each node field reads (ordering keys are added to these).
+FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "id": ("id",),
+    "provider": ("provider",),
+    "type": ("type",),
+    "nativeType": ("native_type",),
+    "resourceId": ("resource_id",),
+    "name": ("name",),
+    "region": ("region",),
+    "account": ("account",),
+    "status": ("status",),
+    "tags": ("tags",),
+    "metadata": ("metadata_",),
+    "configuration": ("configuration",),
+    "costPerHour": ("cost_per_hour",),
+    "estimatedMonthlyCost": ("cost_per_hour",),
+    "costSource": ("cost_per_hour", "cost_source"),
+    "firstSeenAt": ("first_seen_at",),
+    "lastSyncedAt": ("last_synced_at",),
+    "deletedAt": ("deleted_at",),
+    "__typename": (),
+}
+# The columns an ordering's key extractors read (`SortKey.extract` takes the row).
+ORDERING_COLUMNS: dict[str, tuple[str, ...]] = {
+    "NAME": ("name", "id"),
+    "LAST_SYNCED_AT": ("last_synced_at", "id"),
+    "FIRST_SEEN_AT": ("first_seen_at", "id"),
+    "COST": ("cost_per_hour", "id"),
+}
+
+
+def key_name(index: int) -> str:
+    return f"fast_key_{index}"
+
+
+@dataclass(frozen=True, slots=True)
+class PageShape:
+    columns: tuple[str, ...]
+    criteria: ResourceCriteria
+    ordering: Ordering
+    forward: bool
+    size: int
+    with_cursor: bool
+
+    @property
+    def cache_key(self) -> tuple[Any, ...]:
+        return (
+            self.columns,
+            self.criteria,
+            self.ordering.name,
+            self.forward,
+            self.size,
+            self.with_cursor,
+        )
+
+
+def columns_for(fields: Sequence[str], ordering: Ordering) -> tuple[str, ...]:
+    field_name = ordering.name.split(":")[1]
+    wanted = {column for name in fields for column in FIELD_COLUMNS[name]}
+    wanted.update(ORDERING_COLUMNS[field_name])
+    return tuple(column.key for column in RESOURCE_COLUMNS if column.key in wanted)
+
+
+def _scope() -> OwnerScope:
+    # The caller's id is a parameter of the compiled statement, filled per request.
+    return OwnerScope(cast(uuid.UUID, bindparam(USER, type_=UserRow.id.type)))
+
+
+def page_statement(shape: PageShape) -> Select[Any]:
+    scope = _scope()
+    columns = [_BY_NAME[name] for name in shape.columns]
+    account = [
+        scope.users(column).scalar_subquery().label(label)
+        for column, label in zip(
+            (UserRow.is_active, UserRow.tokens_valid_after, UserRow.role, UserRow.totp_enabled),
+            ACCOUNT_COLUMNS,
+            strict=True,
+        )
+    ]
+    statement = shape.criteria.apply(
+        scope.select_columns(CloudResourceRow, *columns, *account)
+    )
+    start = (
+        tuple(
+            bindparam(key_name(index), type_=_key_type(key.expression))
+            for index, key in enumerate(shape.ordering.keys)
+        )
+        if shape.with_cursor
+        else None
+    )
+    request = PageRequest(size=shape.size, forward=shape.forward, cursor=None)
+    return seek(statement, shape.ordering, request, start)
+
+
+def _key_type(expression: Any) -> Any:
+    return expression.type
+
+
+def account_statement() -> Select[Any]:
+    """The caller's account state alone (an empty page has no row to carry it)."""
+    scope = _scope()
+    return scope.users(
+        UserRow.is_active, UserRow.tokens_valid_after, UserRow.role, UserRow.totp_enabled
+    )
+
+
+def count_statement(criteria: ResourceCriteria) -> Select[Any]:
+    scope = _scope()
+    return criteria.apply(scope.select_columns(CloudResourceRow, func.count()))
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """A statement as the driver runs it: SQL text and its positional arguments."""
+
+    sql: str
+    arguments: tuple[Any, ...]
+    # Positions of the per-request parameters, with the bind processor of each.
+    slots: tuple[tuple[int, str, Callable[[Any], Any] | None], ...]
+
+    def bind(self, values: dict[str, Any]) -> list[Any]:
+        arguments = list(self.arguments)
+        for position, name, process in self.slots:
+            value = values[name]
+            arguments[position] = process(value) if process is not None else value
+        return arguments
+
+
+def compile_positional(statement: Select[Any], dialect: Dialect) -> Compiled:
+    compiled = statement.compile(dialect=dialect)
+    placeholders = {
+        name: None for name, bind in compiled.binds.items() if bind.value is None and bind.required
+    }
+    state = compiled.construct_expanded_state(placeholders)
+    processors = state.processors
+    arguments = []
+    slots = []
+    for position, name in enumerate(state.positiontup or ()):
+        value = state.parameters[name]
+        process = processors.get(name)
+        if name in placeholders:
+            slots.append((position, name, process))
+            arguments.append(None)
+        else:
+            arguments.append(process(value) if process is not None and value is not None else value)
+    return Compiled(state.statement, tuple(arguments), tuple(slots))
+
+
+class StatementCache:
+    """Compiled page statements by shape, least recently used first out."""
+
+    def __init__(self, dialect: Dialect, size: int = 512) -> None:
+        self.dialect = dialect
+        self.size = size
+        self._entries: OrderedDict[tuple[Any, ...], tuple[Select[Any], Compiled | None]] = (
+            OrderedDict()
+        )
+
+    def page(self, shape: PageShape) -> tuple[Select[Any], Compiled | None]:
+        return self._get(("page", *shape.cache_key), lambda: page_statement(shape))
+
+    def count(self, criteria: ResourceCriteria) -> tuple[Select[Any], Compiled | None]:
+        return self._get(("count", criteria), lambda: count_statement(criteria))
+
+    def account(self) -> tuple[Select[Any], Compiled | None]:
+        return self._get(("account",), account_statement)
+
+    def _get(
+        self, key: tuple[Any, ...], build: Callable[[], Select[Any]]
+    ) -> tuple[Select[Any], Compiled | None]:
+        found = self._entries.get(key)
+        if found is not None:
+            self._entries.move_to_end(key)
+            return found
+        statement = build()
+        # Positional SQL for asyncpg; SQLite runs the statement object through SQLAlchemy.
+        compiled = (
+            compile_positional(statement, self.dialect) if self.dialect.name == "postgresql" else None
+        )
+        self._entries[key] = (statement, compiled)
+        if len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+        return statement, compiled
