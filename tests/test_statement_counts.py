@@ -167,3 +167,32 @@ async def test_a_page_of_resources_with_their_relations_costs_constant_statement
     # and the statements do not depend on the page size: auth, page, one relations batch
     # (both directions, the other ends joined); PostgreSQL adds one set_config each
     assert counter.count == (3 if backend == "sqlite" else 6), counter.statements
+
+
+PLAIN_PAGE = """
+query {
+  resources(first: 100) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node { id name provider type status tags costPerHour lastSyncedAt } }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("rows", [1, 10, 100])
+async def test_a_plain_page_of_resources_costs_constant_statements(
+    gql: GraphQLClient, runtime: Runtime, backend: str, rows: int
+) -> None:
+    # given `rows` resources
+    owner = await create_user(runtime)
+    credential = await create_credential(runtime, owner)
+    await insert_resources(runtime, [resource_values(credential, i) for i in range(rows)])
+    token = access_token(runtime, owner)
+    # when a page of plain fields is read (the read fast path serves it)
+    with counting_statements(runtime) as counter:
+        response = await gql(PLAIN_PAGE, token=token)
+    assert len(response.ok()["resources"]["edges"]) == rows
+    # then one transaction holds it all: the page (which also reads the caller's account) and
+    # the total count; PostgreSQL adds the set_config, sent with BEGIN in one round trip
+    assert counter.count == (2 if backend == "sqlite" else 3), counter.statements
