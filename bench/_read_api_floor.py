@@ -21,12 +21,12 @@ from graph.node import to_global_id
 from graph.runtime import Runtime
 
 HOURS_PER_MONTH = 730
-Handler = Callable[[asyncpg.Connection, uuid.UUID], Awaitable[dict[str, Any]]]
+Handler = Callable[[asyncpg.Connection, uuid.UUID, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 PAGE = """
 SELECT id, name, provider, type, native_type, resource_id, region, account, status, tags,
        cost_per_hour, last_synced_at
-FROM resources WHERE user_id = $1 AND deleted_at IS NULL ORDER BY name, id LIMIT 101
+FROM resources WHERE user_id = $1 AND deleted_at IS NULL ORDER BY name, id LIMIT $2
 """
 CREDENTIALS = (
     "SELECT id, name, provider FROM cloud_credentials WHERE user_id = $1 ORDER BY name, id"
@@ -113,7 +113,8 @@ class Floor:
 
     def _endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            await request.body()
+            # `{"first": N}` sizes the resources page (100 when not given).
+            options = orjson.loads(await request.body() or b"{}")
             token = request.headers["authorization"].partition(" ")[2]
             claims = self.runtime.signer.verify_access(token)
             assert self.pool is not None
@@ -127,7 +128,7 @@ class Floor:
                         return Response(status_code=401)
                 async with connection.transaction():
                     await self._act_as(connection, claims.user_id)
-                    data = await handler(connection, claims.user_id)
+                    data = await handler(connection, claims.user_id, options)
             return Response(orjson.dumps({"data": data}), media_type="application/json")
 
         return endpoint
@@ -138,8 +139,11 @@ class Floor:
             str(user_id),
         )
 
-    async def resources(self, connection: asyncpg.Connection, user_id: uuid.UUID) -> dict[str, Any]:
-        rows = await connection.fetch(PAGE, user_id)
+    async def resources(
+        self, connection: asyncpg.Connection, user_id: uuid.UUID, options: dict[str, Any]
+    ) -> dict[str, Any]:
+        size = int(options.get("first", 100))
+        rows = await connection.fetch(PAGE, user_id, size + 1)
         binding = f"resources:NAME:ASC|{user_id}"
         edges = [
             {
@@ -159,13 +163,13 @@ class Floor:
                     "lastSyncedAt": r["last_synced_at"].isoformat(),
                 },
             }
-            for r in rows[:100]
+            for r in rows[:size]
         ]
-        page_info = {"hasNextPage": len(rows) > 100, "endCursor": edges[-1]["cursor"]}
+        page_info = {"hasNextPage": len(rows) > size, "endCursor": edges[-1]["cursor"]}
         return {"resources": {"pageInfo": page_info, "edges": edges}}
 
     async def credentials(
-        self, connection: asyncpg.Connection, user_id: uuid.UUID
+        self, connection: asyncpg.Connection, user_id: uuid.UUID, _: dict[str, Any]
     ) -> dict[str, Any]:
         credentials = await connection.fetch(CREDENTIALS, user_id)
         ids = [c["id"] for c in credentials]
@@ -212,7 +216,9 @@ class Floor:
             )
         return {"credentials": listed}
 
-    async def dashboard(self, connection: asyncpg.Connection, user_id: uuid.UUID) -> dict[str, Any]:
+    async def dashboard(
+        self, connection: asyncpg.Connection, user_id: uuid.UUID, _: dict[str, Any]
+    ) -> dict[str, Any]:
         providers = await connection.fetch(PER_PROVIDER, user_id)
         services = await connection.fetch(PER_SERVICE, user_id)
         regions = await connection.fetch(PER_REGION, user_id)
