@@ -109,6 +109,9 @@ class DocumentPlan:
     # Variables that `@skip`/`@include` read: their values pick the shape.
     condition_variables: tuple[str, ...]
     shapes: dict[tuple[Any, ...], OperationPlan | None] = field(default_factory=dict)
+    # Without variables, the cost, text and rate-limit checks only depend on the document:
+    # (passes the cost and text checks, the root field calls), kept after the first request.
+    unvaried: tuple[bool, list[Any]] | None = None
 
 
 class _Directives(Visitor):

@@ -121,12 +121,11 @@ class FastPath:
             (key, self._page(page, coerced, user_id) if page is not None else None)
             for key, page in shape.roots
         ]
-        if check_cost(self.graphql, plan.document, plan.operation, variables) is not None:
-            raise _Fallback
-        if check_operation_text(plan.document, query, variables) is not None:
+        passes, calls = self._checks(plan, query, variables)
+        if not passes:
             raise _Fallback
         set_user(user_id)
-        verdict = await self._count(request, plan, variables, user_id)
+        verdict = await self._count(request, calls, user_id)
         try:
             result = await read(
                 self.runtime.database,
@@ -208,14 +207,27 @@ class FastPath:
         context = (page, shape, request, ordering, binding)
         return context, PageRead(Read(*self.statements.page(shape), values), count)
 
-    async def _count(
-        self, request: Request, plan: DocumentPlan, variables: dict[str, Any], user_id: uuid.UUID
-    ) -> Any:
+    def _checks(
+        self, plan: DocumentPlan, query: str, variables: dict[str, Any]
+    ) -> tuple[bool, list[Any]]:
+        """The cost limit and the input-text check the regular path runs before any resolver,
+        and the root field calls it counts against the rate limits."""
+        if not variables and plan.unvaried is not None:
+            return plan.unvaried
+        passes = (
+            check_cost(self.graphql, plan.document, plan.operation, variables) is None
+            and check_operation_text(plan.document, query, variables) is None
+        )
+        found = (passes, root_field_calls(plan.document, plan.operation, variables))
+        if not variables:
+            plan.unvaried = found
+        return found
+
+    async def _count(self, request: Request, calls: list[Any], user_id: uuid.UUID) -> Any:
         """Count the operation against the rate limits, as `RateLimits` would; a refusal (and
         any later hand-over) is answered by the regular path with this same verdict."""
         client = request.client
         ip = self.proxies.client_ip(client.host if client else None, request.headers)
-        calls = root_field_calls(plan.document, plan.operation, variables)
         # The e-mail only keys log-in and own-account fields, which never take this path.
         caller = Caller(ip[:64], str(user_id), None)
         try:
