@@ -10,7 +10,8 @@ unprivileged `stratograph_app` role so row-level security applies. The floor
 Cases: `resources(first: 100)` and `resources(first: 10)`, with pageInfo, cursors and 12 node
 fields. For each: wrk with BENCH_CONNECTIONS connections for BENCH_SECONDS (req/s, and the
 server process's CPU time per request from /proc), then one connection (p50/p99 latency).
-BENCH_PRODUCT_SOURCE names another checkout of the code to serve as the product (a "before").
+BENCH_ROUNDS interleaved rounds (medians reported); BENCH_BEFORE_SOURCE names another checkout of
+the code, served alongside as a "before".
 Needs `wrk` on PATH and PostgreSQL (BENCH_POSTGRES_DSN, else TEST_POSTGRES_DSN).
 
     BENCH_SECONDS=10 python -m bench read_http
@@ -49,7 +50,13 @@ OTHER_RESOURCES = int(ENV("BENCH_OTHER_RESOURCES", "10000"))
 CREDENTIALS = int(ENV("BENCH_CREDENTIALS", "10"))
 SECONDS = float(ENV("BENCH_SECONDS", "10"))
 CONNECTIONS = int(ENV("BENCH_CONNECTIONS", "32"))
-PRODUCT_SOURCE = ENV("BENCH_PRODUCT_SOURCE", "")
+ROUNDS = int(ENV("BENCH_ROUNDS", "3"))
+# Another checkout of the code (e.g. `git archive main | tar -x -C /tmp/main`), served as a third
+# server on the same database: the "before".
+BEFORE_SOURCE = ENV("BENCH_BEFORE_SOURCE", "")
+# A directory: py-spy (when on PATH) samples the product during each loaded run and leaves its
+# collapsed stacks there; the heaviest functions by own time are printed.
+PYSPY_DIR = ENV("BENCH_PYSPY_DIR", "")
 ADMIN_DSN = ENV(
     "BENCH_POSTGRES_DSN", ENV("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1/postgres")
 )
@@ -120,7 +127,13 @@ def _cpu_seconds(pid: int) -> float:
 
 def _wrk(url: str, script: Path, connections: int, seconds: float) -> dict[str, float]:
     threads = min(2, connections)
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--latency",
+    ]
     output = subprocess.run(
         [*command, "-s", str(script), url], check=True, capture_output=True, text=True
     ).stdout
@@ -141,19 +154,47 @@ def _millis(text: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def _measure(label: str, pid: int, url: str, script: Path) -> dict[str, object]:
+def _loaded(pid: int, url: str, script: Path, profile: str | None = None) -> dict[str, float]:
+    """req/s and the server's CPU ms per request under CONNECTIONS connections."""
+    spy = None
+    py_spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if profile and PYSPY_DIR and py_spy:
+        output = Path(PYSPY_DIR) / f"{profile}.txt"
+        command = [py_spy, "record", "-p", str(pid), "-d", str(max(1, round(SECONDS))), "-r"]
+        spy = subprocess.Popen(
+            [*command, "200", "-f", "raw", "-o", str(output), "--nonblocking"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     before = _cpu_seconds(pid)
     loaded = _wrk(url, script, CONNECTIONS, SECONDS)
     cpu = (_cpu_seconds(pid) - before) / loaded["requests"] * 1000
-    single = _wrk(url, script, 1, max(3.0, SECONDS / 2))
-    return {
-        "server": label,
-        "req/s": f"{loaded['rate']:.0f}",
-        "CPU ms/req": f"{cpu:.2f}",
-        "1-conn p50/p99 ms": f"{single['p50']:.2f}/{single['p99']:.2f}",
-        "_rate": loaded["rate"],
-        "_cpu": cpu,
-    }
+    if spy is not None:
+        spy.wait(timeout=120)
+        _print_profile(Path(PYSPY_DIR) / f"{profile}.txt")
+    return {"rate": loaded["rate"], "cpu": cpu}
+
+
+def _median(runs: list[dict[str, float]], key: str) -> float:
+    return sorted(run[key] for run in runs)[len(runs) // 2]
+
+
+def _print_profile(path: Path, top: int = 25) -> None:
+    """Own-time shares by function (the leaf frame of each sample) from py-spy's raw output."""
+    if not path.exists():
+        return
+    own: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        leaf = stack.split(";")[-1]
+        own[leaf] = own.get(leaf, 0) + int(count)
+        total += int(count)
+    print(f"  py-spy {path.name}: {total} samples, own time", file=sys.stderr)
+    for leaf, count in sorted(own.items(), key=lambda item: -item[1])[:top]:
+        print(f"    {count / total:6.1%}  {leaf}", file=sys.stderr)
 
 
 def _script(directory: str, name: str, body: bytes, token: str) -> Path:
@@ -166,7 +207,19 @@ def _script(directory: str, name: str, body: bytes, token: str) -> Path:
     return path
 
 
-def _same_data(product: str, floor: str, body: bytes, token: str, first: int) -> None:
+def _without_cursors(value: object) -> object:
+    if isinstance(value, dict):
+        return {
+            k: _without_cursors(v) for k, v in value.items() if k not in ("cursor", "endCursor")
+        }
+    if isinstance(value, list):
+        return [_without_cursors(item) for item in value]
+    return value
+
+
+def _same_data(
+    product: str, floor: str, body: bytes, token: str, first: int, *, cursors: bool = True
+) -> None:
     headers = {
         "authorization": f"Bearer {token}",
         "host": "bench.example",
@@ -175,6 +228,8 @@ def _same_data(product: str, floor: str, body: bytes, token: str, first: int) ->
     }
     ours = httpx.post(product, content=body, headers=headers).json()
     theirs = httpx.post(floor, content=orjson.dumps({"first": first}), headers=headers).json()
+    if not cursors:  # another version of the code may sign cursors another way
+        ours, theirs = _without_cursors(ours), _without_cursors(theirs)
     if ours != theirs:
         raise AssertionError(f"the product and the floor answer differently for first: {first}")
 
@@ -235,33 +290,68 @@ def main() -> list[dict[str, object]]:
             secret_key, token = asyncio.run(_load(name, directory))
             url = sqlalchemy_url(_as_app_role(ADMIN_DSN), name)
             env = _server_env(url, secret_key, vault_key)
-            product_port, floor_port = _free_port(), _free_port()
-            source = PRODUCT_SOURCE or str(ROOT)
+            product_port, floor_port, before_port = _free_port(), _free_port(), _free_port()
+            source = str(ROOT)
             product_env = {**env, "PYTHONPATH": source}
             serve = [sys.executable, "-m", "stratograph", "serve", "--port", str(product_port)]
             floor = [sys.executable, "-m", "bench.read_http", "floor", str(floor_port)]
             processes.append(subprocess.Popen(serve, env=product_env, cwd=source))
             processes.append(subprocess.Popen(floor, env={**env, "PYTHONPATH": str(ROOT)}))
+            if BEFORE_SOURCE:
+                before = [sys.executable, "-m", "stratograph", "serve", "--port", str(before_port)]
+                processes.append(
+                    subprocess.Popen(
+                        before, env={**env, "PYTHONPATH": BEFORE_SOURCE}, cwd=BEFORE_SOURCE
+                    )
+                )
+                _wait_for(before_port, processes[2])
             _wait_for(product_port, processes[0])
             _wait_for(floor_port, processes[1])
+            servers = [("stratograph serve", processes[0].pid, product_port, "/graphql")]
+            if BEFORE_SOURCE:
+                servers.append(
+                    ("before (" + BEFORE_SOURCE + ")", processes[2].pid, before_port, "/graphql")
+                )
+            servers.append(("floor", processes[1].pid, floor_port, "/resources"))
             rows: list[dict[str, object]] = []
             for label, first in CASES:
                 query = RESOURCES_QUERY.replace("first: 100", f"first: {first}")
                 body = orjson.dumps({"query": query})
-                product = f"http://127.0.0.1:{product_port}/graphql"
-                by_hand = f"http://127.0.0.1:{floor_port}/resources"
-                _same_data(product, by_hand, body, token, first)
-                ours = _measure("stratograph serve", processes[0].pid, product, _script(
-                    directory, f"product{first}", body, token
-                ))
-                theirs = _measure("floor", processes[1].pid, by_hand, _script(
-                    directory, f"floor{first}", orjson.dumps({"first": first}), token
-                ))
-                for row in (ours, theirs):
-                    rows.append({"case": label, **{k: v for k, v in row.items() if k[0] != "_"}})
-                rows[-2]["× floor req/s"] = f"{float(ours['_rate']) / float(theirs['_rate']):.2f}"
-                rows[-2]["× floor CPU"] = f"{float(ours['_cpu']) / float(theirs['_cpu']):.2f}"
-                print(f"  {rows[-2]}\n  {rows[-1]}", file=sys.stderr, flush=True)
+                floor_body = orjson.dumps({"first": first})
+                url = {name: f"http://127.0.0.1:{port}{path}" for name, _, port, path in servers}
+                scripts = {
+                    name: _script(
+                        directory,
+                        f"s{n}-{first}",
+                        floor_body if path == "/resources" else body,
+                        token,
+                    )
+                    for n, (name, _, _, path) in enumerate(servers)
+                }
+                for index, (name, *_) in enumerate(servers[:-1]):
+                    _same_data(url[name], url["floor"], body, token, first, cursors=index == 0)
+                runs: dict[str, list[dict[str, float]]] = {name: [] for name, *_ in servers}
+                for round_ in range(ROUNDS):  # interleaved: load drifts hit every server alike
+                    for name, pid, _, _ in servers:
+                        profile = f"{name.split()[0]}-first-{first}" if round_ == 0 else None
+                        runs[name].append(_loaded(pid, url[name], scripts[name], profile))
+                floor_rate = _median(runs["floor"], "rate")
+                floor_cpu = _median(runs["floor"], "cpu")
+                for name, _, _, _ in servers:
+                    single = _wrk(url[name], scripts[name], 1, max(3.0, SECONDS / 2))
+                    rate, cpu = _median(runs[name], "rate"), _median(runs[name], "cpu")
+                    rows.append(
+                        {
+                            "case": label,
+                            "server": name,
+                            "req/s": f"{rate:.0f}",
+                            "× floor req/s": f"{rate / floor_rate:.2f}",
+                            "CPU ms/req": f"{cpu:.2f}",
+                            "× floor CPU": f"{cpu / floor_cpu:.2f}",
+                            "1-conn p50/p99 ms": f"{single['p50']:.2f}/{single['p99']:.2f}",
+                        }
+                    )
+                    print(f"  {rows[-1]}", file=sys.stderr, flush=True)
             return rows
     finally:
         for process in processes:

@@ -29,15 +29,11 @@ KeyKind = Literal["str", "int", "float", "datetime", "uuid"]
 
 # v2: BLAKE2b MACs (v1 cursors, HMAC-SHA256, are refused like any other cursor not made here).
 _KEY_LABEL = b"stratograph/connection-cursor/v2"
-_MAC_BYTES = 16
+_MAC_BYTES = 16  # a cursor is base64url(payload JSON ‖ MAC)
 _MAX_CURSOR_CHARS = 2048
 
 
 _URL_SAFE = bytes.maketrans(b"+/", b"-_")
-
-
-def _b64(raw: bytes) -> str:
-    return binascii.b2a_base64(raw, newline=False).translate(_URL_SAFE).rstrip(b"=").decode()
 
 
 def _unb64(text: str) -> bytes:
@@ -93,10 +89,7 @@ class CursorCodec:
             ]
             payload = orjson.dumps(encoded)
             mac = blake2b(prefix + payload, key=key, digest_size=_MAC_BYTES).digest()
-            # `_b64(payload) + "." + _b64(mac)`, decoded once.
-            body = b2a(payload, newline=False).translate(_URL_SAFE).rstrip(b"=")
-            signature = b2a(mac, newline=False).translate(_URL_SAFE).rstrip(b"=")
-            return (body + b"." + signature).decode()
+            return b2a(payload + mac, newline=False).translate(_URL_SAFE).rstrip(b"=").decode()
 
         return encode
 
@@ -105,9 +98,9 @@ class CursorCodec:
         try:
             if len(cursor) > _MAX_CURSOR_CHARS:
                 raise ValueError("cursor too long")
-            body, _, signature = cursor.partition(".")
-            payload = _unb64(body)
-            if not hmac.compare_digest(_unb64(signature), self._mac(binding, payload)):
+            raw_cursor = _unb64(cursor)
+            payload, signature = raw_cursor[:-_MAC_BYTES], raw_cursor[-_MAC_BYTES:]
+            if not payload or not hmac.compare_digest(signature, self._mac(binding, payload)):
                 raise ValueError("bad signature")
             raw = orjson.loads(payload)
             if not isinstance(raw, list) or len(raw) != len(kinds):

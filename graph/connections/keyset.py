@@ -26,6 +26,9 @@ class SortKey:
     # Reads the key's value from a fetched row (the same value the expression computes in SQL).
     extract: Callable[[Any], Any]
     descending: bool = False
+    # The row column holding the value, when the key is a plain column (`extract` reads it):
+    # lets a reader fetch every key of a row by position at once.
+    column: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

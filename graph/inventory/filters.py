@@ -234,7 +234,7 @@ def _related(relation_type: str, direction: str, given_id: uuid.UUID) -> ColumnE
 
 
 def _id_key(descending: bool) -> SortKey:
-    return SortKey(CloudResourceRow.id, "uuid", lambda row: row.id, descending)
+    return SortKey(CloudResourceRow.id, "uuid", lambda row: row.id, descending, "id")
 
 
 def resource_ordering(order: ResourceOrder | None, prefix: str = "resources") -> Ordering:
@@ -243,18 +243,26 @@ def resource_ordering(order: ResourceOrder | None, prefix: str = "resources") ->
     name = f"{prefix}:{field.value}:{'DESC' if descending else 'ASC'}"
     if field == ResourceOrderField.NAME:
         keys: tuple[SortKey, ...] = (
-            SortKey(CloudResourceRow.name, "str", lambda row: row.name, descending),
+            SortKey(CloudResourceRow.name, "str", lambda row: row.name, descending, "name"),
         )
     elif field == ResourceOrderField.LAST_SYNCED_AT:
         keys = (
             SortKey(
-                CloudResourceRow.last_synced_at, "datetime", lambda r: r.last_synced_at, descending
+                CloudResourceRow.last_synced_at,
+                "datetime",
+                lambda r: r.last_synced_at,
+                descending,
+                "last_synced_at",
             ),
         )
     elif field == ResourceOrderField.FIRST_SEEN_AT:
         keys = (
             SortKey(
-                CloudResourceRow.first_seen_at, "datetime", lambda r: r.first_seen_at, descending
+                CloudResourceRow.first_seen_at,
+                "datetime",
+                lambda r: r.first_seen_at,
+                descending,
+                "first_seen_at",
             ),
         )
     else:

@@ -264,6 +264,7 @@ class FastPath:
                 ordering=ordering,
                 codec=self.codec,
                 binding=binding,
+                index=index,
             )
         except (Unwritable, KeyError, TypeError, ValueError, AttributeError) as error:
             raise _Fallback from error
