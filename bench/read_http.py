@@ -193,8 +193,8 @@ def _print_profile(path: Path, top: int = 25) -> None:
         own[leaf] = own.get(leaf, 0) + int(count)
         total += int(count)
     print(f"  py-spy {path.name}: {total} samples, own time", file=sys.stderr)
-    for leaf, count in sorted(own.items(), key=lambda item: -item[1])[:top]:
-        print(f"    {count / total:6.1%}  {leaf}", file=sys.stderr)
+    for leaf, samples in sorted(own.items(), key=lambda item: -item[1])[:top]:
+        print(f"    {samples / total:6.1%}  {leaf}", file=sys.stderr)
 
 
 def _script(directory: str, name: str, body: bytes, token: str) -> Path:
@@ -288,8 +288,8 @@ def main() -> list[dict[str, object]]:
         with tempfile.TemporaryDirectory() as directory:
             print(f"  loading {RESOURCES} resources …", file=sys.stderr, flush=True)
             secret_key, token = asyncio.run(_load(name, directory))
-            url = sqlalchemy_url(_as_app_role(ADMIN_DSN), name)
-            env = _server_env(url, secret_key, vault_key)
+            database_url = sqlalchemy_url(_as_app_role(ADMIN_DSN), name)
+            env = _server_env(database_url, secret_key, vault_key)
             product_port, floor_port, before_port = _free_port(), _free_port(), _free_port()
             source = str(ROOT)
             product_env = {**env, "PYTHONPATH": source}

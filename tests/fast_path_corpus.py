@@ -158,7 +158,11 @@ class _Builder:
         size_name = "last" if backwards else "first"
         roll = rnd.random()
         if roll < 0.8:
-            size = rnd.choice((1, 2, 3, 5, 10, 100)) if rnd.random() < 0.85 else rnd.choice((0, 101, -1))
+            size = (
+                rnd.choice((1, 2, 3, 5, 10, 100))
+                if rnd.random() < 0.85
+                else rnd.choice((0, 101, -1))
+            )
             arguments.append(f"{size_name}: {self.value('Int', size)}")
         elif roll < 0.85:
             arguments.append(f"{size_name}: null")
@@ -213,7 +217,7 @@ class _Builder:
 
 def operation(rnd: random.Random, cursors: list[str], credential_ids: list[str]) -> Operation:
     builder = _Builder(rnd, cursors, credential_ids)
-    roots = []
+    roots: list[str] = []
     for _ in range(2 if rnd.random() < 0.15 else 1):
         key = builder.name("r") + ": resources" if rnd.random() < 0.3 or roots else "resources"
         roots.append(f"{key}{builder.page_arguments()} {{ {builder.connection()} }}")

@@ -59,7 +59,9 @@ def test_a_cursor_signed_the_old_way_is_refused() -> None:
     import orjson
 
     secret = "s" * 40
-    old_key = hmac.new(secret.encode(), b"stratograph/connection-cursor/v1", hashlib.sha256).digest()
+    old_key = hmac.new(
+        secret.encode(), b"stratograph/connection-cursor/v1", hashlib.sha256
+    ).digest()
     payload = orjson.dumps(["name"])
     mac = hmac.digest(old_key, b"b\x00" + payload, "sha256")[:16]
     encoded = [base64.urlsafe_b64encode(part).decode().rstrip("=") for part in (payload, mac)]

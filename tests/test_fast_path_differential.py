@@ -20,7 +20,12 @@ from graph.node import to_global_id
 from graph.runtime import Runtime
 from tests.factories import access_token, create_user
 from tests.fast_path_corpus import Operation, operation
-from tests.inventory_factories import BASE_TIME, create_credential, insert_resources, resource_values
+from tests.inventory_factories import (
+    BASE_TIME,
+    create_credential,
+    insert_resources,
+    resource_values,
+)
 
 OPERATIONS = 200
 SEED = 20261201
@@ -73,7 +78,10 @@ async def seed_inventory(runtime: Runtime) -> tuple[Any, list[str]]:
                 type=types[index % 3],
                 status=statuses[index % 3],
                 region=("us-east-1", "eu-west-1", "global")[index % 3],
-                tags={"env": "prod" if index % 2 else "dev", **({"team": "x"} if index % 5 else {})},
+                tags={
+                    "env": "prod" if index % 2 else "dev",
+                    **({"team": "x"} if index % 5 else {}),
+                },
                 metadata={"size": index, "nested": {"list": [1, 2.5, None, "é"]}},
                 configuration={} if index % 4 else {"public": True},
                 cost_per_hour=None if index % 4 == 0 else round(0.013 * index, 4),

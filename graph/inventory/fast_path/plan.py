@@ -27,11 +27,11 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     VariableNode,
+    Visitor,
     get_operation_ast,
     parse,
     specified_rules,
     visit,
-    Visitor,
 )
 from graphql.execution.collect_fields import (
     FieldDetails,
@@ -44,6 +44,7 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.schema.schema import validate_document
 
 from graph.hardening.rules import LIMIT_RULES, MAX_TOKENS
+from graph.inventory.fast_path import compat  # noqa: F401 - checks graphql-core on import
 
 # GraphQL field -> what it is made of. Only plain attributes of the row are here.
 NODE_FIELDS = frozenset(

@@ -21,7 +21,8 @@ from db.engine import Database
 from graph.inventory.fast_path.statements import ACCOUNT_COLUMNS, Compiled
 
 ACTOR = (
-    "BEGIN; SELECT set_config('app.user_id', '{user}', true), set_config('app.role', '{role}', true)"
+    "BEGIN; SELECT set_config('app.user_id', '{user}', true), "
+    "set_config('app.role', '{role}', true)"
 )
 ROLES = frozenset({"user", "admin"})
 
@@ -98,14 +99,18 @@ async def _read_postgres(
                 if item.count is not None:
                     counted = _compiled(item.count)
                     database.driver_statement(counted.sql)
-                    count = int(await driver.fetchval(counted.sql, *counted.bind(item.count.values)))
+                    count = int(
+                        await driver.fetchval(counted.sql, *counted.bind(item.count.values))
+                    )
                 if rows and not seen_account:
                     state, seen_account = _account(rows[0], len(rows[0]) - 4), True
                 found.append((rows, count))
             if not seen_account:
                 compiled = _compiled(account)
                 database.driver_statement(compiled.sql)
-                state = _account(await driver.fetchrow(compiled.sql, *compiled.bind(account.values)), 0)
+                state = _account(
+                    await driver.fetchrow(compiled.sql, *compiled.bind(account.values)), 0
+                )
             await driver.execute("COMMIT")
         except BaseException:
             await _abandon(connection, driver)

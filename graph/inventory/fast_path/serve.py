@@ -37,10 +37,28 @@ from graph.hardening.extensions import preset_verdict, write_rate_limit_headers
 from graph.hardening.input_text import check_operation_text
 from graph.hardening.root_fields import root_field_calls
 from graph.inventory.fast_path.callers import Callers, KnownRole
-from graph.inventory.fast_path.output import Converters, NodeWriter, PageResult, Unwritable, write_page
-from graph.inventory.fast_path.plan import DocumentPlan, OperationPlan, PagePlan, compile_document, shape_of
+from graph.inventory.fast_path.output import (
+    Converters,
+    NodeWriter,
+    PageResult,
+    Unwritable,
+    write_page,
+)
+from graph.inventory.fast_path.plan import (
+    DocumentPlan,
+    OperationPlan,
+    PagePlan,
+    compile_document,
+    shape_of,
+)
 from graph.inventory.fast_path.reads import Account, PageRead, Read, read
-from graph.inventory.fast_path.statements import USER, PageShape, StatementCache, columns_for, key_name
+from graph.inventory.fast_path.statements import (
+    USER,
+    PageShape,
+    StatementCache,
+    columns_for,
+    key_name,
+)
 from graph.inventory.filters import ResourceCriteria, resource_ordering
 from graph.runtime import Runtime
 from security.access_tokens import bearer_token
@@ -106,7 +124,9 @@ class FastPath:
             raise _Fallback
         user_id = claims.user_id
         plan = self._plan(query, operation_name)
-        coerced = get_variable_values(self.graphql, plan.operation.variable_definitions or (), variables)
+        coerced = get_variable_values(
+            self.graphql, plan.operation.variable_definitions or (), variables
+        )
         if isinstance(coerced, list):
             raise _Fallback
         shape = shape_of(self.graphql, plan, coerced)

@@ -27,7 +27,12 @@ from graph.inventory.columns import RESOURCE_COLUMNS
 from graph.inventory.filters import ResourceCriteria
 
 USER = "fast_user"
-ACCOUNT_COLUMNS = ("account_is_active", "account_tokens_valid_after", "account_role", "account_totp")
+ACCOUNT_COLUMNS = (
+    "account_is_active",
+    "account_tokens_valid_after",
+    "account_role",
+    "account_totp",
+)
 _BY_NAME = {column.key: column for column in RESOURCE_COLUMNS}
 # What each node field reads (ordering keys are added to these).
 FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -108,9 +113,7 @@ def page_statement(shape: PageShape) -> Select[Any]:
             strict=True,
         )
     ]
-    statement = shape.criteria.apply(
-        scope.select_columns(CloudResourceRow, *columns, *account)
-    )
+    statement = shape.criteria.apply(scope.select_columns(CloudResourceRow, *columns, *account))
     start = (
         tuple(
             bindparam(key_name(index), type_=_key_type(key.expression))
@@ -164,8 +167,8 @@ def compile_positional(statement: Select[Any], dialect: Dialect) -> Compiled:
     }
     state = compiled.construct_expanded_state(placeholders)
     processors = state.processors
-    arguments = []
-    slots = []
+    arguments: list[Any] = []
+    slots: list[tuple[int, str, Callable[[Any], Any] | None]] = []
     for position, name in enumerate(state.positiontup or ()):
         value = state.parameters[name]
         process = processors.get(name)
@@ -206,7 +209,9 @@ class StatementCache:
         statement = build()
         # Positional SQL for asyncpg; SQLite runs the statement object through SQLAlchemy.
         compiled = (
-            compile_positional(statement, self.dialect) if self.dialect.name == "postgresql" else None
+            compile_positional(statement, self.dialect)
+            if self.dialect.name == "postgresql"
+            else None
         )
         self._entries[key] = (statement, compiled)
         if len(self._entries) > self.size:
