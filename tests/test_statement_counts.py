@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 from sqlalchemy import insert
+from starlette.applications import Starlette
 
 from db.enums import RelationType, SyncJobStatus
 from db.models import ResourceRelationRow
@@ -25,6 +26,7 @@ from tests.inventory_factories import (
     resource_values,
 )
 from tests.statement_counter import counting_statements
+from tests.test_fast_path_differential import graphql_view
 
 PAGE_WITH_CREDENTIALS = """
 query {
@@ -182,13 +184,14 @@ query {
 
 @pytest.mark.parametrize("rows", [1, 10, 100])
 async def test_a_plain_page_of_resources_costs_constant_statements(
-    gql: GraphQLClient, runtime: Runtime, backend: str, rows: int
+    app: Starlette, gql: GraphQLClient, runtime: Runtime, backend: str, rows: int
 ) -> None:
     # given `rows` resources
     owner = await create_user(runtime)
     credential = await create_credential(runtime, owner)
     await insert_resources(runtime, [resource_values(credential, i) for i in range(rows)])
     token = access_token(runtime, owner)
+    view = graphql_view(app)
     # when a page of plain fields is read (the read fast path serves it)
     with counting_statements(runtime) as counter:
         response = await gql(PLAIN_PAGE, token=token)
@@ -196,3 +199,6 @@ async def test_a_plain_page_of_resources_costs_constant_statements(
     # then one transaction holds it all: the page (which also reads the caller's account) and
     # the total count; PostgreSQL adds the set_config, sent with BEGIN in one round trip
     assert counter.count == (2 if backend == "sqlite" else 3), counter.statements
+    # (the regular path: the caller's lookup, the page and the count, each with its set_config)
+    view.fast_path = None
+    assert await _statements(gql, runtime, PLAIN_PAGE, token) == (3 if backend == "sqlite" else 6)

@@ -249,7 +249,7 @@ class FastPath:
         client = request.client
         ip = self.proxies.client_ip(client.host if client else None, request.headers)
         # The e-mail only keys log-in and own-account fields, which never take this path.
-        caller = Caller(ip[:64], str(user_id), None)
+        caller = Caller(ip, str(user_id), None)
         try:
             verdict = tightest(await self.runtime.rate_limiter.hit_all(calls, caller))
         except Exception as error:
