@@ -1,9 +1,9 @@
-"""The request's reads in one transaction: the acting user, the pages, the caller's account.
+"""The request's reads: the acting user, the pages, the caller's account.
 
-On PostgreSQL the driver connection is used directly: `BEGIN` and the `set_config` that
-row-level security reads go in one round trip (a simple-protocol message with both), each page is
-one prepared statement that also returns the caller's account state, and `COMMIT` ends it.
-SQLite runs the same statements through SQLAlchemy in one transaction.
+On PostgreSQL the driver connection is used directly: each page is one prepared statement that
+sets the acting user for row-level security, reads the caller's account and the page (one round
+trip; `totalCount` adds a second). SQLite runs the plain statements through SQLAlchemy in one
+transaction.
 """
 
 from __future__ import annotations
@@ -18,12 +18,10 @@ from typing import Any
 from sqlalchemy import Select
 
 from db.engine import Database
-from graph.inventory.fast_path.statements import ACCOUNT_COLUMNS, Compiled
+from graph.inventory.fast_path.acting import ROLE, USER_TEXT
+from graph.inventory.fast_path.compiled import Compiled
+from graph.inventory.fast_path.statements import ACCOUNT_COLUMNS
 
-ACTOR = (
-    "BEGIN; SELECT set_config('app.user_id', '{user}', true), "
-    "set_config('app.role', '{role}', true)"
-)
 ROLES = frozenset({"user", "admin"})
 
 
@@ -70,51 +68,38 @@ async def read(
     if role not in ROLES:
         raise ValueError("unknown database role")
     if database.is_postgres:
-        return await _read_postgres(database, uuid.UUID(str(user_id)), role, pages, account)
+        return await _read_postgres(database, uuid.UUID(str(user_id)), role, pages)
     return await _read_sqlite(database, pages, account)
 
 
 async def _read_postgres(
-    database: Database, user_id: uuid.UUID, role: str, pages: list[PageRead], account: Read
+    database: Database, user_id: uuid.UUID, role: str, pages: list[PageRead]
 ) -> ReadResult:
+    """One round trip per statement, no explicit transaction: each statement sets the acting
+    user itself (`acting.py`), and the page's also carries the account."""
     row_class = _row_class()
+    acting = {USER_TEXT: str(user_id), ROLE: role}
+    found: list[tuple[Sequence[Any], int | None]] = []
+    state: Account | None = None
     async with database.engine.connect() as connection:
         fairy = await connection.get_raw_connection()
         driver: Any = fairy.driver_connection
-        # `user_id` is a UUID and `role` one of ROLES: nothing else reaches this text.
-        actor = ACTOR.format(user=user_id, role=role)
-        database.driver_statement(actor)
-        await driver.execute(actor)
-        try:
-            found: list[tuple[Sequence[Any], int | None]] = []
-            state: Account | None = None
-            seen_account = False
-            for item in pages:
-                compiled = _compiled(item.page)
-                database.driver_statement(compiled.sql)
-                rows = await driver.fetch(
-                    compiled.sql, *compiled.bind(item.page.values), record_class=row_class
-                )
-                count = None
-                if item.count is not None:
-                    counted = _compiled(item.count)
-                    database.driver_statement(counted.sql)
-                    count = int(
-                        await driver.fetchval(counted.sql, *counted.bind(item.count.values))
-                    )
-                if rows and not seen_account:
-                    state, seen_account = _account(rows[0], len(rows[0]) - 4), True
-                found.append((rows, count))
-            if not seen_account:
-                compiled = _compiled(account)
-                database.driver_statement(compiled.sql)
-                state = _account(
-                    await driver.fetchrow(compiled.sql, *compiled.bind(account.values)), 0
-                )
-            await driver.execute("COMMIT")
-        except BaseException:
-            await _abandon(connection, driver)
-            raise
+        for position, item in enumerate(pages):
+            compiled = _compiled(item.page)
+            database.driver_statement(compiled.sql)
+            values = {**item.page.values, **acting}
+            rows = await driver.fetch(compiled.sql, *compiled.bind(values), record_class=row_class)
+            if position == 0:
+                state = _account(rows[0], len(rows[0]) - len(ACCOUNT_COLUMNS)) if rows else None
+            if rows and rows[0]["id"] is None:
+                rows = []  # the outer join's row of an empty page
+            count = None
+            if item.count is not None:
+                counted = _compiled(item.count)
+                database.driver_statement(counted.sql)
+                arguments = counted.bind({**item.count.values, **acting})
+                count = int(await driver.fetchval(counted.sql, *arguments))
+            found.append((rows, count))
     return ReadResult(found, state)
 
 
@@ -137,14 +122,6 @@ def _compiled(item: Read) -> Compiled:
     if item.compiled is None:
         raise RuntimeError("a PostgreSQL read without its compiled statement")
     return item.compiled
-
-
-async def _abandon(connection: Any, driver: Any) -> None:
-    """End the failed transaction; a connection that cannot is not returned to the pool."""
-    try:
-        await driver.execute("ROLLBACK")
-    except Exception:
-        await connection.invalidate()
 
 
 async def _read_sqlite(database: Database, pages: list[PageRead], account: Read) -> ReadResult:

@@ -37,6 +37,7 @@ from graph.hardening.extensions import preset_verdict, write_rate_limit_headers
 from graph.hardening.input_text import check_operation_text
 from graph.hardening.root_fields import root_field_calls
 from graph.inventory.fast_path.callers import Callers, KnownRole
+from graph.inventory.fast_path.compiled import StatementCache
 from graph.inventory.fast_path.output import (
     Converters,
     NodeWriter,
@@ -55,7 +56,6 @@ from graph.inventory.fast_path.reads import Account, PageRead, Read, read
 from graph.inventory.fast_path.statements import (
     USER,
     PageShape,
-    StatementCache,
     columns_for,
     key_name,
 )

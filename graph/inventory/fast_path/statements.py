@@ -12,13 +12,11 @@ snapshot the page is read from.
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Select, bindparam, func
-from sqlalchemy.engine import Dialect
 
 from db.models import CloudResourceRow, UserRow
 from db.scoping import OwnerScope
@@ -33,7 +31,7 @@ ACCOUNT_COLUMNS = (
     "account_role",
     "account_totp",
 )
-_BY_NAME = {column.key: column for column in RESOURCE_COLUMNS}
+BY_NAME = {column.key: column for column in RESOURCE_COLUMNS}
 # What each node field reads (ordering keys are added to these).
 FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
     "id": ("id",),
@@ -104,7 +102,7 @@ def _scope() -> OwnerScope:
 
 def page_statement(shape: PageShape) -> Select[Any]:
     scope = _scope()
-    columns = [_BY_NAME[name] for name in shape.columns]
+    columns = [BY_NAME[name] for name in shape.columns]
     account = [
         scope.users(column).scalar_subquery().label(label)
         for column, label in zip(
@@ -114,20 +112,18 @@ def page_statement(shape: PageShape) -> Select[Any]:
         )
     ]
     statement = shape.criteria.apply(scope.select_columns(CloudResourceRow, *columns, *account))
-    start = (
-        tuple(
-            bindparam(key_name(index), type_=_key_type(key.expression))
-            for index, key in enumerate(shape.ordering.keys)
-        )
-        if shape.with_cursor
-        else None
-    )
     request = PageRequest(size=shape.size, forward=shape.forward, cursor=None)
-    return seek(statement, shape.ordering, request, start)
+    return seek(statement, shape.ordering, request, cursor_parameters(shape))
 
 
-def _key_type(expression: Any) -> Any:
-    return expression.type
+def cursor_parameters(shape: PageShape) -> tuple[Any, ...] | None:
+    """The cursor's key values as named parameters (typed like their keys)."""
+    if not shape.with_cursor:
+        return None
+    return tuple(
+        bindparam(key_name(index), type_=key.expression.type)
+        for index, key in enumerate(shape.ordering.keys)
+    )
 
 
 def account_statement() -> Select[Any]:
@@ -141,79 +137,3 @@ def account_statement() -> Select[Any]:
 def count_statement(criteria: ResourceCriteria) -> Select[Any]:
     scope = _scope()
     return criteria.apply(scope.select_columns(CloudResourceRow, func.count()))
-
-
-@dataclass(frozen=True, slots=True)
-class Compiled:
-    """A statement as the driver runs it: SQL text and its positional arguments."""
-
-    sql: str
-    arguments: tuple[Any, ...]
-    # Positions of the per-request parameters, with the bind processor of each.
-    slots: tuple[tuple[int, str, Callable[[Any], Any] | None], ...]
-
-    def bind(self, values: dict[str, Any]) -> list[Any]:
-        arguments = list(self.arguments)
-        for position, name, process in self.slots:
-            value = values[name]
-            arguments[position] = process(value) if process is not None else value
-        return arguments
-
-
-def compile_positional(statement: Select[Any], dialect: Dialect) -> Compiled:
-    compiled = statement.compile(dialect=dialect)
-    placeholders = {
-        name: None for name, bind in compiled.binds.items() if bind.value is None and bind.required
-    }
-    state = compiled.construct_expanded_state(placeholders)
-    processors = state.processors
-    arguments: list[Any] = []
-    slots: list[tuple[int, str, Callable[[Any], Any] | None]] = []
-    for position, name in enumerate(state.positiontup or ()):
-        value = state.parameters[name]
-        process = processors.get(name)
-        if name in placeholders:
-            slots.append((position, name, process))
-            arguments.append(None)
-        else:
-            arguments.append(process(value) if process is not None and value is not None else value)
-    return Compiled(state.statement, tuple(arguments), tuple(slots))
-
-
-class StatementCache:
-    """Compiled page statements by shape, least recently used first out."""
-
-    def __init__(self, dialect: Dialect, size: int = 512) -> None:
-        self.dialect = dialect
-        self.size = size
-        self._entries: OrderedDict[tuple[Any, ...], tuple[Select[Any], Compiled | None]] = (
-            OrderedDict()
-        )
-
-    def page(self, shape: PageShape) -> tuple[Select[Any], Compiled | None]:
-        return self._get(("page", *shape.cache_key), lambda: page_statement(shape))
-
-    def count(self, criteria: ResourceCriteria) -> tuple[Select[Any], Compiled | None]:
-        return self._get(("count", criteria), lambda: count_statement(criteria))
-
-    def account(self) -> tuple[Select[Any], Compiled | None]:
-        return self._get(("account",), account_statement)
-
-    def _get(
-        self, key: tuple[Any, ...], build: Callable[[], Select[Any]]
-    ) -> tuple[Select[Any], Compiled | None]:
-        found = self._entries.get(key)
-        if found is not None:
-            self._entries.move_to_end(key)
-            return found
-        statement = build()
-        # Positional SQL for asyncpg; SQLite runs the statement object through SQLAlchemy.
-        compiled = (
-            compile_positional(statement, self.dialect)
-            if self.dialect.name == "postgresql"
-            else None
-        )
-        self._entries[key] = (statement, compiled)
-        if len(self._entries) > self.size:
-            self._entries.popitem(last=False)
-        return statement, compiled
