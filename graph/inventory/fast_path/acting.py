@@ -8,7 +8,8 @@ row exists — after the settings are in place. Should any part ever run before,
 acting user, and row-level security would return nothing (the account then reads as missing and
 the regular path serves the request): never someone else's rows.
 
-The page keeps its order through `position`, a `row_number()` over the page's own ordering.
+The page keeps its order through `position`, a `row_number()` over the page's own ordering, and
+each read also names the owner as a plain parameter so the planner can pick the index walk.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from graph.connections.keyset import PageRequest, seek
 from graph.inventory.fast_path.statements import (
     ACCOUNT_COLUMNS,
     BY_NAME,
+    USER,
     PageShape,
     cursor_parameters,
 )
@@ -36,21 +38,42 @@ POSITION = "fast_position"
 
 
 def _actor() -> Any:
-    return select(
-        func.set_config("app.user_id", bindparam(USER_TEXT, type_=String), True).label("user_id"),
-        func.set_config("app.role", bindparam(ROLE, type_=String), True).label("role"),
-    ).subquery("actor")
+    # A materialized CTE: evaluated once, first, and never inlined into the scans (PostgreSQL
+    # would otherwise pull a FROM-less subquery up and copy `set_config` into their filters).
+    return (
+        select(
+            # Typed here, so the scans compare uuid with uuid: a cast in their filter would be a
+            # function row-level security must not run before its own check (no index then).
+            sql_cast(
+                func.set_config("app.user_id", bindparam(USER_TEXT, type_=String), True),
+                UserRow.id.type,
+            ).label("user_id"),
+            func.set_config("app.role", bindparam(ROLE, type_=String), True).label("role"),
+        )
+        .cte("actor")
+        .prefix_with("MATERIALIZED")
+    )
 
 
 def _scope(actor: Any) -> OwnerScope:
     # The owner filter compares with what set_config returned: the data dependency above.
-    return OwnerScope(cast(uuid.UUID, sql_cast(actor.c.user_id, UserRow.id.type)))
+    return OwnerScope(cast(uuid.UUID, actor.c.user_id))
+
+
+def _planned(statement: Select[Any]) -> Select[Any]:
+    """The same owner once more, as a parameter the planner knows when it plans: a value that
+    only the CTE yields would be estimated blind (a sort of every row instead of an index walk).
+    The filter on `actor.user_id` stays, and with it the order of evaluation."""
+    known = OwnerScope(cast(uuid.UUID, bindparam(USER, type_=UserRow.id.type)))
+    return known.restrict(statement, CloudResourceRow)
 
 
 def _account(actor: Any, scope: OwnerScope) -> Any:
     columns = (UserRow.is_active, UserRow.tokens_valid_after, UserRow.role, UserRow.totp_enabled)
     labelled = [column.label(label) for column, label in zip(columns, ACCOUNT_COLUMNS, strict=True)]
-    return scope.users(*labelled).lateral("account")
+    # The known id as well (see `_planned`): the primary key, not a scan of every user.
+    known = bindparam(USER, type_=UserRow.id.type)
+    return scope.users(*labelled).where(UserRow.id == known).lateral("account")
 
 
 def acting_page_statement(shape: PageShape) -> Select[Any]:
@@ -63,7 +86,9 @@ def acting_page_statement(shape: PageShape) -> Select[Any]:
         .label(POSITION)
     )
     columns = [BY_NAME[name] for name in shape.columns]
-    listed = shape.criteria.apply(scope.select_columns(CloudResourceRow, *columns, position))
+    listed = _planned(
+        shape.criteria.apply(scope.select_columns(CloudResourceRow, *columns, position))
+    )
     request = PageRequest(size=shape.size, forward=shape.forward, cursor=None)
     page = seek(listed, shape.ordering, request, cursor_parameters(shape)).lateral("page")
     account = _account(actor, scope)
@@ -77,7 +102,7 @@ def acting_page_statement(shape: PageShape) -> Select[Any]:
 def acting_count_statement(criteria: ResourceCriteria) -> Select[Any]:
     actor = _actor()
     scope = _scope(actor)
-    counted = criteria.apply(
-        scope.select_columns(CloudResourceRow, func.count().label("total"))
+    counted = _planned(
+        criteria.apply(scope.select_columns(CloudResourceRow, func.count().label("total")))
     ).lateral("counted")
     return select(counted.c.total).select_from(actor.join(counted, true()))
