@@ -2,7 +2,8 @@
 
 Row-level security reads `app.user_id`/`app.role`, which `set_config(..., true)` sets for the
 current transaction; here the statement's own implicit transaction. The order is carried by the
-data, not by hope: the `actor` row is what `set_config` returns, and both the account and the page
+data, not by hope: the `actor` row is what `set_config` returns (a MATERIALIZED CTE: evaluated
+once and never inlined into the scans), and both the account and the page
 are LATERAL subqueries filtered by `actor.user_id`, so PostgreSQL can only scan them once that
 row exists — after the settings are in place. Should any part ever run before, it would see no
 acting user, and row-level security would return nothing (the account then reads as missing and
