@@ -16,8 +16,10 @@ import pytest
 from starlette.applications import Starlette
 
 from db.enums import Provider, ResourceStatus, ResourceType
+from graph.app import create_app
 from graph.node import to_global_id
 from graph.runtime import Runtime
+from tests.conftest import make_settings
 from tests.factories import access_token, create_user
 from tests.fast_path_corpus import Operation, operation
 from tests.inventory_factories import (
@@ -179,3 +181,37 @@ async def test_an_anonymous_caller_gets_the_regular_answer(
     # then the fast path served nothing and the answers are the same
     assert spy.served == [False]
     _same(fast, regular, op)
+
+
+async def test_with_cost_tracking_off_both_paths_hide_the_same_fields(
+    database_url: str, tmp_path: Any
+) -> None:
+    # given a server with ENABLE_COST_TRACKING=false, in production mode
+    settings = make_settings(
+        database_url,
+        tmp_path,
+        enable_cost_tracking=False,
+        environment="production",
+        allowed_hosts=["testserver"],
+    )
+    app = create_app(settings)
+    runtime: Runtime = app.state.runtime
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.10", 50000))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as http:
+            owner, credential_ids = await seed_inventory(runtime)
+            token = access_token(runtime, owner)
+            spy = Spy(graphql_view(app))
+            rnd = random.Random(SEED + 1)
+            for _ in range(40):
+                op = operation(rnd, [], credential_ids)
+                # when an operation runs with and without the fast path
+                spy.enabled(True)
+                fast = await post(http, op, token)
+                spy.enabled(False)
+                regular = await post(http, op, token)
+                # then the answers are the same bytes
+                _same(fast, regular, op)
+            assert any(spy.served)
+    finally:
+        await runtime.close()
