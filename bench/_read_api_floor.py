@@ -1,6 +1,9 @@
 """The floor: the same responses as the GraphQL queries, fetched by hand with asyncpg and written
 with orjson. It does the same security work as the server (token check, user lookup, the
 per-transaction `set_config` that row-level security reads, signed cursors), nothing more.
+
+`/resources` reads its page arguments from the JSON body (`first`, default 100; `provider` and
+`type`, lists that narrow it as the GraphQL filter does); the other routes ignore the body.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ Handler = Callable[[asyncpg.Connection, uuid.UUID, dict[str, Any]], Awaitable[di
 PAGE = """
 SELECT id, name, provider, type, native_type, resource_id, region, account, status, tags,
        cost_per_hour, last_synced_at
-FROM resources WHERE user_id = $1 AND deleted_at IS NULL ORDER BY name, id LIMIT $2
+FROM resources WHERE user_id = $1 AND deleted_at IS NULL {where} ORDER BY name, id LIMIT $2
 """
+PAGE_FILTERS = ("provider", "type")  # body keys that are also column names
 CREDENTIALS = (
     "SELECT id, name, provider FROM cloud_credentials WHERE user_id = $1 ORDER BY name, id"
 )
@@ -113,8 +117,8 @@ class Floor:
 
     def _endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            # `{"first": N}` sizes the resources page (100 when not given).
-            options = orjson.loads(await request.body() or b"{}")
+            body = await request.body()
+            args = orjson.loads(body) if body else {}
             token = request.headers["authorization"].partition(" ")[2]
             claims = self.runtime.signer.verify_access(token)
             assert self.pool is not None
@@ -128,7 +132,7 @@ class Floor:
                         return Response(status_code=401)
                 async with connection.transaction():
                     await self._act_as(connection, claims.user_id)
-                    data = await handler(connection, claims.user_id, options)
+                    data = await handler(connection, claims.user_id, args)
             return Response(orjson.dumps({"data": data}), media_type="application/json")
 
         return endpoint
@@ -140,10 +144,15 @@ class Floor:
         )
 
     async def resources(
-        self, connection: asyncpg.Connection, user_id: uuid.UUID, options: dict[str, Any]
+        self, connection: asyncpg.Connection, user_id: uuid.UUID, args: dict[str, Any]
     ) -> dict[str, Any]:
-        size = int(options.get("first", 100))
-        rows = await connection.fetch(PAGE, user_id, size + 1)
+        first = int(args.get("first", 100))
+        where, values = "", []
+        for column in PAGE_FILTERS:
+            if column in args:
+                values.append(list(args[column]))
+                where += f" AND {column} = ANY(${len(values) + 2})"
+        rows = await connection.fetch(PAGE.format(where=where), user_id, first + 1, *values)
         binding = f"resources:NAME:ASC|{user_id}"
         edges = [
             {
@@ -163,9 +172,12 @@ class Floor:
                     "lastSyncedAt": r["last_synced_at"].isoformat(),
                 },
             }
-            for r in rows[:size]
+            for r in rows[:first]
         ]
-        page_info = {"hasNextPage": len(rows) > size, "endCursor": edges[-1]["cursor"]}
+        page_info = {
+            "hasNextPage": len(rows) > first,
+            "endCursor": edges[-1]["cursor"] if edges else None,
+        }
         return {"resources": {"pageInfo": page_info, "edges": edges}}
 
     async def credentials(
