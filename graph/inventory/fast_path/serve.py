@@ -36,8 +36,9 @@ from graph.hardening.cost import check_cost
 from graph.hardening.extensions import preset_verdict, write_rate_limit_headers
 from graph.hardening.input_text import check_operation_text
 from graph.hardening.root_fields import root_field_calls
-from graph.inventory.fast_path.callers import Callers, KnownRole
+from graph.inventory.fast_path.callers import Callers
 from graph.inventory.fast_path.compiled import StatementCache
+from graph.inventory.fast_path.gate import Fallback, check_account, request_data
 from graph.inventory.fast_path.output import (
     Converters,
     NodeWriter,
@@ -52,7 +53,7 @@ from graph.inventory.fast_path.plan import (
     compile_document,
     shape_of,
 )
-from graph.inventory.fast_path.reads import Account, PageRead, Read, read
+from graph.inventory.fast_path.reads import PageRead, Read, read
 from graph.inventory.fast_path.statements import (
     USER,
     PageShape,
@@ -67,11 +68,6 @@ from security.ratelimit import Caller, tightest
 
 logger = logging.getLogger("stratograph.fast_path")
 MAX_PLANS = 256
-REQUEST_KEYS = frozenset({"query", "operationName", "variables"})
-
-
-class _Fallback(Exception):
-    """The regular path serves this request."""
 
 
 class FastPath:
@@ -113,29 +109,29 @@ class FastPath:
         started = time.perf_counter()
         try:
             return await self._respond(request, started)
-        except _Fallback:
+        except Fallback:
             return None
 
     async def _respond(self, request: Request, started: float) -> Response:
-        query, operation_name, variables = _request_data(await request.body())
+        query, operation_name, variables = request_data(await request.body())
         token = bearer_token(request.headers.get("authorization"))
         claims = self.callers.claims(token) if token else None
         if claims is None:
-            raise _Fallback
+            raise Fallback
         user_id = claims.user_id
         plan = self._plan(query, operation_name)
         coerced = get_variable_values(
             self.graphql, plan.operation.variable_definitions or (), variables
         )
         if isinstance(coerced, list):
-            raise _Fallback
+            raise Fallback
         shape = shape_of(self.graphql, plan, coerced)
         if shape is None:
-            raise _Fallback
+            raise Fallback
         known = self.callers.role(user_id)
         settings = self.runtime.settings
         if known.role == Role.ADMIN and not known.totp_enabled and settings.admins_need_totp:
-            raise _Fallback
+            raise Fallback
         costs = settings.enable_cost_tracking
         pages = [
             (key, self._page(page, coerced, user_id) if page is not None else None)
@@ -143,7 +139,7 @@ class FastPath:
         ]
         passes, calls = self._checks(plan, query, variables)
         if not passes:
-            raise _Fallback
+            raise Fallback
         set_user(user_id)
         verdict = await self._count(request, calls, user_id)
         try:
@@ -156,8 +152,8 @@ class FastPath:
             )
         except Exception as error:  # the regular path meets the same failure and reports it
             logger.info("fast path read failed (%s); the regular path serves", type(error).__name__)
-            raise _Fallback from error
-        _check_account(result.account, claims.issued_at, known, self.callers, user_id)
+            raise Fallback from error
+        check_account(result.account, claims.issued_at, known, self.callers, user_id)
         data: dict[str, Any] = {}
         found = iter(result.pages)
         for key, prepared in pages:
@@ -185,7 +181,7 @@ class FastPath:
             if len(self.plans) > MAX_PLANS:
                 self.plans.popitem(last=False)
         if found is None:
-            raise _Fallback
+            raise Fallback
         return found
 
     def _page(self, page: PagePlan, variables: Any, user_id: uuid.UUID) -> tuple[Any, PageRead]:
@@ -209,7 +205,7 @@ class FastPath:
                 else None
             )
         except (GraphQLError, PublicError, ValueError, TypeError) as error:
-            raise _Fallback from error
+            raise Fallback from error
         shape = PageShape(
             columns_for(page.node_fields, ordering),
             criteria,
@@ -253,10 +249,10 @@ class FastPath:
         try:
             verdict = tightest(await self.runtime.rate_limiter.hit_all(calls, caller))
         except Exception as error:
-            raise _Fallback from error
+            raise Fallback from error
         preset_verdict(request, verdict)
         if verdict is not None and not verdict.allowed:
-            raise _Fallback
+            raise Fallback
         return verdict
 
     def _write(self, context: Any, rows: Any, count: int | None, costs: bool) -> Any:
@@ -287,42 +283,7 @@ class FastPath:
                 index=index,
             )
         except (Unwritable, KeyError, TypeError, ValueError, AttributeError) as error:
-            raise _Fallback from error
-
-
-def _request_data(body: bytes) -> tuple[str, str | None, dict[str, Any]]:
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise _Fallback from error
-    if not isinstance(data, dict) or not data.keys() <= REQUEST_KEYS:
-        raise _Fallback
-    query, name, variables = data.get("query"), data.get("operationName"), data.get("variables")
-    if not isinstance(query, str) or not (name is None or isinstance(name, str)):
-        raise _Fallback
-    if variables is None:
-        variables = {}
-    if not isinstance(variables, dict):
-        raise _Fallback
-    return query, name, variables
-
-
-def _check_account(
-    account: Account | None,
-    issued_at: Any,
-    known: KnownRole,
-    callers: Callers,
-    user_id: uuid.UUID,
-) -> None:
-    """What `authenticate_claims` checks, on the state read with the page."""
-    if account is None or not account.is_active:
-        raise _Fallback
-    if account.tokens_valid_after is not None and issued_at < account.tokens_valid_after:
-        raise _Fallback
-    fresh = KnownRole(account.role, account.totp_enabled)
-    if fresh != known:
-        callers.remember(user_id, fresh)
-        raise _Fallback  # acted with another role than the account now has
+            raise Fallback from error
 
 
 def _observe(plan: DocumentPlan, started: float) -> None:
