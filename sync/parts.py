@@ -1,0 +1,359 @@
+"""The parts of an organization-wide job as a queue: one part per cloud account, claimable by any
+worker, with its own lease. The job row keeps the one progress figure, the counts and the errors;
+the part that closes last finishes the job. Every function runs in a caller-provided session.
+
+Every write that touches the job row takes its row lock first (an UPDATE), so parts committing
+concurrently on several workers serialize there: the counts commute, an error list is never
+overwritten by an older copy, and exactly one closing part sees that no other part is left.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.enums import ACTIVE_JOB_STATUSES, SyncJobStatus
+from db.models import SyncJobPartRow, SyncJobRow
+from db.types import utcnow
+from providers.base import CloudAccountInfo
+from sync.jobs import JobLost, save_progress
+from sync.wakeups import notify_work
+
+WORKER_LOST_MESSAGE = "The worker listing this account stopped; it was not retried again."
+
+
+@dataclass(frozen=True, slots=True)
+class PartLease:
+    """What a worker holds while it runs one part."""
+
+    part_id: uuid.UUID
+    job_id: uuid.UUID
+    worker_id: str
+    account_id: str
+    account_name: str
+    weight: float
+
+    @property
+    def prefix(self) -> str:
+        """Every error and warning of this account's scopes is keyed `<account>:…`."""
+        return f"{self.account_id}:"
+
+
+def _bounded_sum(session: AsyncSession, column: Any, delta: Any) -> Any:
+    """`column + delta`, kept within [0, 1] (float sums of many steps drift past the ends)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.max(func.min(column + delta, 1.0), 0.0)
+    return func.greatest(func.least(column + delta, 1.0), 0.0)
+
+
+async def split(
+    session: AsyncSession,
+    job_id: uuid.UUID,
+    worker_id: str,
+    user_id: uuid.UUID,
+    accounts: Sequence[CloudAccountInfo],
+    errors: list[dict[str, Any]],
+) -> list[uuid.UUID]:
+    """Turn the claimed job into one QUEUED part per account, in one transaction with the job's
+    hand-over. Returns the parts."""
+    await save_progress(session, job_id, worker_id, progress=0.0, errors=errors)
+    # No worker owns the job itself from now on: its parts do (and the last one finishes it).
+    await session.execute(
+        update(SyncJobRow)
+        .where(SyncJobRow.id == job_id)
+        .values(worker_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    weight = 1.0 / len(accounts)
+    now = utcnow()
+    parts = [
+        SyncJobPartRow(
+            id=uuid.uuid4(),
+            user_id=user_id,
+            job_id=job_id,
+            account_id=account.account_id,
+            account_name=account.name[:256],
+            weight=weight,
+            status=SyncJobStatus.QUEUED,
+            queued_at=now,
+        )
+        for account in accounts
+    ]
+    session.add_all(parts)
+    await session.flush()
+    await notify_work(session)
+    return [part.id for part in parts]
+
+
+async def _lock_job(session: AsyncSession, job_id: uuid.UUID, **values: Any) -> bool:
+    """Take the running job's row lock (and apply `values`); False when it is not running."""
+    result = await session.execute(
+        update(SyncJobRow)
+        .where(SyncJobRow.id == job_id, SyncJobRow.status == SyncJobStatus.RUNNING)
+        .values(heartbeat_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def _replace_entries(
+    session: AsyncSession,
+    job_id: uuid.UUID,
+    prefix: str,
+    errors: Sequence[dict[str, Any]],
+    warnings: Sequence[dict[str, Any]],
+) -> None:
+    """The job's errors and warnings with this account's entries replaced (job row locked)."""
+    current = (
+        await session.execute(
+            select(SyncJobRow.errors, SyncJobRow.warnings).where(SyncJobRow.id == job_id)
+        )
+    ).one()
+
+    def others(entries: Sequence[dict[str, Any]] | None) -> list[dict[str, Any]]:
+        return [e for e in entries or () if not str(e.get("scope", "")).startswith(prefix)]
+
+    await session.execute(
+        update(SyncJobRow)
+        .where(SyncJobRow.id == job_id)
+        .values(
+            errors=[*others(current.errors), *errors],
+            warnings=[*others(current.warnings), *warnings],
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def claim(session: AsyncSession, worker_id: str, limit: int) -> list[PartLease]:
+    """Move up to `limit` QUEUED parts to RUNNING for this worker, oldest first.
+
+    A part that ran before (its worker died or stopped) first takes back from the job what it
+    had added, so the re-run is not counted twice."""
+    candidates = (
+        await session.scalars(
+            select(SyncJobPartRow)
+            .where(SyncJobPartRow.status == SyncJobStatus.QUEUED)
+            .order_by(SyncJobPartRow.queued_at, SyncJobPartRow.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    claimed: list[PartLease] = []
+    now = utcnow()
+    for part in candidates:
+        result = await session.execute(
+            update(SyncJobPartRow)
+            .where(SyncJobPartRow.id == part.id, SyncJobPartRow.status == SyncJobStatus.QUEUED)
+            .values(
+                status=SyncJobStatus.RUNNING,
+                worker_id=worker_id,
+                started_at=now,
+                heartbeat_at=now,
+                attempts=SyncJobPartRow.attempts + 1,
+                progress=0.0,
+                added=0,
+                updated=0,
+                removed=0,
+                scopes=0,
+                succeeded=0,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if not getattr(result, "rowcount", 0):
+            continue
+        lease = PartLease(
+            part.id, part.job_id, worker_id, part.account_id, part.account_name, part.weight
+        )
+        if part.attempts:
+            await _lock_job(
+                session,
+                part.job_id,
+                progress=_bounded_sum(session, SyncJobRow.progress, -part.progress),
+                added=SyncJobRow.added - part.added,
+                updated=SyncJobRow.updated - part.updated,
+                removed=SyncJobRow.removed - part.removed,
+            )
+            await _replace_entries(session, part.job_id, lease.prefix, (), ())
+        claimed.append(lease)
+    return claimed
+
+
+async def _own(session: AsyncSession, lease: PartLease, **values: Any) -> None:
+    """Refresh the part's lease (and apply `values`); raise JobLost when it is not ours."""
+    result = await session.execute(
+        update(SyncJobPartRow)
+        .where(
+            SyncJobPartRow.id == lease.part_id,
+            SyncJobPartRow.worker_id == lease.worker_id,
+            SyncJobPartRow.status == SyncJobStatus.RUNNING,
+        )
+        .values(heartbeat_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(result, "rowcount", 0):
+        raise JobLost(str(lease.part_id))
+
+
+async def beat(session: AsyncSession, lease: PartLease) -> None:
+    await _own(session, lease)
+
+
+async def planned(session: AsyncSession, lease: PartLease, scopes: int) -> None:
+    await _own(session, lease, scopes=scopes)
+
+
+async def add_progress(
+    session: AsyncSession,
+    lease: PartLease,
+    *,
+    step: float,
+    added: int = 0,
+    updated: int = 0,
+    removed: int = 0,
+    succeeded: int = 0,
+    errors: Sequence[dict[str, Any]] | None = None,
+    warnings: Sequence[dict[str, Any]] | None = None,
+) -> None:
+    """Add a finished scope to the part and to its job (increments: parts commute)."""
+    await _own(
+        session,
+        lease,
+        progress=SyncJobPartRow.progress + step,
+        added=SyncJobPartRow.added + added,
+        updated=SyncJobPartRow.updated + updated,
+        removed=SyncJobPartRow.removed + removed,
+        succeeded=SyncJobPartRow.succeeded + succeeded,
+    )
+    locked = await _lock_job(
+        session,
+        lease.job_id,
+        progress=_bounded_sum(session, SyncJobRow.progress, step),
+        added=SyncJobRow.added + added,
+        updated=SyncJobRow.updated + updated,
+        removed=SyncJobRow.removed + removed,
+    )
+    if not locked:
+        raise JobLost(str(lease.job_id))
+    if errors is not None or warnings is not None:
+        await _replace_entries(session, lease.job_id, lease.prefix, errors or (), warnings or ())
+
+
+async def close(
+    session: AsyncSession,
+    lease: PartLease,
+    status: SyncJobStatus,
+    errors: Sequence[dict[str, Any]],
+    warnings: Sequence[dict[str, Any]],
+) -> bool:
+    """End the part: its share of progress completes and its errors join the job's. Returns
+    True when it was the job's last open part (the caller finishes the job in this session)."""
+    progress = await session.scalar(
+        select(SyncJobPartRow.progress).where(SyncJobPartRow.id == lease.part_id)
+    )
+    remaining = lease.weight - (progress or 0.0)
+    if not await _lock_job(
+        session, lease.job_id, progress=_bounded_sum(session, SyncJobRow.progress, remaining)
+    ):
+        raise JobLost(str(lease.job_id))
+    await _own(session, lease, status=status, finished_at=utcnow(), progress=lease.weight)
+    await _replace_entries(session, lease.job_id, lease.prefix, errors, warnings)
+    return await _is_last(session, lease.job_id)
+
+
+async def _is_last(session: AsyncSession, job_id: uuid.UUID) -> bool:
+    # Read after taking the job's row lock: every other closing part has committed or waits.
+    open_parts = await session.scalar(
+        select(func.count())
+        .select_from(SyncJobPartRow)
+        .where(SyncJobPartRow.job_id == job_id, SyncJobPartRow.status.in_(ACTIVE_JOB_STATUSES))
+    )
+    return not open_parts
+
+
+async def scopes_succeeded(session: AsyncSession, job_id: uuid.UUID) -> int:
+    total = await session.scalar(
+        select(func.coalesce(func.sum(SyncJobPartRow.succeeded), 0)).where(
+            SyncJobPartRow.job_id == job_id
+        )
+    )
+    return int(total or 0)
+
+
+async def release(session: AsyncSession, lease: PartLease) -> None:
+    """Give a part back to the queue (graceful shutdown): another worker runs it again."""
+    await session.execute(
+        update(SyncJobPartRow)
+        .where(
+            SyncJobPartRow.id == lease.part_id,
+            SyncJobPartRow.worker_id == lease.worker_id,
+            SyncJobPartRow.status == SyncJobStatus.RUNNING,
+        )
+        .values(status=SyncJobStatus.QUEUED, worker_id=None, heartbeat_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    await notify_work(session)
+
+
+@dataclass(frozen=True, slots=True)
+class StaleParts:
+    requeued: list[uuid.UUID]
+    # Parts given up after max attempts, as leases the recovering worker closes.
+    failed: list[PartLease]
+
+
+async def recover_stale(
+    session: AsyncSession, *, now: datetime, stale_after: timedelta, max_attempts: int
+) -> StaleParts:
+    """RUNNING parts whose heartbeat stopped: re-queue them, or hand them over (as leases of
+    `recovery_worker`) to be closed as failed after max attempts."""
+    deadline = now - stale_after
+    stale = (
+        await session.scalars(
+            select(SyncJobPartRow)
+            .where(
+                SyncJobPartRow.status == SyncJobStatus.RUNNING,
+                func.coalesce(SyncJobPartRow.heartbeat_at, SyncJobPartRow.started_at) < deadline,
+            )
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    requeued: list[uuid.UUID] = []
+    failed: list[PartLease] = []
+    for part in stale:
+        base = update(SyncJobPartRow).where(
+            SyncJobPartRow.id == part.id, SyncJobPartRow.status == SyncJobStatus.RUNNING
+        )
+        if part.attempts < max_attempts:
+            statement = base.values(status=SyncJobStatus.QUEUED, worker_id=None, heartbeat_at=None)
+            requeued.append(part.id)
+        else:
+            # The recovering worker takes the lease over, only to close the part.
+            statement = base.values(worker_id=recovery_worker(part.id), heartbeat_at=now)
+            failed.append(
+                PartLease(
+                    part.id,
+                    part.job_id,
+                    recovery_worker(part.id),
+                    part.account_id,
+                    part.account_name,
+                    part.weight,
+                )
+            )
+        await session.execute(statement.execution_options(synchronize_session=False))
+    if requeued:
+        await notify_work(session)
+    return StaleParts(requeued, failed)
+
+
+def recovery_worker(part_id: uuid.UUID) -> str:
+    return f"recovery:{part_id}"
+
+
+def worker_lost(lease: PartLease) -> dict[str, str]:
+    return {"scope": f"{lease.prefix}*", "code": "WORKER_LOST", "message": WORKER_LOST_MESSAGE}
