@@ -17,7 +17,9 @@ query ($accounts: [String!]) {
   resources(first: 100, filter: {account: $accounts}) { totalCount edges { node { account } } }
 }
 """
-NODE = """query ($id: ID!) { node(id: $id) { ... on CloudCredential { accounts { accountId } } } }"""
+NODE = """
+query ($id: ID!) { node(id: $id) { ... on CloudCredential { accounts { accountId } } } }
+"""
 
 
 async def synced_organization(runtime: Runtime) -> tuple[str, str]:
