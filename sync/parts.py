@@ -25,6 +25,7 @@ from providers.base import CloudAccountInfo
 from sync.jobs import JobLost, save_progress
 from sync.wakeups import notify_work
 
+CLAIM_SLACK = 16
 WORKER_LOST_MESSAGE = "The worker listing this account stopped; it was not retried again."
 
 
@@ -134,19 +135,24 @@ async def claim(session: AsyncSession, worker_id: str, limit: int) -> list[PartL
     """Move up to `limit` QUEUED parts to RUNNING for this worker, oldest first.
 
     A part that ran before (its worker died or stopped) first takes back from the job what it
-    had added, so the re-run is not counted twice."""
+    had added, so the re-run is not counted twice. On SQLite (no SKIP LOCKED; a worker claiming
+    at the same moment reads the same oldest parts) more candidates than `limit` are read; on
+    PostgreSQL exactly `limit`, since every candidate read is locked until the commit."""
+    slack = CLAIM_SLACK if session.get_bind().dialect.name == "sqlite" else 0
     candidates = (
         await session.scalars(
             select(SyncJobPartRow)
             .where(SyncJobPartRow.status == SyncJobStatus.QUEUED)
             .order_by(SyncJobPartRow.queued_at, SyncJobPartRow.id)
-            .limit(limit)
+            .limit(limit + slack)
             .with_for_update(skip_locked=True)
         )
     ).all()
     claimed: list[PartLease] = []
     now = utcnow()
     for part in candidates:
+        if len(claimed) >= limit:
+            break
         result = await session.execute(
             update(SyncJobPartRow)
             .where(SyncJobPartRow.id == part.id, SyncJobPartRow.status == SyncJobStatus.QUEUED)

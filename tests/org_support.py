@@ -7,6 +7,7 @@ every call is counted.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -82,3 +83,30 @@ class ScriptedOrganization(ScriptedInventory):
 
 def access_denied() -> ProviderError:
     return ProviderError("PERMISSION_DENIED", "The member role could not be assumed.")
+
+
+class CountedOrganization(ScriptedOrganization):
+    """Says when a listing starts, so a test can wait for N listings in flight without sleeping."""
+
+    def __init__(self, accounts: int, per_scope: int = 2) -> None:
+        super().__init__(accounts, per_scope)
+        self.entered = asyncio.Event()
+        self.accounts_in_flight: Counter[str] = Counter()
+
+    async def list_scope(self, scope: Scope) -> list[ResourceRecord]:
+        self.accounts_in_flight[scope.account] += 1
+        self.entered.set()
+        try:
+            return await super().list_scope(scope)
+        finally:
+            self.accounts_in_flight[scope.account] -= 1
+
+    async def until_in_flight(self, count: int, within: float) -> None:
+        async def reached() -> None:
+            while True:
+                self.entered.clear()
+                if self.in_flight >= count:
+                    return
+                await self.entered.wait()
+
+        await asyncio.wait_for(reached(), within)
