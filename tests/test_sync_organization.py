@@ -10,7 +10,13 @@ from db.models import CloudAccountRow, SyncJobPartRow, SyncScopeRow
 from graph.runtime import Runtime
 from providers.base import ProviderError, Scope
 from tests.factories import create_user
-from tests.org_support import ScriptedOrganization, access_denied, account_scopes, member
+from tests.org_support import (
+    ScriptedOrganization,
+    access_denied,
+    account_scopes,
+    member,
+    org_record,
+)
 from tests.sync_support import (
     ScriptedInventory,
     create_credential,
@@ -72,13 +78,15 @@ async def test_an_organization_is_synced_account_by_account(runtime: Runtime) ->
 
 
 async def test_a_member_account_denied_once_keeps_all_its_rows(runtime: Runtime) -> None:
-    # given an organization synced once
+    # given an organization synced once, one account of which also lists a region of its own
     user = await create_user(runtime)
     credential = await create_credential(runtime.database, user)
     organization = ScriptedOrganization(3)
+    victim = member(1)
+    own = Scope("eu-west-1", "AWS::EC2::Instance", account=victim)
+    organization.listings[own] = [org_record(f"{own.key}#0", own)]
     service = make_service(runtime.database, {credential.id: organization})
     await sync_once(service, credential.id)
-    victim = member(1)
     # when its member role in one account is refused on the next sync (AccessDenied)
     organization.account_failures[victim].append(access_denied())
     second = await sync_once(service, credential.id)
@@ -86,14 +94,14 @@ async def test_a_member_account_denied_once_keeps_all_its_rows(runtime: Runtime)
     # then that account's rows all stay live: planning nothing is not "every scope left"
     stored = await resources(runtime.database, credential.id)
     theirs = [row for row in stored.values() if row.account == victim]
-    assert len(theirs) == 4 and all(row.deleted_at is None for row in theirs)
+    assert len(theirs) == 5 and all(row.deleted_at is None for row in theirs)
     async with runtime.database.system_session() as session:
         kept = await session.scalars(
             select(SyncScopeRow.kind).where(
                 SyncScopeRow.credential_id == credential.id, SyncScopeRow.account == victim
             )
         )
-        assert len(kept.all()) == 2
+        assert len(kept.all()) == 3
     # and the job is PARTIAL, naming the account with the provider's safe message
     assert second.status == SyncJobStatus.PARTIAL
     assert second.removed == 0
@@ -108,7 +116,7 @@ async def test_a_member_account_denied_once_keeps_all_its_rows(runtime: Runtime)
     found = await stored_accounts(runtime, credential.id)
     assert found[victim].status == AccountStatus.ACCESS_DENIED
     assert found[victim].error_code == "PERMISSION_DENIED"
-    assert found[victim].resource_count == 4
+    assert found[victim].resource_count == 5
     assert found[member(0)].status == AccountStatus.ACTIVE
 
     # when the role works again, the account is ACTIVE again with nothing lost
