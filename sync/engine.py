@@ -27,11 +27,12 @@ from sync import accounts, jobs, parts
 from sync.credential_health import record_sync_health
 from sync.deadline import Deadline
 from sync.dropped_scopes import retire_unplanned_scopes
+from sync.job_progress import JobProgress
 from sync.options import SyncOptions
 from sync.organization import Organization
 from sync.progress import ProgressHub
 from sync.retry import Sleep
-from sync.scopes import JobProgress, ScopeRunner
+from sync.scopes import ScopeRunner
 from sync.tally import PLAN_SCOPE, Tally, log_failure, safe_error
 
 logger = logging.getLogger("stratograph.sync")

@@ -15,18 +15,18 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import AccountStatus, SyncJobStatus
 from db.models import CloudCredentialRow, SyncJobRow
 from db.types import utcnow
 from providers.base import CloudAccountInfo, MultiAccountInventory, Scope
-from sync import accounts, jobs, parts
+from sync import accounts, jobs, part_recovery, parts
 from sync.credential_health import record_sync_health
 from sync.deadline import Deadline
 from sync.dropped_scopes import retire_unplanned_scopes
-from sync.scopes import PartProgress
+from sync.job_progress import PartProgress
 from sync.tally import Tally, log_failure, safe_error
 
 if TYPE_CHECKING:
@@ -80,6 +80,17 @@ class Organization:
             await accounts.record_discovered(session, credential, found, utcnow())
             if active:
                 await parts.split(session, job_id, worker_id, credential.user_id, active, errors)
+                # The discovery call is this sync's measure of the credential's response time;
+                # the last part shows it with the job's health.
+                await session.execute(
+                    update(CloudCredentialRow)
+                    .where(CloudCredentialRow.id == credential.id)
+                    .values(
+                        health_response_ms=response_ms,
+                        updated_at=CloudCredentialRow.updated_at,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
         if not active:
             # Nothing to list: the job ends here (FAILED when every account was refused).
             tally = Tally(total=0, errors=errors, response_ms=response_ms)
@@ -173,7 +184,7 @@ class Organization:
         credential = await self.engine.credential_of(lease.job_id)
         if credential is None:
             return
-        lost = parts.worker_lost(lease)
+        lost = part_recovery.worker_lost(lease)
         async with self.database.system_session() as session:
             await accounts.record_outcome(
                 session, credential.id, lease.account_id, status=AccountStatus.UNREACHABLE,
@@ -211,9 +222,14 @@ class Organization:
             warnings=list(row.warnings or []),
         )
         status = summary.outcome()
+        response_ms = await session.scalar(
+            select(CloudCredentialRow.health_response_ms).where(
+                CloudCredentialRow.id == credential.id
+            )
+        )
         await jobs.finish_split(session, lease.job_id, lease.worker_id, status)
         await record_sync_health(
-            session, credential.id, status, errors, response_ms=None, at=utcnow()
+            session, credential.id, status, errors, response_ms=response_ms, at=utcnow()
         )
         return status, summary
 

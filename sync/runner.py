@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from db.engine import Database
 from db.enums import SyncJobStatus
 from db.types import utcnow
-from sync import jobs, parts
+from sync import jobs, part_recovery, parts
 from sync.engine import SyncEngine
 from sync.options import SyncOptions
 from sync.wakeups import WorkListener
@@ -68,7 +68,7 @@ class SyncRunner:
                 max_attempts=self.options.max_attempts,
             )
         async with self.database.system_session() as session:
-            stale_parts = await parts.recover_stale(
+            stale_parts = await part_recovery.recover_stale(
                 session,
                 now=now,
                 stale_after=self.options.stale_after,

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,83 +18,15 @@ from db.engine import Database
 from db.models import CloudCredentialRow
 from db.types import utcnow
 from providers.base import CloudInventory, ResourceRecord, Scope, StreamingInventory
-from sync import accounts, jobs, parts, store
+from sync import accounts, jobs, store
 from sync.deadline import Deadline
+from sync.job_progress import Progress
 from sync.options import SyncOptions
 from sync.progress import ProgressHub
 from sync.relations import RelationKey
 from sync.report import IngestReport
 from sync.retry import Sleep, with_retries
 from sync.tally import Tally, Written, log_failure, safe_error
-
-
-class Progress(Protocol):
-    """Where a run's progress goes: the job row, or a part and its job."""
-
-    @property
-    def job_id(self) -> uuid.UUID: ...
-
-    async def add(
-        self,
-        session: AsyncSession,
-        *,
-        step: float,
-        added: int = 0,
-        updated: int = 0,
-        removed: int = 0,
-        succeeded: int = 0,
-        errors: list[dict[str, Any]] | None = None,
-        warnings: list[dict[str, Any]] | None = None,
-    ) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class JobProgress:
-    job_id: uuid.UUID
-    worker_id: str
-
-    async def add(
-        self,
-        session: AsyncSession,
-        *,
-        step: float,
-        added: int = 0,
-        updated: int = 0,
-        removed: int = 0,
-        succeeded: int = 0,
-        errors: list[dict[str, Any]] | None = None,
-        warnings: list[dict[str, Any]] | None = None,
-    ) -> None:
-        await jobs.add_progress(
-            session, self.job_id, self.worker_id, step=step, added=added, updated=updated,
-            removed=removed, errors=errors, warnings=warnings,
-        )  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class PartProgress:
-    lease: parts.PartLease
-
-    @property
-    def job_id(self) -> uuid.UUID:
-        return self.lease.job_id
-
-    async def add(
-        self,
-        session: AsyncSession,
-        *,
-        step: float,
-        added: int = 0,
-        updated: int = 0,
-        removed: int = 0,
-        succeeded: int = 0,
-        errors: list[dict[str, Any]] | None = None,
-        warnings: list[dict[str, Any]] | None = None,
-    ) -> None:
-        await parts.add_progress(
-            session, self.lease, step=step, added=added, updated=updated, removed=removed,
-            succeeded=succeeded, errors=errors, warnings=warnings,
-        )  # fmt: skip
 
 
 class ScopeRunner:
