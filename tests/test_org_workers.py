@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from db.engine import Database
 from db.enums import SyncJobStatus, SyncTrigger
-from db.models import SyncJobPartRow
+from db.models import SyncJobPartRow, WebhookDeliveryRow, WebhookRow
 from db.types import utcnow
 from graph.runtime import Runtime
 from providers.base import Scope
@@ -60,9 +60,18 @@ async def until_split(hub: ProgressHub, database: Database, job_id: uuid.UUID) -
 
 
 async def test_two_workers_share_one_organizations_parts(runtime: Runtime) -> None:
-    # given an organization of four accounts, and two workers that each run one thing at a time
+    # given an organization of four accounts whose owner has a SYNC_FINISHED webhook, and two
+    # workers that each run one thing at a time
     user = await create_user(runtime)
     credential = await create_credential(runtime.database, user)
+    async with runtime.database.system_session() as session:
+        session.add(
+            WebhookRow(
+                id=uuid.uuid4(), user_id=user.id, url="https://hooks.example.com/sync",
+                events=["SYNC_FINISHED"], enabled=True, key_id="k1",
+                secret_ciphertext=b"not-used-here", consecutive_failures=0,
+            )
+        )  # fmt: skip
     organization = CountedOrganization(4)
     release = asyncio.Event()
     organization.gates = dict.fromkeys(organization.listings, release)
@@ -98,6 +107,9 @@ async def test_two_workers_share_one_organizations_parts(runtime: Runtime) -> No
     assert (done.added, done.updated, done.removed) == (16, 0, 0)
     assert done.finished_at is not None and done.errors == []
     assert finished_jobs(SyncJobStatus.SUCCEEDED) - finished_before == 1
+    async with runtime.database.system_session() as session:
+        deliveries = (await session.scalars(select(WebhookDeliveryRow))).all()
+    assert [d.payload["data"]["syncJob"]["status"] for d in deliveries] == ["SUCCEEDED"]
     assert len(await resources(runtime.database, credential.id)) == 16
 
 
