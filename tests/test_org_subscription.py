@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,13 @@ async def served(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[Starl
         yield app, address
 
 
+def socket(address: str, http: httpx.AsyncClient) -> AbstractAsyncContextManager[Any]:
+    connection: AbstractAsyncContextManager[Any] = aconnect_ws(
+        f"ws://{address}/graphql", http, subprotocols=["graphql-transport-ws"]
+    )
+    return connection
+
+
 async def receive(ws: Any) -> dict[str, Any]:
     message: dict[str, Any] = await asyncio.wait_for(ws.receive_json(), WAIT)
     return message
@@ -72,9 +80,7 @@ async def test_the_subscription_follows_an_organizations_parts_to_the_end(
         )
         job_id = started.ok()["startSync"]["jobs"][0]["id"]
         await asyncio.wait_for(organization.started[held].wait(), WAIT)
-        async with aconnect_ws(
-            f"ws://{address}/graphql", http, subprotocols=["graphql-transport-ws"]
-        ) as ws:
+        async with socket(address, http) as ws:
             await connected(ws, token)
             await ws.send_json(
                 {
@@ -89,9 +95,7 @@ async def test_the_subscription_follows_an_organizations_parts_to_the_end(
                 states.append((await receive(ws))["payload"]["data"]["syncJob"])
             assert await receive(ws) == {"id": "1", "type": "complete"}
         # and another user asks for the accounts over a socket of their own
-        async with aconnect_ws(
-            f"ws://{address}/graphql", http, subprotocols=["graphql-transport-ws"]
-        ) as ws:
+        async with socket(address, http) as ws:
             await connected(ws, mallory)
             await ws.send_json({"id": "2", "type": "subscribe", "payload": {"query": ACCOUNTS}})
             theirs = (await receive(ws))["payload"]["data"]
