@@ -222,3 +222,26 @@ async def test_notify_wakes_an_idle_runner_that_would_poll_in_an_hour(
         await asyncio.wait_for(inventory.started[ec2].wait(), WAIT)
     finally:
         await service.stop()
+
+
+async def test_a_stopping_worker_hands_its_parts_back(runtime: Runtime) -> None:
+    # given a worker in the middle of an organization's parts (every listing held)
+    user = await create_user(runtime)
+    credential = await create_credential(runtime.database, user)
+    organization = CountedOrganization(2)
+    organization.gates = dict.fromkeys(organization.listings, asyncio.Event())
+    inventories: dict[uuid.UUID, ScriptedInventory] = {credential.id: organization}
+    service = make_service(runtime.database, inventories)
+    (started,) = await service.start([credential.id])
+    await service.runner.claim_and_start()
+    await until_split(service.hub, runtime.database, started.id)
+    await service.runner.claim_and_start()
+    await organization.until_in_flight(4, WAIT)
+
+    # when it stops (SIGTERM)
+    await service.stop()
+
+    # then its parts are queued again for the next worker, and the job still runs
+    rows = await job_parts(runtime.database, started.id)
+    assert [(r.status, r.worker_id) for r in rows] == [(SyncJobStatus.QUEUED, None)] * 2
+    assert (await job(runtime.database, started.id)).status == SyncJobStatus.RUNNING
