@@ -1,15 +1,21 @@
-"""Migration 0004_accounts upgrades a database holding scope records, and downgrades again
-(SQLite; PostgreSQL runs the same migration in every PostgreSQL test's template)."""
+"""Migration 0004_accounts upgrades a database holding scope records, and downgrades again."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import uuid
 from pathlib import Path
 
+import asyncpg
 from alembic import command
 
-from db.migrate import alembic_config, upgrade
+from db.migrate import alembic_config, upgrade, upgrade_async
+from tests.databases import PostgresTemplate, async_url
+
+
+def database_dsn(template: PostgresTemplate, name: str) -> str:
+    return template.admin_dsn.rsplit("/", 1)[0] + f"/{name}"
 
 
 def seed(path: Path) -> None:
@@ -80,3 +86,34 @@ def test_it_downgrades_and_upgrades_again(tmp_path: Path) -> None:
     assert not {"cloud_accounts", "sync_job_parts"} & tables
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT count(*) FROM sync_scopes").fetchone() == (0,)
+
+
+async def test_it_downgrades_and_upgrades_again_on_postgresql(
+    postgres_template: PostgresTemplate,
+) -> None:
+    # given a PostgreSQL database migrated to the head (a clone of the migrated template)
+    name = await postgres_template.clone()
+    url = async_url(postgres_template.admin_dsn, name)
+    try:
+        # when it goes back to the revision before, and forward again
+        await asyncio.to_thread(command.downgrade, alembic_config(url), "0003_webhooks")
+        connection = await asyncpg.connect(database_dsn(postgres_template, name))
+        try:
+            tables = {r[0] for r in await connection.fetch("SELECT tablename FROM pg_tables")}
+        finally:
+            await connection.close()
+        await upgrade_async(url)
+        connection = await asyncpg.connect(database_dsn(postgres_template, name))
+        try:
+            policies = {
+                r[0] for r in await connection.fetch(
+                    "SELECT policyname FROM pg_policies WHERE tablename = 'cloud_accounts'"
+                )
+            }  # fmt: skip
+        finally:
+            await connection.close()
+    finally:
+        await postgres_template.drop(name)
+    # then the new tables went and came back, with their row-level security policies
+    assert not {"cloud_accounts", "sync_job_parts"} & tables
+    assert policies == {"cloud_accounts_owner", "cloud_accounts_system"}
