@@ -2,9 +2,13 @@
 worker, with its own lease. The job row keeps the one progress figure, the counts and the errors;
 the part that closes last finishes the job. Every function runs in a caller-provided session.
 
-Every write that touches the job row takes its row lock first (an UPDATE), so parts committing
-concurrently on several workers serialize there: the counts commute, an error list is never
-overwritten by an older copy, and exactly one closing part sees that no other part is left.
+A part's progress and counts are written on its own row, in each scope's transaction; the job's
+figures are the sums over its parts, refreshed from them. While parts run, a scope's transaction
+refreshes the job only if no other transaction holds the job row (SKIP LOCKED): workers on
+several machines never queue behind one row lock per scope, and a refresh skipped is made good by
+the next one. Writes that must not be skipped (an account's errors, a part's close) take the
+job row's lock and wait for it: an error list is never overwritten by an older copy, and exactly
+one closing part sees that no other part is left.
 """
 
 from __future__ import annotations
@@ -44,11 +48,45 @@ class PartLease:
         return f"{self.account_id}:"
 
 
-def _bounded_sum(session: AsyncSession, column: Any, delta: Any) -> Any:
-    """`column + delta`, kept within [0, 1] (float sums of many steps drift past the ends)."""
-    if session.get_bind().dialect.name == "sqlite":
-        return func.max(func.min(column + delta, 1.0), 0.0)
-    return func.greatest(func.least(column + delta, 1.0), 0.0)
+def _job_sums(session: AsyncSession, job_id: uuid.UUID) -> dict[str, Any]:
+    """The job's progress and counts as the sums over its parts (correlated subqueries)."""
+
+    def total(column: Any, empty: Any) -> Any:
+        return (
+            select(func.coalesce(func.sum(column), empty))
+            .where(SyncJobPartRow.job_id == job_id)
+            .scalar_subquery()
+        )
+
+    least = func.min if session.get_bind().dialect.name == "sqlite" else func.least
+    return {
+        "progress": least(total(SyncJobPartRow.progress, 0.0), 1.0),
+        "added": total(SyncJobPartRow.added, 0),
+        "updated": total(SyncJobPartRow.updated, 0),
+        "removed": total(SyncJobPartRow.removed, 0),
+    }
+
+
+async def _refresh_job(session: AsyncSession, job_id: uuid.UUID, *, wait: bool) -> bool:
+    """Write the job's sums from its parts; without `wait`, only if the row is free right now
+    (PostgreSQL; SQLite serializes writers anyway). False when nothing was written."""
+    statement = update(SyncJobRow).where(
+        SyncJobRow.id == job_id, SyncJobRow.status == SyncJobStatus.RUNNING
+    )
+    if not wait and session.get_bind().dialect.name == "postgresql":
+        free = (
+            select(SyncJobRow.id)
+            .where(SyncJobRow.id == job_id)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        statement = statement.where(SyncJobRow.id == free)
+    result = await session.execute(
+        statement.values(heartbeat_at=utcnow(), **_job_sums(session, job_id)).execution_options(
+            synchronize_session=False
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def split(
@@ -175,15 +213,10 @@ async def claim(session: AsyncSession, worker_id: str, limit: int) -> list[PartL
             part.id, part.job_id, worker_id, part.account_id, part.account_name, part.weight
         )
         if part.attempts:
-            await _lock_job(
-                session,
-                part.job_id,
-                progress=_bounded_sum(session, SyncJobRow.progress, -part.progress),
-                added=SyncJobRow.added - part.added,
-                updated=SyncJobRow.updated - part.updated,
-                removed=SyncJobRow.removed - part.removed,
-            )
+            # The earlier attempt's share leaves the job's sums and its errors list.
+            await _lock_job(session, part.job_id)
             await _replace_entries(session, part.job_id, lease.prefix, (), ())
+            await _refresh_job(session, part.job_id, wait=True)
         claimed.append(lease)
     return claimed
 
@@ -224,7 +257,8 @@ async def add_progress(
     errors: Sequence[dict[str, Any]] | None = None,
     warnings: Sequence[dict[str, Any]] | None = None,
 ) -> None:
-    """Add a finished scope to the part and to its job (increments: parts commute)."""
+    """Add a finished scope to the part (increments: its concurrent scopes commute), and
+    refresh the job's sums unless another transaction holds its row."""
     await _own(
         session,
         lease,
@@ -234,18 +268,13 @@ async def add_progress(
         removed=SyncJobPartRow.removed + removed,
         succeeded=SyncJobPartRow.succeeded + succeeded,
     )
-    locked = await _lock_job(
-        session,
-        lease.job_id,
-        progress=_bounded_sum(session, SyncJobRow.progress, step),
-        added=SyncJobRow.added + added,
-        updated=SyncJobRow.updated + updated,
-        removed=SyncJobRow.removed + removed,
-    )
-    if not locked:
+    if errors is None and warnings is None:
+        await _refresh_job(session, lease.job_id, wait=False)
+        return
+    if not await _lock_job(session, lease.job_id):
         raise JobLost(str(lease.job_id))
-    if errors is not None or warnings is not None:
-        await _replace_entries(session, lease.job_id, lease.prefix, errors or (), warnings or ())
+    await _replace_entries(session, lease.job_id, lease.prefix, errors or (), warnings or ())
+    await _refresh_job(session, lease.job_id, wait=True)
 
 
 async def close(
@@ -257,16 +286,11 @@ async def close(
 ) -> bool:
     """End the part: its share of progress completes and its errors join the job's. Returns
     True when it was the job's last open part (the caller finishes the job in this session)."""
-    progress = await session.scalar(
-        select(SyncJobPartRow.progress).where(SyncJobPartRow.id == lease.part_id)
-    )
-    remaining = lease.weight - (progress or 0.0)
-    if not await _lock_job(
-        session, lease.job_id, progress=_bounded_sum(session, SyncJobRow.progress, remaining)
-    ):
+    if not await _lock_job(session, lease.job_id):
         raise JobLost(str(lease.job_id))
     await _own(session, lease, status=status, finished_at=utcnow(), progress=lease.weight)
     await _replace_entries(session, lease.job_id, lease.prefix, errors, warnings)
+    await _refresh_job(session, lease.job_id, wait=True)
     return await _is_last(session, lease.job_id)
 
 
