@@ -31,7 +31,7 @@ QUICK = {
     "BENCH_BACKUP_RESOURCES": "2000",
     "BENCH_EXPORT_ROWS": "20000",
     "BENCH_ORG_ACCOUNTS": "6",
-    "BENCH_ORG_DELAY": "0.1",
+    "BENCH_ORG_DELAY": "0.3",
 }
 # Benchmarks that name their ratio otherwise (read_api: to its floor; sync_moto: our share of
 # the wall time); copied into the common `ratio` column.

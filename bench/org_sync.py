@@ -6,7 +6,7 @@ delay, as a cloud API's latency would; each worker is the real worker command (N
 part claims, leases) with its inventory pointed at the stand-in. The job is split into one part
 per account, so N workers should sync the organization about N times faster than one.
 Knobs: BENCH_ORG_ACCOUNTS (12), BENCH_ORG_SCOPES per account (6), BENCH_ORG_RECORDS per scope
-(20), BENCH_ORG_DELAY seconds per call (0.2), BENCH_ORG_WORKERS ("1,3").
+(5), BENCH_ORG_DELAY seconds per call (1.0), BENCH_ORG_WORKERS ("1,3").
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from tests.cluster import cluster_env
 
 ACCOUNTS = int(os.environ.get("BENCH_ORG_ACCOUNTS", "12"))
 SCOPES = int(os.environ.get("BENCH_ORG_SCOPES", "6"))
-RECORDS = int(os.environ.get("BENCH_ORG_RECORDS", "20"))
-DELAY = float(os.environ.get("BENCH_ORG_DELAY", "0.2"))
+RECORDS = int(os.environ.get("BENCH_ORG_RECORDS", "5"))
+DELAY = float(os.environ.get("BENCH_ORG_DELAY", "1.0"))
 WORKERS = tuple(int(n) for n in os.environ.get("BENCH_ORG_WORKERS", "1,3").split(","))
 POSTGRES_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REPO = Path(__file__).resolve().parent.parent
@@ -76,6 +76,12 @@ async def _ready(logs: list[Path], processes: list[subprocess.Popen[bytes]]) -> 
         await asyncio.sleep(0.1)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as sink:
         return subprocess.Popen(
@@ -99,6 +105,7 @@ async def _round(workers: int, url: str, cloud: OrgCloud, workdir: Path) -> dict
     processes = [_start_worker(env, log) for log in logs]
     try:
         await _ready(logs, processes)
+        idle_cpu = sum(_cpu_seconds(process.pid) for process in processes)
         started = time.perf_counter()
         async with database.system_session() as session:
             queued = await jobs.enqueue(session, credential_id, SyncTrigger.MANUAL)
@@ -122,7 +129,8 @@ async def _round(workers: int, url: str, cloud: OrgCloud, workdir: Path) -> dict
                     SyncJobPartRow.job_id == job_id
                 )
             )
-        return {"seconds": elapsed, "workers used": float(used or 0)}
+        cpu = sum(_cpu_seconds(process.pid) for process in processes)
+        return {"seconds": elapsed, "workers used": float(used or 0), "cpu": cpu - idle_cpu}
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
@@ -166,6 +174,7 @@ async def _main() -> list[dict[str, object]]:
             "measured": f"{found['seconds']:.2f} s",
             "baseline": f"{one:.2f} s",
             "workers used": int(found["workers used"]),
+            "worker CPU s": f"{found['cpu']:.1f} vs {results[WORKERS[0]]['cpu']:.1f}",
         }
         for workers, found in results.items()
         if workers != WORKERS[0]
