@@ -45,7 +45,7 @@ def test_scope_records_keep_their_key_and_accounts_share_region_and_kind(tmp_pat
     # given a database at the revision before, holding a scope record
     path = tmp_path / "before.db"
     url = f"sqlite+aiosqlite:///{path}"
-    upgrade(url, "0003_webhooks")
+    upgrade(url, "0004_aws_roles")
     seed(path)
     # when it is migrated
     upgrade(url)
@@ -69,13 +69,13 @@ def test_it_downgrades_and_upgrades_again(tmp_path: Path) -> None:
     # given a migrated database with member accounts' scope records
     path = tmp_path / "after.db"
     url = f"sqlite+aiosqlite:///{path}"
-    upgrade(url, "0003_webhooks")
+    upgrade(url, "0004_aws_roles")
     seed(path)
     upgrade(url)
     with sqlite3.connect(path) as db:
         db.execute("UPDATE sync_scopes SET account = '111111111111'")
     # when it goes back to the revision before, and forward again
-    command.downgrade(alembic_config(url), "0003_webhooks")
+    command.downgrade(alembic_config(url), "0004_aws_roles")
     with sqlite3.connect(path) as db:
         columns = {row[1] for row in db.execute("PRAGMA table_info(sync_scopes)")}
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
@@ -96,7 +96,7 @@ async def test_it_downgrades_and_upgrades_again_on_postgresql(
     url = async_url(postgres_template.admin_dsn, name)
     try:
         # when it goes back to the revision before, and forward again
-        await asyncio.to_thread(command.downgrade, alembic_config(url), "0003_webhooks")
+        await asyncio.to_thread(command.downgrade, alembic_config(url), "0004_aws_roles")
         connection = await asyncpg.connect(database_dsn(postgres_template, name))
         try:
             tables = {r[0] for r in await connection.fetch("SELECT tablename FROM pg_tables")}

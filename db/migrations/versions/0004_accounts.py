@@ -6,7 +6,7 @@ workers). `sync_scopes` gains `account` (empty for a credential of one account) 
 (credential, account, region, kind).
 
 Revision ID: 0004_accounts
-Revises: 0003_webhooks
+Revises: 0004_aws_roles
 """
 
 from collections.abc import Sequence
@@ -17,7 +17,7 @@ from alembic import op
 import db.types
 
 revision: str = "0004_accounts"
-down_revision: str | None = "0003_webhooks"
+down_revision: str | None = "0004_aws_roles"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
