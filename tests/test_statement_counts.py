@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import insert
 from starlette.applications import Starlette
 
-from db.enums import RelationType, SyncJobStatus
-from db.models import ResourceRelationRow
+from db.enums import AccountStatus, RelationType, SyncJobStatus
+from db.models import CloudAccountRow, ResourceRelationRow
 from graph.runtime import Runtime
 from tests.factories import access_token, create_user
 from tests.graphql_client import GraphQLClient
@@ -112,6 +112,50 @@ async def test_all_credentials_with_counts_and_first_resources_cost_constant_sta
     # nested credentials (the count batch serves both resourceCount and totalCount);
     # PostgreSQL adds one set_config per transaction
     assert counter.count == (6 if backend == "sqlite" else 12), counter.statements
+
+
+CREDENTIALS_WITH_ACCOUNTS = """
+query { credentials { name accounts { accountId name status lastSyncedAt resourceCount error } } }
+"""
+
+
+@pytest.mark.parametrize("credentials", [1, 10, 100])
+async def test_every_credential_with_its_accounts_costs_constant_statements(
+    gql: GraphQLClient, runtime: Runtime, backend: str, credentials: int
+) -> None:
+    # given `credentials` credentials, each covering three cloud accounts
+    owner = await create_user(runtime)
+    made = [await create_credential(runtime, owner) for _ in range(credentials)]
+    async with runtime.database.system_session() as session:
+        await session.execute(
+            insert(CloudAccountRow),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "user_id": owner.id,
+                    "credential_id": credential.id,
+                    "account_id": f"10000000000{n}",
+                    "name": f"member-{n}",
+                    "status": AccountStatus.ACTIVE,
+                    "resource_count": n,
+                }
+                for credential in made
+                for n in range(3)
+            ],
+        )
+    token = access_token(runtime, owner)
+    # when every credential is listed with its accounts
+    with counting_statements(runtime) as counter:
+        response = await gql(CREDENTIALS_WITH_ACCOUNTS, token=token)
+    listed = response.ok()["credentials"]
+    # then each has its three accounts, in account order
+    assert len(listed) == credentials
+    for nested in listed:
+        assert [a["accountId"] for a in nested["accounts"]] == [f"10000000000{n}" for n in range(3)]
+        assert [a["resourceCount"] for a in nested["accounts"]] == [0, 1, 2]
+    # and the count does not depend on how many: auth, credentials, one batch of accounts;
+    # PostgreSQL adds one set_config per transaction
+    assert counter.count == (3 if backend == "sqlite" else 6), counter.statements
 
 
 PAGE_WITH_RELATIONS = """

@@ -58,6 +58,11 @@ class ResourceFilter:
         default=None, description="Any of these categories."
     )
     region: list[str] | None = strawberry.field(default=None, description="Any of these regions.")
+    account: list[str] | None = strawberry.field(
+        default=None,
+        description="Any of these cloud accounts (AWS account numbers, Azure subscription ids, "
+        "GCP project ids), as `CloudResource.account` and `CloudAccount.accountId` show them.",
+    )
     status: list[ResourceStatus] | None = strawberry.field(
         default=None, description="Any of these states."
     )
@@ -125,6 +130,7 @@ class ResourceCriteria:
     providers: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
     credential_id: uuid.UUID | None = None
     tags: tuple[tuple[str, str | None], ...] = ()
@@ -168,6 +174,7 @@ class ResourceCriteria:
             providers=tuple(p.value for p in _bounded(given.provider, "provider")),
             types=tuple(t.value for t in _bounded(given.type, "type")),
             regions=_bounded(given.region, "region"),
+            accounts=_bounded(given.account, "account"),
             statuses=tuple(s.value for s in _bounded(given.status, "status")),
             credential_id=credential,
             tags=tuple((t.key, t.value) for t in tags),
@@ -189,6 +196,8 @@ class ResourceCriteria:
             )
         if self.regions:
             conditions.append(CloudResourceRow.region.in_(self.regions))
+        if self.accounts:
+            conditions.append(CloudResourceRow.account.in_(self.accounts))
         if self.statuses:
             conditions.append(
                 CloudResourceRow.status.in_([db_enums.ResourceStatus(s) for s in self.statuses])
