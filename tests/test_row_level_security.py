@@ -33,6 +33,8 @@ OWNED_TABLES = [
     "sync_scopes",
     "webhooks",
     "webhook_deliveries",
+    "cloud_accounts",
+    "sync_job_parts",
 ]
 
 

@@ -6,13 +6,14 @@ model and the GraphQL type of the same thing side by side without aliasing eithe
 
 from db.models.accounts import RefreshTokenRow, UserRow
 from db.models.audit import AuditEventRow
+from db.models.cloud_accounts import CloudAccountRow
 from db.models.credentials import CloudCredentialRow
 from db.models.history import ResourceChangeRow
 from db.models.inventory import CloudResourceRow
 from db.models.keys import KeyAgeRow
 from db.models.relations import ResourceRelationRow
 from db.models.security import SecurityEventRow
-from db.models.sync import SyncJobRow, SyncScopeRow
+from db.models.sync import SyncJobPartRow, SyncJobRow, SyncScopeRow
 from db.models.two_factor import MfaChallengeRow, RecoveryCodeRow, TotpFactorRow
 from db.models.webhooks import WebhookDeliveryRow, WebhookRow
 
@@ -24,7 +25,9 @@ OWNED_MODELS = (
     ResourceRelationRow,
     ResourceChangeRow,
     SyncJobRow,
+    SyncJobPartRow,
     SyncScopeRow,
+    CloudAccountRow,
     TotpFactorRow,
     RecoveryCodeRow,
     MfaChallengeRow,
@@ -36,6 +39,7 @@ OWNED_MODELS = (
 __all__ = [
     "OWNED_MODELS",
     "AuditEventRow",
+    "CloudAccountRow",
     "CloudCredentialRow",
     "CloudResourceRow",
     "KeyAgeRow",
@@ -45,6 +49,7 @@ __all__ = [
     "ResourceChangeRow",
     "ResourceRelationRow",
     "SecurityEventRow",
+    "SyncJobPartRow",
     "SyncJobRow",
     "SyncScopeRow",
     "TotpFactorRow",
