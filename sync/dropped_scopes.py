@@ -6,25 +6,28 @@ complete again. They are marked deleted once, explicitly, and the scope is forgo
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import SyncScopeRow
+from db.models import CloudCredentialRow, SyncScopeRow
 from providers.base import Scope
+from sync import aggregates
+from sync.aggregates import Deltas
 from sync.store import mark_stale
 
 logger = logging.getLogger("stratograph.sync")
 
 
 async def retire_unplanned_scopes(
-    session: AsyncSession, credential_id: uuid.UUID, planned: Iterable[Scope], at: datetime
+    session: AsyncSession, credential: CloudCredentialRow, planned: Iterable[Scope], at: datetime
 ) -> int:
-    """Mark deleted the rows of every recorded scope the current plan no longer contains, and
-    drop those scope records; returns how many rows were marked."""
+    """Mark deleted the rows of every recorded scope the current plan no longer contains (the
+    aggregates follow in the same transaction), and drop those scope records; returns how many
+    rows were marked."""
+    credential_id = credential.id
     keep = {(scope.region, scope.kind) for scope in planned}
     recorded = (
         await session.execute(
@@ -35,8 +38,9 @@ async def retire_unplanned_scopes(
     ).all()
     gone = [row for row in recorded if (row.region, row.kind) not in keep]
     removed = 0
+    deltas = Deltas()
     for row in gone:
-        marked = await mark_stale(session, credential_id, f"{row.region}/{row.kind}", at)
+        marked = await mark_stale(session, credential_id, f"{row.region}/{row.kind}", at, deltas)
         logger.info(
             "credential %s: scope %s/%s left the plan; %d resources marked deleted",
             credential_id,
@@ -45,6 +49,7 @@ async def retire_unplanned_scopes(
             marked,
         )
         removed += marked
+    await aggregates.apply(session, credential_id, credential.user_id, deltas)
     if gone:
         await session.execute(
             delete(SyncScopeRow).where(SyncScopeRow.id.in_([row.id for row in gone]))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import metrics, telemetry
 from db.engine import Database
@@ -38,6 +39,12 @@ from sync.progress import ProgressHub
 from sync.relations import RelationKey
 from sync.report import IngestReport
 from sync.retry import Sleep, with_retries
+from sync.scope_records import (
+    Completion,
+    PendingCompletions,
+    record_completions,
+    record_failure,
+)
 
 logger = logging.getLogger("stratograph.sync")
 
@@ -100,6 +107,36 @@ class _Tally:
         if not self.errors:
             return SyncJobStatus.SUCCEEDED
         return SyncJobStatus.PARTIAL if self.succeeded else SyncJobStatus.FAILED
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """One job's writing context: whose rows, which job, and what was stored when it started."""
+
+    credential: CloudCredentialRow
+    job_id: uuid.UUID
+    worker_id: str
+    step: float
+    stored: store.Stored
+    pending: PendingCompletions
+
+    async def completed(self, session: AsyncSession, completions: list[Completion]) -> None:
+        await record_completions(session, self.credential, completions, job_id=self.job_id)
+
+    async def progress(
+        self, session: AsyncSession, scopes: int, changes: store.ScopeChanges
+    ) -> None:
+        """Add `scopes` finished scopes and these counts to the job (raises JobLost if this
+        worker no longer owns it, so nothing of the transaction is committed)."""
+        await jobs.add_progress(
+            session,
+            self.job_id,
+            self.worker_id,
+            step=self.step * scopes,
+            added=changes.added,
+            updated=changes.updated,
+            removed=changes.removed,
+        )
 
 
 class SyncEngine:
@@ -183,10 +220,14 @@ class SyncEngine:
         )
 
         step = 1.0 / len(scopes) if scopes else 1.0
+        async with self.database.system_session() as session:
+            stored = await store.stored_scopes(session, credential.id)
+        pending = PendingCompletions()
+        batch = _Batch(credential, job_id, worker_id, step, stored, pending)
 
         async def listed_and_written(
             scope: Scope, written: _Written, report: IngestReport
-        ) -> store.ScopeCounts:
+        ) -> store.ScopeChanges:
             # Region slot first, so a scope waiting for its busy region holds no credential
             # slot. The credential slot is held through the write: at most `concurrency`
             # listings are in memory however slow the database is.
@@ -194,9 +235,7 @@ class SyncEngine:
                 # Chunks are written as they arrive, so memory stays at `concurrency` chunks
                 # however large a scope grows.
                 async with region_slots[scope.region], credential_slots:
-                    return await self._stream_and_write(
-                        credential, inventory, scope, job_id, worker_id, step, written, report
-                    )
+                    return await self._stream_and_write(batch, inventory, scope, written, report)
             async with region_slots[scope.region]:
                 await credential_slots.acquire()
                 try:
@@ -206,9 +245,7 @@ class SyncEngine:
                     credential_slots.release()
                     raise
             try:
-                return await self._write(
-                    credential, scope, records, job_id, worker_id, step, report
-                )
+                return await self._write(batch, scope, records, report)
             finally:
                 credential_slots.release()
 
@@ -231,7 +268,7 @@ class SyncEngine:
                     tally.reported(key, report)
                     tally.errors.append(safe_error(key, error))
                     tally.done += 1
-                    await self._record_failure(credential, scope, job_id, worker_id, step, tally)
+                    await self._record_failure(batch, scope, tally)
                 self.hub.publish(job_id)
                 return
             tally.reported(key, report)
@@ -250,24 +287,25 @@ class SyncEngine:
                     group.create_task(telemetry.in_span("sync.scope", span, one(scope)))
         except* jobs.JobLost as lost:
             raise jobs.JobLost(str(job_id)) from lost
-        await self._retire_unplanned(credential, scopes, job_id, worker_id, tally)
+        await self._retire_unplanned(batch, scopes, tally)
         status = tally.outcome()
         await self._finish(credential, job_id, worker_id, status, tally)
         return status
 
-    async def _retire_unplanned(
-        self,
-        credential: CloudCredentialRow,
-        scopes: list[Scope],
-        job_id: uuid.UUID,
-        worker_id: str,
-        tally: _Tally,
-    ) -> None:
-        """Rows of scopes the plan no longer has are marked deleted (counted in `removed`)."""
-        async with self.database.system_session() as session:
-            removed = await retire_unplanned_scopes(session, credential.id, scopes, utcnow())
-            if removed:
-                await jobs.add_progress(session, job_id, worker_id, step=0.0, removed=removed)
+    async def _retire_unplanned(self, batch: _Batch, scopes: list[Scope], tally: _Tally) -> None:
+        """Rows of scopes the plan no longer has are marked deleted (counted in `removed`); the
+        completions still waiting are recorded."""
+        async with batch.pending.taken() as waiting, self.database.system_session() as session:
+            removed = await retire_unplanned_scopes(session, batch.credential, scopes, utcnow())
+            await record_completions(session, batch.credential, waiting, job_id=batch.job_id)
+            if removed or waiting:
+                await jobs.add_progress(
+                    session,
+                    batch.job_id,
+                    batch.worker_id,
+                    step=batch.step * len(waiting),
+                    removed=removed,
+                )
         tally.removed += removed
 
     @staticmethod
@@ -297,51 +335,43 @@ class SyncEngine:
 
     async def _write(
         self,
-        credential: CloudCredentialRow,
+        batch: _Batch,
         scope: Scope,
         records: list[ResourceRecord],
-        job_id: uuid.UUID,
-        worker_id: str,
-        step: float,
         report: IngestReport,
-    ) -> store.ScopeCounts:
+    ) -> store.ScopeChanges:
         """The scope's rows and the job's progress in one transaction (one commit per scope;
         the job's counts always match what is committed). Increments commute, so concurrent
-        scopes committing in any order leave the right totals."""
-        async with self.database.system_session() as session:
-            counts = await store.write_scope(
+        scopes committing in any order leave the right totals. An empty listing of a scope with
+        nothing stored changes nothing: its completion waits for the job's next transaction."""
+        seen_at = utcnow()
+        if not records and batch.stored.empty(store.scope_key(scope)):
+            batch.pending.add(Completion(scope, seen_at, 0))
+            return store.ScopeChanges()
+        async with batch.pending.taken() as waiting, self.database.system_session() as session:
+            changes = await store.write_scope(
                 session,
-                credential,
+                batch.credential,
                 scope,
                 records,
-                seen_at=utcnow(),
-                job_id=job_id,
+                seen_at=seen_at,
                 batch_size=self.options.batch_size,
                 report=report,
+                stored=batch.stored,
             )
+            await batch.completed(session, [*waiting, Completion(scope, seen_at, changes.written)])
             # Last statement before the commit: the job row stays locked only briefly.
-            await jobs.add_progress(
-                session,
-                job_id,
-                worker_id,
-                step=step,
-                added=counts.added,
-                updated=counts.updated,
-                removed=counts.removed,
-            )
-        return counts
+            await batch.progress(session, 1 + len(waiting), changes)
+        return changes
 
     async def _stream_and_write(
         self,
-        credential: CloudCredentialRow,
+        batch: _Batch,
         inventory: StreamingInventory,
         scope: Scope,
-        job_id: uuid.UUID,
-        worker_id: str,
-        step: float,
         written: _Written,
         report: IngestReport,
-    ) -> store.ScopeCounts:
+    ) -> store.ScopeChanges:
         """Write each chunk of a streamed listing in its own transaction; once the stream has
         ended, mark stale rows and count the scope done. A failure part-way removes nothing.
 
@@ -362,44 +392,49 @@ class SyncEngine:
         # replaced with the stale marking, never from a stream that failed part-way.
         relations: set[RelationKey] = set()
         while chunk is not None:
-            async with self.database.system_session() as session:
-                added, updated, rows = await store.upsert_records(
-                    session, credential, scope, chunk, seen_at=seen_at,
+            async with (
+                batch.pending.taken() as waiting,
+                self.database.system_session() as session,
+            ):
+                changes = await store.write_chunk(
+                    session, batch.credential, scope, chunk, seen_at=seen_at,
                     batch_size=self.options.batch_size, report=report, relations=relations,
                 )  # fmt: skip
-                await jobs.add_progress(
-                    session, job_id, worker_id, step=0.0, added=added, updated=updated
-                )
-            written.added += added
-            written.updated += updated
-            count += rows
-            self.hub.publish(job_id)
+                await batch.completed(session, waiting)
+                await batch.progress(session, len(waiting), changes)
+            written.added += changes.added
+            written.updated += changes.updated
+            count += changes.written
+            self.hub.publish(batch.job_id)
             chunk = await listing.run(anext(chunks, None))
-        async with self.database.system_session() as session:
-            removed = await store.complete_scope(
-                session, credential, scope, seen_at=seen_at, job_id=job_id, count=count,
-                relations=relations, batch_size=self.options.batch_size,
+        key = store.scope_key(scope)
+        if not count and not relations and batch.stored.empty(key):
+            batch.pending.add(Completion(scope, seen_at, 0))
+            return store.ScopeChanges()
+        async with batch.pending.taken() as waiting, self.database.system_session() as session:
+            changes = await store.complete_scope(
+                session, batch.credential, scope, seen_at=seen_at, relations=relations,
+                batch_size=self.options.batch_size, stored=batch.stored,
+                changes=store.ScopeChanges(added=written.added, updated=written.updated),
             )  # fmt: skip
-            await jobs.add_progress(session, job_id, worker_id, step=step, removed=removed)
-        return store.ScopeCounts(written.added, written.updated, removed)
+            await batch.completed(session, [*waiting, Completion(scope, seen_at, count)])
+            await batch.progress(
+                session, 1 + len(waiting), store.ScopeChanges(removed=changes.removed)
+            )
+        return changes
 
-    async def _record_failure(
-        self,
-        credential: CloudCredentialRow,
-        scope: Scope,
-        job_id: uuid.UUID,
-        worker_id: str,
-        step: float,
-        tally: _Tally,
-    ) -> None:
+    async def _record_failure(self, batch: _Batch, scope: Scope, tally: _Tally) -> None:
         code = tally.errors[-1]["code"]
-        async with self.database.system_session() as session:
-            await store.record_scope(session, credential, scope, job_id=job_id, error_code=code)
+        async with batch.pending.taken() as waiting, self.database.system_session() as session:
+            await batch.completed(session, waiting)
+            await record_failure(
+                session, batch.credential, scope, job_id=batch.job_id, error_code=code
+            )
             await jobs.add_progress(
                 session,
-                job_id,
-                worker_id,
-                step=step,
+                batch.job_id,
+                batch.worker_id,
+                step=batch.step * (1 + len(waiting)),
                 errors=list(tally.errors),
                 warnings=list(tally.warnings),
             )

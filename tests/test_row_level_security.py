@@ -28,6 +28,7 @@ OWNED_TABLES = [
     "cloud_credentials",
     "resources",
     "resource_relations",
+    "resource_counts",
     "sync_jobs",
     "sync_scopes",
     "webhooks",

@@ -5,6 +5,7 @@ model and the GraphQL type of the same thing side by side without aliasing eithe
 """
 
 from db.models.accounts import RefreshTokenRow, UserRow
+from db.models.aggregates import ResourceCountRow
 from db.models.audit import AuditEventRow
 from db.models.credentials import CloudCredentialRow
 from db.models.inventory import CloudResourceRow
@@ -21,6 +22,7 @@ OWNED_MODELS = (
     CloudCredentialRow,
     CloudResourceRow,
     ResourceRelationRow,
+    ResourceCountRow,
     SyncJobRow,
     SyncScopeRow,
     TotpFactorRow,
@@ -40,6 +42,7 @@ __all__ = [
     "MfaChallengeRow",
     "RecoveryCodeRow",
     "RefreshTokenRow",
+    "ResourceCountRow",
     "ResourceRelationRow",
     "SecurityEventRow",
     "SyncJobRow",
