@@ -1,5 +1,7 @@
 """inventory aggregates: `resource_counts`, kept current by the sync write path
 
+Also an index of each credential's resources by (name, id), so a nested page reads size + 1 rows.
+
 Owned (`user_id`), row-level security FORCEd with the same two policies as migration 0002. The
 upgrade fills it from the live resource rows, so existing inventories keep their dashboard.
 
@@ -104,6 +106,12 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_resource_counts_user_id_provider"), ["user_id", "provider"], unique=False
         )
+    with op.batch_alter_table("resources", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_resources_credential_id_name_id"),
+            ["credential_id", "name", "id"],
+            unique=False,
+        )
     op.execute(BACKFILL)
     if op.get_bind().dialect.name == "postgresql":
         _secure()
@@ -134,6 +142,8 @@ def _secure() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("resources", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_resources_credential_id_name_id"))
     with op.batch_alter_table(TABLE, schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_resource_counts_user_id_provider"))
     op.drop_table(TABLE)
