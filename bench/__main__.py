@@ -30,6 +30,7 @@ QUICK = {
     "STRATOGRAPH_BENCH_SYNC_COUNTS": "300",
     "BENCH_BACKUP_RESOURCES": "2000",
     "BENCH_EXPORT_ROWS": "20000",
+    "BENCH_SCALE_SIZES": "2000,20000",
 }
 # Benchmarks that name their ratio otherwise (read_api: to its floor; sync_moto: our share of
 # the wall time); copied into the common `ratio` column.

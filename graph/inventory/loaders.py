@@ -136,7 +136,9 @@ def _page_of_one(
     )
     if start is not None:
         inner = inner.where(ordering.after(start))
-    return inner.order_by(*ordering.order_by()).limit(size + 1)
+    # The (constant) credential leads the order, so the planner reads the (credential, name, id)
+    # index in order instead of filtering the owner's (user, name, id) index.
+    return inner.order_by(CloudResourceRow.credential_id, *ordering.order_by()).limit(size + 1)
 
 
 def _in_order(page: Any) -> list[ColumnElement[Any]]:
