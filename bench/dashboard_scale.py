@@ -3,8 +3,9 @@ PostgreSQL at several inventory sizes, in the same run.
 
 For each size in BENCH_SCALE_SIZES (default "10000,1000000"): a fresh database where the first
 user owns that many resources over BENCH_CREDENTIALS credentials (loaded with COPY, then the
-aggregates rebuilt once, as after a restore; the load time is reported), then BENCH_ROUNDS rounds
-of BENCH_SECONDS per query with BENCH_CONCURRENCY requests in flight. The last rows give each
+aggregates rebuilt once, as after a restore; the load time is reported). Then, per query,
+BENCH_ROUNDS rounds of BENCH_SECONDS against each size in turn (interleaved, so drifts in machine
+load hit every size alike) with BENCH_CONCURRENCY requests in flight. The last rows give each
 query's req/s at the largest size as a share of its req/s at the smallest (the target: within
 20 %, i.e. a ratio ≥ 0.8).
 
@@ -19,11 +20,18 @@ import os
 import sys
 import tempfile
 import time
+from typing import Any
 
 import orjson
 
-from bench._asgi import Request, load, median_run
-from bench._read_api_data import create_database, drop_database, populate, sqlalchemy_url
+from bench._asgi import Request, Run, load, median_run
+from bench._read_api_data import (
+    asyncpg_dsn,
+    create_database,
+    drop_database,
+    populate,
+    sqlalchemy_url,
+)
 from bench.read_api import ADMIN_DSN, CREDENTIALS_QUERY, _settings
 from graph.app import create_app
 from graph.runtime import Runtime
@@ -45,58 +53,58 @@ DASHBOARD_QUERY = """query { dashboard {
 CASES = (("dashboard", DASHBOARD_QUERY), ("credentials + nested pages", CREDENTIALS_QUERY))
 
 
-async def _one(size: int) -> dict[str, float]:
-    """req/s per case at this size (and a row per case printed as it goes)."""
+async def _loaded(size: int, directory: str) -> tuple[Any, str, tuple[Any, ...], float]:
+    """A server on a fresh database holding `size` resources for its first user."""
     name = await create_database(ADMIN_DSN)
-    rates: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as directory:
-        app = create_app(_settings(sqlalchemy_url(ADMIN_DSN, name), directory))
-        runtime: Runtime = app.state.runtime
-        try:
-            from bench._read_api_data import asyncpg_dsn
-
-            started = time.perf_counter()
-            data = await populate(runtime, asyncpg_dsn(ADMIN_DSN, name), 2, size, 1000, CREDENTIALS)
-            loaded = time.perf_counter() - started
-            print(f"  {size:,} resources loaded in {loaded:.0f}s", file=sys.stderr, flush=True)
-            auth = ((b"authorization", f"Bearer {access_token(runtime, data.user)}".encode()),)
-            for label, query in CASES:
-                request = Request("/graphql", orjson.dumps({"query": query}), auth)
-                runs = [await load(app, request, SECONDS, CONCURRENCY) for _ in range(ROUNDS)]
-                rate, p50, p99 = median_run(runs)
-                rates[label] = rate
-                ROWS.append(
-                    {
-                        "case": f"{label}, {size:,} resources",
-                        "req/s": f"{rate:.0f}",
-                        "p50 ms": f"{p50:.1f}",
-                        "p99 ms": f"{p99:.1f}",
-                        "load s": f"{loaded:.0f}",
-                    }
-                )
-                print(f"  {ROWS[-1]}", file=sys.stderr, flush=True)
-        finally:
-            await runtime.close()
-            await drop_database(ADMIN_DSN, name)
-    return rates
-
-
-ROWS: list[dict[str, object]] = []
+    app = create_app(_settings(sqlalchemy_url(ADMIN_DSN, name), f"{directory}/{size}"))
+    runtime: Runtime = app.state.runtime
+    started = time.perf_counter()
+    data = await populate(runtime, asyncpg_dsn(ADMIN_DSN, name), 2, size, 1000, CREDENTIALS)
+    loaded = time.perf_counter() - started
+    print(f"  {size:,} resources loaded in {loaded:.0f}s", file=sys.stderr, flush=True)
+    auth = ((b"authorization", f"Bearer {access_token(runtime, data.user)}".encode()),)
+    return app, name, auth, loaded
 
 
 async def _run() -> list[dict[str, object]]:
-    ROWS.clear()
-    by_size = {size: await _one(size) for size in SIZES}
+    rows: list[dict[str, object]] = []
+    servers: dict[int, tuple[Any, str, tuple[Any, ...], float]] = {}
+    with tempfile.TemporaryDirectory() as directory:
+        try:
+            for size in SIZES:
+                os.makedirs(f"{directory}/{size}")
+                servers[size] = await _loaded(size, directory)
+            rates: dict[tuple[str, int], float] = {}
+            for label, query in CASES:
+                runs: dict[int, list[Run]] = {size: [] for size in SIZES}
+                for _ in range(ROUNDS):  # interleaved, so drifts in machine load hit every size
+                    for size, (app, _, auth, _) in servers.items():
+                        request = Request("/graphql", orjson.dumps({"query": query}), auth)
+                        runs[size].append(await load(app, request, SECONDS, CONCURRENCY))
+                for size in SIZES:
+                    rate, p50, p99 = median_run(runs[size])
+                    rates[(label, size)] = rate
+                    rows.append(
+                        {
+                            "case": f"{label}, {size:,} resources",
+                            "req/s": f"{rate:.0f}",
+                            "p50 ms": f"{p50:.1f}",
+                            "p99 ms": f"{p99:.1f}",
+                            "load s": f"{servers[size][3]:.0f}",
+                        }
+                    )
+                    print(f"  {rows[-1]}", file=sys.stderr, flush=True)
+        finally:
+            for app, name, _, _ in servers.values():
+                await app.state.runtime.close()
+                await drop_database(ADMIN_DSN, name)
     smallest, largest = min(SIZES), max(SIZES)
     for label, _ in CASES:
-        ratio = by_size[largest][label] / by_size[smallest][label]
-        ROWS.append(
-            {
-                "case": f"{label}: req/s at {largest:,} ÷ at {smallest:,}",
-                "ratio": f"{ratio:.2f}",
-            }
+        ratio = rates[(label, largest)] / rates[(label, smallest)]
+        rows.append(
+            {"case": f"{label}: req/s at {largest:,} ÷ at {smallest:,}", "ratio": f"{ratio:.2f}"}
         )
-    return list(ROWS)
+    return rows
 
 
 def main() -> list[dict[str, object]]:
