@@ -39,6 +39,7 @@ from sync.progress import ProgressHub
 from sync.relations import RelationKey
 from sync.report import IngestReport
 from sync.retry import Sleep, with_retries
+from sync.scope_changes import ScopeChanges, Stored, stored_scopes
 from sync.scope_records import (
     Completion,
     PendingCompletions,
@@ -117,15 +118,13 @@ class _Batch:
     job_id: uuid.UUID
     worker_id: str
     step: float
-    stored: store.Stored
+    stored: Stored
     pending: PendingCompletions
 
     async def completed(self, session: AsyncSession, completions: list[Completion]) -> None:
         await record_completions(session, self.credential, completions, job_id=self.job_id)
 
-    async def progress(
-        self, session: AsyncSession, scopes: int, changes: store.ScopeChanges
-    ) -> None:
+    async def progress(self, session: AsyncSession, scopes: int, changes: ScopeChanges) -> None:
         """Add `scopes` finished scopes and these counts to the job (raises JobLost if this
         worker no longer owns it, so nothing of the transaction is committed)."""
         await jobs.add_progress(
@@ -221,13 +220,13 @@ class SyncEngine:
 
         step = 1.0 / len(scopes) if scopes else 1.0
         async with self.database.system_session() as session:
-            stored = await store.stored_scopes(session, credential.id)
+            stored = await stored_scopes(session, credential.id)
         pending = PendingCompletions()
         batch = _Batch(credential, job_id, worker_id, step, stored, pending)
 
         async def listed_and_written(
             scope: Scope, written: _Written, report: IngestReport
-        ) -> store.ScopeChanges:
+        ) -> ScopeChanges:
             # Region slot first, so a scope waiting for its busy region holds no credential
             # slot. The credential slot is held through the write: at most `concurrency`
             # listings are in memory however slow the database is.
@@ -339,7 +338,7 @@ class SyncEngine:
         scope: Scope,
         records: list[ResourceRecord],
         report: IngestReport,
-    ) -> store.ScopeChanges:
+    ) -> ScopeChanges:
         """The scope's rows and the job's progress in one transaction (one commit per scope;
         the job's counts always match what is committed). Increments commute, so concurrent
         scopes committing in any order leave the right totals. An empty listing of a scope with
@@ -347,7 +346,7 @@ class SyncEngine:
         seen_at = utcnow()
         if not records and batch.stored.empty(store.scope_key(scope)):
             batch.pending.add(Completion(scope, seen_at, 0))
-            return store.ScopeChanges()
+            return ScopeChanges()
         async with batch.pending.taken() as waiting, self.database.system_session() as session:
             changes = await store.write_scope(
                 session,
@@ -371,7 +370,7 @@ class SyncEngine:
         scope: Scope,
         written: _Written,
         report: IngestReport,
-    ) -> store.ScopeChanges:
+    ) -> ScopeChanges:
         """Write each chunk of a streamed listing in its own transaction; once the stream has
         ended, mark stale rows and count the scope done. A failure part-way removes nothing.
 
@@ -410,17 +409,15 @@ class SyncEngine:
         key = store.scope_key(scope)
         if not count and not relations and batch.stored.empty(key):
             batch.pending.add(Completion(scope, seen_at, 0))
-            return store.ScopeChanges()
+            return ScopeChanges()
         async with batch.pending.taken() as waiting, self.database.system_session() as session:
             changes = await store.complete_scope(
                 session, batch.credential, scope, seen_at=seen_at, relations=relations,
                 batch_size=self.options.batch_size, stored=batch.stored,
-                changes=store.ScopeChanges(added=written.added, updated=written.updated),
+                changes=ScopeChanges(added=written.added, updated=written.updated),
             )  # fmt: skip
             await batch.completed(session, [*waiting, Completion(scope, seen_at, count)])
-            await batch.progress(
-                session, 1 + len(waiting), store.ScopeChanges(removed=changes.removed)
-            )
+            await batch.progress(session, 1 + len(waiting), ScopeChanges(removed=changes.removed))
         return changes
 
     async def _record_failure(self, batch: _Batch, scope: Scope, tally: _Tally) -> None:
