@@ -31,6 +31,7 @@ QUICK = {
     "BENCH_BACKUP_RESOURCES": "2000",
     "BENCH_EXPORT_ROWS": "20000",
     "BENCH_SCALE_SIZES": "2000,20000",
+    "BENCH_SCOPE_REPEATS": "1",
 }
 # Benchmarks that name their ratio otherwise (read_api: to its floor; sync_moto: our share of
 # the wall time); copied into the common `ratio` column.
