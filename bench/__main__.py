@@ -32,10 +32,12 @@ QUICK = {
     "BENCH_EXPORT_ROWS": "20000",
     "BENCH_SCALE_SIZES": "2000,20000",
     "BENCH_SCOPE_REPEATS": "1",
+    "BENCH_HTTP_WARMUP": "1",
+    "BENCH_HTTP_SECONDS": "2",
 }
 # Benchmarks that name their ratio otherwise (read_api: to its floor; sync_moto: our share of
-# the wall time); copied into the common `ratio` column.
-RATIO_ALIASES = ("× floor", "our share")
+# the wall time; http_peer: to PostGraphile); copied into the common `ratio` column.
+RATIO_ALIASES = ("× floor", "our share", "× PostGraphile")
 # The columns every reader looks for first; the rest follow in the order benchmarks gave them.
 LEADING = ("benchmark", "case", "ratio", "target", "measured", "baseline")
 
