@@ -10,15 +10,16 @@ that as "every scope of it left the plan" would delete its whole inventory.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import SyncScopeRow
+from db.models import CloudCredentialRow, SyncScopeRow
 from providers.base import Scope
+from sync import aggregates
+from sync.aggregates import Deltas
 from sync.store import mark_stale
 
 logger = logging.getLogger("stratograph.sync")
@@ -26,15 +27,16 @@ logger = logging.getLogger("stratograph.sync")
 
 async def retire_unplanned_scopes(
     session: AsyncSession,
-    credential_id: uuid.UUID,
+    credential: CloudCredentialRow,
     planned: Iterable[Scope],
     at: datetime,
     *,
     account: str = "",
 ) -> int:
     """Mark deleted the rows of every recorded scope of `account` (empty: a credential of one
-    account) the plan of that account no longer contains, and drop those scope records; returns
-    how many rows were marked."""
+    account) the plan of that account no longer contains (the aggregates follow in the same
+    transaction), and drop those scope records; returns how many rows were marked."""
+    credential_id = credential.id
     keep = {(scope.region, scope.kind) for scope in planned if scope.account == account}
     recorded = (
         await session.execute(
@@ -45,9 +47,10 @@ async def retire_unplanned_scopes(
     ).all()
     gone = [row for row in recorded if (row.region, row.kind) not in keep]
     removed = 0
+    deltas = Deltas()
     for row in gone:
         key = Scope(row.region, row.kind, account=account).key
-        marked = await mark_stale(session, credential_id, key, at)
+        marked = await mark_stale(session, credential_id, key, at, deltas)
         logger.info(
             "credential %s: scope %s left the plan; %d resources marked deleted",
             credential_id,
@@ -55,6 +58,7 @@ async def retire_unplanned_scopes(
             marked,
         )
         removed += marked
+    await aggregates.apply(session, credential_id, credential.user_id, deltas)
     if gone:
         await session.execute(
             delete(SyncScopeRow).where(SyncScopeRow.id.in_([row.id for row in gone]))

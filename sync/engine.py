@@ -134,7 +134,7 @@ class SyncEngine:
     ) -> None:
         """Rows of scopes the plan no longer has are marked deleted (counted in `removed`)."""
         async with self.database.system_session() as session:
-            removed = await retire_unplanned_scopes(session, credential.id, scopes, utcnow())
+            removed = await retire_unplanned_scopes(session, credential, scopes, utcnow())
             if removed:
                 await jobs.add_progress(session, job_id, worker_id, step=0.0, removed=removed)
         tally.removed += removed

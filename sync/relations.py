@@ -38,14 +38,18 @@ async def replace_relations(
     relations: set[RelationKey],
     *,
     batch_size: int,
+    clear: bool = True,
 ) -> None:
-    """Delete the scope's previous relations and insert the listing's, in the caller's
-    transaction (batched executemany: one INSERT per batch)."""
-    await session.execute(
-        delete(ResourceRelationRow).where(
-            ResourceRelationRow.credential_id == credential.id, ResourceRelationRow.scope == key
+    """Delete the scope's previous relations (unless the caller knows it has none: `clear`
+    False) and insert the listing's, in the caller's transaction (batched executemany: one
+    INSERT per batch)."""
+    if clear:
+        await session.execute(
+            delete(ResourceRelationRow).where(
+                ResourceRelationRow.credential_id == credential.id,
+                ResourceRelationRow.scope == key,
+            )
         )
-    )
     rows: list[dict[str, Any]] = [
         {
             "id": uuid.uuid4(),

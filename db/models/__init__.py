@@ -5,6 +5,7 @@ model and the GraphQL type of the same thing side by side without aliasing eithe
 """
 
 from db.models.accounts import RefreshTokenRow, UserRow
+from db.models.aggregates import ResourceCountRow
 from db.models.audit import AuditEventRow
 from db.models.cloud_accounts import CloudAccountRow
 from db.models.credentials import CloudCredentialRow
@@ -22,6 +23,7 @@ OWNED_MODELS = (
     CloudCredentialRow,
     CloudResourceRow,
     ResourceRelationRow,
+    ResourceCountRow,
     SyncJobRow,
     SyncJobPartRow,
     SyncScopeRow,
@@ -44,6 +46,7 @@ __all__ = [
     "MfaChallengeRow",
     "RecoveryCodeRow",
     "RefreshTokenRow",
+    "ResourceCountRow",
     "ResourceRelationRow",
     "SecurityEventRow",
     "SyncJobPartRow",
