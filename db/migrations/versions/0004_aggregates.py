@@ -17,7 +17,7 @@ from alembic import op
 import db.types
 
 revision: str = "0004_aggregates"
-down_revision: str | None = "0003_webhooks"
+down_revision: str | None = "0004_accounts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
