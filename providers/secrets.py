@@ -42,34 +42,81 @@ class AwsSecret(_Redacted):
 class AzureSecret(_Redacted):
     tenant_id: str
     client_id: str
-    subscription_id: str
+    # None: every subscription the principal can see.
+    subscription_id: str | None
     client_secret: str = _secret()
+
+
+@dataclass(frozen=True, repr=False)
+class AzureFederatedSecret(_Redacted):
+    """A service principal signed in with the server's federated token file (workload
+    identity): nothing secret is stored, the token is read from AZURE_FEDERATED_TOKEN_FILE."""
+
+    tenant_id: str
+    client_id: str
+    subscription_id: str | None = None
 
 
 @dataclass(frozen=True, repr=False)
 class GcpSecret(_Redacted):
     project_id: str
     service_account_json: str = _secret()
+    # `folders/…` or `organizations/…`: every project under it; None: `project_id` only.
+    scope: str | None = None
 
 
-CloudSecret = AwsSecret | AzureSecret | GcpSecret
-_BY_PROVIDER: dict[Provider, type[AwsSecret] | type[AzureSecret] | type[GcpSecret]] = {
+@dataclass(frozen=True, repr=False)
+class GcpImpersonationSecret(_Redacted):
+    """The server's own Google credentials impersonate `service_account_email` to read `scope`
+    (`projects/…`, `folders/…` or `organizations/…`); nothing secret is stored."""
+
+    service_account_email: str
+    scope: str
+
+
+CloudSecret = AwsSecret | AzureSecret | AzureFederatedSecret | GcpSecret | GcpImpersonationSecret
+SecretKind = (
+    type[AwsSecret]
+    | type[AzureSecret]
+    | type[AzureFederatedSecret]
+    | type[GcpSecret]
+    | type[GcpImpersonationSecret]
+)
+_BY_PROVIDER: dict[Provider, SecretKind] = {
     Provider.AWS: AwsSecret,
     Provider.AZURE: AzureSecret,
     Provider.GCP: GcpSecret,
 }
+# Secrets other than a provider's first shape are stored with a "kind" naming their shape, so
+# everything sealed before they existed still opens as what it was.
+_KIND = "kind"
+_BY_KIND: dict[str, tuple[Provider, SecretKind]] = {
+    "azureFederated": (Provider.AZURE, AzureFederatedSecret),
+    "gcpImpersonation": (Provider.GCP, GcpImpersonationSecret),
+}
 
 
 def provider_of(secret: CloudSecret) -> Provider:
-    for provider, kind in _BY_PROVIDER.items():
+    for provider, kind in [*_BY_PROVIDER.items(), *_BY_KIND.values()]:
         if isinstance(secret, kind):
             return provider
     raise TypeError(type(secret).__name__)
 
 
 def serialize(secret: CloudSecret) -> bytes:
-    return json.dumps(asdict(secret), separators=(",", ":")).encode()
+    document: dict[str, Any] = asdict(secret)
+    for name, (_, kind) in _BY_KIND.items():
+        if isinstance(secret, kind):
+            document[_KIND] = name
+    return json.dumps(document, separators=(",", ":")).encode()
 
 
 def deserialize(provider: Provider, plaintext: bytes) -> CloudSecret:
-    return _BY_PROVIDER[provider](**json.loads(plaintext))
+    document = json.loads(plaintext)
+    name = document.pop(_KIND, None)
+    if name is None:
+        return _BY_PROVIDER[provider](**document)
+    owner, kind = _BY_KIND.get(name, (None, AwsSecret))
+    if owner != provider:
+        raise ValueError(f"not a {provider.value} secret shape")
+    return kind(**document)

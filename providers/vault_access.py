@@ -11,7 +11,16 @@ import logging
 from db.models import CloudCredentialRow
 from db.types import utcnow
 from providers.base import ProviderError
-from providers.secrets import AwsSecret, AzureSecret, CloudSecret, GcpSecret, deserialize, serialize
+from providers.secrets import (
+    AwsSecret,
+    AzureFederatedSecret,
+    AzureSecret,
+    CloudSecret,
+    GcpImpersonationSecret,
+    GcpSecret,
+    deserialize,
+    serialize,
+)
 from security.vault import Sealed, UnknownKeyError, Vault, VaultError
 
 logger = logging.getLogger("stratograph.vault")
@@ -27,10 +36,14 @@ def fingerprint(secret: CloudSecret) -> str:
     if isinstance(secret, AwsSecret):
         key = secret.access_key_id
         return f"{key[:4]}…{key[-4:]}" if len(key) > 8 else "AWS key"
-    if isinstance(secret, AzureSecret):
-        return f"client {secret.client_id[:8]}… sub {secret.subscription_id[:8]}…"
+    if isinstance(secret, AzureSecret | AzureFederatedSecret):
+        reads = f"sub {secret.subscription_id[:8]}…" if secret.subscription_id else "every sub"
+        federated = "federated " if isinstance(secret, AzureFederatedSecret) else ""
+        return f"{federated}client {secret.client_id[:8]}… {reads}"
     if isinstance(secret, GcpSecret):
-        return f"project {secret.project_id}"[:64]
+        return (secret.scope or f"project {secret.project_id}")[:64]
+    if isinstance(secret, GcpImpersonationSecret):
+        return f"as {secret.service_account_email} {secret.scope}"[:64]
     raise TypeError(type(secret).__name__)
 
 
