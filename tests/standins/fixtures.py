@@ -6,6 +6,9 @@
 - `gcp_standin`: HTTP Resource Manager + Cloud Asset stand-in, populated.
 - `standin_overrides(...)`: Settings overrides pointing the SDKs at whichever stand-ins you pass,
   e.g. `make_settings(database_url, tmp_path, **standin_overrides(aws=aws_cloud))`.
+`GOOGLE_APPLICATION_CREDENTIALS` names a missing file in every test (so no test reaches the
+GCE metadata server); a test that needs the server's own Google identity writes
+`gcp_standin.server_credentials_json()` to a file and points the variable at it.
 Every server listens on 127.0.0.1 with an ephemeral port and is stopped by its fixture.
 
 Helpers: `tests.standins.credentials.create_credential(runtime, user_id, secret)` inserts a sealed
@@ -30,6 +33,14 @@ import pytest
 from tests.standins.aws import STANDIN_REGIONS, AwsCloud, MotoServer, populate
 from tests.standins.azure import AzureStandin
 from tests.standins.gcp import GcpStandin
+
+
+@pytest.fixture(autouse=True)
+def no_google_metadata_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Application Default Credentials name a file that is not there unless a test provides
+    one: without the variable google-auth would ask the GCE metadata server (169.254.169.254),
+    an address off this machine."""
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "no-adc.json"))
 
 
 @pytest.fixture(scope="session")
