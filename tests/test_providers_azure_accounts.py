@@ -141,7 +141,7 @@ async def test_a_principal_that_sees_no_subscription_fails_verification(
     assert "Reader" in failure.value.message
 
 
-async def test_federated_sign_in_presents_the_token_file_and_follows_its_rotation(
+async def test_federated_sign_in_presents_the_token_file_as_a_client_assertion(
     azure_standin: AzureStandin, token_file: Path
 ) -> None:
     # given a federated credential and the token file the stand-in checks
@@ -152,9 +152,6 @@ async def test_federated_sign_in_presents_the_token_file_and_follows_its_rotatio
     # then the token endpoint saw a client assertion, never a client secret
     (first,) = [r for r in azure_standin.requests if r.path.endswith("/oauth2/v2.0/token")]
     assert b"client_assertion_type=urn" in first.body and b"client_secret" not in first.body
-    # and a rotated file is read on the next token request (a fresh inventory asks anew)
-    token_file.write_text(FEDERATED_TOKEN.replace("0001", "0002"))
-    await build(azure_standin, azure_standin.federated_secret(), token_file).verify()
 
 
 async def test_federated_sign_in_with_a_token_the_app_does_not_trust_is_auth_failed(

@@ -83,6 +83,7 @@ async def test_a_folder_scope_lists_its_projects_as_accounts_and_their_assets(
 async def test_an_organization_scope_covers_every_folder(gcp_standin: GcpStandin) -> None:
     gcp_standin.populate_hierarchy()
     inv = build(gcp_standin, gcp_standin.scoped_secret(ORGANIZATION))
+    assert isinstance(inv, MultiAccountInventory)
     ids = {a.account_id for a in await inv.accounts()}
     assert ids == {PROJECT_ID, "standin-nested", "standin-leaving", "standin-elsewhere"}
 
@@ -118,6 +119,7 @@ async def test_a_denied_project_fails_only_its_own_listing(gcp_standin: GcpStand
 
 async def test_an_unknown_folder_fails_discovery(gcp_standin: GcpStandin) -> None:
     inv = build(gcp_standin, gcp_standin.scoped_secret("folders/999"))
+    assert isinstance(inv, MultiAccountInventory)
     with pytest.raises(ProviderError) as failure:
         await inv.accounts()
     assert failure.value.code == ERROR_PERMISSION
@@ -183,7 +185,9 @@ def test_the_iam_endpoint_follows_gcp_api_endpoint() -> None:
     assert iam_endpoint("http://127.0.0.1:9/", READER_EMAIL) == (
         f"http://127.0.0.1:9/v1/projects/-/serviceAccounts/{READER_EMAIL}:generateAccessToken"
     )
-    assert iam_endpoint("https://{service}-psc.p.googleapis.com", "a@b.iam.gserviceaccount.com") == (
+    assert iam_endpoint(
+        "https://{service}-psc.p.googleapis.com", "a@b.iam.gserviceaccount.com"
+    ) == (
         "https://iamcredentials-psc.p.googleapis.com/v1/projects/-/serviceAccounts/"
         "a@b.iam.gserviceaccount.com:generateAccessToken"
     )
