@@ -191,3 +191,22 @@ def test_the_iam_endpoint_follows_gcp_api_endpoint() -> None:
         "https://iamcredentials-psc.p.googleapis.com/v1/projects/-/serviceAccounts/"
         "a@b.iam.gserviceaccount.com:generateAccessToken"
     )
+
+
+async def test_impersonation_over_https_trusts_the_ca_bundle_for_token_calls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the stand-in on HTTPS with a private CA, the server's ADC refreshing through it
+    standin = GcpStandin(ca_path=tmp_path / "gcp-ca.pem")
+    standin.populate()
+    adc = tmp_path / "adc.json"
+    adc.write_text(standin.server_credentials_json())
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(adc))
+    try:
+        inv = gcp_inventory(standin.impersonation_secret(), api_endpoint=standin.url,
+                            ca_bundle=standin.ca_bundle, retry=FAST)  # fmt: skip
+        # when / then the token calls (ADC grant, generateAccessToken) trust the bundle too
+        assert len(await inv.list_scope(ASSETS_SCOPE)) == 7
+        assert standin.impersonated
+    finally:
+        standin.stop()
