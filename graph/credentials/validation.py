@@ -135,8 +135,16 @@ def _uuid_field(value: str | None, name: str, problems: Problems) -> str | None:
 
 def _optional_subscription(value: str | None, problems: Problems) -> tuple[bool, str | None]:
     """(acceptable, subscription id or None for every subscription)."""
-    if value is None or not value.strip():
+    if value is None:
         return True, None
+    if not value.strip():
+        # Blank is more likely a lost value than a wish for every subscription: ask.
+        problems.add(
+            "subscriptionId",
+            ProblemCode.REQUIRED,
+            "subscriptionId is empty: give one, or omit it to read every subscription.",
+        )
+        return False, None
     subscription = _uuid_field(value, "subscriptionId", problems)
     return subscription is not None, subscription
 
