@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from db.enums import Role
 from db.models import CloudCredentialRow
 from graph.node import from_global_id
 from graph.runtime import Runtime
@@ -37,8 +38,8 @@ async def opened(runtime: Runtime, global_id: str) -> CloudSecret:
 async def test_keyless_and_multi_scope_credentials_are_added_and_open_as_their_shapes(
     gql: GraphQLClient, runtime: Runtime
 ) -> None:
-    # given
-    user = await create_user(runtime)
+    # given an administrator (only they may bind the server's identity)
+    user = await create_user(runtime, role=Role.ADMIN)
     token = access_token(runtime, user)
     every = azure_secret().input
     del every["azure"]["subscriptionId"]
@@ -72,7 +73,7 @@ async def test_keyless_and_multi_scope_credentials_are_added_and_open_as_their_s
 async def test_bad_keyless_input_is_refused_naming_the_field(
     gql: GraphQLClient, runtime: Runtime
 ) -> None:
-    token = access_token(runtime, await create_user(runtime))
+    token = access_token(runtime, await create_user(runtime, role=Role.ADMIN))
     refused = await add(gql, token, "bad", {"gcpImpersonation": {
         "serviceAccountEmail": "someone@example.com", "scope": "folders/x"}})  # fmt: skip
     assert refused["credential"] is None
@@ -91,8 +92,8 @@ async def test_bad_keyless_input_is_refused_naming_the_field(
 async def test_a_client_secret_credential_can_become_federated_but_not_another_cloud(
     gql: GraphQLClient, runtime: Runtime
 ) -> None:
-    # given an Azure credential with a client secret
-    token = access_token(runtime, await create_user(runtime))
+    # given an administrator's Azure credential with a client secret
+    token = access_token(runtime, await create_user(runtime, role=Role.ADMIN))
     credential = (await add(gql, token, "azure", azure_secret().input))["credential"]
     # when its secret is replaced by a federated sign-in, then by a GCP impersonation
     federated = {"azureFederated": {"tenantId": TENANT, "clientId": CLIENT}}
@@ -108,3 +109,20 @@ async def test_a_client_secret_credential_can_become_federated_but_not_another_c
         ["input", "secret"]
     ]
     assert isinstance(await opened(runtime, credential["id"]), AzureFederatedSecret)
+
+
+async def test_a_user_cannot_replace_a_secret_by_the_servers_identity(
+    gql: GraphQLClient, runtime: Runtime
+) -> None:
+    # given a user's (not an administrator's) Azure credential with a client secret
+    token = access_token(runtime, await create_user(runtime))
+    credential = (await add(gql, token, "azure", azure_secret().input))["credential"]
+    # when they try to switch it to the server's federated sign-in
+    federated = {"azureFederated": {"tenantId": TENANT, "clientId": CLIENT}}
+    answer = await gql(UPDATE, {"input": {"id": credential["id"], "secret": federated}},
+                       token=token)  # fmt: skip
+    # then it is refused and the client secret stays
+    (error,) = answer.ok()["updateCredential"]["userErrors"]
+    assert (error["field"], error["code"]) == (["input", "secret", "azureFederated"],
+                                               "ADMIN_REQUIRED")  # fmt: skip
+    assert isinstance(await opened(runtime, credential["id"]), AzureSecret)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 import db.models  # noqa: F401 (registers every table on Base.metadata)
 from db.base import Base
-from db.enums import Provider
+from db.enums import Provider, Role
 from db.models import CloudCredentialRow
 from graph.app import create_app
 from graph.node import from_global_id
@@ -76,8 +76,9 @@ def server_identity(
 async def add_via_api(
     served: Served, secret: dict[str, Any], region: str
 ) -> tuple[CloudCredentialRow, str, list[Any]]:
-    """A user adds a credential through `addCredential`; every response is kept for checks."""
-    user = await create_user(served.runtime)
+    """An administrator (only they may bind the server's identity) adds a credential through
+    `addCredential`; every response is kept for checks."""
+    user = await create_user(served.runtime, role=Role.ADMIN)
     token = access_token(served.runtime, user)
     variables = {"input": {"name": "keyless", "defaultRegion": region, "secret": secret}}
     async with served.http() as http:
@@ -209,3 +210,35 @@ async def test_a_gcp_folder_credential_syncs_each_project_and_one_denied_fails_a
     rows = await served.inventory(credential)
     assert {row.account for row in rows} == {PROJECT_ID}
     assert all(row.provider == Provider.GCP for row in rows)
+
+
+async def test_attack_a_user_cannot_borrow_the_servers_identity_to_read_someone_elses_cloud(
+    serve: Any, gcp_standin: GcpStandin, server_identity: Path, azure_standin: AzureStandin,
+    token_file: Path,
+) -> None:  # fmt: skip
+    # given the server's identity may impersonate a customer's reader and sign in to a
+    # customer's app registration (the customer set both up for their own account)
+    served: Served = await serve({"azure_federated_token_file": str(token_file)},
+                                 gcp=gcp_standin, azure=azure_standin)  # fmt: skip
+    mallory = await create_user(served.runtime)
+    token = access_token(served.runtime, mallory)
+    borrowed = [
+        {"gcpImpersonation": {"serviceAccountEmail": READER_EMAIL,
+                              "scope": f"projects/{PROJECT_ID}"}},
+        {"azureFederated": {"tenantId": TENANT, "clientId": CLIENT}},
+    ]  # fmt: skip
+    # when another user names those principals in credentials of their own
+    async with served.http() as http:
+        answers = [
+            (await GraphQLClient(http)(ADD_AWS, {"input": {"name": f"borrowed-{i}",
+                                                           "secret": secret}}, token=token)).ok()
+            for i, secret in enumerate(borrowed)
+        ]  # fmt: skip
+    # then nothing is stored: only an administrator may bind the server's own identity
+    for answer in answers:
+        assert answer["addCredential"]["credential"] is None
+        (error,) = answer["addCredential"]["userErrors"]
+        assert error["code"] == "ADMIN_REQUIRED"
+    async with served.runtime.database.system_session() as session:
+        assert (await session.scalars(select(CloudCredentialRow))).all() == []
+    assert not gcp_standin.impersonated
