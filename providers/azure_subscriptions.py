@@ -29,6 +29,7 @@ from providers.base import (
     ERROR_PROVIDER,
     CloudAccountInfo,
     ProviderError,
+    ResourceRecord,
     Scope,
 )
 
@@ -56,6 +57,9 @@ def account_of(wire: dict[str, Any]) -> CloudAccountInfo | None:
 
 class AzureSubscriptionsInventory(AzureInventory):
     """Every subscription the principal sees (`MultiAccountInventory`)."""
+
+    # Subscriptions the last discovery found not listable, with the reason.
+    _not_listable: dict[str, ProviderError] = {}
 
     def _subscriptions(self) -> SubscriptionClient:
         return SubscriptionClient(
@@ -89,7 +93,9 @@ class AzureSubscriptionsInventory(AzureInventory):
         await self._run(check, "list the subscriptions")
 
     async def accounts(self) -> list[CloudAccountInfo]:
-        return await self._run(self._list_accounts, "list the subscriptions")
+        found = await self._run(self._list_accounts, "list the subscriptions")
+        self._not_listable = {a.account_id: a.error for a in found if a.error is not None}
+        return found
 
     async def plan_account(self, account: CloudAccountInfo) -> list[Scope]:
         # No call: a subscription that refuses its listing fails those scopes, not discovery.
@@ -99,8 +105,13 @@ class AzureSubscriptionsInventory(AzureInventory):
         ]
 
     async def plan(self) -> list[Scope]:
-        scopes: list[Scope] = []
-        for account in await self.accounts():
-            if account.status == AccountStatus.ACTIVE:
-                scopes.extend(await self.plan_account(account))
-        return scopes
+        # Suspended subscriptions stay planned and fail their listings with the reason: an
+        # engine that plans everything at once retires the rows of scopes it no longer sees,
+        # and a disabled subscription's inventory is kept until it can be listed again.
+        return [scope for a in await self.accounts() for scope in await self.plan_account(a)]
+
+    async def list_scope(self, scope: Scope) -> list[ResourceRecord]:
+        reason = self._not_listable.get(scope.account)
+        if reason is not None:
+            raise ProviderError(reason.code, reason.message)
+        return await super().list_scope(scope)

@@ -17,7 +17,7 @@ from typing import Any
 from google.cloud import asset_v1
 
 from db.enums import AccountStatus
-from providers.base import ERROR_PROVIDER, CloudAccountInfo, ProviderError, Scope
+from providers.base import ERROR_PROVIDER, CloudAccountInfo, ProviderError, ResourceRecord, Scope
 from providers.gcp import ASSETS_SCOPE, GcpInventory
 from providers.gcp_identity import project_of
 from providers.secrets import GcpImpersonationSecret, GcpSecret
@@ -53,6 +53,8 @@ class GcpFolderInventory(GcpInventory):
     def __init__(self, secret: GcpSecret | GcpImpersonationSecret, **options: Any) -> None:
         super().__init__(secret, **options)
         self.parent = secret.scope or ""
+        # Projects the last discovery found not listable, with the reason.
+        self._not_listable: dict[str, ProviderError] = {}
 
     def _search_projects(self, page_size: int | None) -> Any:
         request: dict[str, Any] = {
@@ -87,18 +89,25 @@ class GcpFolderInventory(GcpInventory):
         await self._run(first_page, f"search {self.parent}")
 
     async def accounts(self) -> list[CloudAccountInfo]:
-        return await self._run(self._list_accounts, f"list the projects of {self.parent}")
+        found = await self._run(self._list_accounts, f"list the projects of {self.parent}")
+        self._not_listable = {a.account_id: a.error for a in found if a.error is not None}
+        return found
 
     async def plan_account(self, account: CloudAccountInfo) -> list[Scope]:
         # No call: a project that refuses its search fails that scope, not discovery.
         return [replace(ASSETS_SCOPE, account=account.account_id)]
 
     async def plan(self) -> list[Scope]:
-        scopes: list[Scope] = []
-        for account in await self.accounts():
-            if account.status == AccountStatus.ACTIVE:
-                scopes.extend(await self.plan_account(account))
-        return scopes
+        # Suspended projects stay planned and fail their listings with the reason: an engine
+        # that plans everything at once retires the rows of scopes it no longer sees, and a
+        # project pending deletion keeps its inventory until it is active again.
+        return [scope for a in await self.accounts() for scope in await self.plan_account(a)]
+
+    async def list_scope(self, scope: Scope) -> list[ResourceRecord]:
+        reason = self._not_listable.get(scope.account)
+        if reason is not None:
+            raise ProviderError(reason.code, reason.message)
+        return await super().list_scope(scope)
 
 
 def gcp_inventory(secret: GcpSecret | GcpImpersonationSecret, **options: Any) -> GcpInventory:

@@ -83,13 +83,20 @@ async def test_without_a_subscription_every_enabled_one_is_listed_as_an_account(
     records = [r for scope in scopes for r in await inv.list_scope(scope)]
     assert sorted(r.name for r in records) == ["rg-second", "vm-second"]
     assert {r.account for r in records} == {SECOND_SUBSCRIPTION}
-    # plan() is every active subscription at once; the disabled one is not listed
+    # plan() is every subscription at once: the disabled one's scopes fail with its reason
+    # (so an engine planning everything keeps its rows), the others list
     planned = await inv.plan()
-    assert {s.account for s in planned} == {SUBSCRIPTION, SECOND_SUBSCRIPTION}
-    everything = [r for scope in planned for r in await inv.list_scope(scope)]
+    assert {s.account for s in planned} == set(accounts)
+    everything, refused = [], []
+    for scope in planned:
+        try:
+            everything += await inv.list_scope(scope)
+        except ProviderError as error:
+            refused.append((scope.account, error.message))
     assert {r.account for r in everything} == {SUBSCRIPTION, SECOND_SUBSCRIPTION}
-    assert "rg-disabled" not in {r.name for r in everything}
     assert len(everything) == 2 + 8 + 2
+    assert refused == [(DISABLED_SUBSCRIPTION, disabled.message)] * 2
+    assert not azure_standin.hits(DISABLED_SUBSCRIPTION)
     await inv.close()
 
 
@@ -114,10 +121,11 @@ async def test_a_denied_subscription_fails_only_its_own_listing(
     azure_standin.populate_subscriptions()
     azure_standin.denied_subscriptions.add(SECOND_SUBSCRIPTION)
     inv = build(azure_standin, azure_standin.every_subscription_secret())
-    # when every planned scope is listed
+    # when every planned scope of an enabled subscription is listed
     failed: dict[str, ProviderError] = {}
     listed: list[Scope] = []
-    for scope in await inv.plan():
+    active = [a for a in await inv.accounts() if a.status == AccountStatus.ACTIVE]
+    for scope in [scope for account in active for scope in await inv.plan_account(account)]:
         try:
             await inv.list_scope(scope)
             listed.append(scope)

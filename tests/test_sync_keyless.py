@@ -26,6 +26,7 @@ from tests.graphql_client import GraphQLClient
 from tests.live_server import live_server
 from tests.standins.azure import (
     CLIENT,
+    DISABLED_SUBSCRIPTION,
     SECOND_SUBSCRIPTION,
     SUBSCRIPTION,
     TENANT,
@@ -139,13 +140,24 @@ async def test_an_azure_credential_without_subscription_syncs_every_subscription
     credential, token = await served.add_credential(azure_standin.every_subscription_secret())
     # when the existing engine syncs it (the plan of every subscription at once)
     final = (await served.sync_and_follow(credential, token))[-1]
-    # then both enabled subscriptions' resources are stored, each with its account
-    assert final["status"] == "SUCCEEDED", final["errors"]
+    # then both enabled subscriptions' resources are stored, each with its account, and the
+    # disabled one is reported, not listed
+    assert final["status"] == "PARTIAL", final
+    assert {e["scope"].split(":")[0] for e in final["errors"]} == {DISABLED_SUBSCRIPTION}
+    assert all("Disabled" in e["message"] for e in final["errors"])
     rows = {row.name: row for row in await served.inventory(credential)}
     assert rows["vm-second"].account == SECOND_SUBSCRIPTION
     assert rows["vm-web-1"].account == SUBSCRIPTION
     assert "rg-disabled" not in rows
     assert rows["vm-second"].metadata_["_scope"] == f"{SECOND_SUBSCRIPTION}:global/resources"
+
+    # when the second subscription is disabled too and the credential syncs again
+    azure_standin.subscriptions[SECOND_SUBSCRIPTION]["state"] = "Disabled"
+    again = (await served.sync_and_follow(credential, token))[-1]
+    # then its inventory is kept as last listed, not marked deleted
+    assert again["status"] == "PARTIAL" and again["removed"] == 0, again
+    kept = {row.name: row for row in await served.inventory(credential)}
+    assert kept["vm-second"].deleted_at is None and kept["rg-second"].deleted_at is None
 
 
 async def test_a_gcp_impersonation_credential_syncs_through_generate_access_token(
@@ -194,7 +206,8 @@ async def test_a_denied_impersonation_fails_the_job_with_a_message_naming_the_fi
 async def test_a_gcp_folder_credential_syncs_each_project_and_one_denied_fails_alone(
     serve: Any, gcp_standin: GcpStandin
 ) -> None:
-    # given a folder of two active projects, one of which refuses its search
+    # given a folder of two active projects, one of which refuses its search, and one project
+    # pending deletion
     gcp_standin.populate_hierarchy()
     gcp_standin.denied_projects.add("standin-nested")
     served: Served = await serve(gcp=gcp_standin)
@@ -204,8 +217,9 @@ async def test_a_gcp_folder_credential_syncs_each_project_and_one_denied_fails_a
     final = (await served.sync_and_follow(credential, token))[-1]
     # then the readable project is stored and the denied one is the job's only error
     assert final["status"] == "PARTIAL", final
-    assert [(e["scope"], e["code"]) for e in final["errors"]] == [
-        ("standin-nested:global/assets", "PERMISSION_DENIED")
+    assert sorted((e["scope"], e["code"]) for e in final["errors"]) == [
+        ("standin-leaving:global/assets", "PROVIDER_ERROR"),  # pending deletion: kept, unlisted
+        ("standin-nested:global/assets", "PERMISSION_DENIED"),
     ]
     rows = await served.inventory(credential)
     assert {row.account for row in rows} == {PROJECT_ID}
