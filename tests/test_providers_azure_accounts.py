@@ -124,6 +124,7 @@ async def test_a_denied_subscription_fails_only_its_own_listing(
     # when every planned scope of an enabled subscription is listed
     failed: dict[str, ProviderError] = {}
     listed: list[Scope] = []
+    assert isinstance(inv, MultiAccountInventory)
     active = [a for a in await inv.accounts() if a.status == AccountStatus.ACTIVE]
     for scope in [scope for account in active for scope in await inv.plan_account(account)]:
         try:

@@ -112,6 +112,7 @@ async def test_a_denied_project_fails_only_its_own_listing(gcp_standin: GcpStand
     inv = build(gcp_standin, gcp_standin.scoped_secret(FOLDER))
     outcomes: dict[str, int | ProviderError] = {}
     # when every planned scope of an active project is listed
+    assert isinstance(inv, MultiAccountInventory)
     active = [a for a in await inv.accounts() if a.status == AccountStatus.ACTIVE]
     for scope in [scope for account in active for scope in await inv.plan_account(account)]:
         try:
