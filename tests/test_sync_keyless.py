@@ -19,7 +19,7 @@ from db.base import Base
 from db.enums import Provider, Role
 from db.models import CloudCredentialRow
 from graph.app import create_app
-from graph.node import from_global_id
+from graph.node import from_global_id, to_global_id
 from tests.conftest import make_settings
 from tests.factories import access_token, create_user
 from tests.graphql_client import GraphQLClient
@@ -256,3 +256,39 @@ async def test_attack_a_user_cannot_borrow_the_servers_identity_to_read_someone_
     async with served.runtime.database.system_session() as session:
         assert (await session.scalars(select(CloudCredentialRow))).all() == []
     assert not gcp_standin.impersonated
+
+
+VERIFY = """
+mutation Verify($id: ID!) {
+  verifyCredential(input: {id: $id}) { health { status errorMessage } userErrors { code } }
+}
+"""
+
+
+async def test_verify_reports_keyless_sign_in_and_a_missing_token_file_clearly(
+    serve: Any, azure_standin: AzureStandin, gcp_standin: GcpStandin, token_file: Path,
+    server_identity: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    # shared CPUs make wall time noisy: HEALTHY vs DEGRADED is not what this test is about
+    monkeypatch.setattr("providers.health.DEGRADED_AFTER_MS", 60_000)
+    # given a server whose federated token file is gone, and one where it is present
+    missing = tmp_path / "gone" / "token"
+    broken: Served = await serve({"azure_federated_token_file": str(missing)},
+                                 azure=azure_standin)  # fmt: skip
+    working: Served = await serve({"azure_federated_token_file": str(token_file)},
+                                  azure=azure_standin, gcp=gcp_standin)  # fmt: skip
+    health = []
+    for served, secret in ((broken, azure_standin.federated_secret()),
+                           (working, azure_standin.federated_secret(None)),
+                           (working, gcp_standin.impersonation_secret(FOLDER))):  # fmt: skip
+        credential, token = await served.add_credential(secret)
+        async with served.http() as http:
+            answer = await GraphQLClient(http)(
+                VERIFY, {"id": to_global_id("CloudCredential", credential.id)}, token=token
+            )
+        health.append(answer.ok()["verifyCredential"]["health"])
+    # then the missing file is an ERROR naming the setting (not the path), the others work
+    assert health[0]["status"] == "ERROR"
+    assert "AZURE_FEDERATED_TOKEN_FILE" in health[0]["errorMessage"]
+    assert str(missing) not in health[0]["errorMessage"]
+    assert [h["status"] for h in health[1:]] == ["HEALTHY", "HEALTHY"]
