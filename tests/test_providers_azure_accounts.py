@@ -198,11 +198,15 @@ async def test_a_token_file_that_cannot_be_used_is_a_clear_auth_error(
     elif problem == "unset":
         path = None
     caplog.set_level(logging.DEBUG)
-    # when
+    inv = build(azure_standin, azure_standin.federated_secret(), path)
+    # when it verifies, and when it lists (the token is then asked for inside the ARM pipeline)
     with pytest.raises(ProviderError) as failure:
-        await build(azure_standin, azure_standin.federated_secret(), path).verify()
+        await inv.verify()
+    with pytest.raises(ProviderError) as listing:
+        await inv.list_scope(RESOURCES_SCOPE)
     # then AUTH_FAILED names the setting; the path goes to the operator's log, not the owner
-    assert failure.value.code == ERROR_AUTH
+    assert listing.value.code == failure.value.code == ERROR_AUTH
+    assert listing.value.message == failure.value.message
     assert "AZURE_FEDERATED_TOKEN_FILE" in failure.value.message
     assert str(tmp_path) not in failure.value.message
     assert FEDERATED_TOKEN not in caplog.text
