@@ -14,7 +14,12 @@ Every server listens on 127.0.0.1 with an ephemeral port and is stopped by its f
 Helpers: `tests.standins.credentials.create_credential(runtime, user_id, secret)` inserts a sealed
 credential row; secrets come from `aws_cloud.primary` / `aws_cloud.second` (another account),
 `azure_standin.secret()`, `gcp_standin.secret()` (pass a wrong value / key name for auth
-failures). Failures: `tests.standins.aws.inject_ec2_error(inventory.events, ...)` (AWS, per
+failures). Several accounts: `azure_standin.populate_subscriptions()` (a second and a disabled
+subscription; `every_subscription_secret()`, `denied_subscriptions`), `federated_secret()` with
+`azure_standin.federated_token_file` (the assertion its token endpoint expects);
+`gcp_standin.populate_hierarchy()` (an organization, folders and their projects;
+`scoped_secret(scope)`, `denied_projects`), `impersonation_secret(scope)` with
+`token_creators` (who may call `generateAccessToken` for whom). Failures: `tests.standins.aws.inject_ec2_error(inventory.events, ...)` (AWS, per
 operation and region), `azure_standin.fail(path_fragment, status, times=, retry_after=)` and
 `gcp_standin.fail(...)` (429/500/503, `times=-1` for always). Deleting resources between syncs:
 moto's own API (`aws_cloud.server.client("s3", "us-east-1").delete_bucket(...)`; a terminated
