@@ -4,6 +4,8 @@ Both clients use the REST transport (plain HTTPS, one dependency less than gRPC,
 through `GCP_API_ENDPOINT` for private endpoints and stand-ins). google-api-core retries nothing
 useful by default for this call (429 is not in its default predicate), so every call gets an
 explicit `Retry` on 429/500/502/503/504 with exponential backoff and an overall deadline.
+Signing in (a key, or impersonation) is `providers.gcp_identity`; a folder or organization of
+projects is `providers.gcp_folders`.
 """
 
 from __future__ import annotations
