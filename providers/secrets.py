@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -36,6 +37,25 @@ class AwsSecret(_Redacted):
     access_key_id: str
     secret_access_key: str = _secret()
     session_token: str | None = _secret()
+
+
+@dataclass(frozen=True, repr=False)
+class AwsRoleSecret(_Redacted):
+    """Keyless AWS access: which role the server's own identity assumes. Nothing here is secret
+    (the external ID lives in a plain column of the credential row); it is sealed like the other
+    kinds so that every credential is opened the same way."""
+
+    role_arn: str
+    # Set for an AWS Organization: the role of this name in each member account.
+    member_role_name: str | None = None
+    # Empty: every region enabled for the account.
+    regions: tuple[str, ...] = ()
+
+
+def new_external_id() -> str:
+    """A fresh external ID for a role credential: random, never chosen by a user, so no tenant
+    can name (and so borrow) the trust that another tenant's role grants this server."""
+    return secrets.token_urlsafe(24)
 
 
 @dataclass(frozen=True, repr=False)
@@ -74,7 +94,14 @@ class GcpImpersonationSecret(_Redacted):
     scope: str
 
 
-CloudSecret = AwsSecret | AzureSecret | AzureFederatedSecret | GcpSecret | GcpImpersonationSecret
+CloudSecret = (
+    AwsSecret
+    | AwsRoleSecret
+    | AzureSecret
+    | AzureFederatedSecret
+    | GcpSecret
+    | GcpImpersonationSecret
+)
 SecretKind = (
     type[AwsSecret]
     | type[AzureSecret]
@@ -97,6 +124,8 @@ _BY_KIND: dict[str, tuple[Provider, SecretKind]] = {
 
 
 def provider_of(secret: CloudSecret) -> Provider:
+    if isinstance(secret, AwsRoleSecret):
+        return Provider.AWS
     for provider, kind in [*_BY_PROVIDER.items(), *_BY_KIND.values()]:
         if isinstance(secret, kind):
             return provider
@@ -114,9 +143,16 @@ def serialize(secret: CloudSecret) -> bytes:
 def deserialize(provider: Provider, plaintext: bytes) -> CloudSecret:
     document = json.loads(plaintext)
     name = document.pop(_KIND, None)
-    if name is None:
-        return _BY_PROVIDER[provider](**document)
-    owner, kind = _BY_KIND.get(name, (None, AwsSecret))
-    if owner != provider:
-        raise ValueError(f"not a {provider.value} secret shape")
-    return kind(**document)
+    if name is not None:
+        owner, kind = _BY_KIND.get(name, (None, AwsSecret))
+        if owner != provider:
+            raise ValueError(f"not a {provider.value} secret shape")
+        return kind(**document)
+    # The two AWS kinds share a provider; a role is told apart by its role ARN.
+    if provider == Provider.AWS and "role_arn" in document:
+        return AwsRoleSecret(
+            role_arn=document["role_arn"],
+            member_role_name=document.get("member_role_name"),
+            regions=tuple(document.get("regions") or ()),
+        )
+    return _BY_PROVIDER[provider](**document)

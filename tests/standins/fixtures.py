@@ -19,8 +19,9 @@ subscription; `every_subscription_secret()`, `denied_subscriptions`), `federated
 `azure_standin.federated_token_file` (the assertion its token endpoint expects);
 `gcp_standin.populate_hierarchy()` (an organization, folders and their projects;
 `scoped_secret(scope)`, `denied_projects`), `impersonation_secret(scope)` with
-`token_creators` (who may call `generateAccessToken` for whom). Failures: `tests.standins.aws.inject_ec2_error(inventory.events, ...)` (AWS, per
-operation and region), `azure_standin.fail(path_fragment, status, times=, retry_after=)` and
+`token_creators` (who may call `generateAccessToken` for whom).
+Failures: `tests.standins.aws.inject_ec2_error(inventory.events, ...)` (AWS, per operation and
+region), `azure_standin.fail(path_fragment, status, times=, retry_after=)` and
 `gcp_standin.fail(...)` (429/500/503, `times=-1` for always). Deleting resources between syncs:
 moto's own API (`aws_cloud.server.client("s3", "us-east-1").delete_bucket(...)`; a terminated
 instance stays listed as TERMINATED, as on AWS) or removing entries from
