@@ -178,8 +178,9 @@ class Settings(BaseSettings):
     # An Apollo persisted-query manifest (`stratograph build-trusted-documents`); when set, only
     # the operations it lists are executed, which shuts out crafted queries entirely.
     trusted_documents_file: str | None = None
-    # The compiled execution of plain-attribute fields (`graph/execution.py`), written against
-    # graphql-core internals; false runs every field through graphql-core itself.
+    # The compiled execution of plain-attribute fields (`graph/execution.py`) and the read fast
+    # path for plain `resources` pages (`graph/inventory/fast_path/`), both written against
+    # graphql-core internals; false runs every request through graphql-core itself.
     plain_field_execution: bool = True
     # Encrypts `stratograph backup` files: base64 of 32 random bytes, unrelated to the vault and
     # signing keys (a stolen backup and a stolen vault key must not open each other).

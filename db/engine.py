@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -76,6 +76,13 @@ class Database:
         apply_libpq_tls(engine)  # DATABASE_URL may carry libpq's sslmode/sslrootcert
         self.is_postgres = engine.dialect.name == "postgresql"
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        # Told of each statement sent on a driver connection directly (bypassing SQLAlchemy's
+        # events), so statement counts and tests see those too.
+        self.driver_listeners: list[Callable[[str], None]] = []
+
+    def driver_statement(self, statement: str) -> None:
+        for listener in self.driver_listeners:
+            listener(statement)
 
     @asynccontextmanager
     async def session(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -31,6 +31,9 @@ from graph.trusted import refusal_result, trusted_request
 from graph.ws_session import SessionTransportWSHandler
 from security.access_tokens import authenticate, authenticate_claims, bearer_token
 from security.trusted_documents import RefusedOperation, TrustedDocuments
+
+if TYPE_CHECKING:
+    from graph.inventory.fast_path.serve import FastPath
 
 JSON = "application/json"
 SUBSCRIPTIONS_OVER_WS = "Subscriptions are served over WebSocket (graphql-transport-ws) only"
@@ -85,6 +88,14 @@ class GraphQLView(GraphQL[Context, None]):
             if settings.trusted_documents_file
             else None
         )
+        self.fast_path: FastPath | None = None
+        if settings.plain_field_execution and self.trusted_documents is None:
+            # Imported only when wanted: like graph/execution.py it checks graphql-core's
+            # internals on import, and PLAIN_FIELD_EXECUTION=false must serve without both.
+            from graph.inventory.fast_path.serve import FastPath
+
+            if FastPath.serves(schema):
+                self.fast_path = FastPath(schema, runtime)  # type: ignore[arg-type]
 
     @property
     def graphql_ide_html(self) -> str:
@@ -187,6 +198,11 @@ class GraphQLView(GraphQL[Context, None]):
         context: Context | UnsetType = UNSET,
         root_value: UnsetType | None = UNSET,
     ) -> Response | WebSocket:
+        if self.fast_path is not None and isinstance(request, Request):
+            served = await self.fast_path.respond(request)
+            if served is not None:
+                negotiate_media_type(request, served)
+                return served
         try:
             response = await super().run(request, context, root_value)  # type: ignore[arg-type]
         except HTTPException as exc:

@@ -1,6 +1,10 @@
 """Scopes that left the plan (a region opted out, `AWS_SYNC_REGIONS` narrowed, a resource group
 deleted): their rows would otherwise stay live for ever, since no listing of theirs will ever
 complete again. They are marked deleted once, explicitly, and the scope is forgotten.
+
+Only the accounts whose plan succeeded this time are considered: a member account that could
+not be planned (AccessDenied on its role, suspended, unreachable) planned nothing, and reading
+that as "every scope of it left the plan" would delete its whole inventory.
 """
 
 from __future__ import annotations
@@ -21,27 +25,33 @@ logger = logging.getLogger("stratograph.sync")
 
 
 async def retire_unplanned_scopes(
-    session: AsyncSession, credential_id: uuid.UUID, planned: Iterable[Scope], at: datetime
+    session: AsyncSession,
+    credential_id: uuid.UUID,
+    planned: Iterable[Scope],
+    at: datetime,
+    *,
+    account: str = "",
 ) -> int:
-    """Mark deleted the rows of every recorded scope the current plan no longer contains, and
-    drop those scope records; returns how many rows were marked."""
-    keep = {(scope.region, scope.kind) for scope in planned}
+    """Mark deleted the rows of every recorded scope of `account` (empty: a credential of one
+    account) the plan of that account no longer contains, and drop those scope records; returns
+    how many rows were marked."""
+    keep = {(scope.region, scope.kind) for scope in planned if scope.account == account}
     recorded = (
         await session.execute(
             select(SyncScopeRow.id, SyncScopeRow.region, SyncScopeRow.kind).where(
-                SyncScopeRow.credential_id == credential_id
+                SyncScopeRow.credential_id == credential_id, SyncScopeRow.account == account
             )
         )
     ).all()
     gone = [row for row in recorded if (row.region, row.kind) not in keep]
     removed = 0
     for row in gone:
-        marked = await mark_stale(session, credential_id, f"{row.region}/{row.kind}", at)
+        key = Scope(row.region, row.kind, account=account).key
+        marked = await mark_stale(session, credential_id, key, at)
         logger.info(
-            "credential %s: scope %s/%s left the plan; %d resources marked deleted",
+            "credential %s: scope %s left the plan; %d resources marked deleted",
             credential_id,
-            row.region,
-            row.kind,
+            key,
             marked,
         )
         removed += marked

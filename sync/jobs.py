@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import exists, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import ACTIVE_JOB_STATUSES, SyncJobStatus, SyncTrigger
-from db.models import CloudCredentialRow, SyncJobRow
+from db.models import CloudCredentialRow, SyncJobPartRow, SyncJobRow
 from db.types import utcnow
 from integrations.webhooks.sync_events import sync_job_finished
+from sync.wakeups import notify_work
 
 WORKER_LOST = {
     "scope": "*",
@@ -100,6 +101,7 @@ async def enqueue(
     )
     session.add(job)
     await session.flush()
+    await notify_work(session)
     return job, True
 
 
@@ -209,6 +211,28 @@ async def finish(
     await sync_job_finished(session, job_id)
 
 
+async def finish_split(
+    session: AsyncSession, job_id: uuid.UUID, worker_id: str, status: SyncJobStatus
+) -> None:
+    """Finish a job that was split into parts (no worker owns it; its last part ends it). The
+    status condition makes it happen once, whichever worker closes the last part."""
+    result = await session.execute(
+        update(SyncJobRow)
+        .where(SyncJobRow.id == job_id, SyncJobRow.status == SyncJobStatus.RUNNING)
+        .values(
+            status=status,
+            finished_at=utcnow(),
+            heartbeat_at=utcnow(),
+            worker_id=worker_id,
+            progress=1.0,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(result, "rowcount", 0):
+        raise JobLost(str(job_id))
+    await sync_job_finished(session, job_id)
+
+
 async def release(session: AsyncSession, job_id: uuid.UUID, worker_id: str) -> None:
     """Give a job back to the queue (graceful shutdown): another worker runs it again."""
     await session.execute(
@@ -228,7 +252,9 @@ class Recovered:
 async def recover_stale(
     session: AsyncSession, *, now: datetime, stale_after: timedelta, max_attempts: int
 ) -> Recovered:
-    """RUNNING jobs whose heartbeat stopped: re-queue them, or fail them after max attempts."""
+    """RUNNING jobs whose heartbeat stopped: re-queue them, or fail them after max attempts.
+
+    A job split into parts is left alone: its parts have their own leases (`sync/parts.py`)."""
     deadline = now - stale_after
     stale = (
         await session.execute(
@@ -237,6 +263,7 @@ async def recover_stale(
                 SyncJobRow.status == SyncJobStatus.RUNNING,
                 func.coalesce(SyncJobRow.heartbeat_at, SyncJobRow.started_at, SyncJobRow.queued_at)
                 < deadline,
+                ~exists().where(SyncJobPartRow.job_id == SyncJobRow.id),
             )
             .with_for_update(skip_locked=True)
         )

@@ -22,6 +22,8 @@ class SyncOptions:
     max_attempts: int = 3
     # How often the runner looks for queued jobs when nobody wakes it (other processes enqueue).
     poll_seconds: float = 2.0
+    # The same while LISTEN/NOTIFY wakes the runner (PostgreSQL): only a safety net.
+    notified_poll_seconds: float = 30.0
     # How many jobs (credentials) one process runs at once.
     max_parallel_jobs: int = 4
     interval: timedelta | None = timedelta(minutes=60)

@@ -249,6 +249,7 @@ async def record_scope(
         "id": uuid.uuid4(),
         "user_id": credential.user_id,
         "credential_id": credential.id,
+        "account": scope.account,
         "region": scope.region,
         "kind": scope.kind,
         "last_job_id": job_id,
@@ -260,8 +261,9 @@ async def record_scope(
     if completed_at is not None:
         changed += ["last_completed_at", "resource_count"]
     statement = _insert(session)(_SCOPES).values(values)
+    key = (_SCOPES.c.credential_id, _SCOPES.c.account, _SCOPES.c.region, _SCOPES.c.kind)
     statement = statement.on_conflict_do_update(
-        index_elements=[_SCOPES.c.credential_id, _SCOPES.c.region, _SCOPES.c.kind],
+        index_elements=list(key),
         set_={name: statement.excluded[name] for name in changed},
     )
     await session.execute(statement)

@@ -22,6 +22,9 @@ class StatementCounter:
     def _record(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         self.statements.append(statement)
 
+    def _record_driver(self, statement: str) -> None:
+        self.statements.append(statement)
+
 
 @contextmanager
 def counting_statements(runtime: Runtime) -> Iterator[StatementCounter]:
@@ -29,7 +32,10 @@ def counting_statements(runtime: Runtime) -> Iterator[StatementCounter]:
     counter = StatementCounter()
     engine = runtime.database.engine.sync_engine
     event.listen(engine, "before_cursor_execute", counter._record)
+    # The read fast path sends its statements on the driver connection itself.
+    runtime.database.driver_listeners.append(counter._record_driver)
     try:
         yield counter
     finally:
         event.remove(engine, "before_cursor_execute", counter._record)
+        runtime.database.driver_listeners.remove(counter._record_driver)

@@ -50,6 +50,26 @@ def test_a_cursor_changed_in_any_way_is_a_bad_request(change: str) -> None:
         decoder.decode(binding, cursor, kinds)
 
 
+def test_a_cursor_signed_the_old_way_is_refused() -> None:
+    # given a cursor whose MAC is HMAC-SHA256 under the old label (how v1 cursors were made)
+    import base64
+    import hashlib
+    import hmac
+
+    import orjson
+
+    secret = "s" * 40
+    old_key = hmac.new(
+        secret.encode(), b"stratograph/connection-cursor/v1", hashlib.sha256
+    ).digest()
+    payload = orjson.dumps(["name"])
+    mac = hmac.digest(old_key, b"b\x00" + payload, "sha256")[:16]
+    encoded = [base64.urlsafe_b64encode(part).decode().rstrip("=") for part in (payload, mac)]
+    # when it is decoded, then it is a bad request like any cursor not made by this server
+    with pytest.raises(BadRequest):
+        CursorCodec(secret).decode("b", ".".join(encoded), ("str",))
+
+
 def test_cursors_are_opaque() -> None:
     cursor = CursorCodec("s" * 40).encode("b", ("alice-secret-project",), ("str",))
     assert "alice" not in cursor

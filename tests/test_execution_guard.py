@@ -51,3 +51,40 @@ async def test_turned_off_the_schema_serves_without_importing_the_override(
     result = await schema.execute("{ __typename }")
     # then it serves
     assert result.errors is None and result.data == {"__typename": "Query"}
+
+
+def test_the_installed_graphql_core_has_what_the_read_fast_path_calls() -> None:
+    from graph.inventory.fast_path.compat import check_compatible as check_fast_path
+
+    check_fast_path()  # raises otherwise
+
+
+def test_a_changed_collection_function_is_refused_with_a_clear_error() -> None:
+    from graph.inventory.fast_path.compat import check_compatible as check_fast_path
+
+    # given a collect_fields that takes other arguments
+    def collect_fields(schema: Any, fragments: Any, variables: Any) -> None:
+        return None
+
+    # when the fast path's check looks at it
+    with pytest.raises(IncompatibleGraphQLCore) as refused:
+        check_fast_path({"collect_fields": (collect_fields, ["schema", "fragments", "x", "y"])})
+    # then it names what changed and the way out
+    assert "collect_fields" in str(refused.value)
+    assert "PLAIN_FIELD_EXECUTION=false" in str(refused.value)
+
+
+async def test_turned_off_the_view_serves_without_importing_the_read_fast_path(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # given a graphql-core the read fast path cannot work with (its modules cannot be imported)
+    from graph.app import create_app
+
+    monkeypatch.setitem(sys.modules, "graph.inventory.fast_path.serve", None)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}"
+    # when the app is built with PLAIN_FIELD_EXECUTION=false
+    app = create_app(make_settings(url, tmp_path, plain_field_execution=False))
+    # then it builds, without a fast path
+    view = next(r.endpoint for r in app.routes if getattr(r, "path", "") == "/graphql")  # type: ignore[attr-defined]
+    assert view.fast_path is None
+    await app.state.runtime.close()

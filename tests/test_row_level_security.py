@@ -32,6 +32,8 @@ OWNED_TABLES = [
     "sync_scopes",
     "webhooks",
     "webhook_deliveries",
+    "cloud_accounts",
+    "sync_job_parts",
 ]
 
 

@@ -11,9 +11,10 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 from sqlalchemy import insert
+from starlette.applications import Starlette
 
-from db.enums import RelationType, SyncJobStatus
-from db.models import ResourceRelationRow
+from db.enums import AccountStatus, RelationType, SyncJobStatus
+from db.models import CloudAccountRow, ResourceRelationRow
 from graph.runtime import Runtime
 from tests.factories import access_token, create_user
 from tests.graphql_client import GraphQLClient
@@ -25,6 +26,7 @@ from tests.inventory_factories import (
     resource_values,
 )
 from tests.statement_counter import counting_statements
+from tests.test_fast_path_differential import graphql_view
 
 PAGE_WITH_CREDENTIALS = """
 query {
@@ -112,6 +114,50 @@ async def test_all_credentials_with_counts_and_first_resources_cost_constant_sta
     assert counter.count == (6 if backend == "sqlite" else 12), counter.statements
 
 
+CREDENTIALS_WITH_ACCOUNTS = """
+query { credentials { name accounts { accountId name status lastSyncedAt resourceCount error } } }
+"""
+
+
+@pytest.mark.parametrize("credentials", [1, 10, 100])
+async def test_every_credential_with_its_accounts_costs_constant_statements(
+    gql: GraphQLClient, runtime: Runtime, backend: str, credentials: int
+) -> None:
+    # given `credentials` credentials, each covering three cloud accounts
+    owner = await create_user(runtime)
+    made = [await create_credential(runtime, owner) for _ in range(credentials)]
+    async with runtime.database.system_session() as session:
+        await session.execute(
+            insert(CloudAccountRow),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "user_id": owner.id,
+                    "credential_id": credential.id,
+                    "account_id": f"10000000000{n}",
+                    "name": f"member-{n}",
+                    "status": AccountStatus.ACTIVE,
+                    "resource_count": n,
+                }
+                for credential in made
+                for n in range(3)
+            ],
+        )
+    token = access_token(runtime, owner)
+    # when every credential is listed with its accounts
+    with counting_statements(runtime) as counter:
+        response = await gql(CREDENTIALS_WITH_ACCOUNTS, token=token)
+    listed = response.ok()["credentials"]
+    # then each has its three accounts, in account order
+    assert len(listed) == credentials
+    for nested in listed:
+        assert [a["accountId"] for a in nested["accounts"]] == [f"10000000000{n}" for n in range(3)]
+        assert [a["resourceCount"] for a in nested["accounts"]] == [0, 1, 2]
+    # and the count does not depend on how many: auth, credentials, one batch of accounts;
+    # PostgreSQL adds one set_config per transaction
+    assert counter.count == (3 if backend == "sqlite" else 6), counter.statements
+
+
 PAGE_WITH_RELATIONS = """
 query {
   resources(first: 100) {
@@ -167,3 +213,36 @@ async def test_a_page_of_resources_with_their_relations_costs_constant_statement
     # and the statements do not depend on the page size: auth, page, one relations batch
     # (both directions, the other ends joined); PostgreSQL adds one set_config each
     assert counter.count == (3 if backend == "sqlite" else 6), counter.statements
+
+
+PLAIN_PAGE = """
+query {
+  resources(first: 100) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node { id name provider type status tags costPerHour lastSyncedAt } }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("rows", [1, 10, 100])
+async def test_a_plain_page_of_resources_costs_constant_statements(
+    app: Starlette, gql: GraphQLClient, runtime: Runtime, backend: str, rows: int
+) -> None:
+    # given `rows` resources
+    owner = await create_user(runtime)
+    credential = await create_credential(runtime, owner)
+    await insert_resources(runtime, [resource_values(credential, i) for i in range(rows)])
+    token = access_token(runtime, owner)
+    view = graphql_view(app)
+    # when a page of plain fields is read (the read fast path serves it)
+    with counting_statements(runtime) as counter:
+        response = await gql(PLAIN_PAGE, token=token)
+    assert len(response.ok()["resources"]["edges"]) == rows
+    # then two statements: the page (which also reads the caller's account; on PostgreSQL it
+    # also sets the acting user for row-level security) and the total count
+    assert counter.count == 2, counter.statements
+    # (the regular path: the caller's lookup, the page and the count, each with its set_config)
+    view.fast_path = None
+    assert await _statements(gql, runtime, PLAIN_PAGE, token) == (3 if backend == "sqlite" else 6)

@@ -6,12 +6,13 @@ model and the GraphQL type of the same thing side by side without aliasing eithe
 
 from db.models.accounts import RefreshTokenRow, UserRow
 from db.models.audit import AuditEventRow
+from db.models.cloud_accounts import CloudAccountRow
 from db.models.credentials import CloudCredentialRow
 from db.models.inventory import CloudResourceRow
 from db.models.keys import KeyAgeRow
 from db.models.relations import ResourceRelationRow
 from db.models.security import SecurityEventRow
-from db.models.sync import SyncJobRow, SyncScopeRow
+from db.models.sync import SyncJobPartRow, SyncJobRow, SyncScopeRow
 from db.models.two_factor import MfaChallengeRow, RecoveryCodeRow, TotpFactorRow
 from db.models.webhooks import WebhookDeliveryRow, WebhookRow
 
@@ -22,7 +23,9 @@ OWNED_MODELS = (
     CloudResourceRow,
     ResourceRelationRow,
     SyncJobRow,
+    SyncJobPartRow,
     SyncScopeRow,
+    CloudAccountRow,
     TotpFactorRow,
     RecoveryCodeRow,
     MfaChallengeRow,
@@ -34,6 +37,7 @@ OWNED_MODELS = (
 __all__ = [
     "OWNED_MODELS",
     "AuditEventRow",
+    "CloudAccountRow",
     "CloudCredentialRow",
     "CloudResourceRow",
     "KeyAgeRow",
@@ -42,6 +46,7 @@ __all__ = [
     "RefreshTokenRow",
     "ResourceRelationRow",
     "SecurityEventRow",
+    "SyncJobPartRow",
     "SyncJobRow",
     "SyncScopeRow",
     "TotpFactorRow",

@@ -49,18 +49,56 @@ class SyncJobRow(IdMixin, Base):
 
 
 class SyncScopeRow(IdMixin, Base):
-    """The last listing outcome of one (credential, region, resource kind)."""
+    """The last listing outcome of one (credential, account, region, resource kind)."""
 
     __tablename__ = "sync_scopes"
-    __table_args__ = (UniqueConstraint("credential_id", "region", "kind"),)
+    __table_args__ = (UniqueConstraint("credential_id", "account", "region", "kind"),)
 
     user_id: Mapped[uuid.UUID] = owner_column()
     credential_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("cloud_credentials.id", ondelete="CASCADE")
     )
+    # `Scope.account`: empty for a credential of one account.
+    account: Mapped[str] = mapped_column(String(128), default="", server_default="")
     region: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(128))
     last_job_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     last_completed_at: Mapped[datetime | None] = mapped_column(default=None)
     last_error_code: Mapped[str | None] = mapped_column(String(64), default=None)
     resource_count: Mapped[int] = mapped_column(default=0)
+
+
+class SyncJobPartRow(IdMixin, Base):
+    """One account's share of an organization-wide job, claimable by any worker.
+
+    The job row keeps the one progress figure and the counts; a part has its own lease
+    (`worker_id`, `heartbeat_at`), so a dead worker's part is re-queued like a job is."""
+
+    __tablename__ = "sync_job_parts"
+    __table_args__ = (
+        UniqueConstraint("job_id", "account_id"),
+        Index(None, "status", "heartbeat_at"),
+    )
+
+    user_id: Mapped[uuid.UUID] = owner_column()
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sync_jobs.id", ondelete="CASCADE"))
+    account_id: Mapped[str] = mapped_column(String(128))
+    account_name: Mapped[str] = mapped_column(String(256))
+    # The share of the job's progress this part is worth (1 / number of parts).
+    weight: Mapped[float] = mapped_column(default=1.0)
+    status: Mapped[SyncJobStatus] = mapped_column(
+        enum_column(SyncJobStatus), default=SyncJobStatus.QUEUED
+    )
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
+    worker_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    attempts: Mapped[int] = mapped_column(default=0)
+    # Scopes planned and how many of them completed (the account's outcome at the end).
+    scopes: Mapped[int] = mapped_column(default=0)
+    succeeded: Mapped[int] = mapped_column(default=0)
+    progress: Mapped[float] = mapped_column(default=0.0)
+    added: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    removed: Mapped[int] = mapped_column(default=0)

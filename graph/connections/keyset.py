@@ -26,6 +26,9 @@ class SortKey:
     # Reads the key's value from a fetched row (the same value the expression computes in SQL).
     extract: Callable[[Any], Any]
     descending: bool = False
+    # The row column holding the value, when the key is a plain column (`extract` reads it):
+    # lets a reader fetch every key of a row by position at once.
+    column: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,11 +135,9 @@ def make_page(
     kept = list(rows[: request.size])
     if not request.forward:
         kept.reverse()
-    kinds = ordering.kinds
+    encode = codec.encoder(binding, ordering.kinds)
     extractors = [key.extract for key in ordering.keys]
-    cursors = [
-        codec.encode(binding, tuple(extract(row) for extract in extractors), kinds) for row in kept
-    ]
+    cursors = [encode([extract(row) for extract in extractors]) for row in kept]
     # A cursor we were given points at a row on the other side, so that side is not empty.
     came_from_cursor = request.cursor is not None
     return Page(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from strawberry.dataloader import DataLoader
 
-from db.models import CloudCredentialRow
+from db.models import CloudAccountRow, CloudCredentialRow
 from db.scoping import ScopedDatabase
 
 
@@ -17,5 +17,24 @@ def credential_by_id(db: ScopedDatabase) -> DataLoader[uuid.UUID, CloudCredentia
         async with db.session() as session:
             by_id = {row.id: row for row in (await session.scalars(statement)).all()}
         return [by_id.get(key) for key in ids]
+
+    return DataLoader(load_fn=load)
+
+
+def accounts_by_credential(db: ScopedDatabase) -> DataLoader[uuid.UUID, list[CloudAccountRow]]:
+    """The cloud accounts of each credential, by account id: one statement for any number."""
+
+    async def load(ids: Sequence[uuid.UUID]) -> list[list[CloudAccountRow]]:
+        statement = (
+            db.scope.select(CloudAccountRow)
+            .where(CloudAccountRow.credential_id.in_(ids))
+            .order_by(CloudAccountRow.account_id)
+        )
+        async with db.session() as session:
+            rows = (await session.scalars(statement)).all()
+        by_credential: dict[uuid.UUID, list[CloudAccountRow]] = {key: [] for key in ids}
+        for row in rows:
+            by_credential[row.credential_id].append(row)
+        return [by_credential[key] for key in ids]
 
     return DataLoader(load_fn=load)

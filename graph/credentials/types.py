@@ -13,7 +13,8 @@ from db.types import utcnow
 from graph.connections.keyset import PageRequest, make_page
 from graph.connections.types import AfterArg, FirstArg, binding, codec, decode_start
 from graph.context import Info
-from graph.credentials.loaders import credential_by_id
+from graph.credentials.accounts import CloudAccount
+from graph.credentials.loaders import accounts_by_credential, credential_by_id
 from graph.enums import HealthStatus, Provider
 from graph.inventory.filters import ResourceCriteria, ResourceFilter
 from graph.inventory.loaders import (
@@ -168,6 +169,14 @@ class CloudCredential(Node):
         return ResourceConnection.from_page(page, count).costs_shown(
             info.context.runtime.settings.enable_cost_tracking
         )
+
+    @strawberry.field(
+        description="The cloud accounts it covers, by account id, with each one's last sync "
+        "outcome (one for a credential of one account, once a sync has listed it)."
+    )
+    async def accounts(self, info: Info) -> list[CloudAccount]:
+        rows = await info.context.loaders.get(accounts_by_credential).load(self.credential_id)
+        return [CloudAccount.from_row(row) for row in rows]
 
     @strawberry.field(description="Its most recently queued sync job; null before the first.")
     async def last_sync(self, info: Info) -> SyncJob | None:

@@ -9,10 +9,12 @@ resolver runs.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError, get_operation_ast
 from graphql.validation import NoSchemaIntrospectionCustomRule
+from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
@@ -76,14 +78,19 @@ class RateLimits(SchemaExtension):
             and document is not None
             and operation is not None
         ):
-            calls = root_field_calls(document, operation, context.variables)
-            user = request.user
-            caller = Caller(
-                request.client_ip,
-                str(user.id) if user else None,
-                user.email if user else None,
-            )
-            verdict = tightest(await request.runtime.rate_limiter.hit_all(calls, caller))
+            preset = getattr(request.connection.state, PRESET_VERDICT, None)
+            if isinstance(preset, PresetVerdict):
+                # Counted already by the read fast path, which handed this request over.
+                verdict = preset.verdict
+            else:
+                calls = root_field_calls(document, operation, context.variables)
+                user = request.user
+                caller = Caller(
+                    request.client_ip,
+                    str(user.id) if user else None,
+                    user.email if user else None,
+                )
+                verdict = tightest(await request.runtime.rate_limiter.hit_all(calls, caller))
             if verdict is not None:
                 _write_headers(request, verdict)
                 if not verdict.allowed:
@@ -97,6 +104,19 @@ class RateLimits(SchemaExtension):
                     )
                     refuse(context, error, status=429)
         yield
+
+
+PRESET_VERDICT = "rate_limit_verdict"
+
+
+@dataclass(frozen=True, slots=True)
+class PresetVerdict:
+    verdict: Verdict | None
+
+
+def preset_verdict(request: Request, verdict: Verdict | None) -> None:
+    """Record that this HTTP request was counted (the fast path, before handing it over)."""
+    setattr(request.state, PRESET_VERDICT, PresetVerdict(verdict))
 
 
 def refuse(context: ExecutionContext, error: GraphQLError, status: int | None = None) -> None:
@@ -114,6 +134,10 @@ def _write_headers(request: Context, verdict: Verdict) -> None:
     response = request.response
     if not isinstance(response, Response):
         return  # WebSocket: no headers after the handshake
+    write_rate_limit_headers(response, verdict)
+
+
+def write_rate_limit_headers(response: Response, verdict: Verdict) -> None:
     response.headers["RateLimit-Limit"] = str(verdict.limit)
     response.headers["RateLimit-Remaining"] = str(verdict.remaining)
     response.headers["RateLimit-Reset"] = str(verdict.reset_after)

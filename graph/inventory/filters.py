@@ -58,6 +58,11 @@ class ResourceFilter:
         default=None, description="Any of these categories."
     )
     region: list[str] | None = strawberry.field(default=None, description="Any of these regions.")
+    account: list[str] | None = strawberry.field(
+        default=None,
+        description="Any of these cloud accounts (AWS account numbers, Azure subscription ids, "
+        "GCP project ids), as `CloudResource.account` and `CloudAccount.accountId` show them.",
+    )
     status: list[ResourceStatus] | None = strawberry.field(
         default=None, description="Any of these states."
     )
@@ -125,6 +130,7 @@ class ResourceCriteria:
     providers: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
     credential_id: uuid.UUID | None = None
     tags: tuple[tuple[str, str | None], ...] = ()
@@ -168,6 +174,7 @@ class ResourceCriteria:
             providers=tuple(p.value for p in _bounded(given.provider, "provider")),
             types=tuple(t.value for t in _bounded(given.type, "type")),
             regions=_bounded(given.region, "region"),
+            accounts=_bounded(given.account, "account"),
             statuses=tuple(s.value for s in _bounded(given.status, "status")),
             credential_id=credential,
             tags=tuple((t.key, t.value) for t in tags),
@@ -189,6 +196,8 @@ class ResourceCriteria:
             )
         if self.regions:
             conditions.append(CloudResourceRow.region.in_(self.regions))
+        if self.accounts:
+            conditions.append(CloudResourceRow.account.in_(self.accounts))
         if self.statuses:
             conditions.append(
                 CloudResourceRow.status.in_([db_enums.ResourceStatus(s) for s in self.statuses])
@@ -234,7 +243,7 @@ def _related(relation_type: str, direction: str, given_id: uuid.UUID) -> ColumnE
 
 
 def _id_key(descending: bool) -> SortKey:
-    return SortKey(CloudResourceRow.id, "uuid", lambda row: row.id, descending)
+    return SortKey(CloudResourceRow.id, "uuid", lambda row: row.id, descending, "id")
 
 
 def resource_ordering(order: ResourceOrder | None, prefix: str = "resources") -> Ordering:
@@ -243,18 +252,26 @@ def resource_ordering(order: ResourceOrder | None, prefix: str = "resources") ->
     name = f"{prefix}:{field.value}:{'DESC' if descending else 'ASC'}"
     if field == ResourceOrderField.NAME:
         keys: tuple[SortKey, ...] = (
-            SortKey(CloudResourceRow.name, "str", lambda row: row.name, descending),
+            SortKey(CloudResourceRow.name, "str", lambda row: row.name, descending, "name"),
         )
     elif field == ResourceOrderField.LAST_SYNCED_AT:
         keys = (
             SortKey(
-                CloudResourceRow.last_synced_at, "datetime", lambda r: r.last_synced_at, descending
+                CloudResourceRow.last_synced_at,
+                "datetime",
+                lambda r: r.last_synced_at,
+                descending,
+                "last_synced_at",
             ),
         )
     elif field == ResourceOrderField.FIRST_SEEN_AT:
         keys = (
             SortKey(
-                CloudResourceRow.first_seen_at, "datetime", lambda r: r.first_seen_at, descending
+                CloudResourceRow.first_seen_at,
+                "datetime",
+                lambda r: r.first_seen_at,
+                descending,
+                "first_seen_at",
             ),
         )
     else:
