@@ -72,9 +72,13 @@ class ScopeRunner:
         progress: Progress,
         tally: Tally,
         share: float = 1.0,
-    ) -> None:
+        *,
+        keep_waiting: bool = False,
+    ) -> ScopeBatch:
         """List and write every scope; `share` of the job's progress is spread over them.
-        Raises JobLost when this worker no longer owns the work."""
+        Raises JobLost when this worker no longer owns the work. With `keep_waiting`, the
+        completions still waiting at the end are left for the caller's next transaction
+        (`ScopeBatch.record_waiting`); otherwise they are recorded here."""
         lock = asyncio.Lock()
         credential_slots = asyncio.Semaphore(self.options.concurrency)
         region_slots: defaultdict[str, asyncio.Semaphore] = defaultdict(
@@ -86,7 +90,7 @@ class ScopeRunner:
             stored = await stored_scopes(session, credential.id)
         # Completions of scopes that changed nothing wait for the run's next transaction.
         pending = PendingCompletions()
-        batch = _Batch(credential, progress, step, stored, pending)
+        batch = ScopeBatch(credential, progress, step, stored, pending)
 
         async def listed_and_written(
             scope: Scope, written: Written, report: IngestReport
@@ -152,22 +156,21 @@ class ScopeRunner:
                     group.create_task(telemetry.in_span("sync.scope", span, one(scope)))
         except* jobs.JobLost as lost:
             raise jobs.JobLost(str(job_id)) from lost
-        await self._record_waiting(batch)
+        if not keep_waiting:
+            await self._record_waiting(batch)
+        return batch
 
-    async def _record_waiting(self, batch: _Batch) -> None:
+    async def _record_waiting(self, batch: ScopeBatch) -> None:
         """The completions still waiting when every scope has ended, in one transaction."""
         async with batch.pending.taken() as waiting:
             if not waiting:
                 return
             async with self.database.system_session() as session:
-                await batch.completed(session, waiting)
-                await batch.progress.add(
-                    session, step=batch.step * len(waiting), succeeded=len(waiting)
-                )
+                await batch.record_waiting(session, waiting)
 
     async def _write(
         self,
-        batch: _Batch,
+        batch: ScopeBatch,
         scope: Scope,
         records: list[ResourceRecord],
         report: IngestReport,
@@ -216,7 +219,7 @@ class ScopeRunner:
 
     async def _stream_and_write(
         self,
-        batch: _Batch,
+        batch: ScopeBatch,
         inventory: StreamingInventory,
         scope: Scope,
         written: Written,
@@ -279,7 +282,7 @@ class ScopeRunner:
             )  # fmt: skip
         return changes
 
-    async def _record_failure(self, batch: _Batch, scope: Scope, tally: Tally) -> None:
+    async def _record_failure(self, batch: ScopeBatch, scope: Scope, tally: Tally) -> None:
         code = tally.errors[-1]["code"]
         async with batch.pending.taken() as waiting, self.database.system_session() as session:
             await batch.completed(session, waiting)
@@ -293,7 +296,7 @@ class ScopeRunner:
 
 
 @dataclass(frozen=True)
-class _Batch:
+class ScopeBatch:
     """One run's writing context: whose rows, where progress goes, each scope's share of it,
     what was stored when the run started, and the completions waiting to be recorded."""
 
@@ -305,3 +308,14 @@ class _Batch:
 
     async def completed(self, session: AsyncSession, completions: list[Completion]) -> None:
         await record_completions(session, self.credential, completions, job_id=self.progress.job_id)
+
+    async def record_waiting(
+        self, session: AsyncSession, waiting: list[Completion], *, removed: int = 0
+    ) -> None:
+        """Record `waiting` (taken from `pending`) and their share of progress, with `removed`
+        rows, in the caller's transaction."""
+        await self.completed(session, waiting)
+        if waiting or removed:
+            await self.progress.add(
+                session, step=self.step * len(waiting), removed=removed, succeeded=len(waiting)
+            )
