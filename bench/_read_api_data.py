@@ -15,9 +15,11 @@ from db.enums import AuditOutcome, HealthStatus, Provider, Role, SyncJobStatus, 
 from db.migrate import upgrade_async
 from db.models import AuditEventRow, CloudCredentialRow, SyncJobRow, UserRow
 from graph.runtime import Runtime
+from sync import aggregates
 
 PROVIDERS = (Provider.AWS, Provider.AZURE, Provider.GCP)
 REGIONS = [f"region-{n:02d}" for n in range(16)]
+COPY_SLICE = 100_000
 KINDS = [
     ("VM", "Instance", 0.0416),
     ("STORAGE", "Bucket", 0.0023),
@@ -71,10 +73,14 @@ class Dataset:
 
 
 def _resource_rows(
-    owner: uuid.UUID, credentials: list[CloudCredentialRow], count: int, rng: random.Random
+    owner: uuid.UUID,
+    credentials: list[CloudCredentialRow],
+    count: int,
+    rng: random.Random,
+    first: int = 0,
 ) -> list[tuple[object, ...]]:
     rows: list[tuple[object, ...]] = []
-    for n in range(count):
+    for n in range(first, first + count):
         credential = credentials[n % len(credentials)]
         type_, kind, price = KINDS[n % len(KINDS)]
         provider = credential.provider.value
@@ -163,10 +169,21 @@ async def populate(
     try:
         for index, owner in enumerate(owners):
             count = resources if index == 0 else other_resources
-            rows = _resource_rows(owner.id, per_owner[owner.id], count, rng)
-            await connection.copy_records_to_table(
-                "resources", records=rows, columns=RESOURCE_COLUMNS
-            )
+            # In slices, so a million rows never sit in memory at once.
+            for first in range(0, count, COPY_SLICE):
+                rows = _resource_rows(
+                    owner.id, per_owner[owner.id], min(COPY_SLICE, count - first), rng, first
+                )
+                await connection.copy_records_to_table(
+                    "resources", records=rows, columns=RESOURCE_COLUMNS
+                )
+    finally:
+        await connection.close()
+    # Rows copied in directly: the aggregates a sync would have kept are computed once.
+    async with runtime.database.system_session() as session:
+        await aggregates.rebuild(session)
+    connection = await asyncpg.connect(dsn)
+    try:
         await connection.execute("ANALYZE")
     finally:
         await connection.close()

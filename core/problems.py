@@ -30,6 +30,7 @@ class ProblemCode(StrEnum):
     TOTP_NOT_ENABLED = "TOTP_NOT_ENABLED"
     TOTP_ALREADY_ENABLED = "TOTP_ALREADY_ENABLED"
     LAST_ADMIN = "LAST_ADMIN"
+    ADMIN_REQUIRED = "ADMIN_REQUIRED"
 
 
 @dataclass(frozen=True, slots=True)

@@ -143,6 +143,9 @@ class Settings(BaseSettings):
     azure_authority_host: str | None = None
     azure_resource_manager_url: str | None = None
     gcp_api_endpoint: str | None = None
+    # The workload-identity token file `azureFederated` credentials sign in with (a path; the
+    # file's content is a secret and is read afresh for every token request).
+    azure_federated_token_file: str | None = None
     provider_ca_bundle: str | None = None
     # Restrict AWS listing to these regions (default: every enabled region), e.g. to keep a
     # demo or a test away from regions it does not use.

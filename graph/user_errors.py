@@ -62,6 +62,11 @@ class UserErrorCode(Enum):
         "LAST_ADMIN",
         description="The change would leave the server without an active administrator.",
     )
+    ADMIN_REQUIRED = strawberry.enum_value(
+        "ADMIN_REQUIRED",
+        description="Only an administrator may do this (for example bind the server's own "
+        "cloud identity to a credential).",
+    )
 
 
 @strawberry.type(description="An expected failure of a mutation, tied to an input field.")

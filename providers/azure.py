@@ -1,14 +1,17 @@
 """Azure inventory: resource groups plus the generic resource list (every type) of a subscription.
 
-azure-identity's `ClientSecretCredential` gets the token and azure-mgmt-resource's
-`ResourceManagementClient` reads ARM; both are blocking, so calls run in worker threads. The
-ARM pipeline retries 429/5xx itself and honours `Retry-After`. Sovereign, Stack or stand-in clouds
-are reached through `AZURE_AUTHORITY_HOST` / `AZURE_RESOURCE_MANAGER_URL` (+ `PROVIDER_CA_BUNDLE`).
+azure-identity gets the token (`providers.azure_identity`: a client secret or the federated token
+file) and azure-mgmt-resource's `ResourceManagementClient` reads ARM, one client per subscription
+(`providers.azure_subscriptions` covers every subscription a principal sees). Both are blocking,
+so calls run in worker threads. The ARM pipeline retries 429/5xx itself and honours
+`Retry-After`. Sovereign, Stack or stand-in clouds are reached through `AZURE_AUTHORITY_HOST` /
+`AZURE_RESOURCE_MANAGER_URL` (+ `PROVIDER_CA_BUNDLE`).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
@@ -21,10 +24,11 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
-from azure.identity import ClientSecretCredential, CredentialUnavailableError
+from azure.identity import CredentialUnavailableError
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 from db.enums import Provider
+from providers.azure_identity import SECRET_REFUSED, sign_in
 from providers.azure_records import (
     RESOURCE_GROUP,
     STORAGE_ACCOUNT,
@@ -46,7 +50,7 @@ from providers.base import (
     RetryPolicy,
     Scope,
 )
-from providers.secrets import AzureSecret
+from providers.secrets import AzureFederatedSecret, AzureSecret
 from providers.threads import run_blocking
 
 T = TypeVar("T")
@@ -64,16 +68,19 @@ RESOURCES_SCOPE = Scope(
 
 
 class AzureInventory:
+    """One subscription, the one the credential names: scope keys carry no account."""
+
     provider = Provider.AZURE
 
     def __init__(
         self,
-        secret: AzureSecret,
+        secret: AzureSecret | AzureFederatedSecret,
         *,
         authority_host: str | None = None,
         resource_manager_url: str | None = None,
         ca_bundle: str | None = None,
         retry: RetryPolicy | None = None,
+        federated_token_file: str | None = None,
     ) -> None:
         policy = retry or RetryPolicy()
         transport: dict[str, Any] = {"connection_verify": ca_bundle} if ca_bundle else {}
@@ -82,29 +89,41 @@ class AzureInventory:
             "retry_backoff_factor": policy.initial_backoff,
             "retry_backoff_max": policy.max_backoff,
         }
-        identity: dict[str, Any] = {}
-        if authority_host:
-            # A private authority (Stack, stand-in) has no public instance metadata to discover.
-            identity = {"authority": authority_host, "disable_instance_discovery": True}
-        self.subscription_id = secret.subscription_id
-        self._credential = ClientSecretCredential(
-            secret.tenant_id,
-            secret.client_id,
-            secret.client_secret,
-            **identity,
-            **transport,
-            **retries,
+        self._options = {**transport, **retries}
+        self.subscription_id = secret.subscription_id or ""
+        self._sign_in = sign_in(
+            secret,
+            authority_host=authority_host,
+            federated_token_file=federated_token_file,
+            options=self._options,
         )
-        arm = (resource_manager_url or PUBLIC_RESOURCE_MANAGER).rstrip("/")
-        self._scope = f"{arm}/.default"
-        self._client = ResourceManagementClient(
-            self._credential,
-            secret.subscription_id,
-            base_url=arm,
-            credential_scopes=[self._scope],
-            **transport,
-            **retries,
-        )
+        self._credential = self._sign_in.credential
+        self._arm = (resource_manager_url or PUBLIC_RESOURCE_MANAGER).rstrip("/")
+        self._scope = f"{self._arm}/.default"
+        self._clients: dict[str, ResourceManagementClient] = {}
+        self._clients_lock = threading.Lock()
+
+    def _client_for(self, subscription_id: str) -> ResourceManagementClient:
+        """One ARM client per subscription, built on first use (scopes list concurrently)."""
+        with self._clients_lock:
+            client = self._clients.get(subscription_id)
+            if client is None:
+                client = ResourceManagementClient(
+                    self._credential,
+                    subscription_id,
+                    base_url=self._arm,
+                    credential_scopes=[self._scope],
+                    **self._options,
+                )
+                self._clients[subscription_id] = client
+            return client
+
+    @property
+    def _client(self) -> ResourceManagementClient:
+        return self._client_for(self.subscription_id)
+
+    async def _run(self, work: Callable[[], T], what: str) -> T:
+        return await _in_thread(work, what, self._sign_in.refused)
 
     async def verify(self) -> None:
         def check() -> None:
@@ -113,78 +132,95 @@ class AzureInventory:
             # that the principal may read it.
             next(iter(self._client.resource_groups.list(top=1)), None)
 
-        await _in_thread(check, "read the subscription")
+        await self._run(check, "read the subscription")
 
     async def plan(self) -> list[Scope]:
         return [RESOURCE_GROUPS_SCOPE, RESOURCES_SCOPE]
 
     async def list_scope(self, scope: Scope) -> list[ResourceRecord]:
+        subscription = scope.account or self.subscription_id
+        if not subscription:
+            raise ProviderError(ERROR_PROVIDER, f"Azure scope {scope.key!r} names no subscription")
+        client = self._client_for(subscription)
         # By kind: a scope rebuilt from a stored (region, kind) pair must still be listable.
         if scope.kind == RESOURCE_GROUPS_SCOPE.kind:
-            return await _in_thread(self._resource_groups, "list resource groups")
+            work = partial(_resource_groups, client, subscription)
+            return await self._run(work, _in_subscription("list resource groups", scope))
         if scope.kind == RESOURCES_SCOPE.kind:
-            return await _in_thread(self._resources, "list resources")
+            work = partial(_resources, client, subscription)
+            return await self._run(work, _in_subscription("list resources", scope))
         raise ProviderError(ERROR_PROVIDER, f"Unknown Azure scope {scope.key!r}")
 
-    def _resource_groups(self) -> list[ResourceRecord]:
-        records = []
-        for item in self._client.resource_groups.list():
-            wire = _wire(item)
-            build = partial(resource_group_record, wire, self.subscription_id)
-            records.append(guarded(build, wire))
-        return records
-
-    def _resources(self) -> list[ResourceRecord]:
-        records = []
-        for item in self._client.resources.list(expand=EXPAND):  # follows nextLink
-            wire = _wire(item)
-            vm = detail = None
-            native_type = str(wire.get("type", "")).lower()
-            if native_type == VIRTUAL_MACHINE and wire.get("id"):
-                vm = self._vm(str(wire["id"]))
-            elif native_type == STORAGE_ACCOUNT and wire.get("id"):
-                detail = self._read(str(wire["id"]), STORAGE_API_VERSION)
-            build = partial(resource_record, wire, self.subscription_id, vm, detail)
-            records.append(guarded(build, wire))
-        return records
-
-    def _read(self, resource_id: str, api_version: str) -> dict[str, Any] | None:
-        """One resource's own read (the generic list carries no properties)."""
-        try:
-            return _wire(self._client.resources.get_by_id(resource_id, api_version=api_version))
-        except ResourceNotFoundError:
-            return None  # deleted since it was listed: its configuration stays unknown
-
-    def _vm(self, resource_id: str) -> dict[str, Any] | None:
-        """The generic list carries no properties: one read per VM gives its size (the price)
-        and, with the instance view, its power state (deallocated VMs cost no compute)."""
-        try:
-            full = self._client.resources.get_by_id(
-                resource_id, api_version=COMPUTE_API_VERSION, params={"$expand": "instanceView"}
-            )
-        except ResourceNotFoundError:
-            return None  # deleted since it was listed; its record keeps an unknown price
-        return _wire(full)
-
     async def close(self) -> None:
-        self._client.close()
-        self._credential.close()
+        with self._clients_lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+        self._sign_in.close()
 
 
-def _wire(model: Any) -> dict[str, Any]:
+def _in_subscription(what: str, scope: Scope) -> str:
+    # A subscription id is no secret, and it tells the owner which of several failed.
+    return f"{what} of subscription {scope.account}" if scope.account else what
+
+
+def _resource_groups(client: ResourceManagementClient, subscription: str) -> list[ResourceRecord]:
+    records = []
+    for item in client.resource_groups.list():
+        wire = wire_json(item)
+        records.append(guarded(partial(resource_group_record, wire, subscription), wire))
+    return records
+
+
+def _resources(client: ResourceManagementClient, subscription: str) -> list[ResourceRecord]:
+    records = []
+    for item in client.resources.list(expand=EXPAND):  # follows nextLink
+        wire = wire_json(item)
+        vm = detail = None
+        native_type = str(wire.get("type", "")).lower()
+        if native_type == VIRTUAL_MACHINE and wire.get("id"):
+            vm = _vm(client, str(wire["id"]))
+        elif native_type == STORAGE_ACCOUNT and wire.get("id"):
+            detail = _read(client, str(wire["id"]), STORAGE_API_VERSION)
+        build = partial(resource_record, wire, subscription, vm, detail)
+        records.append(guarded(build, wire))
+    return records
+
+
+def _read(
+    client: ResourceManagementClient, resource_id: str, api_version: str
+) -> dict[str, Any] | None:
+    """One resource's own read (the generic list carries no properties)."""
+    try:
+        return wire_json(client.resources.get_by_id(resource_id, api_version=api_version))
+    except ResourceNotFoundError:
+        return None  # deleted since it was listed: its configuration stays unknown
+
+
+def _vm(client: ResourceManagementClient, resource_id: str) -> dict[str, Any] | None:
+    """The generic list carries no properties: one read per VM gives its size (the price)
+    and, with the instance view, its power state (deallocated VMs cost no compute)."""
+    try:
+        full = client.resources.get_by_id(
+            resource_id, api_version=COMPUTE_API_VERSION, params={"$expand": "instanceView"}
+        )
+    except ResourceNotFoundError:
+        return None  # deleted since it was listed; its record keeps an unknown price
+    return wire_json(full)
+
+
+def wire_json(model: Any) -> dict[str, Any]:
     """The REST (camelCase) JSON of an SDK model; these models are mappings of it."""
     return {str(k): v for k, v in dict(model).items()}
 
 
-async def _in_thread(work: Callable[[], T], what: str) -> T:
+async def _in_thread(work: Callable[[], T], what: str, refused: str = SECRET_REFUSED) -> T:
     try:
         return await run_blocking(work)
     except ProviderError:
         raise
     except (ClientAuthenticationError, CredentialUnavailableError):
-        raise ProviderError(
-            ERROR_AUTH, "Azure AD rejected the credential (tenant, client id or secret)."
-        ) from None
+        raise ProviderError(ERROR_AUTH, refused) from None
     except HttpResponseError as exc:
         raise translate_http_error(exc, what) from None
     except (ServiceRequestError, ServiceResponseError):

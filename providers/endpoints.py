@@ -20,6 +20,7 @@ class CloudEndpoints:
     azure_authority_host: str | None = None
     azure_resource_manager_url: str | None = None
     gcp_api_endpoint: str | None = None
+    azure_federated_token_file: str | None = None
     ca_bundle: str | None = None
 
     @classmethod
@@ -31,5 +32,6 @@ class CloudEndpoints:
             azure_authority_host=settings.azure_authority_host,
             azure_resource_manager_url=settings.azure_resource_manager_url,
             gcp_api_endpoint=settings.gcp_api_endpoint,
+            azure_federated_token_file=settings.azure_federated_token_file,
             ca_bundle=settings.provider_ca_bundle,
         )

@@ -4,12 +4,13 @@ Both clients use the REST transport (plain HTTPS, one dependency less than gRPC,
 through `GCP_API_ENDPOINT` for private endpoints and stand-ins). google-api-core retries nothing
 useful by default for this call (429 is not in its default predicate), so every call gets an
 explicit `Retry` on 429/500/502/503/504 with exponential backoff and an overall deadline.
+Signing in (a key, or impersonation) is `providers.gcp_identity`; a folder or organization of
+projects is `providers.gcp_folders`.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -19,7 +20,6 @@ from google.api_core.client_options import ClientOptions
 from google.api_core.retry import Retry, if_exception_type
 from google.auth.exceptions import GoogleAuthError
 from google.cloud import asset_v1, resourcemanager_v3
-from google.oauth2 import service_account
 
 from db.enums import Provider
 from providers.base import (
@@ -35,15 +35,15 @@ from providers.base import (
     RetryPolicy,
     Scope,
 )
+from providers.gcp_identity import KEY_REFUSED, project_of, sign_in
 from providers.gcp_records import BUCKET, PUBLIC_POLICY_QUERY, guarded_record, public_bindings
-from providers.secrets import GcpSecret
+from providers.secrets import GcpImpersonationSecret, GcpSecret
 from providers.threads import run_blocking
 from providers.wire import repair_gcp_response
 
 T = TypeVar("T")
 logger = logging.getLogger("stratograph.providers")
 
-CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
 ASSETS_KIND = "assets"
 ASSETS_SCOPE = Scope(GLOBAL_REGION, ASSETS_KIND, any_region=True, all_types_except=frozenset())
 READ_MASK = (
@@ -60,18 +60,20 @@ RETRYABLE = (
 
 
 class GcpInventory:
+    """One project, the one the credential names: scope keys carry no account."""
+
     provider = Provider.GCP
 
     def __init__(
         self,
-        secret: GcpSecret,
+        secret: GcpSecret | GcpImpersonationSecret,
         *,
         api_endpoint: str | None = None,
         ca_bundle: str | None = None,
         retry: RetryPolicy | None = None,
         page_size: int | None = None,
     ) -> None:
-        self.project_id = secret.project_id
+        self.project_id = project_of(secret) or ""
         policy = retry or RetryPolicy()
         self._retry = Retry(
             predicate=if_exception_type(*RETRYABLE),
@@ -82,15 +84,9 @@ class GcpInventory:
         )
         self._timeout = min(60.0, policy.timeout)
         self._page_size = page_size
-        try:
-            info = json.loads(secret.service_account_json)
-            credentials = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
-                info, scopes=[CLOUD_PLATFORM]
-            )
-        except (ValueError, KeyError, TypeError):
-            raise ProviderError(
-                ERROR_AUTH, "The service-account JSON is not a usable GCP key."
-            ) from None
+        signed_in = sign_in(secret, api_endpoint)
+        self._refused = signed_in.refused
+        credentials = signed_in.credentials
         self._projects = resourcemanager_v3.ProjectsClient(
             credentials=credentials,
             transport="rest",
@@ -112,6 +108,12 @@ class GcpInventory:
             for transport in (self._projects._transport, self._assets._transport):
                 session: Any = transport._session  # type: ignore[union-attr]
                 session.request = functools.partial(session.request, verify=ca_bundle)
+                # Token refreshes (impersonation, ADC) go through a session of their own.
+                refresher: Any = session._auth_request.session
+                refresher.request = functools.partial(refresher.request, verify=ca_bundle)
+
+    async def _run(self, work: Callable[[], T], what: str) -> T:
+        return await _in_thread(work, what, self._refused)
 
     async def verify(self) -> None:
         def read_project() -> None:
@@ -119,7 +121,7 @@ class GcpInventory:
                 name=f"projects/{self.project_id}", retry=self._retry, timeout=self._timeout
             )
 
-        await _in_thread(read_project, "read the project")
+        await self._run(read_project, "read the project")
 
     async def plan(self) -> list[Scope]:
         return [ASSETS_SCOPE]
@@ -127,10 +129,17 @@ class GcpInventory:
     async def list_scope(self, scope: Scope) -> list[ResourceRecord]:
         if scope.kind != ASSETS_KIND:
             raise ProviderError(ERROR_PROVIDER, f"Unknown GCP scope {scope.key!r}")
-        return await _in_thread(self._search, "search the project's resources")
+        project = scope.account or self.project_id
+        if not project:
+            raise ProviderError(ERROR_PROVIDER, f"GCP scope {scope.key!r} names no project")
+        # A project id is no secret, and it tells the owner which of several failed.
+        what = f"search the resources of project {project}" if scope.account else (
+            "search the project's resources"
+        )  # fmt: skip
+        return await self._run(functools.partial(self._search, project), what)
 
-    def _search(self) -> list[ResourceRecord]:
-        request: dict[str, Any] = {"scope": f"projects/{self.project_id}", "read_mask": READ_MASK}
+    def _search(self, project: str) -> list[ResourceRecord]:
+        request: dict[str, Any] = {"scope": f"projects/{project}", "read_mask": READ_MASK}
         if self._page_size:
             request["page_size"] = self._page_size
         pager = self._assets.search_all_resources(
@@ -139,17 +148,17 @@ class GcpInventory:
         to_dict = asset_v1.ResourceSearchResult.to_dict
         results = [to_dict(item) for item in pager]  # all pages
         public = (
-            public_bindings(self._public_policies())
+            public_bindings(self._public_policies(project))
             if any(r.get("asset_type") == BUCKET for r in results)
             else {}
         )
-        return [guarded_record(result, self.project_id, public) for result in results]
+        return [guarded_record(result, project, public) for result in results]
 
-    def _public_policies(self) -> list[dict[str, Any]]:
+    def _public_policies(self, project: str) -> list[dict[str, Any]]:
         """IAM policies of the project's resources that name allUsers / allAuthenticatedUsers:
         one paged search for the whole scope, not one read per bucket."""
         pager = self._assets.search_all_iam_policies(
-            request={"scope": f"projects/{self.project_id}", "query": PUBLIC_POLICY_QUERY},
+            request={"scope": f"projects/{project}", "query": PUBLIC_POLICY_QUERY},
             retry=self._retry,
             timeout=self._timeout,
         )
@@ -169,7 +178,7 @@ def endpoint_options(template: str | None, service: str) -> ClientOptions | None
     return ClientOptions(api_endpoint=template.replace("{service}", service))
 
 
-async def _in_thread(work: Callable[[], T], what: str) -> T:
+async def _in_thread(work: Callable[[], T], what: str, refused: str = KEY_REFUSED) -> T:
     try:
         return await run_blocking(work)
     except ProviderError:
@@ -184,9 +193,9 @@ async def _in_thread(work: Callable[[], T], what: str) -> T:
             ERROR_UNAVAILABLE, f"GCP kept failing to {what} until the deadline.", retryable=True
         ) from None
     except gexc.GoogleAPICallError as exc:
-        raise translate_api_error(exc, what) from None
+        raise translate_api_error(exc, what, refused) from None
     except GoogleAuthError:
-        raise ProviderError(ERROR_AUTH, "GCP rejected the service-account key.") from None
+        raise ProviderError(ERROR_AUTH, refused) from None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         logger.warning("unexpected GCP answer while trying to %s: %s", what, type(exc).__name__)
         raise ProviderError(ERROR_BAD_RESPONSE, f"Could not read GCP's answer to {what}.") from None
@@ -197,12 +206,14 @@ async def _in_thread(work: Callable[[], T], what: str) -> T:
         ) from None  # fmt: skip
 
 
-def translate_api_error(exc: gexc.GoogleAPICallError, what: str) -> ProviderError:
+def translate_api_error(
+    exc: gexc.GoogleAPICallError, what: str, refused: str = KEY_REFUSED
+) -> ProviderError:
     """Our own words: the HTTP status and reason are safe, Google's message is not copied."""
     status = int(exc.code or 0)
     reason = str(exc.reason or type(exc).__name__)[:64]
     if status == 401:
-        return ProviderError(ERROR_AUTH, f"GCP rejected the service-account key ({reason}).")
+        return ProviderError(ERROR_AUTH, f"{refused.removesuffix('.')} ({reason}).")
     if status == 403:
         return ProviderError(
             ERROR_PERMISSION,

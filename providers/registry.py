@@ -15,7 +15,14 @@ from db.enums import Provider
 from db.models import CloudCredentialRow
 from providers.base import CloudInventory, RetryPolicy
 from providers.endpoints import CloudEndpoints
-from providers.secrets import AwsRoleSecret, AwsSecret, AzureSecret, GcpSecret
+from providers.secrets import (
+    AwsRoleSecret,
+    AwsSecret,
+    AzureFederatedSecret,
+    AzureSecret,
+    GcpImpersonationSecret,
+    GcpSecret,
+)
 from providers.vault_access import open_secret
 from security.vault import Vault
 
@@ -72,20 +79,24 @@ def inventory_for(
             retry=retry,
             page_size=page_size,
         )
-    if row.provider == Provider.AZURE and isinstance(secret, AzureSecret):
+    if row.provider == Provider.AZURE and isinstance(secret, AzureSecret | AzureFederatedSecret):
         from providers.azure import AzureInventory
+        from providers.azure_subscriptions import AzureSubscriptionsInventory
 
-        return AzureInventory(
+        # A named subscription keeps the single-account scopes (and their stored keys).
+        azure = AzureInventory if secret.subscription_id else AzureSubscriptionsInventory
+        return azure(
             secret,
             authority_host=endpoints.azure_authority_host,
             resource_manager_url=endpoints.azure_resource_manager_url,
             ca_bundle=ca_bundle,
             retry=retry,
+            federated_token_file=endpoints.azure_federated_token_file,
         )
-    if row.provider == Provider.GCP and isinstance(secret, GcpSecret):
-        from providers.gcp import GcpInventory
+    if row.provider == Provider.GCP and isinstance(secret, GcpSecret | GcpImpersonationSecret):
+        from providers.gcp_folders import gcp_inventory
 
-        return GcpInventory(
+        return gcp_inventory(
             secret,
             api_endpoint=endpoints.gcp_api_endpoint,
             ca_bundle=ca_bundle,

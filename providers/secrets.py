@@ -62,44 +62,97 @@ def new_external_id() -> str:
 class AzureSecret(_Redacted):
     tenant_id: str
     client_id: str
-    subscription_id: str
+    # None: every subscription the principal can see.
+    subscription_id: str | None
     client_secret: str = _secret()
+
+
+@dataclass(frozen=True, repr=False)
+class AzureFederatedSecret(_Redacted):
+    """A service principal signed in with the server's federated token file (workload
+    identity): nothing secret is stored, the token is read from AZURE_FEDERATED_TOKEN_FILE."""
+
+    tenant_id: str
+    client_id: str
+    subscription_id: str | None = None
 
 
 @dataclass(frozen=True, repr=False)
 class GcpSecret(_Redacted):
     project_id: str
     service_account_json: str = _secret()
+    # `folders/…` or `organizations/…`: every project under it; None: `project_id` only.
+    scope: str | None = None
 
 
-CloudSecret = AwsSecret | AwsRoleSecret | AzureSecret | GcpSecret
-_BY_PROVIDER: dict[Provider, type[AwsSecret] | type[AzureSecret] | type[GcpSecret]] = {
+@dataclass(frozen=True, repr=False)
+class GcpImpersonationSecret(_Redacted):
+    """The server's own Google credentials impersonate `service_account_email` to read `scope`
+    (`projects/…`, `folders/…` or `organizations/…`); nothing secret is stored."""
+
+    service_account_email: str
+    scope: str
+
+
+CloudSecret = (
+    AwsSecret
+    | AwsRoleSecret
+    | AzureSecret
+    | AzureFederatedSecret
+    | GcpSecret
+    | GcpImpersonationSecret
+)
+SecretKind = (
+    type[AwsSecret]
+    | type[AzureSecret]
+    | type[AzureFederatedSecret]
+    | type[GcpSecret]
+    | type[GcpImpersonationSecret]
+)
+_BY_PROVIDER: dict[Provider, SecretKind] = {
     Provider.AWS: AwsSecret,
     Provider.AZURE: AzureSecret,
     Provider.GCP: GcpSecret,
+}
+# Secrets other than a provider's first shape are stored with a "kind" naming their shape, so
+# everything sealed before they existed still opens as what it was.
+_KIND = "kind"
+_BY_KIND: dict[str, tuple[Provider, SecretKind]] = {
+    "azureFederated": (Provider.AZURE, AzureFederatedSecret),
+    "gcpImpersonation": (Provider.GCP, GcpImpersonationSecret),
 }
 
 
 def provider_of(secret: CloudSecret) -> Provider:
     if isinstance(secret, AwsRoleSecret):
         return Provider.AWS
-    for provider, kind in _BY_PROVIDER.items():
+    for provider, kind in [*_BY_PROVIDER.items(), *_BY_KIND.values()]:
         if isinstance(secret, kind):
             return provider
     raise TypeError(type(secret).__name__)
 
 
 def serialize(secret: CloudSecret) -> bytes:
-    return json.dumps(asdict(secret), separators=(",", ":")).encode()
+    document: dict[str, Any] = asdict(secret)
+    for name, (_, kind) in _BY_KIND.items():
+        if isinstance(secret, kind):
+            document[_KIND] = name
+    return json.dumps(document, separators=(",", ":")).encode()
 
 
 def deserialize(provider: Provider, plaintext: bytes) -> CloudSecret:
-    values = json.loads(plaintext)
+    document = json.loads(plaintext)
+    name = document.pop(_KIND, None)
+    if name is not None:
+        owner, kind = _BY_KIND.get(name, (None, AwsSecret))
+        if owner != provider:
+            raise ValueError(f"not a {provider.value} secret shape")
+        return kind(**document)
     # The two AWS kinds share a provider; a role is told apart by its role ARN.
-    if provider == Provider.AWS and "role_arn" in values:
+    if provider == Provider.AWS and "role_arn" in document:
         return AwsRoleSecret(
-            role_arn=values["role_arn"],
-            member_role_name=values.get("member_role_name"),
-            regions=tuple(values.get("regions") or ()),
+            role_arn=document["role_arn"],
+            member_role_name=document.get("member_role_name"),
+            regions=tuple(document.get("regions") or ()),
         )
-    return _BY_PROVIDER[provider](**values)
+    return _BY_PROVIDER[provider](**document)

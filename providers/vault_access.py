@@ -14,8 +14,10 @@ from providers.base import ProviderError
 from providers.secrets import (
     AwsRoleSecret,
     AwsSecret,
+    AzureFederatedSecret,
     AzureSecret,
     CloudSecret,
+    GcpImpersonationSecret,
     GcpSecret,
     deserialize,
     serialize,
@@ -40,10 +42,14 @@ def fingerprint(secret: CloudSecret) -> str:
         parts = secret.role_arn.split(":")
         account = parts[4] if len(parts) > 5 else "?"
         return f"role {account}/{secret.role_arn.rsplit('/', 1)[-1]}"[:64]
-    if isinstance(secret, AzureSecret):
-        return f"client {secret.client_id[:8]}… sub {secret.subscription_id[:8]}…"
+    if isinstance(secret, AzureSecret | AzureFederatedSecret):
+        reads = f"sub {secret.subscription_id[:8]}…" if secret.subscription_id else "every sub"
+        federated = "federated " if isinstance(secret, AzureFederatedSecret) else ""
+        return f"{federated}client {secret.client_id[:8]}… {reads}"
     if isinstance(secret, GcpSecret):
-        return f"project {secret.project_id}"[:64]
+        return (secret.scope or f"project {secret.project_id}")[:64]
+    if isinstance(secret, GcpImpersonationSecret):
+        return f"as {secret.service_account_email} {secret.scope}"[:64]
     raise TypeError(type(secret).__name__)
 
 

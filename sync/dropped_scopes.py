@@ -17,16 +17,20 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import SyncScopeRow
+from db.models import CloudCredentialRow, SyncScopeRow
 from providers.base import Scope
+from sync import aggregates
+from sync.aggregates import Deltas
+from sync.history import ChangeLog
 from sync.store import mark_stale
 
 logger = logging.getLogger("stratograph.sync")
+_HISTORY_BATCH = 500
 
 
 async def retire_unplanned_scopes(
     session: AsyncSession,
-    credential_id: uuid.UUID,
+    credential: CloudCredentialRow,
     planned: Iterable[Scope],
     at: datetime,
     *,
@@ -34,8 +38,10 @@ async def retire_unplanned_scopes(
     account: str = "",
 ) -> int:
     """Mark deleted the rows of every recorded scope of `account` (empty: a credential of one
-    account) the plan of that account no longer contains, and drop those scope records; returns
-    how many rows were marked."""
+    account) the plan of that account no longer contains (the aggregates and the DELETED change
+    records of job `job_id` follow in the same transaction), and drop those scope records;
+    returns how many rows were marked."""
+    credential_id = credential.id
     keep = {(scope.region, scope.kind) for scope in planned if scope.account == account}
     recorded = (
         await session.execute(
@@ -46,9 +52,11 @@ async def retire_unplanned_scopes(
     ).all()
     gone = [row for row in recorded if (row.region, row.kind) not in keep]
     removed = 0
+    deltas = Deltas()
+    history = ChangeLog(job_id, at)
     for row in gone:
         key = Scope(row.region, row.kind, account=account).key
-        marked = await mark_stale(session, credential_id, key, at, job_id=job_id)
+        marked = await mark_stale(session, credential_id, key, at, deltas, history)
         logger.info(
             "credential %s: scope %s left the plan; %d resources marked deleted",
             credential_id,
@@ -56,6 +64,8 @@ async def retire_unplanned_scopes(
             marked,
         )
         removed += marked
+    await aggregates.apply(session, credential_id, credential.user_id, deltas)
+    await history.write(session, _HISTORY_BATCH)
     if gone:
         await session.execute(
             delete(SyncScopeRow).where(SyncScopeRow.id.in_([row.id for row in gone]))

@@ -32,7 +32,7 @@ from sync.options import SyncOptions
 from sync.organization import Organization
 from sync.progress import ProgressHub
 from sync.retry import Sleep
-from sync.scopes import ScopeRunner
+from sync.scopes import ScopeBatch, ScopeRunner
 from sync.tally import PLAN_SCOPE, Tally, log_failure, safe_error
 
 logger = logging.getLogger("stratograph.sync")
@@ -102,8 +102,10 @@ class SyncEngine:
                 )
             tally = Tally(total=len(scopes), response_ms=elapsed_ms(started))
             progress = JobProgress(job_id, worker_id)
-            await self.scopes.run(credential, inventory, scopes, progress, tally)
-            await self._retire_unplanned(credential, scopes, job_id, worker_id, tally)
+            batch = await self.scopes.run(
+                credential, inventory, scopes, progress, tally, keep_waiting=True
+            )
+            await self._retire_unplanned(credential, scopes, batch, tally)
             status = tally.outcome()
             await self.finish(credential, job_id, worker_id, status, tally)
             return status
@@ -128,17 +130,16 @@ class SyncEngine:
         self,
         credential: CloudCredentialRow,
         scopes: list[Scope],
-        job_id: uuid.UUID,
-        worker_id: str,
+        batch: ScopeBatch,
         tally: Tally,
     ) -> None:
-        """Rows of scopes the plan no longer has are marked deleted (counted in `removed`)."""
-        async with self.database.system_session() as session:
+        """Rows of scopes the plan no longer has are marked deleted (counted in `removed`); the
+        completions still waiting are recorded in the same transaction."""
+        async with batch.pending.taken() as waiting, self.database.system_session() as session:
             removed = await retire_unplanned_scopes(
-                session, credential.id, scopes, utcnow(), job_id=job_id
+                session, credential, scopes, utcnow(), job_id=batch.progress.job_id
             )
-            if removed:
-                await jobs.add_progress(session, job_id, worker_id, step=0.0, removed=removed)
+            await batch.record_waiting(session, waiting, removed=removed)
         tally.removed += removed
 
     @staticmethod

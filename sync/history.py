@@ -1,15 +1,20 @@
 """Change records: what each sync changed in the inventory, per resource.
 
-The write path calls in at three places, always inside the transaction that makes the change, so
-a record exists exactly when its change was committed:
+The write path collects records into the `ChangeLog` its `ScopeChanges` carry (with the job id)
+at three places, and they are inserted in the transaction that makes the change (by the derived
+work of a completed scope, `store.DERIVED`, or with a streamed chunk), so a record exists exactly
+when its change was committed:
 
-- `upsert_batch` reads the compared columns of a batch's stored rows (the read it already made,
-  widened) and hands them here with what it wrote: CREATED for a new row, UPDATED when a compared
-  field differs, RESTORED when a deleted row reappears. A row this listing already wrote (an
-  earlier chunk of the same stream) is not recorded again.
-- stale marking hands the rows it marked (UPDATE … RETURNING): DELETED.
+- `upsert_batch` reads the compared columns of a batch's stored rows (the locked read it makes
+  for the aggregates, widened) and hands them here with what it wrote: CREATED for a new row,
+  UPDATED when a compared field differs, RESTORED when a deleted row reappears. A row this
+  listing already wrote (an earlier chunk of the same stream) is not recorded again.
+- stale marking hands the rows it marked (the UPDATE … RETURNING that also feeds the
+  aggregates): DELETED.
 - replacing a scope's relations hands the relations it deleted and the listing's: a change of
   `relations.<TYPE>` for each resource whose targets differ.
+
+A scope that changed nothing collects nothing and costs no statement.
 
 Compared: name, region, type, status, every tag (`tags.<key>`), configuration per leaf path
 (`configuration.publicAccessBlock.blockPublicAcls`; a list is one value) and relations. Never
@@ -22,7 +27,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -39,10 +44,9 @@ _CHANGES: Table = ResourceChangeRow.__table__  # type: ignore[assignment]
 RelationKey = tuple[str, str, str]
 Change = dict[str, Any]
 
-# What `upsert_batch` reads of a batch's stored rows: enough to tell a repeat, and to compare.
+# What `upsert_batch` reads of a batch's stored rows to compare them (with `resource_id`,
+# `last_synced_at` and `deleted_at`, which it reads anyway).
 COMPARED_COLUMNS = (
-    CloudResourceRow.resource_id,
-    CloudResourceRow.last_synced_at,
     CloudResourceRow.id,
     CloudResourceRow.name,
     CloudResourceRow.region,
@@ -50,16 +54,15 @@ COMPARED_COLUMNS = (
     CloudResourceRow.status,
     CloudResourceRow.tags,
     CloudResourceRow.configuration,
-    CloudResourceRow.deleted_at,
 )
-# What stale marking returns of the rows it marked.
-MARKED_COLUMNS = (
+# What a record needs of a row besides its `type`, which stale marking returns anyway.
+IDENTITY_COLUMNS = (
     CloudResourceRow.id,
     CloudResourceRow.user_id,
     CloudResourceRow.credential_id,
     CloudResourceRow.resource_id,
-    CloudResourceRow.type,
 )
+MARKED_COLUMNS = (*IDENTITY_COLUMNS, CloudResourceRow.type)
 _SCALARS = ("name", "region", "type", "status")
 _LOOKUP_BATCH = 500
 
@@ -86,26 +89,27 @@ def _mapping_changes(
     return changes
 
 
-def field_changes(stored: Any, written: Mapping[str, Any]) -> list[Change]:
+def field_changes(stored: Mapping[str, Any], written: Mapping[str, Any]) -> list[Change]:
     """What differs between a stored row (COMPARED_COLUMNS) and the values written over it."""
     changes: list[Change] = []
     for name in _SCALARS:
-        old, new = getattr(stored, name), written[name]
+        old, new = stored[name], written[name]
         if old != new:
             changes.append({"field": name, "before": _plain(old), "after": _plain(new)})
-    if stored.tags != written["tags"]:
-        changes.extend(_mapping_changes("tags", stored.tags or {}, written["tags"]))
-    if stored.configuration != written["configuration"]:
+    tags, configuration = stored["tags"], stored["configuration"]
+    if tags != written["tags"]:
+        changes.extend(_mapping_changes("tags", tags or {}, written["tags"]))
+    if configuration != written["configuration"]:
         changes.extend(
-            _mapping_changes("configuration", stored.configuration or {}, written["configuration"])
+            _mapping_changes("configuration", configuration or {}, written["configuration"])
         )
     return changes
 
 
 @dataclass
 class ChangeLog:
-    """The change records of one transaction (a scope, or one chunk of a streamed scope),
-    collected while it writes and inserted before it commits."""
+    """The change records of one transaction (a scope, or one chunk of a streamed scope) of job
+    `job_id`, collected while it writes and inserted before it commits."""
 
     job_id: uuid.UUID
     at: datetime
@@ -135,35 +139,70 @@ class ChangeLog:
 
     def upserted(
         self,
-        stored: Sequence[Any],
+        stored: Sequence[Mapping[str, Any]],
         written: Sequence[Mapping[str, Any]],
         row_ids: Mapping[str, uuid.UUID],
     ) -> None:
         """Record a batch the upsert just wrote; `stored` is what the rows held before it,
         `row_ids` the inventory row id of each written resource id."""
-        before = {row.resource_id: row for row in stored}
+        before = {row["resource_id"]: row for row in stored}
         for values in written:
             resource_id = values["resource_id"]
             row_id = row_ids.get(resource_id, values["id"])
             old = before.get(resource_id)
             if old is None:
                 self.add(values, row_id, ResourceChangeKind.CREATED, [])
-            elif old.last_synced_at >= self.at:
+            elif old["last_synced_at"] >= self.at:
                 continue  # written earlier in this same listing: recorded then
-            elif old.deleted_at is not None:
+            elif old["deleted_at"] is not None:
                 self.add(values, row_id, ResourceChangeKind.RESTORED, field_changes(old, values))
             else:
                 changes = field_changes(old, values)
                 if changes:
                     self.add(values, row_id, ResourceChangeKind.UPDATED, changes)
 
-    def deleted(self, marked: Iterable[Any]) -> None:
-        """Record rows stale marking just marked deleted (MARKED_COLUMNS)."""
-        for row in marked:
-            self.add(row._mapping, row.id, ResourceChangeKind.DELETED, [])
+    def deleted(self, row: Mapping[str, Any]) -> None:
+        """Record a row stale marking just marked deleted (MARKED_COLUMNS)."""
+        self.add(row, row["id"], ResourceChangeKind.DELETED, [])
+
+    async def relations_replaced(
+        self,
+        session: AsyncSession,
+        credential: CloudCredentialRow,
+        old: set[RelationKey],
+        new: set[RelationKey],
+    ) -> None:
+        """UPDATED records for resources whose relations the scope's listing changed.
+
+        Resources this listing created (their CREATED record stands for everything they have)
+        or that are now deleted (DELETED says it) get none; the lookup that tells which (one
+        per batch of touched resources, none when nothing changed) comes first, so a first
+        sync, where every relation is new, compares nothing."""
+        differing = old ^ new
+        if not differing:
+            return
+        touched = sorted({source for source, _, _ in differing})
+        rows: list[Any] = []
+        for start in range(0, len(touched), _LOOKUP_BATCH):
+            found = await session.execute(
+                select(*MARKED_COLUMNS).where(
+                    CloudResourceRow.credential_id == credential.id,
+                    CloudResourceRow.resource_id.in_(touched[start : start + _LOOKUP_BATCH]),
+                    CloudResourceRow.deleted_at.is_(None),
+                    CloudResourceRow.first_seen_at < self.at,
+                )
+            )
+            rows += [row._mapping for row in found]
+        if not rows:
+            return
+        changed = relation_changes(old, new, {row["resource_id"] for row in rows})
+        for row in rows:
+            if row["resource_id"] in changed:
+                self.add(row, row["id"], ResourceChangeKind.UPDATED, changed[row["resource_id"]])
 
     async def write(self, session: AsyncSession, batch_size: int) -> None:
-        """Insert what was collected (batched executemany) and start over."""
+        """Insert what was collected (batched executemany; nothing when there is nothing) and
+        start over."""
         rows, self.rows = self.rows, []
         for start in range(0, len(rows), batch_size):
             await session.execute(insert(_CHANGES), rows[start : start + batch_size])
@@ -185,45 +224,3 @@ def relation_changes(
         if was != now:
             by_source[source].append({"field": f"relations.{kind}", "before": was, "after": now})
     return dict(by_source)
-
-
-async def record_relation_changes(
-    session: AsyncSession,
-    credential: CloudCredentialRow,
-    old: set[RelationKey],
-    new: set[RelationKey],
-    *,
-    job_id: uuid.UUID,
-    at: datetime,
-    batch_size: int,
-) -> None:
-    """UPDATED records for resources whose relations the scope's listing changed.
-
-    Resources this listing created (their CREATED record stands for everything they have) or
-    that are now deleted (DELETED says it) get none; the lookup that tells which (one per batch
-    of touched resources, none when nothing changed) comes first, so a first sync, where every
-    relation is new, compares nothing."""
-    differing = old ^ new
-    if not differing:
-        return
-    touched = sorted({source for source, _, _ in differing})
-    rows: list[Any] = []
-    for start in range(0, len(touched), _LOOKUP_BATCH):
-        rows += (
-            await session.execute(
-                select(*MARKED_COLUMNS).where(
-                    CloudResourceRow.credential_id == credential.id,
-                    CloudResourceRow.resource_id.in_(touched[start : start + _LOOKUP_BATCH]),
-                    CloudResourceRow.deleted_at.is_(None),
-                    CloudResourceRow.first_seen_at < at,
-                )
-            )
-        ).all()
-    if not rows:
-        return
-    changed = relation_changes(old, new, {row.resource_id for row in rows})
-    log = ChangeLog(job_id, at)
-    for row in rows:
-        if row.resource_id in changed:
-            log.add(row._mapping, row.id, ResourceChangeKind.UPDATED, changed[row.resource_id])
-    await log.write(session, batch_size)

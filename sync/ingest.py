@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import CloudResourceRow
 from providers.base import ResourceRecord
 from providers.sanitize import DUPLICATE_ID, MAX_ID, Rejected, normalize_record
+from sync.aggregates import DIMENSIONS, returned
 from sync.report import IngestReport
 
 logger = logging.getLogger("stratograph.sync")
@@ -110,10 +111,12 @@ async def _savepoint(session: AsyncSession) -> AsyncIterator[None]:
 
 async def mark_seen(
     session: AsyncSession, credential_id: uuid.UUID, ids: list[str], seen_at: datetime
-) -> None:
-    """Skipped records exist in the cloud: their stored rows (if any) count as seen."""
+) -> list[Mapping[str, Any]]:
+    """Skipped records exist in the cloud: their stored rows (if any) count as seen. Returns
+    the rows it stamped (their aggregate dimensions)."""
+    stamped: list[Mapping[str, Any]] = []
     for start in range(0, len(ids), 500):
-        await session.execute(
+        result = await session.execute(
             update(CloudResourceRow)
             .where(
                 CloudResourceRow.credential_id == credential_id,
@@ -121,5 +124,8 @@ async def mark_seen(
                 CloudResourceRow.deleted_at.is_(None),
             )
             .values(last_synced_at=seen_at)
+            .returning(*DIMENSIONS)
             .execution_options(synchronize_session=False)
         )
+        stamped.extend(returned(result.all()))
+    return stamped

@@ -153,12 +153,7 @@ class Organization:
         async with self.database.system_session() as session:
             if scopes is not None:
                 removed = await retire_unplanned_scopes(
-                    session,
-                    credential.id,
-                    scopes,
-                    at,
-                    job_id=lease.job_id,
-                    account=lease.account_id,
+                    session, credential, scopes, at, job_id=lease.job_id, account=lease.account_id
                 )
                 if removed:
                     await parts.add_progress(session, lease, step=0.0, removed=removed)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, delete, insert
@@ -17,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import CloudCredentialRow, ResourceRelationRow
 from providers.base import ResourceRecord
-from sync.history import record_relation_changes
 
 RelationKey = tuple[str, str, str]  # (source native id, relation type, target native id)
 _RELATIONS: Table = ResourceRelationRow.__table__  # type: ignore[assignment]
@@ -40,25 +38,27 @@ async def replace_relations(
     relations: set[RelationKey],
     *,
     batch_size: int,
-    job_id: uuid.UUID,
-    at: datetime,
-) -> None:
-    """Delete the scope's previous relations and insert the listing's, in the caller's
-    transaction (batched executemany: one INSERT per batch). What the DELETE returns is diffed
-    with the listing's for the change records."""
-    deleted = await session.execute(
-        delete(ResourceRelationRow)
-        .where(ResourceRelationRow.credential_id == credential.id, ResourceRelationRow.scope == key)
-        .returning(
-            ResourceRelationRow.source_resource_id,
-            ResourceRelationRow.type,
-            ResourceRelationRow.target_resource_id,
+    clear: bool = True,
+) -> set[RelationKey]:
+    """Delete the scope's previous relations (unless the caller knows it has none: `clear`
+    False) and insert the listing's, in the caller's transaction (batched executemany: one
+    INSERT per batch). Returns the relations deleted (the DELETE's RETURNING), for the change
+    records."""
+    old: set[RelationKey] = set()
+    if clear:
+        deleted = await session.execute(
+            delete(ResourceRelationRow)
+            .where(
+                ResourceRelationRow.credential_id == credential.id,
+                ResourceRelationRow.scope == key,
+            )
+            .returning(
+                ResourceRelationRow.source_resource_id,
+                ResourceRelationRow.type,
+                ResourceRelationRow.target_resource_id,
+            )
         )
-    )
-    old = {(source, str(kind), target) for source, kind, target in deleted}
-    await record_relation_changes(
-        session, credential, old, relations, job_id=job_id, at=at, batch_size=batch_size
-    )
+        old = {(source, str(kind), target) for source, kind, target in deleted}
     rows: list[dict[str, Any]] = [
         {
             "id": uuid.uuid4(),
@@ -73,3 +73,4 @@ async def replace_relations(
     ]
     for start in range(0, len(rows), batch_size):
         await session.execute(insert(_RELATIONS), rows[start : start + batch_size])
+    return old

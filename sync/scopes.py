@@ -9,6 +9,7 @@ import asyncio
 import random
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,12 +21,20 @@ from db.types import utcnow
 from providers.base import CloudInventory, ResourceRecord, Scope, StreamingInventory
 from sync import accounts, jobs, store
 from sync.deadline import Deadline
+from sync.history import ChangeLog
 from sync.job_progress import Progress
 from sync.options import SyncOptions
 from sync.progress import ProgressHub
 from sync.relations import RelationKey
 from sync.report import IngestReport
 from sync.retry import Sleep, with_retries
+from sync.scope_changes import ScopeChanges, Stored, stored_scopes
+from sync.scope_records import (
+    Completion,
+    PendingCompletions,
+    record_completions,
+    record_failure,
+)
 from sync.tally import Tally, Written, log_failure, safe_error
 
 
@@ -64,9 +73,13 @@ class ScopeRunner:
         progress: Progress,
         tally: Tally,
         share: float = 1.0,
-    ) -> None:
+        *,
+        keep_waiting: bool = False,
+    ) -> ScopeBatch:
         """List and write every scope; `share` of the job's progress is spread over them.
-        Raises JobLost when this worker no longer owns the work."""
+        Raises JobLost when this worker no longer owns the work. With `keep_waiting`, the
+        completions still waiting at the end are left for the caller's next transaction
+        (`ScopeBatch.record_waiting`); otherwise they are recorded here."""
         lock = asyncio.Lock()
         credential_slots = asyncio.Semaphore(self.options.concurrency)
         region_slots: defaultdict[str, asyncio.Semaphore] = defaultdict(
@@ -74,10 +87,15 @@ class ScopeRunner:
         )
         step = share / len(scopes) if scopes else share
         job_id = progress.job_id
+        async with self.database.system_session() as session:
+            stored = await stored_scopes(session, credential.id)
+        # Completions of scopes that changed nothing wait for the run's next transaction.
+        pending = PendingCompletions()
+        batch = ScopeBatch(credential, progress, step, stored, pending)
 
         async def listed_and_written(
             scope: Scope, written: Written, report: IngestReport
-        ) -> store.ScopeCounts:
+        ) -> ScopeChanges:
             # Region slot first, so a scope waiting for its busy region holds no credential
             # slot. The credential slot is held through the write: at most `concurrency`
             # listings are in memory however slow the database is.
@@ -86,7 +104,7 @@ class ScopeRunner:
                 # however large a scope grows.
                 async with region_slots[scope.region], credential_slots:
                     return await self._stream_and_write(
-                        credential, inventory, scope, progress, step, written, report, tally
+                        batch, inventory, scope, written, report, tally
                     )
             async with region_slots[scope.region]:
                 await credential_slots.acquire()
@@ -97,7 +115,7 @@ class ScopeRunner:
                     credential_slots.release()
                     raise
             try:
-                return await self._write(credential, scope, records, progress, step, report, tally)
+                return await self._write(batch, scope, records, report, tally)
             finally:
                 credential_slots.release()
 
@@ -120,7 +138,7 @@ class ScopeRunner:
                     tally.reported(key, report)
                     tally.errors.append(safe_error(key, error))
                     tally.done += 1
-                    await self._record_failure(credential, scope, progress, step, tally)
+                    await self._record_failure(batch, scope, tally)
                 self.hub.publish(job_id)
                 return
             tally.reported(key, report)
@@ -139,33 +157,48 @@ class ScopeRunner:
                     group.create_task(telemetry.in_span("sync.scope", span, one(scope)))
         except* jobs.JobLost as lost:
             raise jobs.JobLost(str(job_id)) from lost
+        if not keep_waiting:
+            await self._record_waiting(batch)
+        return batch
+
+    async def _record_waiting(self, batch: ScopeBatch) -> None:
+        """The completions still waiting when every scope has ended, in one transaction."""
+        async with batch.pending.taken() as waiting:
+            if not waiting:
+                return
+            async with self.database.system_session() as session:
+                await batch.record_waiting(session, waiting)
 
     async def _write(
         self,
-        credential: CloudCredentialRow,
+        batch: ScopeBatch,
         scope: Scope,
         records: list[ResourceRecord],
-        progress: Progress,
-        step: float,
         report: IngestReport,
         tally: Tally,
-    ) -> store.ScopeCounts:
+    ) -> ScopeChanges:
         """The scope's rows and the job's progress in one transaction (one commit per scope;
         the job's counts always match what is committed). Increments commute, so concurrent
-        scopes committing in any order leave the right totals."""
+        scopes committing in any order leave the right totals. An empty listing of a scope with
+        nothing stored changes nothing: its completion waits for the run's next transaction."""
         seen_at = utcnow()
-        async with self.database.system_session() as session:
-            counts = await store.write_scope(
-                session, credential, scope, records, seen_at=seen_at, job_id=progress.job_id,
-                batch_size=self.options.batch_size, report=report,
+        if not records and batch.stored.empty(store.scope_key(scope)):
+            batch.pending.add(Completion(scope, seen_at, 0))
+            return ScopeChanges()
+        credential = batch.credential
+        async with batch.pending.taken() as waiting, self.database.system_session() as session:
+            changes = await store.write_scope(
+                session, credential, scope, records, seen_at=seen_at, job_id=batch.progress.job_id,
+                batch_size=self.options.batch_size, report=report, stored=batch.stored,
             )  # fmt: skip
             await self._listed_accounts(session, credential, scope, records, seen_at, tally)
+            await batch.completed(session, [*waiting, Completion(scope, seen_at, changes.written)])
             # Last statement before the commit: the job row stays locked only briefly.
-            await progress.add(
-                session, step=step, added=counts.added, updated=counts.updated,
-                removed=counts.removed, succeeded=1,
+            await batch.progress.add(
+                session, step=batch.step * (1 + len(waiting)), added=changes.added,
+                updated=changes.updated, removed=changes.removed, succeeded=1 + len(waiting),
             )  # fmt: skip
-        return counts
+        return changes
 
     @staticmethod
     async def _listed_accounts(
@@ -187,21 +220,20 @@ class ScopeRunner:
 
     async def _stream_and_write(
         self,
-        credential: CloudCredentialRow,
+        batch: ScopeBatch,
         inventory: StreamingInventory,
         scope: Scope,
-        progress: Progress,
-        step: float,
         written: Written,
         report: IngestReport,
         tally: Tally,
-    ) -> store.ScopeCounts:
+    ) -> ScopeChanges:
         """Write each chunk of a streamed listing in its own transaction; once the stream has
         ended, mark stale rows and count the scope done. A failure part-way removes nothing.
 
         Only the opening of the stream (up to its first chunk) is retried: a retry later would
         list the scope again and count rows already written."""
         seen_at = utcnow()
+        credential = batch.credential
 
         async def first_chunk() -> tuple[
             AsyncIterator[list[ResourceRecord]], list[ResourceRecord] | None
@@ -216,39 +248,79 @@ class ScopeRunner:
         # replaced with the stale marking, never from a stream that failed part-way.
         relations: set[RelationKey] = set()
         while chunk is not None:
-            async with self.database.system_session() as session:
-                added, updated, rows = await store.upsert_records(
-                    session, credential, scope, chunk, seen_at=seen_at, job_id=progress.job_id,
-                    batch_size=self.options.batch_size, report=report, relations=relations,
+            async with (
+                batch.pending.taken() as waiting,
+                self.database.system_session() as session,
+            ):
+                changes = await store.write_chunk(
+                    session, credential, scope, chunk, seen_at=seen_at,
+                    job_id=batch.progress.job_id, batch_size=self.options.batch_size,
+                    report=report, relations=relations,
                 )  # fmt: skip
                 await self._listed_accounts(session, credential, scope, chunk, seen_at, tally)
-                await progress.add(session, step=0.0, added=added, updated=updated)
-            written.added += added
-            written.updated += updated
-            count += rows
-            self.hub.publish(progress.job_id)
+                await batch.completed(session, waiting)
+                await batch.progress.add(
+                    session, step=batch.step * len(waiting), added=changes.added,
+                    updated=changes.updated, succeeded=len(waiting),
+                )  # fmt: skip
+            written.added += changes.added
+            written.updated += changes.updated
+            count += changes.written
+            self.hub.publish(batch.progress.job_id)
             chunk = await listing.run(anext(chunks, None))
-        async with self.database.system_session() as session:
-            removed = await store.complete_scope(
-                session, credential, scope, seen_at=seen_at, job_id=progress.job_id,
-                count=count, relations=relations, batch_size=self.options.batch_size,
+        if not count and not relations and batch.stored.empty(store.scope_key(scope)):
+            batch.pending.add(Completion(scope, seen_at, 0))
+            return ScopeChanges()
+        async with batch.pending.taken() as waiting, self.database.system_session() as session:
+            changes = await store.complete_scope(
+                session, credential, scope, seen_at=seen_at, relations=relations,
+                batch_size=self.options.batch_size, stored=batch.stored,
+                changes=ScopeChanges(
+                    added=written.added, updated=written.updated,
+                    history=ChangeLog(batch.progress.job_id, seen_at),
+                ),
             )  # fmt: skip
-            await progress.add(session, step=step, removed=removed, succeeded=1)
-        return store.ScopeCounts(written.added, written.updated, removed)
+            await batch.completed(session, [*waiting, Completion(scope, seen_at, count)])
+            await batch.progress.add(
+                session, step=batch.step * (1 + len(waiting)), removed=changes.removed,
+                succeeded=1 + len(waiting),
+            )  # fmt: skip
+        return changes
 
-    async def _record_failure(
-        self,
-        credential: CloudCredentialRow,
-        scope: Scope,
-        progress: Progress,
-        step: float,
-        tally: Tally,
-    ) -> None:
+    async def _record_failure(self, batch: ScopeBatch, scope: Scope, tally: Tally) -> None:
         code = tally.errors[-1]["code"]
-        async with self.database.system_session() as session:
-            await store.record_scope(
-                session, credential, scope, job_id=progress.job_id, error_code=code
+        async with batch.pending.taken() as waiting, self.database.system_session() as session:
+            await batch.completed(session, waiting)
+            await record_failure(
+                session, batch.credential, scope, job_id=batch.progress.job_id, error_code=code
             )
-            await progress.add(
-                session, step=step, errors=list(tally.errors), warnings=list(tally.warnings)
+            await batch.progress.add(
+                session, step=batch.step * (1 + len(waiting)), succeeded=len(waiting),
+                errors=list(tally.errors), warnings=list(tally.warnings),
+            )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ScopeBatch:
+    """One run's writing context: whose rows, where progress goes, each scope's share of it,
+    what was stored when the run started, and the completions waiting to be recorded."""
+
+    credential: CloudCredentialRow
+    progress: Progress
+    step: float
+    stored: Stored
+    pending: PendingCompletions
+
+    async def completed(self, session: AsyncSession, completions: list[Completion]) -> None:
+        await record_completions(session, self.credential, completions, job_id=self.progress.job_id)
+
+    async def record_waiting(
+        self, session: AsyncSession, waiting: list[Completion], *, removed: int = 0
+    ) -> None:
+        """Record `waiting` (taken from `pending`) and their share of progress, with `removed`
+        rows, in the caller's transaction."""
+        await self.completed(session, waiting)
+        if waiting or removed:
+            await self.progress.add(
+                session, step=self.step * len(waiting), removed=removed, succeeded=len(waiting)
             )

@@ -10,7 +10,7 @@ many kinds and regions in one scope), and reads one scope's rows, not the creden
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -18,17 +18,18 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import CloudCredentialRow, CloudResourceRow, SyncScopeRow
+from db.models import CloudCredentialRow, CloudResourceRow
 from providers.base import ResourceRecord, Scope
 from providers.sanitize import DUPLICATE_ID
-from sync import ingest
-from sync.history import COMPARED_COLUMNS, MARKED_COLUMNS, ChangeLog
+from sync import aggregates, ingest
+from sync.aggregates import Deltas
+from sync.history import COMPARED_COLUMNS, IDENTITY_COLUMNS, ChangeLog
 from sync.relations import RelationKey, relation_keys, replace_relations
 from sync.report import IngestReport
+from sync.scope_changes import ScopeChanges, Stored
 
 SCOPE_KEY = "_scope"
 _RESOURCES = CloudResourceRow.__table__
-_SCOPES = SyncScopeRow.__table__
 # Columns a re-listing refreshes; first_seen_at and id are kept, deleted_at is cleared.
 _REFRESHED = (
     "provider",
@@ -49,15 +50,47 @@ _REFRESHED = (
 )
 
 
+def _distinct(*columns: Any) -> tuple[Any, ...]:
+    named = {column.key: column for column in columns}
+    return tuple(named.values())
+
+
+# What the upsert reads of a batch's stored rows (for repeats, the aggregates and the change
+# records: one statement) and what stale marking returns of the rows it marks.
+BEFORE_COLUMNS = _distinct(
+    CloudResourceRow.resource_id,
+    CloudResourceRow.deleted_at,
+    *aggregates.DIMENSIONS,
+    *COMPARED_COLUMNS,
+)
+MARKED_COLUMNS = _distinct(*aggregates.DIMENSIONS, *IDENTITY_COLUMNS)
+
+
 def scope_key(scope: Scope) -> str:
     return scope.key
 
 
-@dataclass(frozen=True, slots=True)
-class ScopeCounts:
-    added: int
-    updated: int
-    removed: int
+async def derive_aggregates(
+    session: AsyncSession, credential: CloudCredentialRow, key: str, changes: ScopeChanges
+) -> None:
+    """The transaction's upserts and stale marking, added to the aggregates in one upsert."""
+    await aggregates.apply(session, credential.id, credential.user_id, changes.deltas)
+
+
+async def derive_history(
+    session: AsyncSession, credential: CloudCredentialRow, key: str, changes: ScopeChanges
+) -> None:
+    """The change records the transaction's writes collected (sync/history.py)."""
+    if not changes.changed or changes.history is None:
+        return
+    await changes.history.write(session, _HISTORY_BATCH)
+
+
+# Work derived from a completed scope, run in its transaction after stale marking and relation
+# replacement; each entry must return at once when `changes.changed` is False.
+Derivation = Callable[[AsyncSession, CloudCredentialRow, str, ScopeChanges], Awaitable[None]]
+DERIVED: tuple[Derivation, ...] = (derive_aggregates, derive_history)
+_HISTORY_BATCH = 500
 
 
 def _insert(session: AsyncSession) -> Any:
@@ -96,34 +129,45 @@ async def upsert_batch(
     session: AsyncSession,
     rows: list[dict[str, Any]],
     seen_at: datetime | None = None,
-    *,
-    changes: ChangeLog | None = None,
+    deltas: Deltas | None = None,
+    history: ChangeLog | None = None,
 ) -> tuple[int, int, list[str]]:
     """One INSERT … ON CONFLICT (credential_id, resource_id) DO UPDATE.
 
     Returns (added, updated, repeated ids): `repeated` rows were already written by this listing
-    (`seen_at`) from an earlier chunk of the same stream, so they are not counted twice. The
-    stored rows' compared columns come with the same read, for the change records."""
+    (`seen_at`) from an earlier chunk of the same stream, so they are not counted twice. What the
+    batch changed in the live rows goes to `deltas`: the stored rows are read first (locked on
+    PostgreSQL, so a concurrent scope writing the same resource cannot change them in between);
+    the same read carries the compared columns, for the change records collected in `history`."""
     if not rows:
         return 0, 0, []
     credential_id = rows[0]["credential_id"]
     ids = [row["resource_id"] for row in rows]
-    # Through the connection: plain rows, none of the ORM's result machinery.
-    connection = await session.connection()
-    existing = (
-        await connection.execute(
-            select(*COMPARED_COLUMNS).where(
-                CloudResourceRow.credential_id == credential_id,
-                CloudResourceRow.resource_id.in_(ids),
-            )
+    before = (
+        select(*BEFORE_COLUMNS)
+        .where(
+            CloudResourceRow.credential_id == credential_id,
+            CloudResourceRow.resource_id.in_(ids),
         )
-    ).all()
+        .order_by(CloudResourceRow.resource_id)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        before = before.with_for_update()
+    existing = aggregates.returned((await session.execute(before)).all())
     repeated = [
-        row.resource_id for row in existing if seen_at is not None and row.last_synced_at >= seen_at
+        row["resource_id"]
+        for row in existing
+        if seen_at is not None and row["last_synced_at"] >= seen_at
     ]
     written = await session.execute(_upsert_statement(session), rows)
-    if changes is not None:
-        changes.upserted(existing, rows, {row.resource_id: row.id for row in written})
+    if history is not None:
+        history.upserted(existing, rows, {row.resource_id: row.id for row in written})
+    if deltas is not None:
+        for row in existing:
+            if row["deleted_at"] is None:
+                deltas.removed(row)
+        for row in rows:
+            deltas.added(row)
     return len(rows) - len(existing), len(existing) - len(repeated), repeated
 
 
@@ -152,24 +196,26 @@ async def write_scope(
     job_id: uuid.UUID,
     batch_size: int,
     report: IngestReport,
-) -> ScopeCounts:
-    """Upsert a completed listing, mark what it no longer contains, record the scope's success."""
+    stored: Stored | None = None,
+) -> ScopeChanges:
+    """Upsert a completed listing of job `job_id`, then complete the scope (stale marking,
+    relations, derived work). The caller records the scope's completion in the same
+    transaction."""
     relations: set[RelationKey] = set()
-    added, updated, count = await upsert_records(
+    written = await upsert_records(
         session, credential, scope, records, seen_at=seen_at, job_id=job_id,
         batch_size=batch_size, report=report, relations=relations,
     )  # fmt: skip
-    removed = await complete_scope(
+    return await complete_scope(
         session,
         credential,
         scope,
         seen_at=seen_at,
-        job_id=job_id,
-        count=count,
         relations=relations,
         batch_size=batch_size,
+        changes=written,
+        stored=stored,
     )
-    return ScopeCounts(added, updated, removed)
 
 
 async def upsert_records(
@@ -183,38 +229,65 @@ async def upsert_records(
     batch_size: int,
     report: IngestReport,
     relations: set[RelationKey] | None = None,
-) -> tuple[int, int, int]:
-    """Normalize and upsert part or all of a scope's listing; returns (added, updated, rows).
+) -> ScopeChanges:
+    """Normalize and upsert part or all of a scope's listing; returns the counts, the deltas
+    and the change records (of job `job_id`) of these writes, which the caller applies to the
+    aggregates and inserts in the same transaction.
 
     What normalization changed and which records could not be stored go to `report`. A skipped
-    record that is already stored is stamped as seen, so stale marking keeps it. What changed
-    is recorded in the same transaction (sync/history.py)."""
+    record that is already stored is stamped as seen, so stale marking keeps it."""
     key = scope_key(scope)
     unique, skipped_ids = ingest.normalized(records, report)
     if relations is not None:
         # From the normalized records: what the inventory stores, never a raw listing's values.
         relations |= relation_keys(unique.values())
     rows = [_row(record, credential, key, seen_at) for record in unique.values()]
-    added = updated = 0
-    changes = ChangeLog(job_id, seen_at)
+    changes = ScopeChanges(history=ChangeLog(job_id, seen_at))
 
     async def write(
         session: AsyncSession, batch: list[dict[str, Any]], seen_at: datetime
     ) -> tuple[int, int, list[str]]:
-        return await upsert_batch(session, batch, seen_at, changes=changes)
+        # Deltas are taken only from batches the database accepted.
+        return await upsert_batch(session, batch, seen_at, changes.deltas, changes.history)
 
     for start in range(0, len(rows), batch_size):
         batch = rows[start : start + batch_size]
         batch_added, batch_updated, repeated = await ingest.write_isolating(
             session, batch, seen_at, report, skipped_ids, write
         )
-        added += batch_added
-        updated += batch_updated
+        changes.added += batch_added
+        changes.updated += batch_updated
         for resource_id in repeated:
             report.changed(DUPLICATE_ID, resource_id)
-    await ingest.mark_seen(session, credential.id, skipped_ids, seen_at)
-    await changes.write(session, batch_size)
-    return added, updated, added + updated
+    seen = await ingest.mark_seen(session, credential.id, skipped_ids, seen_at)
+    for row in seen:
+        changes.deltas.seen(row)
+    changes.written = changes.added + changes.updated
+    return changes
+
+
+async def write_chunk(
+    session: AsyncSession,
+    credential: CloudCredentialRow,
+    scope: Scope,
+    records: list[ResourceRecord],
+    *,
+    seen_at: datetime,
+    job_id: uuid.UUID,
+    batch_size: int,
+    report: IngestReport,
+    relations: set[RelationKey],
+) -> ScopeChanges:
+    """One chunk of a streamed listing, committed on its own: its upserts, their deltas and
+    their change records."""
+    changes = await upsert_records(
+        session, credential, scope, records, seen_at=seen_at, job_id=job_id,
+        batch_size=batch_size, report=report, relations=relations,
+    )  # fmt: skip
+    await aggregates.apply(session, credential.id, credential.user_id, changes.deltas)
+    if changes.history is not None:
+        await changes.history.write(session, batch_size)
+    return changes
 
 
 async def complete_scope(
@@ -223,22 +296,36 @@ async def complete_scope(
     scope: Scope,
     *,
     seen_at: datetime,
-    job_id: uuid.UUID,
-    count: int,
     relations: set[RelationKey],
     batch_size: int,
-) -> int:
-    """After a listing completed: mark what it no longer contains, replace the scope's
-    relations with the listing's, record the scope's success.
+    changes: ScopeChanges,
+    stored: Stored | None = None,
+) -> ScopeChanges:
+    """After a listing completed: mark what it no longer contains, replace the scope's relations
+    with the listing's, then run the derived work, all in the caller's transaction.
 
-    Returns how many rows were marked deleted."""
-    removed = await mark_stale(session, credential.id, scope_key(scope), seen_at, job_id=job_id)
-    await replace_relations(
-        session, credential, scope_key(scope), relations, batch_size=batch_size, job_id=job_id,
-        at=seen_at,
-    )  # fmt: skip
-    await record_scope(session, credential, scope, job_id=job_id, completed_at=seen_at, count=count)
-    return removed
+    `changes` holds what the listing's upserts changed (added/updated for the whole scope, and the
+    deltas and change records of this transaction not yet applied; its `history` carries the
+    job id); `removed`, its deltas and records and `relations_replaced` are filled in here. With
+    `stored` (what the job found stored when it started), work that provably has nothing to do
+    is skipped: stale marking of a scope that had no live rows, deleting relations of a scope
+    that had none."""
+    key = scope_key(scope)
+    if stored is None or stored.has_rows(key):
+        changes.removed = await mark_stale(
+            session, credential.id, key, seen_at, changes.deltas, changes.history
+        )
+    had_relations = stored is None or stored.has_relations(key)
+    if relations or had_relations:
+        old = await replace_relations(
+            session, credential, key, relations, batch_size=batch_size, clear=had_relations
+        )
+        changes.relations_replaced = True
+        if changes.history is not None:
+            await changes.history.relations_replaced(session, credential, old, relations)
+    for derive in DERIVED:
+        await derive(session, credential, key, changes)
+    return changes
 
 
 async def mark_stale(
@@ -246,63 +333,27 @@ async def mark_stale(
     credential_id: uuid.UUID,
     key: str,
     seen_at: datetime,
-    *,
-    job_id: uuid.UUID,
-    batch_size: int = 500,
+    deltas: Deltas,
+    history: ChangeLog | None = None,
 ) -> int:
     """Rows of this scope not refreshed by the listing that just completed are marked deleted
-    (and recorded as DELETED)."""
-    marked = (
-        await session.execute(
-            update(CloudResourceRow)
-            .where(
-                CloudResourceRow.credential_id == credential_id,
-                CloudResourceRow.scope == key,
-                CloudResourceRow.deleted_at.is_(None),
-                CloudResourceRow.last_synced_at < seen_at,
-            )
-            .values(deleted_at=seen_at)
-            .returning(*MARKED_COLUMNS)
-            .execution_options(synchronize_session=False)
+    (what they held goes to `deltas`, a DELETED record of each to `history`, both from the one
+    UPDATE … RETURNING); returns how many."""
+    result = await session.execute(
+        update(CloudResourceRow)
+        .where(
+            CloudResourceRow.credential_id == credential_id,
+            CloudResourceRow.scope == key,
+            CloudResourceRow.deleted_at.is_(None),
+            CloudResourceRow.last_synced_at < seen_at,
         )
-    ).all()
-    if marked:
-        changes = ChangeLog(job_id, seen_at)
-        changes.deleted(marked)
-        await changes.write(session, batch_size)
-    return len(marked)
-
-
-async def record_scope(
-    session: AsyncSession,
-    credential: CloudCredentialRow,
-    scope: Scope,
-    *,
-    job_id: uuid.UUID,
-    completed_at: datetime | None = None,
-    count: int | None = None,
-    error_code: str | None = None,
-) -> None:
-    """Upsert the scope's last outcome; a failure keeps the last completion time and count."""
-    values: dict[str, Any] = {
-        "id": uuid.uuid4(),
-        "user_id": credential.user_id,
-        "credential_id": credential.id,
-        "account": scope.account,
-        "region": scope.region,
-        "kind": scope.kind,
-        "last_job_id": job_id,
-        "last_error_code": error_code,
-        "last_completed_at": completed_at,
-        "resource_count": count or 0,
-    }
-    changed = ["last_job_id", "last_error_code"]
-    if completed_at is not None:
-        changed += ["last_completed_at", "resource_count"]
-    statement = _insert(session)(_SCOPES).values(values)
-    key = (_SCOPES.c.credential_id, _SCOPES.c.account, _SCOPES.c.region, _SCOPES.c.kind)
-    statement = statement.on_conflict_do_update(
-        index_elements=list(key),
-        set_={name: statement.excluded[name] for name in changed},
+        .values(deleted_at=seen_at)
+        .returning(*MARKED_COLUMNS)
+        .execution_options(synchronize_session=False)
     )
-    await session.execute(statement)
+    gone = aggregates.returned(result.all())
+    for row in gone:
+        deltas.removed(row)
+        if history is not None:
+            history.deleted(row)
+    return len(gone)

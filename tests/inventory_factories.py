@@ -20,6 +20,7 @@ from db.enums import (
 )
 from db.models import AuditEventRow, CloudCredentialRow, CloudResourceRow, SyncJobRow, UserRow
 from graph.runtime import Runtime
+from sync import aggregates
 
 BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -74,10 +75,12 @@ def resource_values(credential: CloudCredentialRow, index: int, **overrides: Any
 
 
 async def insert_resources(runtime: Runtime, rows: Sequence[dict[str, Any]]) -> list[uuid.UUID]:
-    """Bulk insert (one statement), so tests with hundreds of rows stay fast."""
+    """Bulk insert (one statement), so tests with hundreds of rows stay fast; the aggregates
+    the sync engine would have kept are rebuilt for those credentials."""
     if rows:
         async with runtime.database.system_session() as session:
             await session.execute(insert(CloudResourceRow), list(rows))
+            await aggregates.rebuild(session, {row["credential_id"] for row in rows})
     return [row["id"] for row in rows]
 
 

@@ -9,8 +9,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete, func, select
 
 from core.settings import Settings, get_settings
+from db.engine import Database, create_engine
+from db.models import CloudResourceRow, ResourceCountRow
 from graph.runtime import Runtime
 from providers.base import Scope
 from stratograph import cli
@@ -204,3 +207,36 @@ async def test_a_backup_of_an_older_schema_is_migrated_when_verified_and_restore
         (revision,) = connection.execute("SELECT version_num FROM alembic_version").fetchone()
     head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
     assert revision == head
+
+
+async def _totals(database_url: str) -> tuple[int, int]:
+    """(sum of the aggregates' counts, live resource rows) of a database."""
+    database = Database(create_engine(database_url))
+    try:
+        async with database.system_session() as session:
+            total = await session.scalar(select(func.sum(ResourceCountRow.count)))
+            live = await session.scalar(
+                select(func.count()).where(CloudResourceRow.deleted_at.is_(None))
+            )
+        return int(total or 0), int(live or 0)
+    finally:
+        await database.dispose()
+
+
+async def test_a_restore_rebuilds_the_inventory_totals_from_the_restored_rows(
+    runtime: Runtime, settings: Settings, template: Template, database_url: str, tmp_path: Path
+) -> None:
+    # given a server whose inventory totals were lost (as a hand-edited database could be)
+    await seed_synced(runtime)
+    source = owner_url(template, database_url)
+    async with runtime.database.system_session() as session:
+        await session.execute(delete(ResourceCountRow))
+    assert await _totals(source) == (0, 120)
+    # when it is backed up and restored elsewhere
+    backup = tmp_path / "stratograph.backup"
+    await create_backup(settings, backup)
+    async with empty_target(template, tmp_path) as target:
+        with tempfile.TemporaryDirectory() as work:
+            await restore_backup(settings_for(settings, target, tmp_path), backup, Path(work))
+        # then the restored totals are those of the restored rows
+        assert await _totals(target) == (120, 120)

@@ -9,13 +9,21 @@ import pytest
 
 from graph.credentials.inputs import (
     AwsSecretInput,
+    AzureFederatedSecretInput,
     AzureSecretInput,
     CredentialSecretInput,
+    GcpImpersonationSecretInput,
     GcpSecretInput,
 )
 from graph.credentials.validation import Problems, check_name, check_region, check_secret
 from graph.user_errors import user_errors
-from providers.secrets import AwsSecret, AzureSecret, GcpSecret
+from providers.secrets import (
+    AwsSecret,
+    AzureFederatedSecret,
+    AzureSecret,
+    GcpImpersonationSecret,
+    GcpSecret,
+)
 from tests.credential_data import service_account
 
 UUID = "2b1c6a5e-3f57-4a8e-9d6b-0c1f2e3d4a5b"
@@ -37,11 +45,37 @@ def azure(**overrides: Any) -> CredentialSecretInput:
     return CredentialSecretInput(azure=AzureSecretInput(**{**values, **overrides}))
 
 
-def gcp(document: Any = None, raw: str | None = None, project_id: str | None = None) -> Any:
+def gcp(
+    document: Any = None,
+    raw: str | None = None,
+    project_id: str | None = None,
+    scope: str | None = None,
+) -> Any:
     text = raw if raw is not None else json.dumps(document or service_account())
     return CredentialSecretInput(
-        gcp=GcpSecretInput(service_account_json=text, project_id=project_id)
+        gcp=GcpSecretInput(service_account_json=text, project_id=project_id, scope=scope)
     )
+
+
+def federated(**overrides: Any) -> CredentialSecretInput:
+    values = {"tenant_id": UUID, "client_id": UUID, "subscription_id": None}
+    return CredentialSecretInput(
+        azure_federated=AzureFederatedSecretInput(**{**values, **overrides})
+    )
+
+
+EMAIL = "reader@acme-prod-7.iam.gserviceaccount.com"
+
+
+def impersonation(**overrides: Any) -> CredentialSecretInput:
+    values = {"service_account_email": EMAIL, "scope": "folders/123"}
+    return CredentialSecretInput(
+        gcp_impersonation=GcpImpersonationSecretInput(**{**values, **overrides})
+    )
+
+
+FED = ["input", "secret", "azureFederated"]
+IMP = ["input", "secret", "gcpImpersonation"]
 
 
 BAD = [
@@ -93,7 +127,25 @@ BAD = [
         "INVALID",
     ),
     (gcp(project_id="Not_A_Project"), ["input", "secret", "gcp", "projectId"], "INVALID"),
-]
+    (gcp(scope="folders/abc"), ["input", "secret", "gcp", "scope"], "INVALID"),
+    (gcp(scope="billingAccounts/1"), ["input", "secret", "gcp", "scope"], "INVALID"),
+    (gcp(scope="projects/X_Y"), ["input", "secret", "gcp", "scope"], "INVALID"),
+    (gcp(scope="folders/123/x"), ["input", "secret", "gcp", "scope"], "INVALID"),
+    (federated(tenant_id="contoso"), [*FED, "tenantId"], "INVALID"),
+    (federated(tenant_id=""), [*FED, "tenantId"], "REQUIRED"),
+    (federated(client_id="1234"), [*FED, "clientId"], "INVALID"),
+    (federated(subscription_id="sub"), [*FED, "subscriptionId"], "INVALID"),
+    (federated(subscription_id=" "), [*FED, "subscriptionId"], "REQUIRED"),
+    (impersonation(service_account_email=""), [*IMP, "serviceAccountEmail"], "REQUIRED"),
+    (impersonation(service_account_email="ann@example.com"), [*IMP, "serviceAccountEmail"],
+     "INVALID"),
+    (impersonation(service_account_email=f"a b{EMAIL}"), [*IMP, "serviceAccountEmail"],
+     "INVALID"),
+    (impersonation(scope=""), [*IMP, "scope"], "REQUIRED"),
+    (impersonation(scope="organizations/acme"), [*IMP, "scope"], "INVALID"),
+    (impersonation(scope="projects/"), [*IMP, "scope"], "INVALID"),
+    (impersonation(scope=SECRET), [*IMP, "scope"], "INVALID"),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(("secret", "field", "code"), BAD)
@@ -124,6 +176,32 @@ def test_good_secrets_become_their_provider_shapes() -> None:
     assert isinstance(checked[3], GcpSecret) and checked[3].project_id == "other-project"
 
 
+def test_keyless_and_multi_scope_secrets_become_their_shapes() -> None:
+    problems = Problems()
+    every = check_secret(azure(subscription_id=None), problems)
+    fed = check_secret(federated(subscription_id=UUID.upper()), problems)
+    folder = check_secret(gcp(scope="folders/123"), problems)
+    project = check_secret(gcp(scope="projects/acme-other-1"), problems)
+    imp = check_secret(impersonation(service_account_email=EMAIL.upper()), problems)
+    compute = check_secret(
+        impersonation(
+            service_account_email="123456-compute@developer.gserviceaccount.com",
+            scope="organizations/42",
+        ),
+        problems,
+    )
+    assert problems.errors == []
+    # no subscription: every subscription the principal sees
+    assert isinstance(every, AzureSecret) and every.subscription_id is None
+    assert isinstance(fed, AzureFederatedSecret) and fed.subscription_id == UUID
+    assert isinstance(folder, GcpSecret) and folder.scope == "folders/123"
+    # a project scope is that project, stored as before (its scope keys stay unchanged)
+    assert isinstance(project, GcpSecret)
+    assert (project.project_id, project.scope) == ("acme-other-1", None)
+    assert isinstance(imp, GcpImpersonationSecret) and imp.service_account_email == EMAIL
+    assert isinstance(compute, GcpImpersonationSecret) and compute.scope == "organizations/42"
+
+
 def test_every_problem_of_an_input_is_reported_at_once() -> None:
     problems = Problems()
     check_secret(azure(tenant_id="", client_id="x", subscription_id="y"), problems)
@@ -131,6 +209,12 @@ def test_every_problem_of_an_input_is_reported_at_once() -> None:
         "tenantId",
         "clientId",
         "subscriptionId",
+    ]
+    problems = Problems()
+    check_secret(impersonation(service_account_email="x", scope="y"), problems)
+    assert [e.field for e in user_errors(problems.errors)] == [
+        [*IMP, "serviceAccountEmail"],
+        [*IMP, "scope"],
     ]
 
 

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from graphql import parse
 from sqlalchemy import delete
+from starlette.applications import Starlette
 
 from db.enums import ResourceChangeKind, ResourceType, SyncJobStatus
 from db.models import CloudResourceRow, SyncJobRow
@@ -20,6 +22,7 @@ from graph.node import to_global_id
 from graph.runtime import Runtime
 from graph.schema import schema
 from tests.factories import access_token, create_user
+from tests.fast_path_corpus import Operation
 from tests.graphql_client import GraphQLClient
 from tests.history_support import change_values, insert_changes
 from tests.inventory_factories import (
@@ -29,6 +32,7 @@ from tests.inventory_factories import (
     insert_resources,
     resource_values,
 )
+from tests.test_fast_path_differential import Spy, _same, graphql_view, post
 
 FEED = """
 query Feed($first: Int, $after: String, $filter: ResourceChangeFilter) {
@@ -270,3 +274,36 @@ async def test_too_much_history_is_refused_as_too_complex(gql: GraphQLClient, st
         " history(first: 100) { edges { node { at } } } } } } }"
     )
     assert (await gql(query, token=story.token)).error_codes == ["QUERY_TOO_COMPLEX"]
+
+
+async def test_a_page_with_histories_is_served_by_the_regular_path_with_the_same_bytes(
+    app: Starlette, http: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    # given resources with change records
+    owner = await create_user(runtime)
+    credential = await create_credential(runtime, owner)
+    resources = [resource_values(credential, i) for i in range(3)]
+    await insert_resources(runtime, resources)
+    await insert_changes(
+        runtime,
+        [
+            change_values(resource, BASE_TIME + timedelta(minutes=step), kind)
+            for resource in resources
+            for step, kind in enumerate((ResourceChangeKind.CREATED, ResourceChangeKind.UPDATED))
+        ],
+    )
+    token = access_token(runtime, owner)
+    spy = Spy(graphql_view(app))
+    op = Operation(
+        "{ resources(first: 3) { edges { node { id name "
+        "history(first: 2) { totalCount edges { node { kind at } } } } } } }"
+    )
+    # when a page selecting `history` is sent with the read fast path on, and with it off
+    fast = await post(http, op, token)
+    spy.enabled(False)
+    regular = await post(http, op, token)
+    # then the fast path handed it over (history is not a plain field) and the answers are equal
+    assert spy.served == [False]
+    _same(fast, regular, op)
+    edges = fast.json()["data"]["resources"]["edges"]
+    assert [e["node"]["history"]["totalCount"] for e in edges] == [2, 2, 2]

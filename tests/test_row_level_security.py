@@ -29,6 +29,7 @@ OWNED_TABLES = [
     "resources",
     "resource_relations",
     "resource_changes",
+    "resource_counts",
     "sync_jobs",
     "sync_scopes",
     "webhooks",
@@ -195,3 +196,23 @@ async def test_audit_events_own_for_users_all_for_admins(pg: Runtime) -> None:
     async with pg.database.session(alice.id) as session:
         result = await session.execute(text("DELETE FROM audit_events"))
         assert result.rowcount == 0  # type: ignore[attr-defined]
+
+
+async def test_inventory_totals_that_forget_their_scope_still_see_only_their_user(
+    pg: Runtime,
+) -> None:
+    # given two users whose syncs left totals in `resource_counts`
+    from tests.inventory_factories import create_credential, create_resources
+
+    alice, bob = await create_user(pg), await create_user(pg)
+    await create_resources(pg, await create_credential(pg, alice), 3)
+    await create_resources(pg, await create_credential(pg, bob), 5)
+    # when alice's session sums every total, and tries to rewrite bob's, without any filter
+    totals = "SELECT user_id, SUM(count) FROM resource_counts GROUP BY user_id"
+    async with pg.database.session(alice.id) as session:
+        seen = [(str(u), int(n)) for u, n in (await session.execute(text(totals))).all()]
+        changed = await session.execute(text("UPDATE resource_counts SET count = 0"))
+    # then only her own total is visible, and only her own rows were writable
+    assert seen == [(str(alice.id), 3)]
+    assert changed.rowcount == 1  # type: ignore[attr-defined]
+    assert await owners(pg, "SELECT user_id FROM resource_counts", bob) == [str(bob.id)]

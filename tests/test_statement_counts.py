@@ -252,6 +252,65 @@ query {
 """
 
 
+NESTED_PAGES = """
+query {
+  credentials {
+    resourceCount
+    lastSync { status }
+    resources(first: 5) { pageInfo { hasNextPage } edges { node { name } } }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("credentials", [1, 3, 10])
+async def test_nested_pages_of_1_3_or_10_credentials_cost_constant_statements(
+    gql: GraphQLClient, runtime: Runtime, backend: str, credentials: int
+) -> None:
+    # given `credentials` credentials of 12 resources each, with a finished sync
+    owner = await create_user(runtime)
+    for _ in range(credentials):
+        credential = await create_credential(runtime, owner)
+        await create_resources(runtime, credential, 12)
+        await create_sync_job(runtime, credential, status=SyncJobStatus.SUCCEEDED)
+    token = access_token(runtime, owner)
+    # when each is listed with its count, last sync and first page
+    with counting_statements(runtime) as counter:
+        response = await gql(NESTED_PAGES, token=token)
+    listed = response.ok()["credentials"]
+    # then every page holds its credential's first five by name
+    assert len(listed) == credentials
+    for nested in listed:
+        assert nested["resourceCount"] == 12
+        assert [e["node"]["name"] for e in nested["resources"]["edges"]] == [
+            f"res-{n:05d}" for n in range(5)
+        ]
+        assert nested["resources"]["pageInfo"]["hasNextPage"] is True
+    # and the statements are the same for 1, 3 or 10: auth, the credential list, the counts
+    # (from the aggregates), the pages (one LIMITed read per credential in one statement) and
+    # the last syncs; PostgreSQL adds one set_config per transaction
+    assert counter.count == (5 if backend == "sqlite" else 10), counter.statements
+    (pages,) = [s for s in counter.statements if "LIMIT" in s and "resources.name" in s]
+    assert ("LATERAL" in pages) == (backend == "postgres")
+    (counts,) = [s for s in counter.statements if "sum(resource_counts.count)" in s]
+    assert "FROM resource_counts" in counts
+
+
+DASHBOARD = """
+query {
+  dashboard {
+    totalResources activeVms estimatedMonthlyCost
+    providerBreakdown { provider count }
+    costByService { service cost }
+    regionDistribution { region count }
+    accounts { account provider count }
+    providerHealth { credential { name } }
+    lastUpdated
+  }
+}
+"""
+
+
 @pytest.mark.parametrize("rows", [1, 10, 100])
 async def test_a_plain_page_of_resources_costs_constant_statements(
     app: Starlette, gql: GraphQLClient, runtime: Runtime, backend: str, rows: int
@@ -337,3 +396,30 @@ async def test_a_page_of_resources_with_their_histories_costs_constant_statement
     # and costs auth, page, one history batch (LATERAL on PostgreSQL), one count batch;
     # PostgreSQL adds one set_config per transaction
     assert counter.count == (4 if backend == "sqlite" else 8), counter.statements
+
+
+@pytest.mark.parametrize("rows", [1, 10, 100])
+async def test_the_dashboard_reads_only_aggregates_in_constant_statements(
+    gql: GraphQLClient, runtime: Runtime, backend: str, rows: int
+) -> None:
+    # given `rows` resources over up to 3 credentials
+    owner = await create_user(runtime)
+    credentials = [await create_credential(runtime, owner) for _ in range(min(rows, 3))]
+    await insert_resources(
+        runtime,
+        [
+            resource_values(credentials[i % len(credentials)], i, cost_per_hour=0.5)
+            for i in range(rows)
+        ],
+    )
+    token = access_token(runtime, owner)
+    # when the dashboard is read
+    with counting_statements(runtime) as counter:
+        response = await gql(DASHBOARD, token=token)
+    board = response.ok()["dashboard"]
+    assert board["totalResources"] == rows
+    # then: auth, four grouped reads of the aggregates (per provider, service, region and
+    # account) and the credentials; PostgreSQL adds one set_config per transaction; no
+    # statement reads the resource rows
+    assert counter.count == (6 if backend == "sqlite" else 8), counter.statements
+    assert not [s for s in counter.statements if "FROM resources" in s]

@@ -5,6 +5,7 @@ model and the GraphQL type of the same thing side by side without aliasing eithe
 """
 
 from db.models.accounts import RefreshTokenRow, UserRow
+from db.models.aggregates import ResourceCountRow
 from db.models.audit import AuditEventRow
 from db.models.cloud_accounts import CloudAccountRow
 from db.models.credentials import CloudCredentialRow
@@ -24,6 +25,7 @@ OWNED_MODELS = (
     CloudResourceRow,
     ResourceRelationRow,
     ResourceChangeRow,
+    ResourceCountRow,
     SyncJobRow,
     SyncJobPartRow,
     SyncScopeRow,
@@ -47,6 +49,7 @@ __all__ = [
     "RecoveryCodeRow",
     "RefreshTokenRow",
     "ResourceChangeRow",
+    "ResourceCountRow",
     "ResourceRelationRow",
     "SecurityEventRow",
     "SyncJobPartRow",

@@ -25,6 +25,8 @@ class CloudResourceRow(IdMixin, Base):
         Index(None, "user_id", "name", "id"),
         Index(None, "credential_id", "region", "native_type"),
         Index(None, "credential_id", "scope"),
+        # A credential's resources by name: nested pages read size + 1 rows through it.
+        Index(None, "credential_id", "name", "id"),
     )
 
     user_id: Mapped[uuid.UUID] = owner_column()

@@ -40,12 +40,35 @@ class AwsRoleSecretInput:
     )
 
 
+SUBSCRIPTION_ID = (
+    "Subscription id, a UUID: that subscription only. Omitted: every subscription the "
+    "principal can see, each reported as an account."
+)
+
+
 @strawberry.input(description="An Azure service principal and the subscription it reads.")
 class AzureSecretInput:
     tenant_id: str = strawberry.field(description="Directory (tenant) id, a UUID.")
     client_id: str = strawberry.field(description="Application (client) id, a UUID.")
     client_secret: str = strawberry.field(description="The client secret value.")
-    subscription_id: str = strawberry.field(description="Subscription id, a UUID.")
+    subscription_id: str | None = strawberry.field(default=None, description=SUBSCRIPTION_ID)
+
+
+@strawberry.input(
+    description="An Azure app registration signed in without a secret: the server presents its "
+    "workload-identity token (AZURE_FEDERATED_TOKEN_FILE), which the app registration trusts "
+    "through a federated credential."
+)
+class AzureFederatedSecretInput:
+    tenant_id: str = strawberry.field(description="Directory (tenant) id, a UUID.")
+    client_id: str = strawberry.field(description="Application (client) id, a UUID.")
+    subscription_id: str | None = strawberry.field(default=None, description=SUBSCRIPTION_ID)
+
+
+GCP_SCOPE = (
+    "What to read: projects/PROJECT_ID, folders/NUMBER or organizations/NUMBER (every project "
+    "under it, each reported as an account)."
+)
 
 
 @strawberry.input(description="A GCP service-account key file and the project it reads.")
@@ -56,6 +79,21 @@ class GcpSecretInput:
     project_id: str | None = strawberry.field(
         default=None, description="Project to read; defaults to the key file's project_id."
     )
+    scope: str | None = strawberry.field(
+        default=None, description=f"{GCP_SCOPE} Omitted: the project of projectId."
+    )
+
+
+@strawberry.input(
+    description="A GCP service account the server impersonates with its own Google identity "
+    "(no key is stored); the server's identity needs roles/iam.serviceAccountTokenCreator on it."
+)
+class GcpImpersonationSecretInput:
+    service_account_email: str = strawberry.field(
+        description="The service account to impersonate, e.g. reader@my-project.iam."
+        "gserviceaccount.com."
+    )
+    scope: str = strawberry.field(description=GCP_SCOPE)
 
 
 @strawberry.input(
@@ -73,6 +111,12 @@ class CredentialSecretInput:
     )
     gcp: GcpSecretInput | None = strawberry.field(
         default=strawberry.UNSET, description="A GCP service account."
+    )
+    azure_federated: AzureFederatedSecretInput | None = strawberry.field(
+        default=strawberry.UNSET, description="An Azure app registration, signed in federated."
+    )
+    gcp_impersonation: GcpImpersonationSecretInput | None = strawberry.field(
+        default=strawberry.UNSET, description="A GCP service account the server impersonates."
     )
 
 

@@ -27,7 +27,14 @@ from graph.credentials.inputs import (
 from graph.credentials.validation import Problems, check_name, check_region, check_secret
 from graph.errors import BadRequest, ErrorCode, PublicError
 from graph.node import from_global_id, to_global_id
-from providers.secrets import AwsRoleSecret, CloudSecret, new_external_id, provider_of
+from providers.secrets import (
+    AwsRoleSecret,
+    AzureFederatedSecret,
+    CloudSecret,
+    GcpImpersonationSecret,
+    new_external_id,
+    provider_of,
+)
 from providers.vault_access import seal_into
 from security.security_events import raise_event
 from security.vault import Vault
@@ -54,6 +61,29 @@ class CredentialOutcome:
     # The global ID of a deleted credential.
     deleted_id: str | None = None
     problems: list[Problem] = field(default_factory=list)
+
+
+def _keyless_refusal(writer: CredentialWriter, secret: CloudSecret | None) -> list[Problem]:
+    """Keyless credentials sign in as the server itself (its federated token, its Google
+    identity), which every customer who trusts the server has granted access to. Anyone naming
+    another customer's app registration or service account would read that customer's cloud
+    (the confused deputy), so only an administrator, who owns that identity, may bind it."""
+    if writer.db.scope.is_admin:
+        return []
+    if isinstance(secret, AzureFederatedSecret):
+        where = "azureFederated"
+    elif isinstance(secret, GcpImpersonationSecret):
+        where = "gcpImpersonation"
+    else:
+        return []
+    return [
+        Problem(
+            ("secret", where),
+            ProblemCode.ADMIN_REQUIRED,
+            "Only an administrator may add a credential that signs in with the server's own "
+            "identity; use a client secret or key, or ask an administrator.",
+        )
+    ]
 
 
 def decode_credential_id(global_id: str) -> uuid.UUID | None:
@@ -117,6 +147,7 @@ async def add_credential(writer: CredentialWriter, data: AddCredentialInput) -> 
     name = check_name(data.name, problems)
     region = check_region(data.default_region, problems) if data.default_region else None
     secret = check_secret(data.secret, problems)
+    problems.errors += _keyless_refusal(writer, secret)
     if problems.errors or name is None or secret is None:
         return CredentialOutcome(problems=problems.errors)
     owner = writer.db.scope.user_id
@@ -155,6 +186,7 @@ async def update_credential(
         check_region(data.default_region, problems) if data.default_region is not None else None
     )
     secret = check_secret(data.secret, problems) if data.secret else None
+    problems.errors += _keyless_refusal(writer, secret)
     if problems.errors:
         return CredentialOutcome(problems=problems.errors)
     credential_id = decode_credential_id(data.id)

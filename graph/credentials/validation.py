@@ -15,7 +15,15 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from core.problems import Problem, ProblemCode
 from graph.credentials.inputs import CredentialSecretInput
-from providers.secrets import AwsRoleSecret, AwsSecret, AzureSecret, CloudSecret, GcpSecret
+from providers.secrets import (
+    AwsRoleSecret,
+    AwsSecret,
+    AzureFederatedSecret,
+    AzureSecret,
+    CloudSecret,
+    GcpImpersonationSecret,
+    GcpSecret,
+)
 
 NAME_MAX = 100
 REGION_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}[a-z0-9]$")
@@ -32,6 +40,13 @@ AWS_ROLE_ARN_RE = re.compile(
 AWS_ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$", re.ASCII)
 AWS_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$")
 AWS_REGIONS_MAX = 64
+# projects/PROJECT_ID, folders/NUMBER or organizations/NUMBER (Cloud Asset's scopes).
+GCP_NODE_RE = re.compile(r"^(?:folders|organizations)/[0-9]{1,20}$")
+# Service accounts: name@PROJECT.iam.gserviceaccount.com, and Google's own kinds
+# (NUMBER-compute@developer.gserviceaccount.com, PROJECT@appspot.gserviceaccount.com).
+SERVICE_ACCOUNT_RE = re.compile(
+    r"^[a-z0-9][a-z0-9-]{0,62}@[a-z0-9][-a-z0-9.:]{0,126}\.gserviceaccount\.com$"
+)
 SECRET_MAX = 1024
 SESSION_TOKEN_MAX = 8192
 SERVICE_ACCOUNT_JSON_MAX = 64 * 1024
@@ -164,6 +179,22 @@ def _uuid_field(value: str | None, name: str, problems: Problems) -> str | None:
         return None
 
 
+def _optional_subscription(value: str | None, problems: Problems) -> tuple[bool, str | None]:
+    """(acceptable, subscription id or None for every subscription)."""
+    if value is None:
+        return True, None
+    if not value.strip():
+        # Blank is more likely a lost value than a wish for every subscription: ask.
+        problems.add(
+            "subscriptionId",
+            ProblemCode.REQUIRED,
+            "subscriptionId is empty: give one, or omit it to read every subscription.",
+        )
+        return False, None
+    subscription = _uuid_field(value, "subscriptionId", problems)
+    return subscription is not None, subscription
+
+
 def check_azure(
     tenant_id: str | None,
     client_id: str | None,
@@ -174,12 +205,61 @@ def check_azure(
     tenant = _uuid_field(tenant_id, "tenantId", problems)
     client = _uuid_field(client_id, "clientId", problems)
     secret = _required_text(client_secret, "clientSecret", SECRET_MAX, problems)
-    subscription = _uuid_field(subscription_id, "subscriptionId", problems)
-    if tenant is None or client is None or secret is None or subscription is None:
+    good_subscription, subscription = _optional_subscription(subscription_id, problems)
+    if tenant is None or client is None or secret is None or not good_subscription:
         return None
     return AzureSecret(
         tenant_id=tenant, client_id=client, client_secret=secret, subscription_id=subscription
     )
+
+
+def check_azure_federated(
+    tenant_id: str | None, client_id: str | None, subscription_id: str | None, problems: Problems
+) -> AzureFederatedSecret | None:
+    tenant = _uuid_field(tenant_id, "tenantId", problems)
+    client = _uuid_field(client_id, "clientId", problems)
+    good_subscription, subscription = _optional_subscription(subscription_id, problems)
+    if tenant is None or client is None or not good_subscription:
+        return None
+    return AzureFederatedSecret(tenant_id=tenant, client_id=client, subscription_id=subscription)
+
+
+def check_gcp_scope(value: str | None, problems: Problems) -> str | None:
+    """A Cloud Asset scope: projects/PROJECT_ID, folders/NUMBER or organizations/NUMBER."""
+    scope = (value or "").strip()
+    if not scope:
+        problems.add("scope", ProblemCode.REQUIRED, "scope is required.")
+        return None
+    kind, _, name = scope.partition("/")
+    if (kind == "projects" and GCP_PROJECT_RE.match(name)) or GCP_NODE_RE.match(scope):
+        return scope
+    problems.add(
+        "scope",
+        ProblemCode.INVALID,
+        "scope must be projects/PROJECT_ID, folders/NUMBER or organizations/NUMBER.",
+    )
+    return None
+
+
+def check_gcp_impersonation(
+    service_account_email: str | None, scope: str | None, problems: Problems
+) -> GcpImpersonationSecret | None:
+    email = (service_account_email or "").strip().lower()
+    if not email:
+        problems.add(
+            "serviceAccountEmail", ProblemCode.REQUIRED, "serviceAccountEmail is required."
+        )
+    elif not SERVICE_ACCOUNT_RE.match(email):
+        problems.add(
+            "serviceAccountEmail",
+            ProblemCode.INVALID,
+            "Not a service account email (NAME@PROJECT.iam.gserviceaccount.com).",
+        )
+        email = ""
+    checked_scope = check_gcp_scope(scope, problems)
+    if not email or checked_scope is None:
+        return None
+    return GcpImpersonationSecret(service_account_email=email, scope=checked_scope)
 
 
 def _service_account_problem(document: object) -> str | None:
@@ -205,7 +285,10 @@ def _service_account_problem(document: object) -> str | None:
 
 
 def check_gcp(
-    service_account_json: str | None, project_id: str | None, problems: Problems
+    service_account_json: str | None,
+    project_id: str | None,
+    problems: Problems,
+    scope: str | None = None,
 ) -> GcpSecret | None:
     raw = (service_account_json or "").strip()
     name = "serviceAccountJson"
@@ -229,7 +312,15 @@ def check_gcp(
     if not GCP_PROJECT_RE.match(project):
         problems.add("projectId", ProblemCode.INVALID, "Not a valid GCP project id.")
         return None
-    return GcpSecret(project_id=project, service_account_json=raw)
+    checked_scope = None
+    if scope is not None and scope.strip():
+        checked_scope = check_gcp_scope(scope, problems)
+        if checked_scope is None:
+            return None
+        if checked_scope.startswith("projects/"):
+            # One project either way: stored as the project, so its scope keys stay unchanged.
+            project, checked_scope = checked_scope.removeprefix("projects/"), None
+    return GcpSecret(project_id=project, service_account_json=raw, scope=checked_scope)
 
 
 def check_secret(secret: CredentialSecretInput, problems: Problems) -> CloudSecret | None:
@@ -251,7 +342,22 @@ def check_secret(secret: CredentialSecretInput, problems: Problems) -> CloudSecr
             az.tenant_id, az.client_id, az.client_secret, az.subscription_id, at.under("azure")
         )
     if secret.gcp:
-        return check_gcp(secret.gcp.service_account_json, secret.gcp.project_id, at.under("gcp"))
+        gcp = secret.gcp
+        return check_gcp(gcp.service_account_json, gcp.project_id, at.under("gcp"), gcp.scope)
+    if secret.azure_federated:
+        fed = secret.azure_federated
+        return check_azure_federated(
+            fed.tenant_id, fed.client_id, fed.subscription_id, at.under("azureFederated")
+        )
+    if secret.gcp_impersonation:
+        imp = secret.gcp_impersonation
+        return check_gcp_impersonation(
+            imp.service_account_email, imp.scope, at.under("gcpImpersonation")
+        )
     # @oneOf guarantees one branch; this only guards direct (non-GraphQL) callers.
-    problems.add("secret", ProblemCode.REQUIRED, "Give exactly one of aws, azure or gcp.")
+    problems.add(
+        "secret",
+        ProblemCode.REQUIRED,
+        "Give exactly one of aws, awsRole, azure, azureFederated, gcp or gcpImpersonation.",
+    )
     return None

@@ -1,7 +1,8 @@
-"""The `dashboard`: inventory totals and breakdowns computed by SQL aggregates (GROUP BY).
+"""The `dashboard`: inventory totals and breakdowns read from the aggregates the sync write path
+keeps (`resource_counts`, `sync.aggregates`), never from the resource rows.
 
-No resource row is loaded into Python: a user with 100,000 resources costs a handful of grouped
-statements returning at most a few dozen rows.
+A request costs a handful of small grouped statements over the caller's aggregate rows (one per
+credential, scope, type, region, account and status in use), however many resources there are.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy import ColumnElement, case, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import enums as db_enums
-from db.models import AuditEventRow, CloudCredentialRow, CloudResourceRow, SyncJobRow
+from db.models import AuditEventRow, CloudCredentialRow, ResourceCountRow, SyncJobRow
 from db.scoping import OwnerScope
 from graph.accounts.types import AuditEvent
 from graph.context import Info
@@ -60,6 +61,15 @@ class RegionCount:
     count: int = strawberry.field(description="Resources in it (not deleted).")
 
 
+@strawberry.type(description="How many resources one cloud account holds.")
+class AccountCount:
+    account: str = strawberry.field(
+        description="AWS account id, Azure subscription id or GCP project id."
+    )
+    provider: Provider = strawberry.field(description="Its cloud.")
+    count: int = strawberry.field(description="Resources in it (not deleted).")
+
+
 @strawberry.type(description="The last identity check of one credential.")
 class CredentialHealth:
     credential: CloudCredential = strawberry.field(description="The credential.")
@@ -83,7 +93,7 @@ class ActivityEntry:
     sync_job: SyncJob | None = strawberry.field(description="The job, for SYNC_JOB.")
 
 
-@strawberry.type(description="An overview of your inventory, computed when asked.")
+@strawberry.type(description="An overview of your inventory, from totals kept by the syncs.")
 class Dashboard:
     total_resources: int = strawberry.field(description="Resources (not deleted).")
     active_vms: int = strawberry.field(description="Virtual machines that are RUNNING.")
@@ -103,6 +113,10 @@ class Dashboard:
     )
     region_distribution: list[RegionCount] = strawberry.field(
         description=f"The {TOP_REGIONS} regions with the most resources, largest first."
+    )
+    accounts: list[AccountCount] = strawberry.field(
+        description="Resources per cloud account (AWS account, Azure subscription, GCP "
+        "project), largest first."
     )
     provider_health: list[CredentialHealth] = strawberry.field(
         description="The last check of each of your credentials, by name."
@@ -169,8 +183,17 @@ def _monthly(hourly: Any) -> float:
     return round(float(hourly or 0.0) * HOURS_PER_MONTH, 2)
 
 
+_COUNTS = ResourceCountRow
+_BILLABLE = _COUNTS.status.not_in(UNBILLED)
+
+
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
-    return func.sum(case((condition, 1), else_=0))
+    return func.sum(case((condition, _COUNTS.count), else_=0))
+
+
+def _live(scope: OwnerScope, *columns: Any) -> Any:
+    """Aggregate rows of the caller (a group emptied by a concurrent writer reads as absent)."""
+    return scope.select_columns(_COUNTS, *columns).where(_COUNTS.count > 0)
 
 
 @dataclass
@@ -183,27 +206,24 @@ class _Totals:
 
 
 async def _per_provider(session: AsyncSession, scope: OwnerScope) -> _Totals:
-    billable = func.sum(
-        case((CloudResourceRow.status.not_in(UNBILLED), CloudResourceRow.cost_per_hour))
-    )
+    billable = func.sum(case((_BILLABLE & (_COUNTS.priced > 0), _COUNTS.cost_per_hour)))
     statement = (
-        scope.select_columns(
-            CloudResourceRow,
-            CloudResourceRow.provider,
-            func.count(),
-            _count_if(CloudResourceRow.type == db_enums.ResourceType.VM),
-            _count_if(CloudResourceRow.type == db_enums.ResourceType.STORAGE),
-            _count_if(CloudResourceRow.type == db_enums.ResourceType.NETWORK),
+        _live(
+            scope,
+            _COUNTS.provider,
+            func.sum(_COUNTS.count),
+            _count_if(_COUNTS.type == db_enums.ResourceType.VM),
+            _count_if(_COUNTS.type == db_enums.ResourceType.STORAGE),
+            _count_if(_COUNTS.type == db_enums.ResourceType.NETWORK),
             _count_if(
-                (CloudResourceRow.type == db_enums.ResourceType.VM)
-                & (CloudResourceRow.status == db_enums.ResourceStatus.RUNNING)
+                (_COUNTS.type == db_enums.ResourceType.VM)
+                & (_COUNTS.status == db_enums.ResourceStatus.RUNNING)
             ),
             billable,
-            func.max(CloudResourceRow.last_synced_at),
+            func.max(_COUNTS.last_synced_at),
         )
-        .where(CloudResourceRow.deleted_at.is_(None))
-        .group_by(CloudResourceRow.provider)
-        .order_by(CloudResourceRow.provider)
+        .group_by(_COUNTS.provider)
+        .order_by(_COUNTS.provider)
     )
     rows = (await (await session.connection()).execute(statement)).all()
     moments = [row[7] for row in rows if row[7] is not None]
@@ -227,16 +247,12 @@ async def _per_provider(session: AsyncSession, scope: OwnerScope) -> _Totals:
 
 
 async def _per_service(session: AsyncSession, scope: OwnerScope) -> list[ServiceCost]:
-    total = func.sum(CloudResourceRow.cost_per_hour)
+    total = func.sum(_COUNTS.cost_per_hour)
     statement = (
-        scope.select_columns(CloudResourceRow, CloudResourceRow.native_type, total)
-        .where(
-            CloudResourceRow.deleted_at.is_(None),
-            CloudResourceRow.cost_per_hour.is_not(None),
-            CloudResourceRow.status.not_in(UNBILLED),
-        )
-        .group_by(CloudResourceRow.native_type)
-        .order_by(total.desc(), CloudResourceRow.native_type)
+        _live(scope, _COUNTS.native_type, total)
+        .where(_COUNTS.priced > 0, _BILLABLE)
+        .group_by(_COUNTS.native_type)
+        .order_by(total.desc(), _COUNTS.native_type)
         .limit(TOP_SERVICES)
     )
     rows = (await (await session.connection()).execute(statement)).all()
@@ -244,16 +260,29 @@ async def _per_service(session: AsyncSession, scope: OwnerScope) -> list[Service
 
 
 async def _per_region(session: AsyncSession, scope: OwnerScope) -> list[RegionCount]:
-    count = func.count()
+    count = func.sum(_COUNTS.count)
     statement = (
-        scope.select_columns(CloudResourceRow, CloudResourceRow.region, count)
-        .where(CloudResourceRow.deleted_at.is_(None))
-        .group_by(CloudResourceRow.region)
-        .order_by(count.desc(), CloudResourceRow.region)
+        _live(scope, _COUNTS.region, count)
+        .group_by(_COUNTS.region)
+        .order_by(count.desc(), _COUNTS.region)
         .limit(TOP_REGIONS)
     )
     rows = (await (await session.connection()).execute(statement)).all()
     return [RegionCount(region=row[0], count=int(row[1])) for row in rows]
+
+
+async def _per_account(session: AsyncSession, scope: OwnerScope) -> list[AccountCount]:
+    count = func.sum(_COUNTS.count)
+    statement = (
+        _live(scope, _COUNTS.account, _COUNTS.provider, count)
+        .group_by(_COUNTS.account, _COUNTS.provider)
+        .order_by(count.desc(), _COUNTS.account, _COUNTS.provider)
+    )
+    rows = (await (await session.connection()).execute(statement)).all()
+    return [
+        AccountCount(account=row[0], provider=Provider(row[1].value), count=int(row[2]))
+        for row in rows
+    ]
 
 
 async def build_dashboard(info: Info) -> Dashboard:
@@ -264,6 +293,7 @@ async def build_dashboard(info: Info) -> Dashboard:
         totals = await _per_provider(session, scope)
         services = await _per_service(session, scope) if cost_tracking else []
         regions = await _per_region(session, scope)
+        accounts = await _per_account(session, scope)
         credentials = (
             await session.scalars(
                 scope.select(CloudCredentialRow).order_by(CloudCredentialRow.name)
@@ -283,6 +313,7 @@ async def build_dashboard(info: Info) -> Dashboard:
         cost_by_provider=totals.costs if cost_tracking else [],
         cost_by_service=services,
         region_distribution=regions,
+        accounts=accounts,
         provider_health=health,
         last_updated=totals.last_updated,
         scope=scope,

@@ -1,5 +1,8 @@
 """Batch loaders of inventory lists: one SQL statement per batch, whatever its size.
 
+Counts come from the aggregates the sync keeps (`resource_counts`) whenever the filter is one
+they can answer; pages read at most size + 1 rows per credential.
+
 Each batch opens its own short session (graphql-core resolves siblings concurrently) and builds its
 statement through the caller's `OwnerScope`, so a key of someone else's row simply finds nothing.
 """
@@ -12,10 +15,11 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, select, true, union_all
 from strawberry.dataloader import DataLoader
 
-from db.models import CloudResourceRow
+from db import enums as db_enums
+from db.models import CloudCredentialRow, CloudResourceRow, ResourceCountRow
 from db.scoping import ScopedDatabase
 from graph.connections.keyset import Ordering
 from graph.inventory.columns import RESOURCE_COLUMNS
@@ -52,18 +56,55 @@ def _group(keys: Sequence[K], by: Any) -> dict[Any, list[K]]:
     return groups
 
 
+def _aggregate_counts(criteria: ResourceCriteria) -> list[ColumnElement[bool]] | None:
+    """The filter on the aggregate rows equivalent to `criteria`, when there is one (the
+    aggregates hold live rows by provider, type, region, status and credential)."""
+    if criteria.include_deleted or criteria.tags or criteria.search or criteria.related_to:
+        return None
+    conditions = [ResourceCountRow.count > 0]
+    if criteria.providers:
+        conditions.append(
+            ResourceCountRow.provider.in_([db_enums.Provider(p) for p in criteria.providers])
+        )
+    if criteria.types:
+        conditions.append(
+            ResourceCountRow.type.in_([db_enums.ResourceType(t) for t in criteria.types])
+        )
+    if criteria.regions:
+        conditions.append(ResourceCountRow.region.in_(criteria.regions))
+    if criteria.statuses:
+        conditions.append(
+            ResourceCountRow.status.in_([db_enums.ResourceStatus(s) for s in criteria.statuses])
+        )
+    if criteria.credential_id is not None:
+        conditions.append(ResourceCountRow.credential_id == criteria.credential_id)
+    return conditions
+
+
+def _count_statement(db: ScopedDatabase, criteria: ResourceCriteria, ids: set[uuid.UUID]) -> Any:
+    aggregated = _aggregate_counts(criteria)
+    if aggregated is not None:
+        # Proportional to the credentials' aggregate rows, not to their resources.
+        return (
+            db.scope.select_columns(
+                ResourceCountRow, ResourceCountRow.credential_id, func.sum(ResourceCountRow.count)
+            )
+            .where(ResourceCountRow.credential_id.in_(ids), *aggregated)
+            .group_by(ResourceCountRow.credential_id)
+        )
+    return criteria.apply(
+        db.scope.select_columns(CloudResourceRow, CloudResourceRow.credential_id, func.count())
+        .where(CloudResourceRow.credential_id.in_(ids))
+        .group_by(CloudResourceRow.credential_id)
+    )
+
+
 def resource_counts(db: ScopedDatabase) -> DataLoader[CountKey, int]:
     async def load(keys: Sequence[CountKey]) -> list[int]:
         counts: dict[CountKey, int] = {}
         async with db.session() as session:
             for criteria, group in _group(keys, lambda k: k.criteria).items():
-                statement = criteria.apply(
-                    db.scope.select_columns(
-                        CloudResourceRow, CloudResourceRow.credential_id, func.count()
-                    )
-                    .where(CloudResourceRow.credential_id.in_({k.credential_id for k in group}))
-                    .group_by(CloudResourceRow.credential_id)
-                )
+                statement = _count_statement(db, criteria, {k.credential_id for k in group})
                 found = {
                     row[0]: row[1]
                     for row in (await (await session.connection()).execute(statement)).all()
@@ -75,9 +116,72 @@ def resource_counts(db: ScopedDatabase) -> DataLoader[CountKey, int]:
     return DataLoader(load_fn=load)
 
 
+# SQLite caps a compound SELECT at 500 terms: larger batches take one statement per slice.
+_UNION_SLICE = 400
+
+
+def _page_of_one(
+    db: ScopedDatabase,
+    criteria: ResourceCriteria,
+    start: tuple[Any, ...] | None,
+    size: int,
+    credential: Any,
+) -> Select[Any]:
+    """Up to size + 1 rows of one credential, read through its (credential, name, id) index."""
+    ordering = CREDENTIAL_RESOURCES_ORDERING
+    inner = criteria.apply(
+        db.scope.select_columns(CloudResourceRow, *RESOURCE_COLUMNS).where(
+            CloudResourceRow.credential_id == credential
+        )
+    )
+    if start is not None:
+        inner = inner.where(ordering.after(start))
+    # The (constant) credential leads the order, so the planner reads the (credential, name, id)
+    # index in order instead of filtering the owner's (user, name, id) index.
+    return inner.order_by(CloudResourceRow.credential_id, *ordering.order_by()).limit(size + 1)
+
+
+def _in_order(page: Any) -> list[ColumnElement[Any]]:
+    """The pages' order on the outer query: by credential, then the ordering's own columns."""
+    ordering = CREDENTIAL_RESOURCES_ORDERING
+    columns = [page.c[key.expression.key] for key in ordering.keys]
+    keys = zip(ordering.keys, columns, strict=True)
+    return [page.c.credential_id] + [c.desc() if k.descending else c.asc() for k, c in keys]
+
+
+def _pages_statements(
+    db: ScopedDatabase,
+    criteria: ResourceCriteria,
+    start: tuple[Any, ...] | None,
+    size: int,
+    ids: list[uuid.UUID],
+) -> list[Any]:
+    """PostgreSQL: the batch's credentials joined to a LATERAL page each (one statement).
+    SQLite: a UNION ALL of one LIMITed page per credential. Either way each credential costs
+    an index range of size + 1 rows, not a pass over its inventory."""
+    if db.database.is_postgres:
+        page = _page_of_one(db, criteria, start, size, CloudCredentialRow.id).lateral("page")
+        statement = (
+            db.scope.select_columns(CloudCredentialRow, *page.c)
+            .select_from(CloudCredentialRow)
+            .join(page, true())
+            .where(CloudCredentialRow.id.in_(ids))
+            .order_by(*_in_order(page))
+        )
+        return [statement]
+    statements = []
+    for first in range(0, len(ids), _UNION_SLICE):
+        pages = [
+            select(_page_of_one(db, criteria, start, size, credential).subquery())
+            for credential in ids[first : first + _UNION_SLICE]
+        ]
+        union = union_all(*pages).subquery("page")
+        statements.append(select(union).order_by(*_in_order(union)))
+    return statements
+
+
 def resource_pages(db: ScopedDatabase) -> DataLoader[PageKey, list[Any]]:
     """Up to size + 1 rows per credential (the extra row tells whether a next page exists)."""
-    ordering = CREDENTIAL_RESOURCES_ORDERING
 
     async def load(keys: Sequence[PageKey]) -> list[list[Any]]:
         rows_by_key: dict[PageKey, list[Any]] = {key: [] for key in keys}
@@ -85,27 +189,11 @@ def resource_pages(db: ScopedDatabase) -> DataLoader[PageKey, list[Any]]:
             for (criteria, size, start), group in _group(
                 keys, lambda k: (k.criteria, k.size, k.start)
             ).items():
-                position = (
-                    func.row_number()
-                    .over(partition_by=CloudResourceRow.credential_id, order_by=ordering.order_by())
-                    .label("position")
-                )
-                inner = criteria.apply(
-                    db.scope.select_columns(CloudResourceRow, *RESOURCE_COLUMNS, position).where(
-                        CloudResourceRow.credential_id.in_({k.credential_id for k in group})
-                    )
-                )
-                if start is not None:
-                    inner = inner.where(ordering.after(start))
-                ranked = inner.subquery()
-                statement = (
-                    select(ranked)
-                    .where(ranked.c.position <= size + 1)
-                    .order_by(ranked.c.credential_id, ranked.c.position)
-                )
+                ids = sorted({k.credential_id for k in group})
                 by_credential: dict[uuid.UUID, list[Any]] = defaultdict(list)
-                for row in (await (await session.connection()).execute(statement)).all():
-                    by_credential[row.credential_id].append(row)
+                for statement in _pages_statements(db, criteria, start, size, ids):
+                    for row in (await (await session.connection()).execute(statement)).all():
+                        by_credential[row.credential_id].append(row)
                 for key in group:
                     rows_by_key[key] = by_credential.get(key.credential_id, [])
         return [rows_by_key[key] for key in keys]

@@ -11,11 +11,13 @@ from pathlib import Path
 from alembic.script import ScriptDirectory
 
 from core.settings import Settings
+from db.engine import Database, create_engine
 from db.migrate import alembic_config, upgrade_async
 from security.key_ages import fingerprint
 from stratograph.backup import postgres, sqlite
 from stratograph.backup.container import BackupFileError, Reader
 from stratograph.backup.manifest import Manifest
+from sync import aggregates
 
 
 class RestoreRefused(BackupFileError):
@@ -100,4 +102,16 @@ async def restore_backup(settings: Settings, path: Path, workdir: Path) -> Manif
     check_restorable(manifest, settings)
     await restore_payload(manifest, payload, settings.database_url)
     await upgrade_async(settings.database_url)
+    await rebuild_aggregates(settings.database_url)
     return manifest
+
+
+async def rebuild_aggregates(database_url: str) -> None:
+    """Recompute the inventory aggregates from the restored resource rows, so they hold
+    whatever the backup's rows hold (a backup is never trusted to carry them consistently)."""
+    database = Database(create_engine(database_url, pool_size=1))
+    try:
+        async with database.system_session() as session:
+            await aggregates.rebuild(session)
+    finally:
+        await database.dispose()

@@ -1,5 +1,6 @@
-"""Azure stand-in: Azure AD (openid configuration + client-credentials token) and the ARM shapes
-that `ResourceManagementClient` reads, over HTTPS with a `trustme` certificate."""
+"""Azure stand-in: Azure AD (openid configuration + client-credentials token, with a client secret
+or a federated client assertion) and the ARM shapes that `ResourceManagementClient` and
+`SubscriptionClient` read, over HTTPS with a `trustme` certificate."""
 
 from __future__ import annotations
 
@@ -9,17 +10,32 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from providers.secrets import AzureSecret
+from providers.secrets import AzureFederatedSecret, AzureSecret
 from tests.standins.httpserver import Reply, Request, StandinServer, tls_context
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 CLIENT = "66666666-7777-8888-9999-000000000000"
 SUBSCRIPTION = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 CLIENT_SECRET = "standin-azure-client-secret-0001"
+# More subscriptions the principal sees (`populate_subscriptions`).
+SECOND_SUBSCRIPTION = "bbbbbbbb-cccc-dddd-eeee-ffffffffffff"
+DISABLED_SUBSCRIPTION = "cccccccc-dddd-eeee-ffff-000000000000"
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
 def _unauthorized(code: str) -> Reply:
     return 401, {"error": {"code": code, "message": "unauthorized"}}, {}
+
+
+def _refused(code: int, description: str) -> Reply:
+    # As Azure AD answers: an AADSTS code and words of its own, never the submitted value.
+    error = {
+        "error": "invalid_client",
+        "error_description": f"AADSTS{code}: {description}",
+        "error_codes": [code],
+        "correlation_id": str(uuid.uuid4()),
+    }
+    return 401, error, {}
 
 
 class AzureStandin(StandinServer):
@@ -30,6 +46,18 @@ class AzureStandin(StandinServer):
         self.tokens: set[str] = set()
         self.resource_groups: list[dict[str, Any]] = []
         self.resources: list[dict[str, Any]] = []
+        # subscription id → its ARM subscription entry, resource groups and resources; the
+        # first subscription's lists are `resource_groups` and `resources`.
+        self.subscriptions: dict[str, dict[str, Any]] = {}
+        self.groups_of: dict[str, list[dict[str, Any]]] = {}
+        self.resources_of: dict[str, list[dict[str, Any]]] = {}
+        self.add_subscription(SUBSCRIPTION, "Stand-in subscription")
+        self.groups_of[SUBSCRIPTION] = self.resource_groups
+        self.resources_of[SUBSCRIPTION] = self.resources
+        # Subscriptions whose reads answer 403 (the principal has no role there).
+        self.denied_subscriptions: set[str] = set()
+        # The token file federated sign-ins must present, read at each token request.
+        self.federated_token_file: Path | None = None
         # Properties of a resource's own read (GET by id), for kinds read in detail.
         self.details: dict[str, dict[str, Any]] = {}
         # lower-cased VM id → (size, power state), read by GET by id with the instance view
@@ -45,10 +73,41 @@ class AzureStandin(StandinServer):
             client_secret=client_secret,
         )
 
-    def add_group(self, name: str, location: str) -> None:
-        self.resource_groups.append(
+    def federated_secret(self, subscription_id: str | None = SUBSCRIPTION) -> AzureFederatedSecret:
+        return AzureFederatedSecret(
+            tenant_id=TENANT, client_id=CLIENT, subscription_id=subscription_id
+        )
+
+    def every_subscription_secret(self) -> AzureSecret:
+        return AzureSecret(
+            tenant_id=TENANT, client_id=CLIENT, subscription_id=None, client_secret=CLIENT_SECRET
+        )
+
+    def add_subscription(self, subscription_id: str, name: str, state: str = "Enabled") -> None:
+        self.subscriptions[subscription_id] = {
+            "id": f"/subscriptions/{subscription_id}",
+            "subscriptionId": subscription_id,
+            "tenantId": TENANT,
+            "displayName": name,
+            "state": state,
+        }
+        self.groups_of.setdefault(subscription_id, [])
+        self.resources_of.setdefault(subscription_id, [])
+
+    def populate_subscriptions(self) -> None:
+        """A second enabled subscription with a group and a VM, and a disabled one."""
+        self.add_subscription(SECOND_SUBSCRIPTION, "Second subscription")
+        self.add_group("rg-second", "northeurope", subscription=SECOND_SUBSCRIPTION)
+        self.add_resource("rg-second", "Microsoft.Compute/virtualMachines", "vm-second",
+                          "northeurope", vm_size="Standard_B2s",
+                          subscription=SECOND_SUBSCRIPTION)  # fmt: skip
+        self.add_subscription(DISABLED_SUBSCRIPTION, "Disabled subscription", "Disabled")
+        self.add_group("rg-disabled", "eastus", subscription=DISABLED_SUBSCRIPTION)
+
+    def add_group(self, name: str, location: str, subscription: str = SUBSCRIPTION) -> None:
+        self.groups_of[subscription].append(
             {
-                "id": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{name}",
+                "id": f"/subscriptions/{subscription}/resourceGroups/{name}",
                 "name": name,
                 "type": "Microsoft.Resources/resourceGroups",
                 "location": location,
@@ -58,10 +117,16 @@ class AzureStandin(StandinServer):
         )
 
     def add_resource(
-        self, group: str, native_type: str, name: str, location: str, **extra: Any
+        self,
+        group: str,
+        native_type: str,
+        name: str,
+        location: str,
+        subscription: str = SUBSCRIPTION,
+        **extra: Any,
     ) -> str:
         resource_id = (
-            f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{group}/providers/{native_type}/{name}"
+            f"/subscriptions/{subscription}/resourceGroups/{group}/providers/{native_type}/{name}"
         )
         vm_size = extra.pop("vm_size", None)
         details = extra.pop("details", None)
@@ -69,7 +134,7 @@ class AzureStandin(StandinServer):
             self.details[resource_id.lower()] = details
         if vm_size:
             self.vms[resource_id.lower()] = (vm_size, extra.pop("power", "running"))
-        self.resources.append(
+        self.resources_of[subscription].append(
             {
                 "id": resource_id,
                 "name": name,
@@ -139,16 +204,23 @@ class AzureStandin(StandinServer):
             return self._token(request)
         if request.headers.get("authorization", "").removeprefix("Bearer ") not in self.tokens:
             return _unauthorized("InvalidAuthenticationToken")
-        prefix = f"/subscriptions/{SUBSCRIPTION}"
-        if not lowered.startswith(prefix):
+        if lowered == "/subscriptions":
+            return self._page(path, request, list(self.subscriptions.values()))
+        subscription = lowered.split("/")[2] if lowered.startswith("/subscriptions/") else ""
+        if subscription not in self.subscriptions:
             return 404, {"error": {"code": "SubscriptionNotFound", "message": "no such"}}, {}
+        if subscription in self.denied_subscriptions:
+            error = {"code": "AuthorizationFailed", "message": "no role assignment here"}
+            return 403, {"error": error}, {}
+        prefix = f"/subscriptions/{subscription}"
         if lowered == f"{prefix}/resourcegroups":
-            return self._page(path, request, self.resource_groups)
+            return self._page(path, request, self.groups_of[subscription])
+        resources = self.resources_of[subscription]
         if lowered == f"{prefix}/resources":
-            return self._page(path, request, self.resources)
+            return self._page(path, request, resources)
         vm = self.vms.get(lowered)
         if vm is not None:
-            found = next(r for r in self.resources if r["id"].lower() == lowered)
+            found = next(r for r in resources if r["id"].lower() == lowered)
             properties: dict[str, Any] = {"hardwareProfile": {"vmSize": vm[0]}}
             if request.query.get("$expand") == "instanceView":
                 statuses = [
@@ -159,7 +231,7 @@ class AzureStandin(StandinServer):
             return 200, {**found, "properties": properties}, {}
         details = self.details.get(lowered)
         if details is not None:
-            found = next(r for r in self.resources if r["id"].lower() == lowered)
+            found = next(r for r in resources if r["id"].lower() == lowered)
             return 200, {**found, "properties": details}, {}
         return 404, {"error": {"code": "ResourceNotFound", "message": "no such"}}, {}
 
@@ -179,17 +251,26 @@ class AzureStandin(StandinServer):
 
     def _token(self, request: Request) -> Reply:
         form = {k: v[-1] for k, v in parse_qs(request.body.decode()).items()}
-        if form.get("client_id") != CLIENT or form.get("client_secret") != CLIENT_SECRET:
-            error = {
-                "error": "invalid_client",
-                "error_description": "AADSTS7000215: Invalid client secret provided.",
-                "error_codes": [7000215],
-                "correlation_id": str(uuid.uuid4()),
-            }
-            return 401, error, {}
+        if form.get("client_id") != CLIENT:
+            return _refused(700016, "Application not found in the directory.")
+        if "client_assertion" in form or "client_assertion_type" in form:
+            if not self._assertion_matches(form):
+                return _refused(700213, "No matching federated identity record found.")
+        elif form.get("client_secret") != CLIENT_SECRET:
+            return _refused(7000215, "Invalid client secret provided.")
         token = secrets.token_urlsafe(24)
         self.tokens.add(token)
         return 200, {"token_type": "Bearer", "expires_in": 3599, "access_token": token}, {}
+
+    def _assertion_matches(self, form: dict[str, str]) -> bool:
+        """A federated sign-in presents the token file's content as it is now."""
+        if form.get("client_assertion_type") != JWT_BEARER or self.federated_token_file is None:
+            return False
+        try:
+            expected = self.federated_token_file.read_text().strip()
+        except OSError:
+            return False
+        return bool(expected) and form.get("client_assertion") == expected
 
     def _page(self, path: str, request: Request, items: list[dict[str, Any]]) -> Reply:
         start = int(request.query.get("$skiptoken") or 0)

@@ -6,13 +6,22 @@
 - `gcp_standin`: HTTP Resource Manager + Cloud Asset stand-in, populated.
 - `standin_overrides(...)`: Settings overrides pointing the SDKs at whichever stand-ins you pass,
   e.g. `make_settings(database_url, tmp_path, **standin_overrides(aws=aws_cloud))`.
+`GOOGLE_APPLICATION_CREDENTIALS` names a missing file in every test (so no test reaches the
+GCE metadata server); a test that needs the server's own Google identity writes
+`gcp_standin.server_credentials_json()` to a file and points the variable at it.
 Every server listens on 127.0.0.1 with an ephemeral port and is stopped by its fixture.
 
 Helpers: `tests.standins.credentials.create_credential(runtime, user_id, secret)` inserts a sealed
 credential row; secrets come from `aws_cloud.primary` / `aws_cloud.second` (another account),
 `azure_standin.secret()`, `gcp_standin.secret()` (pass a wrong value / key name for auth
-failures). Failures: `tests.standins.aws.inject_ec2_error(inventory.events, ...)` (AWS, per
-operation and region), `azure_standin.fail(path_fragment, status, times=, retry_after=)` and
+failures). Several accounts: `azure_standin.populate_subscriptions()` (a second and a disabled
+subscription; `every_subscription_secret()`, `denied_subscriptions`), `federated_secret()` with
+`azure_standin.federated_token_file` (the assertion its token endpoint expects);
+`gcp_standin.populate_hierarchy()` (an organization, folders and their projects;
+`scoped_secret(scope)`, `denied_projects`), `impersonation_secret(scope)` with
+`token_creators` (who may call `generateAccessToken` for whom).
+Failures: `tests.standins.aws.inject_ec2_error(inventory.events, ...)` (AWS, per operation and
+region), `azure_standin.fail(path_fragment, status, times=, retry_after=)` and
 `gcp_standin.fail(...)` (429/500/503, `times=-1` for always). Deleting resources between syncs:
 moto's own API (`aws_cloud.server.client("s3", "us-east-1").delete_bucket(...)`; a terminated
 instance stays listed as TERMINATED, as on AWS) or removing entries from
@@ -30,6 +39,14 @@ import pytest
 from tests.standins.aws import STANDIN_REGIONS, AwsCloud, MotoServer, populate
 from tests.standins.azure import AzureStandin
 from tests.standins.gcp import GcpStandin
+
+
+@pytest.fixture(autouse=True)
+def no_google_metadata_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Application Default Credentials name a file that is not there unless a test provides
+    one: without the variable google-auth would ask the GCE metadata server (169.254.169.254),
+    an address off this machine."""
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "no-adc.json"))
 
 
 @pytest.fixture(scope="session")
