@@ -22,6 +22,7 @@ from db.models import CloudCredentialRow, CloudResourceRow, SyncScopeRow
 from providers.base import ResourceRecord, Scope
 from providers.sanitize import DUPLICATE_ID
 from sync import ingest
+from sync.findings.store import evaluate_scope
 from sync.relations import RelationKey, relation_keys, replace_relations
 from sync.report import IngestReport
 
@@ -207,11 +208,12 @@ async def complete_scope(
     batch_size: int,
 ) -> int:
     """After a listing completed: mark what it no longer contains, replace the scope's
-    relations with the listing's, record the scope's success.
+    relations with the listing's, evaluate its findings, record the scope's success.
 
     Returns how many rows were marked deleted."""
     removed = await mark_stale(session, credential.id, scope_key(scope), seen_at)
     await replace_relations(session, credential, scope_key(scope), relations, batch_size=batch_size)
+    await evaluate_scope(session, credential, scope, seen_at=seen_at)
     await record_scope(session, credential, scope, job_id=job_id, completed_at=seen_at, count=count)
     return removed
 

@@ -32,6 +32,8 @@ OWNED_TABLES = [
     "sync_scopes",
     "webhooks",
     "webhook_deliveries",
+    "findings",
+    "finding_counts",
 ]
 
 

@@ -7,6 +7,7 @@ model and the GraphQL type of the same thing side by side without aliasing eithe
 from db.models.accounts import RefreshTokenRow, UserRow
 from db.models.audit import AuditEventRow
 from db.models.credentials import CloudCredentialRow
+from db.models.findings import FindingCountRow, FindingRow
 from db.models.inventory import CloudResourceRow
 from db.models.keys import KeyAgeRow
 from db.models.relations import ResourceRelationRow
@@ -29,6 +30,8 @@ OWNED_MODELS = (
     SecurityEventRow,
     WebhookRow,
     WebhookDeliveryRow,
+    FindingRow,
+    FindingCountRow,
 )
 
 __all__ = [
@@ -36,6 +39,8 @@ __all__ = [
     "AuditEventRow",
     "CloudCredentialRow",
     "CloudResourceRow",
+    "FindingCountRow",
+    "FindingRow",
     "KeyAgeRow",
     "MfaChallengeRow",
     "RecoveryCodeRow",

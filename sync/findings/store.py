@@ -1,0 +1,192 @@
+"""Writing findings in a completed scope's transaction: open, keep, resolve, reopen.
+
+Called by `sync.store.complete_scope` after the scope's upsert, stale marking and relations, in
+the same transaction, so findings never disagree with the inventory and a failed listing (which
+never reaches that transaction) resolves nothing. Two passes:
+
+- the scope's own resources: every rule of their kinds; a finding of a resource that is gone
+  (stale-marked) or whose rule now passes resolves;
+- resources of other scopes whose relation-based rules read this scope's resources (instances
+  PROTECTED_BY this scope's security groups): only those rules are re-evaluated.
+
+Every transition is a conditional UPDATE (or an INSERT … ON CONFLICT DO NOTHING) with RETURNING,
+so two scopes re-evaluating the same finding concurrently count its change once; the open counts
+(`finding_counts`) and webhook deliveries follow the rows actually changed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from db.models import CloudCredentialRow, CloudResourceRow, FindingRow, ResourceRelationRow
+from providers.base import Scope
+from sync.findings import lifecycle
+from sync.findings.evaluate import Candidate, evaluate
+from sync.findings.rules import BY_RELATED_TYPE, BY_TYPE, RULES, Related
+
+_RULE_TYPES = frozenset(BY_TYPE)
+_RELATED_SPECS = frozenset(rule.related for rule in RULES if rule.related is not None)
+_CANDIDATE_COLUMNS = (
+    CloudResourceRow.id,
+    CloudResourceRow.resource_id,
+    CloudResourceRow.native_type,
+    CloudResourceRow.configuration,
+)
+
+
+def _may_hold(scope: Scope, types: frozenset[str]) -> bool:
+    """Whether the scope's listing can contain a resource of one of `types` (lower-cased)."""
+    if scope.all_types_except is not None:
+        return True
+    return any(kind.lower() in types for kind in scope.owned_types)
+
+
+def _candidates(rows: Iterable[Any]) -> list[Candidate]:
+    """One candidate per resource (a resource related to several of the scope's resources
+    comes back once per relation)."""
+    unique = {
+        r.id: Candidate(r.id, r.resource_id, r.native_type, r.configuration or {}) for r in rows
+    }
+    return list(unique.values())
+
+
+async def evaluate_scope(
+    session: AsyncSession, credential: CloudCredentialRow, scope: Scope, *, seen_at: datetime
+) -> lifecycle.Changes:
+    """Evaluate the completed scope's resources, and the resources whose relation-based rules
+    read them; write the findings' transitions. Returns what changed."""
+    changes = lifecycle.Changes()
+    if _may_hold(scope, _RULE_TYPES):
+        await own_pass(session, credential, scope.key, seen_at, changes)
+    if _may_hold(scope, frozenset(BY_RELATED_TYPE)):
+        await dependent_pass(session, credential, scope.key, seen_at, changes)
+    await lifecycle.publish(session, credential, changes, seen_at)
+    return changes
+
+
+async def own_pass(
+    session: AsyncSession,
+    credential: CloudCredentialRow,
+    key: str,
+    seen_at: datetime,
+    changes: lifecycle.Changes,
+) -> None:
+    """Every rule of the scope's live resources; every finding of the scope's resources that is
+    not failing any more resolves (those of stale-marked resources included)."""
+    rows = await session.execute(
+        select(*_CANDIDATE_COLUMNS).where(
+            CloudResourceRow.credential_id == credential.id,
+            CloudResourceRow.scope == key,
+            CloudResourceRow.deleted_at.is_(None),
+            func.lower(CloudResourceRow.native_type).in_(sorted(_RULE_TYPES)),
+        )
+    )
+    candidates = _candidates(rows)
+    related = await _related_of_scope(session, credential.id, key) if candidates else {}
+    evaluation = evaluate(candidates, related)
+    existing = await lifecycle.existing(
+        session,
+        select(*lifecycle.FINDING_COLUMNS)
+        .join(CloudResourceRow, CloudResourceRow.id == FindingRow.resource_row_id)
+        .where(CloudResourceRow.credential_id == credential.id, CloudResourceRow.scope == key),
+    )
+    await lifecycle.apply(session, credential, evaluation, existing, seen_at, changes)
+
+
+async def dependent_pass(
+    session: AsyncSession,
+    credential: CloudCredentialRow,
+    key: str,
+    seen_at: datetime,
+    changes: lifecycle.Changes,
+) -> None:
+    """Relation-based rules of resources (of any scope) related to this scope's resources."""
+    for spec in _RELATED_SPECS:
+        target = aliased(CloudResourceRow)
+        source = aliased(CloudResourceRow)
+        relation = ResourceRelationRow
+        rows = await session.execute(
+            select(source.id, source.resource_id, source.native_type, source.configuration)
+            .select_from(relation)
+            .join(
+                target,
+                and_(
+                    target.credential_id == relation.credential_id,
+                    target.resource_id == relation.target_resource_id,
+                ),
+            )
+            .join(
+                source,
+                and_(
+                    source.credential_id == relation.credential_id,
+                    source.resource_id == relation.source_resource_id,
+                ),
+            )
+            .where(
+                relation.credential_id == credential.id,
+                relation.type == spec.relation,
+                target.scope == key,
+                source.deleted_at.is_(None),
+                source.scope != key,
+            )
+        )
+        candidates = _candidates(rows)
+        if not candidates:
+            continue
+        ids = [c.resource_id for c in candidates]
+        related = await _related(session, credential.id, spec, relation.source_resource_id.in_(ids))
+        rule_ids = frozenset(rule.id for rule in RULES if rule.related == spec)
+        evaluation = evaluate(candidates, related, only=rule_ids.__contains__)
+        existing = await lifecycle.existing(
+            session,
+            select(*lifecycle.FINDING_COLUMNS).where(
+                FindingRow.resource_row_id.in_([c.row_id for c in candidates]),
+                FindingRow.rule_id.in_(sorted(rule_ids)),
+            ),
+        )
+        await lifecycle.apply(session, credential, evaluation, existing, seen_at, changes)
+
+
+async def _related_of_scope(
+    session: AsyncSession, credential_id: uuid.UUID, key: str
+) -> dict[str, list[Any]]:
+    related: dict[str, list[Any]] = {}
+    for spec in _RELATED_SPECS:
+        found = await _related(session, credential_id, spec, ResourceRelationRow.scope == key)
+        for source, configurations in found.items():
+            related.setdefault(source, []).extend(configurations)
+    return related
+
+
+async def _related(
+    session: AsyncSession, credential_id: uuid.UUID, spec: Related, condition: Any
+) -> dict[str, list[Any]]:
+    """Source native id → configurations of its live `spec` targets in the inventory."""
+    statement: Select[Any] = (
+        select(ResourceRelationRow.source_resource_id, CloudResourceRow.configuration)
+        .join(
+            CloudResourceRow,
+            and_(
+                CloudResourceRow.credential_id == ResourceRelationRow.credential_id,
+                CloudResourceRow.resource_id == ResourceRelationRow.target_resource_id,
+            ),
+        )
+        .where(
+            ResourceRelationRow.credential_id == credential_id,
+            ResourceRelationRow.type == spec.relation,
+            CloudResourceRow.native_type == spec.native_type,
+            CloudResourceRow.deleted_at.is_(None),
+            condition,
+        )
+    )
+    related: dict[str, list[Any]] = {}
+    for source, configuration in (await session.execute(statement)).all():
+        related.setdefault(source, []).append(configuration or {})
+    return related
