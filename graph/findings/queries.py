@@ -26,6 +26,7 @@ def findings_select(scope: OwnerScope, criteria: FindingCriteria, *columns: Any)
     """The caller's findings joined to their resources, filtered."""
     statement = (
         scope.select_columns(FindingRow, *columns)
+        .select_from(FindingRow)
         .join(CloudResourceRow, CloudResourceRow.id == FindingRow.resource_row_id)
         .where(FindingRow.rule_id.in_(KNOWN_RULES))
     )

@@ -60,6 +60,7 @@ async def _changed(
     statement = (
         db.scope.select_columns(FindingRow, *FINDING_COLUMNS, *RESOURCE_COLUMNS)
         .add_columns(FindingRow.status_changed_at.label("f_changed_at"))
+        .select_from(FindingRow)
         .join(CloudResourceRow, CloudResourceRow.id == FindingRow.resource_row_id)
         .where(FindingRow.status_changed_at >= since)
         .order_by(FindingRow.status_changed_at, FindingRow.id)

@@ -130,6 +130,7 @@ class Finding(Node):
         db = info.context.db
         statement = (
             db.scope.select_columns(FindingRow, *FINDING_COLUMNS, *RESOURCE_COLUMNS)
+            .select_from(FindingRow)
             .join(CloudResourceRow, CloudResourceRow.id == FindingRow.resource_row_id)
             .where(FindingRow.id == local_id, FindingRow.rule_id.in_(sorted(RULE_TYPES)))
         )

@@ -92,6 +92,7 @@ async def finding_events(
             CloudResourceRow.account,
             CloudResourceRow.region,
         )
+        .select_from(FindingRow)
         .join(CloudResourceRow, CloudResourceRow.id == FindingRow.resource_row_id)
         .where(FindingRow.id.in_(sorted(needed)))
     )

@@ -94,6 +94,7 @@ async def own_pass(
     existing = await lifecycle.existing(
         session,
         select(*lifecycle.FINDING_COLUMNS)
+        .select_from(FindingRow)
         .join(CloudResourceRow, CloudResourceRow.id == FindingRow.resource_row_id)
         .where(CloudResourceRow.credential_id == credential.id, CloudResourceRow.scope == key),
     )
