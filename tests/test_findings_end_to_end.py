@@ -39,7 +39,12 @@ query Findings($filter: FindingFilter) {
 }
 """
 DASHBOARD = """
-query { dashboard { findingsBySeverity { severity count } complianceSummary { framework passed failed } } }
+query {
+  dashboard {
+    findingsBySeverity { severity count }
+    complianceSummary { framework passed failed }
+  }
+}
 """
 NODE = "query Node($id: ID!) { node(id: $id) { id ... on Finding { status } } }"
 SUPPRESS = """

@@ -174,7 +174,10 @@ FINDINGS_PAGE = """
 query {
   findings(first: 100, filter: {status: [OPEN]}) {
     totalCount
-    edges { cursor node { id status details rule { id severity } resource { id name credential { name } } } }
+    edges {
+      cursor
+      node { id status details rule { id severity } resource { id name credential { name } } }
+    }
   }
 }
 """
