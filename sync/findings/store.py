@@ -33,6 +33,10 @@ from sync.findings.rules import BY_RELATED_TYPE, BY_TYPE, RULES, Related
 
 _RULE_TYPES = frozenset(BY_TYPE)
 _RELATED_SPECS = frozenset(rule.related for rule in RULES if rule.related is not None)
+# Kinds on either side of a relation-based rule (instances and their security groups).
+_RELATION_TYPES = frozenset(BY_RELATED_TYPE) | frozenset(
+    native_type.lower() for rule in RULES if rule.related for native_type in rule.native_types
+)
 _CANDIDATE_COLUMNS = (
     CloudResourceRow.id,
     CloudResourceRow.resource_id,
@@ -46,6 +50,19 @@ def _may_hold(scope: Scope, types: frozenset[str]) -> bool:
     if scope.all_types_except is not None:
         return True
     return any(kind.lower() in types for kind in scope.owned_types)
+
+
+async def _serialize_relation_scopes(session: AsyncSession, credential_id: uuid.UUID) -> None:
+    """On PostgreSQL, let one scope transaction of the credential at a time evaluate
+    relation-based rules: the instances' scope and the groups' scope run concurrently, and
+    under READ COMMITTED each would otherwise miss the other's uncommitted side, so an instance
+    exposed by a group listed in the same sync would only be found by the next one. The lock is
+    the transaction's (released at its commit); once it is held, every later statement sees
+    what the other scope committed. SQLite runs one writing transaction at a time anyway."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(credential_id.bytes[:8], "big", signed=True)
+    await session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 def _candidates(rows: Iterable[Any]) -> list[Candidate]:
@@ -63,6 +80,8 @@ async def evaluate_scope(
     """Evaluate the completed scope's resources, and the resources whose relation-based rules
     read them; write the findings' transitions. Returns what changed."""
     changes = lifecycle.Changes()
+    if _may_hold(scope, _RELATION_TYPES):
+        await _serialize_relation_scopes(session, credential.id)
     if _may_hold(scope, _RULE_TYPES):
         await own_pass(session, credential, scope.key, seen_at, changes)
     if _may_hold(scope, frozenset(BY_RELATED_TYPE)):
