@@ -44,6 +44,10 @@ class FindingEventBus:
         for wake in self._listeners.get(user_id, ()):
             wake.set()
 
+    def listening(self, user_id: uuid.UUID) -> int:
+        """How many subscribers of `user_id` this process has."""
+        return len(self._listeners.get(user_id, ()))
+
 
 FINDING_EVENT_BUS = FindingEventBus()
 
