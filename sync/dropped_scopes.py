@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import SyncScopeRow
 from providers.base import Scope
+from sync.findings.store import resolve_retired_scope
 from sync.store import mark_stale
 
 logger = logging.getLogger("stratograph.sync")
@@ -36,7 +37,9 @@ async def retire_unplanned_scopes(
     gone = [row for row in recorded if (row.region, row.kind) not in keep]
     removed = 0
     for row in gone:
-        marked = await mark_stale(session, credential_id, f"{row.region}/{row.kind}", at)
+        key = f"{row.region}/{row.kind}"
+        marked = await mark_stale(session, credential_id, key, at)
+        await resolve_retired_scope(session, credential_id, key, at=at)
         logger.info(
             "credential %s: scope %s/%s left the plan; %d resources marked deleted",
             credential_id,

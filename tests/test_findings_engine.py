@@ -266,3 +266,19 @@ async def test_suppression_input_is_checked(runtime: Runtime, gql: GraphQLClient
     }
     # and nothing changed
     assert (await findings(runtime, user))[PUBLIC_ACL].status == FindingStatus.OPEN
+
+
+async def test_a_scope_that_leaves_the_plan_resolves_its_findings(runtime: Runtime) -> None:
+    # given a public bucket's open finding
+    user = await create_user(runtime)
+    credential = await create_credential(runtime.database, user)
+    cloud = inventory()
+    service = make_service(runtime.database, {credential.id: cloud})
+    await sync_once(service, credential.id)
+    assert (await findings(runtime, user))[PUBLIC_ACL].status == FindingStatus.OPEN
+    # when the buckets' scope is no longer planned (its rows are retired)
+    del cloud.listings[BUCKETS]
+    await sync_once(service, credential.id)
+    # then its finding resolves and is no longer counted
+    assert (await findings(runtime, user))[PUBLIC_ACL].status == FindingStatus.RESOLVED
+    assert await open_counts(runtime, user) == await true_counts(runtime, user)

@@ -90,6 +90,19 @@ async def evaluate_scope(
     return changes
 
 
+async def resolve_retired_scope(
+    session: AsyncSession, credential_id: uuid.UUID, key: str, *, at: datetime
+) -> lifecycle.Changes:
+    """A scope left the plan and its rows were just marked deleted: its findings resolve (the
+    own pass finds no live resource left to fail)."""
+    changes = lifecycle.Changes()
+    credential = await session.get(CloudCredentialRow, credential_id)
+    if credential is not None:
+        await own_pass(session, credential, key, at, changes)
+        await lifecycle.publish(session, credential, changes, at)
+    return changes
+
+
 async def own_pass(
     session: AsyncSession,
     credential: CloudCredentialRow,
