@@ -29,7 +29,7 @@ from db.models import CloudCredentialRow, CloudResourceRow, FindingRow, Resource
 from providers.base import Scope
 from sync.findings import lifecycle
 from sync.findings.evaluate import Candidate, evaluate
-from sync.findings.rules import BY_RELATED_TYPE, BY_TYPE, RULES, Related
+from sync.findings.rules import BY_RELATED_TYPE, BY_TYPE, RULES, Related, rules_for
 
 _RULE_TYPES = frozenset(BY_TYPE)
 _RELATED_SPECS = frozenset(rule.related for rule in RULES if rule.related is not None)
@@ -121,7 +121,8 @@ async def own_pass(
         )
     )
     candidates = _candidates(rows)
-    related = await _related_of_scope(session, credential.id, key) if candidates else {}
+    reads_related = any(rule.related for c in candidates for rule in rules_for(c.native_type))
+    related = await _related_of_scope(session, credential.id, key) if reads_related else {}
     evaluation = evaluate(candidates, related)
     existing = await lifecycle.existing(
         session,
@@ -145,7 +146,7 @@ async def dependent_pass(
         target = aliased(CloudResourceRow)
         source = aliased(CloudResourceRow)
         relation = ResourceRelationRow
-        rows = await session.execute(
+        statement = (
             select(source.id, source.resource_id, source.native_type, source.configuration)
             .select_from(relation)
             .join(
@@ -170,7 +171,13 @@ async def dependent_pass(
                 source.scope != key,
             )
         )
-        candidates = _candidates(rows)
+        if spec.requires is not None:
+            # A resource without it passes whatever its related side says, and its own scope
+            # resolves a finding it had when that scope completes.
+            statement = statement.where(
+                source.configuration[spec.requires].as_string().is_not(None)
+            )
+        candidates = _candidates(await session.execute(statement))
         if not candidates:
             continue
         ids = [c.resource_id for c in candidates]

@@ -258,7 +258,7 @@ RULES: tuple[Rule, ...] = (
         severity=Severity.HIGH,
         native_types=(INSTANCE,),
         check=_instance_exposed,
-        related=Related(RelationType.PROTECTED_BY, SG),
+        related=Related(RelationType.PROTECTED_BY, SG, requires="publicIp"),
         description="The instance has a public IP address and one of its security groups lets "
         "0.0.0.0/0 or ::/0 in: it is reachable from the internet. Re-evaluated when the "
         "instance's or its groups' scope completes.",

@@ -31,6 +31,9 @@ class Related:
 
     relation: RelationType
     native_type: str
+    # A configuration key the resource itself must have set (not null, not false) for the rule
+    # to be able to fail: when only the related side changed, other resources are not read.
+    requires: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
