@@ -13,7 +13,7 @@ from sqlalchemy import insert
 from db.enums import FindingStatus
 from db.models import CloudCredentialRow, FindingRow
 from graph.runtime import Runtime
-from sync.findings.lifecycle import add_counts_for
+from sync.findings.lifecycle import add_counts_for, digest
 from sync.findings.rules import BY_ID, SEVERITY_RANK
 
 
@@ -40,6 +40,7 @@ def finding_values(
         "details": {"rules": [{"ports": [22], "sources": ["0.0.0.0/0"]}]},
     }
     values.update(overrides)
+    values["details_digest"] = digest(values["details"])
     return values
 
 

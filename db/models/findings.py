@@ -54,6 +54,8 @@ class FindingRow(IdMixin, Base):
     status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     # What made the rule fail (ports, grants, ages); values from the normalized configuration.
     details: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    # A digest of `details` (canonical JSON): the engine compares it, never decoding details.
+    details_digest: Mapped[str] = mapped_column(String(64), default="")
     suppressed_reason: Mapped[str | None] = mapped_column(String(500), default=None)
     suppressed_until: Mapped[datetime | None] = mapped_column(default=None)
     suppressed_by: Mapped[uuid.UUID | None] = mapped_column(default=None)

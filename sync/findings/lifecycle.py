@@ -7,6 +7,8 @@ starts OPEN again without its old suppression (it is a new occurrence).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections import Counter
 from collections.abc import Iterable
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,7 +31,7 @@ FINDING_COLUMNS = (
     FindingRow.resource_row_id,
     FindingRow.rule_id,
     FindingRow.status,
-    FindingRow.details,
+    FindingRow.details_digest,
 )
 _FINDINGS: Table = FindingRow.__table__  # type: ignore[assignment]
 _COUNTS: Table = FindingCountRow.__table__  # type: ignore[assignment]
@@ -53,7 +55,12 @@ class Changes:
 class Stored:
     id: uuid.UUID
     status: FindingStatus
-    details: dict[str, Any]
+    digest: str
+
+
+def digest(details: dict[str, Any]) -> str:
+    canonical = json.dumps(details, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _insert(session: AsyncSession) -> Any:
@@ -61,10 +68,11 @@ def _insert(session: AsyncSession) -> Any:
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
-async def existing(session: AsyncSession, statement: Select[Any]) -> dict[FindingKey, Stored]:
+async def existing(session: AsyncSession, statement: Any) -> dict[FindingKey, Stored]:
+    """The findings a select of FINDING_COLUMNS returns, by (resource row, rule)."""
     rows = (await session.execute(statement)).all()
     return {
-        (row.resource_row_id, row.rule_id): Stored(row.id, row.status, row.details or {})
+        (row.resource_row_id, row.rule_id): Stored(row.id, row.status, row.details_digest)
         for row in rows
     }
 
@@ -100,15 +108,15 @@ async def apply(
     if gone:
         await _resolve(session, gone, seen_at, changes)
     moved = [
-        {"b_id": f.id, "b_details": failing[key]}
+        {"b_id": f.id, "b_details": failing[key], "b_digest": digest(failing[key])}
         for key, f in stored.items()
-        if key in failing and failing[key] != f.details
+        if key in failing and digest(failing[key]) != f.digest
     ]
     if moved:
         await session.execute(
             update(_FINDINGS)
             .where(_FINDINGS.c.id == bindparam("b_id"))
-            .values(details=bindparam("b_details")),
+            .values(details=bindparam("b_details"), details_digest=bindparam("b_digest")),
             moved,
         )
     await add_counts(session, credential, changes.counts)
@@ -142,6 +150,7 @@ async def _open(
                 "last_seen_at": seen_at,
                 "status_changed_at": seen_at,
                 "details": failing[(row_id, rule_id)],
+                "details_digest": digest(failing[(row_id, rule_id)]),
             }
         )
     statement = (

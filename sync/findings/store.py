@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -208,9 +208,11 @@ async def _related_of_scope(
 async def _related(
     session: AsyncSession, credential_id: uuid.UUID, spec: Related, condition: Any
 ) -> dict[str, list[Any]]:
-    """Source native id → configurations of its live `spec` targets in the inventory."""
-    statement: Select[Any] = (
-        select(ResourceRelationRow.source_resource_id, CloudResourceRow.configuration)
+    """Source native id → configurations of its live `spec` targets in the inventory.
+
+    Pairs first, then each target's configuration once (many instances share a few groups)."""
+    statement: Any = (
+        select(ResourceRelationRow.source_resource_id, CloudResourceRow.id)
         .join(
             CloudResourceRow,
             and_(
@@ -226,7 +228,20 @@ async def _related(
             condition,
         )
     )
+    pairs = (await session.execute(statement)).all()
+    if not pairs:
+        return {}
+    targets = sorted({target for _, target in pairs})
+    configurations: dict[uuid.UUID, Any] = dict(
+        (
+            await session.execute(
+                select(CloudResourceRow.id, CloudResourceRow.configuration).where(
+                    CloudResourceRow.id.in_(targets)
+                )
+            )
+        ).all()
+    )
     related: dict[str, list[Any]] = {}
-    for source, configuration in (await session.execute(statement)).all():
-        related.setdefault(source, []).append(configuration or {})
+    for source, target in pairs:
+        related.setdefault(source, []).append(configurations.get(target) or {})
     return related

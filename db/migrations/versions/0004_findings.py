@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("resolved_at", WHEN, nullable=True),
         sa.Column("status_changed_at", WHEN, nullable=False),
         sa.Column("details", JSON, nullable=False),
+        sa.Column("details_digest", sa.String(length=64), nullable=False),
         sa.Column("suppressed_reason", sa.String(length=500), nullable=True),
         sa.Column("suppressed_until", WHEN, nullable=True),
         sa.Column("suppressed_by", sa.Uuid(), nullable=True),
