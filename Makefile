@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate schema schema-check node-tools demo bench clean
+.PHONY: run test lint format migrate schema schema-check node-tools bench-tools demo bench clean
 
 $(BIN)/.runtime-installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,11 +64,19 @@ NODE_EXAMPLES := examples/node
 $(NODE_EXAMPLES)/node_modules/.package-lock.json: $(NODE_EXAMPLES)/package-lock.json
 	npm ci --prefix $(NODE_EXAMPLES) --no-audit --no-fund --loglevel=error
 
+# PostGraphile 5, the peer that bench/http_peer.py measures the product against (and whose
+# answers tests/test_bench_http_peer.py checks).
+BENCH_TOOLS := tools/postgraphile
+
+$(BENCH_TOOLS)/node_modules/.package-lock.json: $(BENCH_TOOLS)/package-lock.json
+	npm ci --prefix $(BENCH_TOOLS) --no-audit --no-fund --loglevel=error
+
 node-tools:  ## npm ci every Node folder (skipped without npm, unless CI=true)
 	@if command -v npm >/dev/null 2>&1; then \
 		$(MAKE) --no-print-directory $(SCHEMA_TOOLS)/node_modules/.package-lock.json \
 			$(GRAPHIQL_TOOLS)/node_modules/.package-lock.json \
-			$(NODE_EXAMPLES)/node_modules/.package-lock.json; \
+			$(NODE_EXAMPLES)/node_modules/.package-lock.json \
+			$(BENCH_TOOLS)/node_modules/.package-lock.json; \
 	elif [ "$$CI" = "true" ]; then echo "node-tools: npm is required under CI=true" >&2; exit 1; \
 	else echo "node-tools skipped: npm is not installed"; fi
 
@@ -81,8 +89,13 @@ schema-check:  ## example operations validate (codegen) and no breaking change s
 	cd $(SCHEMA_TOOLS) && npx --no-install graphql-codegen --config codegen.yml --silent && \
 	node schema-diff.mjs
 
+bench-tools:  ## PostGraphile for bench/http_peer.py (skipped without npm; wrk comes from apt)
+	@if command -v npm >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(BENCH_TOOLS)/node_modules/.package-lock.json; \
+	else echo "bench-tools skipped: npm is not installed (http_peer skips PostGraphile)"; fi
+
 # `make bench BENCH_QUICK=1` for a smoke-sized run; `make bench BENCHMARKS="read_api"` for some.
-bench: $(BIN)/.dev-installed  ## every benchmark in bench/, one table of ratios
+bench: $(BIN)/.dev-installed bench-tools  ## every benchmark in bench/, one table of ratios
 	BENCH_QUICK=$(BENCH_QUICK) $(BIN)/python -m bench $(BENCHMARKS)
 
 demo: $(BIN)/.dev-installed  ## a synced demo against a local AWS stand-in, until Ctrl-C

@@ -30,10 +30,12 @@ QUICK = {
     "STRATOGRAPH_BENCH_SYNC_COUNTS": "300",
     "BENCH_BACKUP_RESOURCES": "2000",
     "BENCH_EXPORT_ROWS": "20000",
+    "BENCH_HTTP_WARMUP": "1",
+    "BENCH_HTTP_SECONDS": "2",
 }
 # Benchmarks that name their ratio otherwise (read_api: to its floor; sync_moto: our share of
-# the wall time); copied into the common `ratio` column.
-RATIO_ALIASES = ("× floor", "our share")
+# the wall time; http_peer: to PostGraphile); copied into the common `ratio` column.
+RATIO_ALIASES = ("× floor", "our share", "× PostGraphile")
 # The columns every reader looks for first; the rest follow in the order benchmarks gave them.
 LEADING = ("benchmark", "case", "ratio", "target", "measured", "baseline")
 

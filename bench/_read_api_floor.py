@@ -1,6 +1,9 @@
 """The floor: the same responses as the GraphQL queries, fetched by hand with asyncpg and written
 with orjson. It does the same security work as the server (token check, user lookup, the
 per-transaction `set_config` that row-level security reads, signed cursors), nothing more.
+
+`/resources` reads its page arguments from the JSON body (`first`, default 100; `provider` and
+`type`, lists that narrow it as the GraphQL filter does); the other routes ignore the body.
 """
 
 from __future__ import annotations
@@ -21,13 +24,14 @@ from graph.node import to_global_id
 from graph.runtime import Runtime
 
 HOURS_PER_MONTH = 730
-Handler = Callable[[asyncpg.Connection, uuid.UUID], Awaitable[dict[str, Any]]]
+Handler = Callable[[asyncpg.Connection, uuid.UUID, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 PAGE = """
 SELECT id, name, provider, type, native_type, resource_id, region, account, status, tags,
        cost_per_hour, last_synced_at
-FROM resources WHERE user_id = $1 AND deleted_at IS NULL ORDER BY name, id LIMIT 101
+FROM resources WHERE user_id = $1 AND deleted_at IS NULL {where} ORDER BY name, id LIMIT $2
 """
+PAGE_FILTERS = ("provider", "type")  # body keys that are also column names
 CREDENTIALS = (
     "SELECT id, name, provider FROM cloud_credentials WHERE user_id = $1 ORDER BY name, id"
 )
@@ -113,7 +117,8 @@ class Floor:
 
     def _endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            await request.body()
+            body = await request.body()
+            args = orjson.loads(body) if body else {}
             token = request.headers["authorization"].partition(" ")[2]
             claims = self.runtime.signer.verify_access(token)
             assert self.pool is not None
@@ -127,7 +132,7 @@ class Floor:
                         return Response(status_code=401)
                 async with connection.transaction():
                     await self._act_as(connection, claims.user_id)
-                    data = await handler(connection, claims.user_id)
+                    data = await handler(connection, claims.user_id, args)
             return Response(orjson.dumps({"data": data}), media_type="application/json")
 
         return endpoint
@@ -138,8 +143,16 @@ class Floor:
             str(user_id),
         )
 
-    async def resources(self, connection: asyncpg.Connection, user_id: uuid.UUID) -> dict[str, Any]:
-        rows = await connection.fetch(PAGE, user_id)
+    async def resources(
+        self, connection: asyncpg.Connection, user_id: uuid.UUID, args: dict[str, Any]
+    ) -> dict[str, Any]:
+        first = int(args.get("first", 100))
+        where, values = "", []
+        for column in PAGE_FILTERS:
+            if column in args:
+                values.append(list(args[column]))
+                where += f" AND {column} = ANY(${len(values) + 2})"
+        rows = await connection.fetch(PAGE.format(where=where), user_id, first + 1, *values)
         binding = f"resources:NAME:ASC|{user_id}"
         edges = [
             {
@@ -159,13 +172,16 @@ class Floor:
                     "lastSyncedAt": r["last_synced_at"].isoformat(),
                 },
             }
-            for r in rows[:100]
+            for r in rows[:first]
         ]
-        page_info = {"hasNextPage": len(rows) > 100, "endCursor": edges[-1]["cursor"]}
+        page_info = {
+            "hasNextPage": len(rows) > first,
+            "endCursor": edges[-1]["cursor"] if edges else None,
+        }
         return {"resources": {"pageInfo": page_info, "edges": edges}}
 
     async def credentials(
-        self, connection: asyncpg.Connection, user_id: uuid.UUID
+        self, connection: asyncpg.Connection, user_id: uuid.UUID, _: dict[str, Any]
     ) -> dict[str, Any]:
         credentials = await connection.fetch(CREDENTIALS, user_id)
         ids = [c["id"] for c in credentials]
@@ -212,7 +228,9 @@ class Floor:
             )
         return {"credentials": listed}
 
-    async def dashboard(self, connection: asyncpg.Connection, user_id: uuid.UUID) -> dict[str, Any]:
+    async def dashboard(
+        self, connection: asyncpg.Connection, user_id: uuid.UUID, _: dict[str, Any]
+    ) -> dict[str, Any]:
         providers = await connection.fetch(PER_PROVIDER, user_id)
         services = await connection.fetch(PER_SERVICE, user_id)
         regions = await connection.fetch(PER_REGION, user_id)

@@ -94,19 +94,35 @@ class AwsInventory:
         retry: RetryPolicy | None = None,
         page_size: int | None = None,
     ) -> None:
-        self._session = boto3.session.Session(
+        session = boto3.session.Session(
             aws_access_key_id=secret.access_key_id,
             aws_secret_access_key=secret.secret_access_key,
             aws_session_token=secret.session_token or None,
             region_name=default_region or "us-east-1",
         )
-        policy = retry or RetryPolicy()
-        self._config = Config(
-            retries={"mode": "standard", "max_attempts": policy.max_attempts},
-            connect_timeout=10,
-            read_timeout=60,
-            user_agent_extra="stratograph",
+        self._configure(
+            session,
+            default_region=default_region,
+            endpoint_url=endpoint_url,
+            ca_bundle=ca_bundle,
+            regions=regions,
+            retry=retry,
+            page_size=page_size,
         )
+
+    def _configure(
+        self,
+        session: boto3.session.Session,
+        *,
+        default_region: str,
+        endpoint_url: str | None,
+        ca_bundle: str | None,
+        regions: Sequence[str],
+        retry: RetryPolicy | None,
+        page_size: int | None,
+    ) -> None:
+        self._session = session
+        self._config = client_config(retry)
         # Before botocore parses a page: what its XML parser cannot read costs one value only.
         self._session.events.register("before-parse", repair_aws_response)
         self._endpoint_url = endpoint_url
@@ -115,7 +131,7 @@ class AwsInventory:
         self._default_region = default_region or "us-east-1"
         self._only_regions = tuple(regions)
         self._page_size = page_size
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients: dict[tuple[str, str, str], Any] = {}
         self._lock = threading.Lock()  # boto3 sessions are not thread-safe; clients are
         self._identity: tuple[str, str] | None = None
         # Built now (the registry runs in a worker thread) so that a timed identity call
@@ -135,14 +151,14 @@ class AwsInventory:
         return self._session.events
 
     async def verify(self) -> None:
-        self._identity = await _in_thread(self._caller_identity, "verify the credential")
+        self._identity = await in_thread(self._caller_identity, "verify the credential")
 
     async def account(self) -> str:
         return (await self._ensure_identity())[0]
 
     async def plan(self) -> list[Scope]:
         await self._ensure_identity()
-        regions = await _in_thread(self._enabled_regions, "list the enabled regions")
+        regions = await in_thread(self._enabled_regions, "list the enabled regions")
         scopes = [Scope(region, kind) for region in regions for kind in REGIONAL_KINDS]
         scopes += [Scope(GLOBAL_REGION, kind, any_region=True) for kind in GLOBAL_KINDS]
         return scopes
@@ -156,6 +172,8 @@ class AwsInventory:
         """Page through one scope in a worker thread, a chunk at a time: only the current
         page and chunk are in memory, however many resources the scope holds."""
         account, partition = await self._ensure_identity()
+        if scope.account:
+            account = scope.account
         if scope.kind in GLOBAL_KINDS:
             service, lister = GLOBAL_KINDS[scope.kind]
             client_region = self._default_region
@@ -170,30 +188,37 @@ class AwsInventory:
         def next_chunk() -> list[ResourceRecord]:
             # The generator is created and advanced in worker threads, one call at a time.
             if not pages:
-                pages.append(lister(self._client(service, client_region), ctx))
+                pages.append(lister(self._client(service, client_region, scope.account), ctx))
             return list(islice(pages[0], chunk_size))
 
         what = f"list {scope.kind} in {scope.region}"
-        while chunk := await _in_thread(next_chunk, what):
+        if scope.account:
+            what += f" of account {scope.account}"
+        while chunk := await in_thread(next_chunk, what):
             yield chunk
 
     async def _ensure_identity(self) -> tuple[str, str]:
         if self._identity is None:
-            self._identity = await _in_thread(self._caller_identity, "verify the credential")
+            self._identity = await in_thread(self._caller_identity, "verify the credential")
         return self._identity
 
-    def _client(self, service: str, region: str) -> Any:
+    def _session_for(self, account: str) -> boto3.session.Session:
+        """The session that reaches `account` (empty: the credential's own account); called
+        with the client lock held."""
+        return self._session
+
+    def _client(self, service: str, region: str, account: str = "") -> Any:
         with self._lock:
-            client = self._clients.get((service, region))
+            client = self._clients.get((account, service, region))
             if client is None:
-                client = self._session.client(
+                client = self._session_for(account).client(
                     service,  # type: ignore[call-overload]
                     region_name=region,
                     endpoint_url=self._endpoint_url,
                     verify=self._verify,
                     config=self._config,
                 )
-                self._clients[(service, region)] = client
+                self._clients[(account, service, region)] = client
             return client
 
     def _caller_identity(self) -> tuple[str, str]:
@@ -202,8 +227,8 @@ class AwsInventory:
         partition = arn.split(":")[1] if arn.count(":") >= 2 else "aws"
         return str(identity["Account"]), partition or "aws"
 
-    def _enabled_regions(self) -> list[str]:
-        answer = self._client("ec2", self._default_region).describe_regions()
+    def _enabled_regions(self, account: str = "") -> list[str]:
+        answer = self._client("ec2", self._default_region, account).describe_regions()
         listed = [
             r.get("RegionName")
             for r in answer.get("Regions", [])
@@ -222,7 +247,18 @@ class AwsInventory:
         return enabled
 
 
-async def _in_thread(work: Callable[[], T], what: str) -> T:
+def client_config(retry: RetryPolicy | None) -> Config:
+    """botocore's standard retries (throttling and 5xx, exponential backoff with jitter)."""
+    policy = retry or RetryPolicy()
+    return Config(
+        retries={"mode": "standard", "max_attempts": policy.max_attempts},
+        connect_timeout=10,
+        read_timeout=60,
+        user_agent_extra="stratograph",
+    )
+
+
+async def in_thread(work: Callable[[], T], what: str) -> T:
     try:
         return await run_blocking(work)
     except ProviderError:

@@ -15,7 +15,7 @@ from db.enums import Provider
 from db.models import CloudCredentialRow
 from providers.base import CloudInventory, RetryPolicy
 from providers.endpoints import CloudEndpoints
-from providers.secrets import AwsSecret, AzureSecret, GcpSecret
+from providers.secrets import AwsRoleSecret, AwsSecret, AzureSecret, GcpSecret
 from providers.vault_access import open_secret
 from security.vault import Vault
 
@@ -52,6 +52,19 @@ def inventory_for(
 
         return AwsInventory(
             secret,
+            default_region=row.default_region or endpoints.aws_region,
+            endpoint_url=endpoints.aws_endpoint_url,
+            ca_bundle=ca_bundle,
+            regions=list(endpoints.aws_sync_regions),
+            retry=retry,
+            page_size=page_size,
+        )
+    if row.provider == Provider.AWS and isinstance(secret, AwsRoleSecret):
+        from providers.aws_organizations import role_inventory
+
+        return role_inventory(
+            secret,
+            row.external_id,
             default_region=row.default_region or endpoints.aws_region,
             endpoint_url=endpoints.aws_endpoint_url,
             ca_bundle=ca_bundle,

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -39,6 +40,25 @@ class AwsSecret(_Redacted):
 
 
 @dataclass(frozen=True, repr=False)
+class AwsRoleSecret(_Redacted):
+    """Keyless AWS access: which role the server's own identity assumes. Nothing here is secret
+    (the external ID lives in a plain column of the credential row); it is sealed like the other
+    kinds so that every credential is opened the same way."""
+
+    role_arn: str
+    # Set for an AWS Organization: the role of this name in each member account.
+    member_role_name: str | None = None
+    # Empty: every region enabled for the account.
+    regions: tuple[str, ...] = ()
+
+
+def new_external_id() -> str:
+    """A fresh external ID for a role credential: random, never chosen by a user, so no tenant
+    can name (and so borrow) the trust that another tenant's role grants this server."""
+    return secrets.token_urlsafe(24)
+
+
+@dataclass(frozen=True, repr=False)
 class AzureSecret(_Redacted):
     tenant_id: str
     client_id: str
@@ -52,7 +72,7 @@ class GcpSecret(_Redacted):
     service_account_json: str = _secret()
 
 
-CloudSecret = AwsSecret | AzureSecret | GcpSecret
+CloudSecret = AwsSecret | AwsRoleSecret | AzureSecret | GcpSecret
 _BY_PROVIDER: dict[Provider, type[AwsSecret] | type[AzureSecret] | type[GcpSecret]] = {
     Provider.AWS: AwsSecret,
     Provider.AZURE: AzureSecret,
@@ -61,6 +81,8 @@ _BY_PROVIDER: dict[Provider, type[AwsSecret] | type[AzureSecret] | type[GcpSecre
 
 
 def provider_of(secret: CloudSecret) -> Provider:
+    if isinstance(secret, AwsRoleSecret):
+        return Provider.AWS
     for provider, kind in _BY_PROVIDER.items():
         if isinstance(secret, kind):
             return provider
@@ -72,4 +94,12 @@ def serialize(secret: CloudSecret) -> bytes:
 
 
 def deserialize(provider: Provider, plaintext: bytes) -> CloudSecret:
-    return _BY_PROVIDER[provider](**json.loads(plaintext))
+    values = json.loads(plaintext)
+    # The two AWS kinds share a provider; a role is told apart by its role ARN.
+    if provider == Provider.AWS and "role_arn" in values:
+        return AwsRoleSecret(
+            role_arn=values["role_arn"],
+            member_role_name=values.get("member_role_name"),
+            regions=tuple(values.get("regions") or ()),
+        )
+    return _BY_PROVIDER[provider](**values)

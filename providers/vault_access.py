@@ -11,7 +11,15 @@ import logging
 from db.models import CloudCredentialRow
 from db.types import utcnow
 from providers.base import ProviderError
-from providers.secrets import AwsSecret, AzureSecret, CloudSecret, GcpSecret, deserialize, serialize
+from providers.secrets import (
+    AwsRoleSecret,
+    AwsSecret,
+    AzureSecret,
+    CloudSecret,
+    GcpSecret,
+    deserialize,
+    serialize,
+)
 from security.vault import Sealed, UnknownKeyError, Vault, VaultError
 
 logger = logging.getLogger("stratograph.vault")
@@ -27,6 +35,11 @@ def fingerprint(secret: CloudSecret) -> str:
     if isinstance(secret, AwsSecret):
         key = secret.access_key_id
         return f"{key[:4]}…{key[-4:]}" if len(key) > 8 else "AWS key"
+    if isinstance(secret, AwsRoleSecret):
+        # "arn:aws:iam::123456789012:role/path/Name" → "role 123456789012/Name"
+        parts = secret.role_arn.split(":")
+        account = parts[4] if len(parts) > 5 else "?"
+        return f"role {account}/{secret.role_arn.rsplit('/', 1)[-1]}"[:64]
     if isinstance(secret, AzureSecret):
         return f"client {secret.client_id[:8]}… sub {secret.subscription_id[:8]}…"
     if isinstance(secret, GcpSecret):

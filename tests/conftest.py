@@ -25,7 +25,7 @@ from tests.databases import PostgresTemplate, SqliteTemplate, as_app_role, async
 from tests.graphql_client import GraphQLClient
 from tests.services import require_postgres
 
-pytest_plugins = ["tests.standins.fixtures"]
+pytest_plugins = ["tests.standins.fixtures", "tests.standins.aws_org"]
 
 BACKENDS = ["sqlite", "postgres"]
 

@@ -14,6 +14,32 @@ class AwsSecretInput:
     )
 
 
+@strawberry.input(
+    description=(
+        "Keyless AWS access: a role in your account that this server assumes with an external "
+        "ID it generates for the credential (see CloudCredential.onboarding)."
+    )
+)
+class AwsRoleSecretInput:
+    role_arn: str = strawberry.field(
+        description=(
+            "The role to assume, e.g. arn:aws:iam::123456789012:role/StratographReader; for an "
+            "Organization, a role in the management or delegated-administrator account."
+        )
+    )
+    member_role_name: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Set to cover an AWS Organization: the name of the role deployed in every member "
+            "account (e.g. by a StackSet), assumed with the same external ID."
+        ),
+    )
+    regions: list[str] | None = strawberry.field(
+        default=None,
+        description="Regions to list; omitted or empty: every region enabled for the account.",
+    )
+
+
 @strawberry.input(description="An Azure service principal and the subscription it reads.")
 class AzureSecretInput:
     tenant_id: str = strawberry.field(description="Directory (tenant) id, a UUID.")
@@ -38,6 +64,9 @@ class GcpSecretInput:
 class CredentialSecretInput:
     aws: AwsSecretInput | None = strawberry.field(
         default=strawberry.UNSET, description="An AWS access key."
+    )
+    aws_role: AwsRoleSecretInput | None = strawberry.field(
+        default=strawberry.UNSET, description="An AWS role this server assumes (no stored key)."
     )
     azure: AzureSecretInput | None = strawberry.field(
         default=strawberry.UNSET, description="An Azure service principal."

@@ -27,7 +27,7 @@ from graph.credentials.inputs import (
 from graph.credentials.validation import Problems, check_name, check_region, check_secret
 from graph.errors import BadRequest, ErrorCode, PublicError
 from graph.node import from_global_id, to_global_id
-from providers.secrets import CloudSecret, provider_of
+from providers.secrets import AwsRoleSecret, CloudSecret, new_external_id, provider_of
 from providers.vault_access import seal_into
 from security.security_events import raise_event
 from security.vault import Vault
@@ -132,6 +132,8 @@ async def add_credential(writer: CredentialWriter, data: AddCredentialInput) -> 
         health_status=HealthStatus.UNKNOWN,
     )
     seal_into(row, secret, writer.vault)
+    if isinstance(secret, AwsRoleSecret):
+        row.external_id = new_external_id()
     try:
         async with writer.db.session() as session:
             if await _name_taken(writer.db, session, name):
@@ -240,6 +242,10 @@ def _apply(
     if secret is not None:
         # A fresh nonce under the primary key; the old health check said nothing about this key.
         seal_into(row, secret, vault)
+        # Generated once and kept for the credential's life, whatever the updates: the role's
+        # trust policy names it, and the user never chooses it.
+        if isinstance(secret, AwsRoleSecret) and row.external_id is None:
+            row.external_id = new_external_id()
         row.health_status = HealthStatus.UNKNOWN
         row.health_response_ms = None
         row.health_checked_at = None

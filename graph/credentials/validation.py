@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from core.problems import Problem, ProblemCode
 from graph.credentials.inputs import CredentialSecretInput
-from providers.secrets import AwsSecret, AzureSecret, CloudSecret, GcpSecret
+from providers.secrets import AwsRoleSecret, AwsSecret, AzureSecret, CloudSecret, GcpSecret
 
 NAME_MAX = 100
 REGION_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}[a-z0-9]$")
@@ -23,6 +23,15 @@ REGION_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}[a-z0-9]$")
 AWS_KEY_ID_RE = re.compile(r"^\w{16,128}$", re.ASCII)
 # GCP project ids: lowercase letter first; legacy domain-scoped ids contain '.' and ':'.
 GCP_PROJECT_RE = re.compile(r"^[a-z][-a-z0-9.:]{4,62}[a-z0-9]$")
+# IAM: a role ARN names a partition, a 12-digit account and a role (path and name, 1–64 name
+# characters from IAM's set).
+AWS_ROLE_ARN_RE = re.compile(
+    r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/([\x21-\x7e]{0,510}/)?[\w+=,.@-]{1,64}$",
+    re.ASCII,
+)
+AWS_ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$", re.ASCII)
+AWS_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$")
+AWS_REGIONS_MAX = 64
 SECRET_MAX = 1024
 SESSION_TOKEN_MAX = 8192
 SERVICE_ACCOUNT_JSON_MAX = 64 * 1024
@@ -103,6 +112,42 @@ def check_aws(
     if len(problems.errors) > before or secret is None:
         return None
     return AwsSecret(access_key_id=key_id, secret_access_key=secret, session_token=token)
+
+
+def check_aws_role(
+    role_arn: str | None,
+    member_role_name: str | None,
+    regions: list[str] | None,
+    problems: Problems,
+) -> AwsRoleSecret | None:
+    before = len(problems.errors)
+    arn = (role_arn or "").strip()
+    if not arn:
+        problems.add("roleArn", ProblemCode.REQUIRED, "roleArn is required.")
+    elif len(arn) > 2048 or not AWS_ROLE_ARN_RE.match(arn):
+        problems.add(
+            "roleArn",
+            ProblemCode.INVALID,
+            "A role ARN looks like arn:aws:iam::123456789012:role/RoleName "
+            "(a 12-digit account id and an IAM role name).",
+        )
+    member = (member_role_name or "").strip() or None
+    if member is not None and not AWS_ROLE_NAME_RE.match(member):
+        problems.add(
+            "memberRoleName",
+            ProblemCode.INVALID,
+            "A role name is 1 to 64 letters, digits and +=,.@_- (no path, no ARN).",
+        )
+    chosen = [region.strip() for region in regions or []]
+    if len(chosen) > AWS_REGIONS_MAX:
+        problems.add("regions", ProblemCode.TOO_LONG, f"Give at most {AWS_REGIONS_MAX} regions.")
+    elif not all(AWS_REGION_RE.match(region) for region in chosen):
+        problems.add(
+            "regions", ProblemCode.INVALID, "Every region must be an AWS region name (us-east-1)."
+        )
+    if len(problems.errors) > before:
+        return None
+    return AwsRoleSecret(role_arn=arn, member_role_name=member, regions=tuple(sorted(set(chosen))))
 
 
 def _uuid_field(value: str | None, name: str, problems: Problems) -> str | None:
@@ -194,6 +239,11 @@ def check_secret(secret: CredentialSecretInput, problems: Problems) -> CloudSecr
         aws = secret.aws
         return check_aws(
             aws.access_key_id, aws.secret_access_key, aws.session_token, at.under("aws")
+        )
+    if secret.aws_role:
+        role = secret.aws_role
+        return check_aws_role(
+            role.role_arn, role.member_role_name, role.regions, at.under("awsRole")
         )
     if secret.azure:
         az = secret.azure

@@ -59,7 +59,8 @@ class MotoServer:
         request = urllib.request.Request(
             self.url + path, data=body, method="POST", headers={"Content-Type": "text/plain"}
         )
-        with urllib.request.urlopen(request, timeout=10) as response:
+        # Resetting clears every account's backends: slow on a loaded machine after many accounts.
+        with urllib.request.urlopen(request, timeout=60) as response:
             response.read()
 
     def client(self, service: str, region: str, secret: AwsSecret = PRIMARY_SECRET) -> Any:
