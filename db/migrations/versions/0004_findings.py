@@ -4,7 +4,7 @@ Both tables are owned (`user_id`), with RLS FORCEd and the same two policies as 
 the acting user's rows, and anything for the 'system' role (the sync engine and housekeeping).
 
 Revision ID: 0004_findings
-Revises: 0003_webhooks
+Revises: 0004_aws_roles
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import db.types
 
 revision: str = "0004_findings"
-down_revision: str | None = "0003_webhooks"
+down_revision: str | None = "0004_aws_roles"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
