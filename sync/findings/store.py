@@ -21,17 +21,19 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from db.enums import FindingStatus
 from db.models import CloudCredentialRow, CloudResourceRow, FindingRow, ResourceRelationRow
 from providers.base import Scope
 from sync.findings import lifecycle
-from sync.findings.evaluate import Candidate, evaluate
+from sync.findings.evaluate import Candidate, Evaluation, evaluate
 from sync.findings.rules import BY_RELATED_TYPE, BY_TYPE, RULES, Related, rules_for
 
 _RULE_TYPES = frozenset(BY_TYPE)
+BATCH = 1000
 _RELATED_SPECS = frozenset(rule.related for rule in RULES if rule.related is not None)
 # Kinds on either side of a relation-based rule (instances and their security groups).
 _RELATION_TYPES = frozenset(BY_RELATED_TYPE) | frozenset(
@@ -111,27 +113,61 @@ async def own_pass(
     changes: lifecycle.Changes,
 ) -> None:
     """Every rule of the scope's live resources; every finding of the scope's resources that is
-    not failing any more resolves (those of stale-marked resources included)."""
-    rows = await session.execute(
-        select(*_CANDIDATE_COLUMNS).where(
+    not failing any more resolves (those of stale-marked resources included).
+
+    In batches of BATCH resources (keyset on the row id), so memory follows the batch, not the
+    scope, like the streamed listing itself."""
+    after: uuid.UUID | None = None
+    while True:
+        statement = select(*_CANDIDATE_COLUMNS).where(
             CloudResourceRow.credential_id == credential.id,
             CloudResourceRow.scope == key,
             CloudResourceRow.deleted_at.is_(None),
             func.lower(CloudResourceRow.native_type).in_(sorted(_RULE_TYPES)),
         )
-    )
-    candidates = _candidates(rows)
-    reads_related = any(rule.related for c in candidates for rule in rules_for(c.native_type))
-    related = await _related_of_scope(session, credential.id, key) if reads_related else {}
-    evaluation = evaluate(candidates, related)
-    existing = await lifecycle.existing(
+        if after is not None:
+            statement = statement.where(CloudResourceRow.id > after)
+        rows = (await session.execute(statement.order_by(CloudResourceRow.id).limit(BATCH))).all()
+        if not rows:
+            break
+        after = rows[-1].id
+        candidates = _candidates(rows)
+        reads_related = any(rule.related for c in candidates for rule in rules_for(c.native_type))
+        related: dict[str, list[Any]] = {}
+        if reads_related:
+            sources = ResourceRelationRow.source_resource_id.in_(
+                [c.resource_id for c in candidates]
+            )
+            for spec in _RELATED_SPECS:
+                related.update(await _related(session, credential.id, spec, sources))
+        existing = await lifecycle.existing(
+            session,
+            select(*lifecycle.FINDING_COLUMNS).where(
+                FindingRow.resource_row_id.in_([c.row_id for c in candidates])
+            ),
+        )
+        await lifecycle.apply(session, credential, evaluate(candidates, related), existing,
+                              seen_at, changes)  # fmt: skip
+        if len(rows) < BATCH:
+            break
+    # Findings of the scope's resources that are gone (or of kinds no rule reads any more).
+    gone = await lifecycle.existing(
         session,
         select(*lifecycle.FINDING_COLUMNS)
         .select_from(FindingRow)
         .join(CloudResourceRow, CloudResourceRow.id == FindingRow.resource_row_id)
-        .where(CloudResourceRow.credential_id == credential.id, CloudResourceRow.scope == key),
+        .where(
+            CloudResourceRow.credential_id == credential.id,
+            CloudResourceRow.scope == key,
+            FindingRow.status != FindingStatus.RESOLVED,
+            or_(
+                CloudResourceRow.deleted_at.is_not(None),
+                func.lower(CloudResourceRow.native_type).not_in(sorted(_RULE_TYPES)),
+            ),
+        ),
     )
-    await lifecycle.apply(session, credential, evaluation, existing, seen_at, changes)
+    if gone:
+        await lifecycle.apply(session, credential, Evaluation(), gone, seen_at, changes)
 
 
 async def dependent_pass(
@@ -192,17 +228,6 @@ async def dependent_pass(
             ),
         )
         await lifecycle.apply(session, credential, evaluation, existing, seen_at, changes)
-
-
-async def _related_of_scope(
-    session: AsyncSession, credential_id: uuid.UUID, key: str
-) -> dict[str, list[Any]]:
-    related: dict[str, list[Any]] = {}
-    for spec in _RELATED_SPECS:
-        found = await _related(session, credential_id, spec, ResourceRelationRow.scope == key)
-        for source, configurations in found.items():
-            related.setdefault(source, []).extend(configurations)
-    return related
 
 
 async def _related(
