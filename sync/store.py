@@ -23,6 +23,7 @@ from providers.base import ResourceRecord, Scope
 from providers.sanitize import DUPLICATE_ID
 from sync import aggregates, ingest
 from sync.aggregates import Deltas
+from sync.findings.store import evaluate_scope
 from sync.relations import RelationKey, relation_keys, replace_relations
 from sync.report import IngestReport
 from sync.scope_changes import ScopeChanges, Stored
@@ -281,6 +282,8 @@ async def complete_scope(
         changes.relations_replaced = True
     for derive in DERIVED:
         await derive(session, credential, key, changes)
+    # Findings read the scope itself (its kinds), so they are called here, not through DERIVED.
+    await evaluate_scope(session, credential, scope, seen_at=seen_at)
     return changes
 
 

@@ -9,6 +9,7 @@ from db.models.aggregates import ResourceCountRow
 from db.models.audit import AuditEventRow
 from db.models.cloud_accounts import CloudAccountRow
 from db.models.credentials import CloudCredentialRow
+from db.models.findings import FindingCountRow, FindingRow
 from db.models.inventory import CloudResourceRow
 from db.models.keys import KeyAgeRow
 from db.models.relations import ResourceRelationRow
@@ -34,6 +35,8 @@ OWNED_MODELS = (
     SecurityEventRow,
     WebhookRow,
     WebhookDeliveryRow,
+    FindingRow,
+    FindingCountRow,
 )
 
 __all__ = [
@@ -42,6 +45,8 @@ __all__ = [
     "CloudAccountRow",
     "CloudCredentialRow",
     "CloudResourceRow",
+    "FindingCountRow",
+    "FindingRow",
     "KeyAgeRow",
     "MfaChallengeRow",
     "RecoveryCodeRow",
