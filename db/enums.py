@@ -121,3 +121,19 @@ class ResourceChangeKind(StrEnum):
     UPDATED = "UPDATED"
     DELETED = "DELETED"
     RESTORED = "RESTORED"
+
+
+class Severity(StrEnum):
+    """How bad a failed rule is (the catalogue's severities, highest first)."""
+
+    CRITICAL = "CRITICAL"
+    HIGH = "HIGH"
+    MEDIUM = "MEDIUM"
+    LOW = "LOW"
+    INFO = "INFO"
+
+
+class FindingStatus(StrEnum):
+    OPEN = "OPEN"
+    RESOLVED = "RESOLVED"
+    SUPPRESSED = "SUPPRESSED"

@@ -117,3 +117,30 @@ class SyncTrigger(Enum):
 class AuditOutcome(Enum):
     SUCCESS = strawberry.enum_value("SUCCESS", description="The action succeeded.")
     FAILURE = strawberry.enum_value("FAILURE", description="The action was refused or failed.")
+
+
+@strawberry.enum(description="How bad a failed rule is, highest first.")
+class Severity(Enum):
+    CRITICAL = strawberry.enum_value(
+        "CRITICAL", description="Exposed now: data or control open to anyone."
+    )
+    HIGH = strawberry.enum_value("HIGH", description="A likely path to compromise.")
+    MEDIUM = strawberry.enum_value("MEDIUM", description="A weakened protection.")
+    LOW = strawberry.enum_value("LOW", description="A missing good practice.")
+    INFO = strawberry.enum_value("INFO", description="Worth knowing; rarely a risk by itself.")
+
+
+@strawberry.enum(description="Where a finding is in its lifecycle.")
+class FindingStatus(Enum):
+    OPEN = strawberry.enum_value(
+        "OPEN",
+        description="The rule failed on the resource's last complete listing (also a "
+        "suppression whose `until` has passed).",
+    )
+    RESOLVED = strawberry.enum_value(
+        "RESOLVED",
+        description="A later complete listing showed the rule passing, or the resource gone.",
+    )
+    SUPPRESSED = strawberry.enum_value(
+        "SUPPRESSED", description="Failing, but accepted by its owner (until a date, or for ever)."
+    )

@@ -27,6 +27,10 @@ from graph.credentials.queries import CredentialQueries
 from graph.credentials.types import CloudCredential
 from graph.error_pipeline import AppSchema
 from graph.errors import MaskInternalErrors
+from graph.findings.mutations import FindingMutations
+from graph.findings.queries import FindingQueries
+from graph.findings.subscriptions import FindingSubscriptions
+from graph.findings.types import Finding
 from graph.hardening.extensions import QueryLimits, RateLimits
 from graph.hardening.input_text import InputText
 from graph.inventory.history_queries import HistoryQueries
@@ -46,7 +50,9 @@ from graph.webhooks.queries import WebhookQueries
 from graph.webhooks.types import Webhook, WebhookDelivery
 
 
-@strawberry.type(description="Read the inventory, credentials, jobs and accounts you own.")
+@strawberry.type(
+    description="Read the inventory, findings, credentials, jobs and accounts you own."
+)
 class Query(
     AccountQueries,
     AccountListQueries,
@@ -57,6 +63,7 @@ class Query(
     SyncQueries,
     OperationsQueries,
     WebhookQueries,
+    FindingQueries,
 ):
     @strawberry.field(
         description="Any object by its global ID; null when it does not exist or is not yours.",
@@ -70,7 +77,9 @@ class Query(
         return await resolve_node(info, id)
 
 
-@strawberry.type(description="Change what you own: credentials, accounts, syncs, webhooks.")
+@strawberry.type(
+    description="Change what you own: credentials, accounts, syncs, webhooks, findings."
+)
 class Mutation(
     AccountMutations,
     TwoFactorMutations,
@@ -78,12 +87,13 @@ class Mutation(
     CredentialMutations,
     SyncMutations,
     WebhookMutations,
+    FindingMutations,
 ):
     pass
 
 
 @strawberry.type(description="Follow long-running work as it happens.")
-class Subscription(SyncSubscriptions, SecurityEventSubscriptions):
+class Subscription(SyncSubscriptions, SecurityEventSubscriptions, FindingSubscriptions):
     pass
 
 
@@ -108,6 +118,7 @@ def build_schema(*, plain_field_execution: bool = True) -> strawberry.Schema:
             SyncJob,
             Webhook,
             WebhookDelivery,
+            Finding,
         ],
         config=StrawberryConfig(auto_camel_case=True),
         execution_context_class=execution_context_class,

@@ -159,6 +159,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                 fmt=args.format,
                 where=args.where,
                 output=args.output,
+                dataset=args.dataset,
             )
         )
     except ExportError as exc:
@@ -235,9 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser(
         "export",
-        help="write a user's resources as CSV or NDJSON (what GET /export/resources serves)",
+        help="write a user's resources or findings as CSV or NDJSON (what GET /export/… serves)",
     )
-    export.add_argument("dataset", choices=["resources"], help="what to export")
+    export.add_argument("dataset", choices=["resources", "findings"], help="what to export")
     export.add_argument("--email", required=True, help="whose inventory (read as that user)")
     export.add_argument("--format", choices=["csv", "ndjson"], default="csv")
     export.add_argument(

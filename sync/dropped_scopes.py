@@ -21,6 +21,7 @@ from db.models import CloudCredentialRow, SyncScopeRow
 from providers.base import Scope
 from sync import aggregates
 from sync.aggregates import Deltas
+from sync.findings.store import resolve_retired_scope
 from sync.history import ChangeLog
 from sync.store import mark_stale
 
@@ -57,6 +58,7 @@ async def retire_unplanned_scopes(
     for row in gone:
         key = Scope(row.region, row.kind, account=account).key
         marked = await mark_stale(session, credential_id, key, at, deltas, history)
+        await resolve_retired_scope(session, credential_id, key, at=at)
         logger.info(
             "credential %s: scope %s left the plan; %d resources marked deleted",
             credential_id,

@@ -1,5 +1,6 @@
 """Housekeeping the scheduler runs about once an hour: purge long-deleted inventory and old change
-records, and tell owners about cloud secrets that were not replaced for KEY_MAX_AGE_DAYS.
+records, tell owners about cloud secrets that were not replaced for KEY_MAX_AGE_DAYS, and reopen
+findings whose suppression lapsed.
 
 Each step is one short system transaction, idempotent, and safe on several machines at once
 (a second run finds nothing left to do).
@@ -19,6 +20,7 @@ from db.engine import Database
 from db.enums import AuditOutcome, Provider
 from db.models import CloudCredentialRow, CloudResourceRow, ResourceChangeRow
 from db.types import utcnow
+from sync.findings.maintenance import reopen_lapsed_suppressions
 
 logger = logging.getLogger("stratograph.maintenance")
 
@@ -45,6 +47,7 @@ class MaintenanceReport:
     purged: int
     old_secrets_reported: int
     history_purged: int = 0
+    suppressions_lapsed: int = 0
 
 
 async def purge_deleted(database: Database, older_than: datetime) -> int:
@@ -166,10 +169,12 @@ class Maintenance:
                     "purged %d change records older than the retention window", history_purged
                 )
         reported = await report_old_secrets(self.database, self.secret_max_age, moment)
+        async with self.database.system_session() as session:
+            lapsed = await reopen_lapsed_suppressions(session, moment)
         if self.extra is not None:
             await self.extra()
         self._last_run = moment
-        return MaintenanceReport(purged, reported, history_purged)
+        return MaintenanceReport(purged, reported, history_purged, lapsed)
 
     async def run_if_due(self, now: datetime) -> MaintenanceReport | None:
         if self._last_run is not None and now - self._last_run < self.every:

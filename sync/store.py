@@ -23,6 +23,7 @@ from providers.base import ResourceRecord, Scope
 from providers.sanitize import DUPLICATE_ID
 from sync import aggregates, ingest
 from sync.aggregates import Deltas
+from sync.findings.store import evaluate_scope
 from sync.history import COMPARED_COLUMNS, IDENTITY_COLUMNS, ChangeLog
 from sync.relations import RelationKey, relation_keys, replace_relations
 from sync.report import IngestReport
@@ -325,6 +326,8 @@ async def complete_scope(
             await changes.history.relations_replaced(session, credential, old, relations)
     for derive in DERIVED:
         await derive(session, credential, key, changes)
+    # Findings read the scope itself (its kinds), so they are called here, not through DERIVED.
+    await evaluate_scope(session, credential, scope, seen_at=seen_at)
     return changes
 
 

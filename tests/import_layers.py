@@ -30,6 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "graph.sync",
         "graph.webhooks",
         "graph.export",
+        "graph.findings",
     ),  # domains (peers)
     ("graph.schema", "graph.app", "graph.view"),  # the schema and the ASGI app composed
     ("stratograph",),  # the commands: CLI, admin, demo, key rotation, serving

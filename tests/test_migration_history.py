@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from db.migrate import alembic_config, upgrade
 from tests.databases import PostgresTemplate, SqliteTemplate, async_url
 
-BEFORE = "0004_aggregates"
+BEFORE = "0004_findings"
 
 
 @pytest.fixture

@@ -244,3 +244,26 @@ async def test_nested_relations_are_refused_as_too_complex(gql: GraphQLClient) -
     )
     answer = await gql(query)
     assert answer.error_codes == ["QUERY_TOO_COMPLEX"]
+
+
+def test_findings_count_in_the_cost() -> None:
+    # given the product schema
+    from graphql import parse
+
+    from graph.hardening.cost import LIST_ESTIMATE, operation_cost
+    from graph.schema import schema
+
+    def cost(query: str) -> int:
+        document = parse(query)
+        return operation_cost(schema._schema, document, document.definitions[0], {})  # type: ignore[arg-type]
+
+    # then a page of findings costs its page size, and each resource's findings count as a list
+    assert cost("{ findings(first: 100) { edges { node { id } } } }") == 100
+    page = "{ resources(first: 100) { edges { node { findings { id } } } } }"
+    assert cost(page) == 100 + 100 * LIST_ESTIMATE
+    # and findings of resources of findings of resources are refused before any SQL
+    nested = (
+        "{ findings(first: 100) { edges { node { resource { findings { resource {"
+        " findings { resource { relations(limit: 100) { type } } } } } } } } } }"
+    )
+    assert cost(nested) > MAX_NODES

@@ -36,6 +36,8 @@ OWNED_TABLES = [
     "webhook_deliveries",
     "cloud_accounts",
     "sync_job_parts",
+    "findings",
+    "finding_counts",
 ]
 
 

@@ -18,6 +18,7 @@ from db.enums import AccountStatus, RelationType, ResourceChangeKind, SyncJobSta
 from db.models import CloudAccountRow, ResourceRelationRow
 from graph.runtime import Runtime
 from tests.factories import access_token, create_user
+from tests.finding_factories import finding_values, insert_findings
 from tests.graphql_client import GraphQLClient
 from tests.history_support import change_values, insert_changes
 from tests.inventory_factories import (
@@ -423,3 +424,79 @@ async def test_the_dashboard_reads_only_aggregates_in_constant_statements(
     # statement reads the resource rows
     assert counter.count == (6 if backend == "sqlite" else 8), counter.statements
     assert not [s for s in counter.statements if "FROM resources" in s]
+
+
+FINDINGS_PAGE = """
+query {
+  findings(first: 100, filter: {status: [OPEN]}) {
+    totalCount
+    edges {
+      cursor
+      node { id status details rule { id severity } resource { id name credential { name } } }
+    }
+  }
+}
+"""
+RESOURCES_WITH_FINDINGS = """
+query {
+  resources(first: 100) {
+    edges { node { name findings { id status rule { id title } resource { name } } } }
+  }
+}
+"""
+
+
+async def _with_findings(runtime: Runtime, rows: int) -> str:
+    """`rows` resources over up to 10 credentials, each failing two rules."""
+    owner = await create_user(runtime)
+    credentials = [await create_credential(runtime, owner) for _ in range(min(rows, 10))]
+    values = [resource_values(credentials[i % len(credentials)], i) for i in range(rows)]
+    ids = await insert_resources(runtime, values)
+    findings = [
+        finding_values(credentials[i % len(credentials)], row_id, rule_id)
+        for i, row_id in enumerate(ids)
+        for rule_id in ("aws-ec2-sg-open-ssh", "aws-ec2-sg-open-rdp")
+    ]
+    await insert_findings(runtime, findings)
+    return access_token(runtime, owner)
+
+
+@pytest.mark.parametrize("rows", [1, 10, 100])
+async def test_a_page_of_findings_costs_constant_statements(
+    gql: GraphQLClient, runtime: Runtime, backend: str, rows: int
+) -> None:
+    # given `rows` resources each with two open findings, over up to 10 credentials
+    token = await _with_findings(runtime, rows)
+    # when a page of findings is listed with rules, resources and credentials
+    with counting_statements(runtime) as counter:
+        response = await gql(FINDINGS_PAGE, token=token)
+    page = response.ok()["findings"]
+    # then the page is complete
+    assert page["totalCount"] == 2 * rows
+    assert len(page["edges"]) == min(2 * rows, 100)
+    # and costs auth, the page (resources joined), the credential batch, the count;
+    # PostgreSQL adds one set_config each
+    assert counter.count == (4 if backend == "sqlite" else 8), counter.statements
+
+
+@pytest.mark.parametrize("rows", [1, 10, 100])
+async def test_a_page_of_resources_with_their_findings_costs_constant_statements(
+    gql: GraphQLClient, runtime: Runtime, backend: str, rows: int
+) -> None:
+    # given `rows` resources each with two open findings
+    token = await _with_findings(runtime, rows)
+    # when a page of resources lists their findings
+    with counting_statements(runtime) as counter:
+        response = await gql(RESOURCES_WITH_FINDINGS, token=token)
+    edges = response.ok()["resources"]["edges"]
+    # then every resource has its two findings, pointing back at it
+    assert len(edges) == rows
+    for edge in edges:
+        node = edge["node"]
+        assert sorted(f["rule"]["id"] for f in node["findings"]) == [
+            "aws-ec2-sg-open-rdp",
+            "aws-ec2-sg-open-ssh",
+        ]
+        assert {f["resource"]["name"] for f in node["findings"]} == {node["name"]}
+    # and costs auth, the page, one findings batch; PostgreSQL adds one set_config each
+    assert counter.count == (3 if backend == "sqlite" else 6), counter.statements

@@ -24,6 +24,7 @@ from tests.graphql_client import GraphQLClient
 UNKNOWN_ID = "Q2xvdWRDcmVkZW50aWFsOm5vcGU"
 UNKNOWN_USER_ID = to_global_id("User", uuid.UUID(int=1))
 UNKNOWN_WEBHOOK_ID = to_global_id("Webhook", uuid.UUID(int=1))
+UNKNOWN_FINDING_ID = to_global_id("Finding", uuid.UUID(int=1))
 # Input each mutation must refuse with userErrors (never a top-level error).
 REFUSED: dict[str, dict[str, Any]] = {
     "signUp": {"email": "not-an-email", "password": "short", "fullName": " "},
@@ -51,6 +52,8 @@ REFUSED: dict[str, dict[str, Any]] = {
     "updateWebhook": {"id": UNKNOWN_WEBHOOK_ID},
     "deleteWebhook": {"id": UNKNOWN_WEBHOOK_ID},
     "testWebhook": {"id": UNKNOWN_WEBHOOK_ID},
+    "suppressFinding": {"id": UNKNOWN_FINDING_ID, "reason": " ", "until": "2000-01-01T00:00:00Z"},
+    "unsuppressFinding": {"id": UNKNOWN_FINDING_ID},
 }
 # Sent by an admin: for anyone else they are refused before they run (FORBIDDEN).
 ADMIN_ONLY = frozenset({"setUserActive", "setUserRole", "resetUserTotp"})

@@ -9,6 +9,7 @@ from db.models.aggregates import ResourceCountRow
 from db.models.audit import AuditEventRow
 from db.models.cloud_accounts import CloudAccountRow
 from db.models.credentials import CloudCredentialRow
+from db.models.findings import FindingCountRow, FindingRow
 from db.models.history import ResourceChangeRow
 from db.models.inventory import CloudResourceRow
 from db.models.keys import KeyAgeRow
@@ -36,6 +37,8 @@ OWNED_MODELS = (
     SecurityEventRow,
     WebhookRow,
     WebhookDeliveryRow,
+    FindingRow,
+    FindingCountRow,
 )
 
 __all__ = [
@@ -44,6 +47,8 @@ __all__ = [
     "CloudAccountRow",
     "CloudCredentialRow",
     "CloudResourceRow",
+    "FindingCountRow",
+    "FindingRow",
     "KeyAgeRow",
     "MfaChallengeRow",
     "RecoveryCodeRow",

@@ -16,8 +16,7 @@ from core.settings import Settings
 from db.engine import Database, create_engine
 from db.scoping import OwnerScope, ScopedDatabase
 from graph.errors import BadRequest
-from graph.export.params import resource_export_request
-from graph.export.resources import COLUMNS, resource_record, resource_statement
+from graph.export.datasets import DATASETS
 from integrations.export.formats import encoder
 from integrations.export.stream import encoded, stream_rows
 from security.password_policy import PolicyError
@@ -37,9 +36,18 @@ def _open_output(path: str | None) -> BinaryIO:
 
 
 async def run_export(
-    settings: Settings, *, email: str, fmt: str, where: list[str], output: str | None
+    settings: Settings,
+    *,
+    email: str,
+    fmt: str,
+    where: list[str],
+    output: str | None,
+    dataset: str = "resources",
 ) -> int:
     """Write the export; returns the number of bytes written."""
+    chosen = DATASETS.get(dataset)
+    if chosen is None:
+        raise ExportError(f"no dataset {dataset!r}; available: " + ", ".join(DATASETS))
     pairs = [("format", fmt)]
     for condition in where:
         name, sep, value = condition.partition("=")
@@ -47,7 +55,7 @@ async def run_export(
             raise ExportError(f"--where takes NAME=VALUE, got {condition!r}")
         pairs.append((name, value))
     try:
-        request = resource_export_request(QueryParams(pairs))
+        request = chosen.parse(QueryParams(pairs))
     except BadRequest as refused:
         raise ExportError(refused.message) from refused
     database = Database(create_engine(settings.database_url))
@@ -60,11 +68,11 @@ async def run_export(
             raise ExportError(f"no user {email!r}")
         db = ScopedDatabase(database, OwnerScope(user.id))
         try:
-            statement = resource_statement(db.scope, request)
+            statement = chosen.statement(db.scope, request)
         except BadRequest as refused:
             raise ExportError(refused.message) from refused
         chunks = encoded(
-            stream_rows(db, statement), encoder(request.format, COLUMNS), resource_record
+            stream_rows(db, statement), encoder(request.format, chosen.columns), chosen.record
         )
         written = 0
         out = _open_output(output)

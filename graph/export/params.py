@@ -44,22 +44,22 @@ RESOURCE_PARAMETERS = frozenset(
 )
 
 
-def _values(params: QueryParams, name: str) -> list[str]:
+def values(params: QueryParams, name: str) -> list[str]:
     return [part.strip() for raw in params.getlist(name) for part in raw.split(",") if part.strip()]
 
 
-def _enums(params: QueryParams, name: str, enum: type[E]) -> list[E] | None:
-    values = _values(params, name)
-    if not values:
+def enums(params: QueryParams, name: str, enum: type[E]) -> list[E] | None:
+    given = values(params, name)
+    if not given:
         return None
     try:
-        return [enum[value] for value in values]
+        return [enum[value] for value in given]
     except KeyError as exc:
         allowed = ", ".join(enum.__members__)
         raise BadRequest(f"`{name}` must be one of {allowed}") from exc
 
 
-def _single(params: QueryParams, name: str) -> str | None:
+def single(params: QueryParams, name: str) -> str | None:
     values = params.getlist(name)
     if len(values) > 1:
         raise BadRequest(f"`{name}` may be given once")
@@ -67,7 +67,7 @@ def _single(params: QueryParams, name: str) -> str | None:
 
 
 def _boolean(params: QueryParams, name: str) -> bool:
-    value = (_single(params, name) or "false").lower()
+    value = (single(params, name) or "false").lower()
     if value not in ("true", "false"):
         raise BadRequest(f"`{name}` must be true or false")
     return value == "true"
@@ -91,23 +91,23 @@ def resource_export_request(params: QueryParams) -> ResourceExportRequest:
         raise BadRequest(
             f"Unknown parameter `{unknown[0]}`; accepted: " + ", ".join(sorted(RESOURCE_PARAMETERS))
         )
-    fmt = (_single(params, "format") or "csv").lower()
+    fmt = (single(params, "format") or "csv").lower()
     if fmt not in ("csv", "ndjson"):
         raise BadRequest("`format` must be csv or ndjson")
-    regions: Sequence[str] = _values(params, "region")
+    regions: Sequence[str] = values(params, "region")
     given = ResourceFilter(
-        provider=_enums(params, "provider", Provider),
-        type=_enums(params, "type", ResourceType),
+        provider=enums(params, "provider", Provider),
+        type=enums(params, "type", ResourceType),
         region=list(regions) or None,
-        account=_values(params, "account") or None,
-        status=_enums(params, "status", ResourceStatus),
-        credential_id=cast(Any, _single(params, "credentialId")),
+        account=values(params, "account") or None,
+        status=enums(params, "status", ResourceStatus),
+        credential_id=cast(Any, single(params, "credentialId")),
         tags=_tags(params),
-        search=_single(params, "search"),
+        search=single(params, "search"),
         include_deleted=_boolean(params, "includeDeleted"),
     )
-    order_by = _enums(params, "orderBy", ResourceOrderField) or [ResourceOrderField.NAME]
-    direction = _enums(params, "direction", OrderDirection) or [OrderDirection.ASC]
+    order_by = enums(params, "orderBy", ResourceOrderField) or [ResourceOrderField.NAME]
+    direction = enums(params, "direction", OrderDirection) or [OrderDirection.ASC]
     if len(order_by) > 1 or len(direction) > 1:
         raise BadRequest("`orderBy` and `direction` take one value each")
     return ResourceExportRequest(

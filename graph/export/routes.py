@@ -1,14 +1,14 @@
 """The export endpoints: bearer token checked as for GraphQL, rate-limited, owner-scoped, streamed.
 
-`/export/{dataset}` routes to one handler per dataset (`resources` today; `findings` joins it
-with its own parameters, statement and record). Errors use the GraphQL error shape, so clients
+`/export/{dataset}` serves each dataset of `graph.export.datasets` (`resources`, `findings`),
+each with its own parameters, statement and record. Errors use the GraphQL error shape, so clients
 read one format: `{"errors": [{"message", "extensions": {"code"}}]}`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 
 from starlette.requests import ClientDisconnect, Request
@@ -19,8 +19,7 @@ from core import metrics
 from core.request_context import set_user
 from db.scoping import OwnerScope, ScopedDatabase
 from graph.errors import BadRequest, ErrorCode
-from graph.export.params import resource_export_request
-from graph.export.resources import COLUMNS, resource_record, resource_statement
+from graph.export.datasets import DATASETS, Dataset
 from graph.runtime import Runtime
 from integrations.export.formats import MEDIA_TYPES, encoder
 from integrations.export.stream import encoded, stream_rows
@@ -29,7 +28,6 @@ from security.proxies import trusted_proxies
 from security.ratelimit import Caller, FieldCall, tightest
 
 logger = logging.getLogger("stratograph.export")
-Handler = Callable[[Request, Runtime, CurrentUser], Awaitable[Response]]
 
 
 def error(status: int, code: ErrorCode, message: str, **headers: str) -> JSONResponse:
@@ -52,30 +50,34 @@ class ExportResponse(StreamingResponse):
                 await body.aclose()
 
 
-async def export_resources(request: Request, runtime: Runtime, user: CurrentUser) -> Response:
-    export = resource_export_request(request.query_params)
+async def export_dataset(
+    name: str, dataset: Dataset, request: Request, runtime: Runtime, user: CurrentUser
+) -> Response:
+    export = dataset.parse(request.query_params)
     db = ScopedDatabase(runtime.database, OwnerScope(user.id, is_admin=user.is_admin))
-    statement = resource_statement(db.scope, export)
-    body = encoded(stream_rows(db, statement), encoder(export.format, COLUMNS), resource_record)
+    statement = dataset.statement(db.scope, export)
+    body = encoded(
+        stream_rows(db, statement), encoder(export.format, dataset.columns), dataset.record
+    )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return ExportResponse(
         body,
         media_type=MEDIA_TYPES[export.format],
         headers={
-            "Content-Disposition": f'attachment; filename="resources-{stamp}.{export.format}"',
+            "Content-Disposition": f'attachment; filename="{name}-{stamp}.{export.format}"',
             "Cache-Control": "no-store",
         },
     )
 
 
-DATASETS: dict[str, Handler] = {"resources": export_resources}
-
-
 async def export_endpoint(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
-    handler = DATASETS.get(request.path_params["dataset"])
-    if handler is None:
-        return error(404, ErrorCode.BAD_REQUEST, "No such export; available: resources")
+    name = request.path_params["dataset"]
+    dataset = DATASETS.get(name)
+    if dataset is None:
+        return error(
+            404, ErrorCode.BAD_REQUEST, "No such export; available: " + ", ".join(DATASETS)
+        )
     token = bearer_token(request.headers.get("authorization"))
     user = await authenticate(runtime.database, runtime.signer, token)
     if user is None:
@@ -103,6 +105,6 @@ async def export_endpoint(request: Request) -> Response:
             **{"Retry-After": str(verdict.reset_after)},
         )
     try:
-        return await handler(request, runtime, user)
+        return await export_dataset(name, dataset, request, runtime, user)
     except BadRequest as refused:
         return error(400, ErrorCode.BAD_REQUEST, refused.message)

@@ -24,6 +24,13 @@ from graph.context import Info
 from graph.credentials.types import CloudCredential, ProviderHealth
 from graph.enums import Provider
 from graph.errors import BadRequest
+from graph.findings.summary import (
+    ComplianceSummary,
+    SeverityCount,
+    by_severity,
+    compliance,
+    open_counts,
+)
 from graph.inventory.types import HOURS_PER_MONTH
 from graph.sync.types import SyncJob
 
@@ -125,6 +132,20 @@ class Dashboard:
         description="When a sync last saw any of your resources; null before the first sync."
     )
     scope: strawberry.Private[OwnerScope]
+
+    @strawberry.field(
+        description="Your OPEN findings per severity (every severity, zeros included; from "
+        "maintained counts, so as cheap for a large inventory as for a small one)."
+    )
+    async def findings_by_severity(self, info: Info) -> list[SeverityCount]:
+        return by_severity(await open_counts(info.context.db, self.scope))
+
+    @strawberry.field(
+        description="Per compliance framework of the rule catalogue: how many of its controls "
+        "have no OPEN finding (passed) and how many have at least one (failed)."
+    )
+    async def compliance_summary(self, info: Info) -> list[ComplianceSummary]:
+        return compliance(await open_counts(info.context.db, self.scope))
 
     @strawberry.field(description="Your latest audit events and sync jobs, newest first.")
     async def recent_activity(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -15,6 +15,7 @@ from graph.connections.types import AfterArg, Connection, FirstArg, Listing, con
 from graph.context import Info
 from graph.credentials.reference import credential_field
 from graph.enums import Provider, ResourceStatus, ResourceType
+from graph.findings.loaders import findings_by_resource
 from graph.inventory.columns import RESOURCE_COLUMNS
 from graph.inventory.history import ResourceChangeConnection, resource_history
 from graph.inventory.relations import (
@@ -27,7 +28,10 @@ from graph.inventory.relations import (
     relation_key,
     relation_of,
 )
-from graph.node import Node, to_global_id
+from graph.node import Node, node_type, to_global_id
+
+if TYPE_CHECKING:
+    from graph.findings.types import Finding
 
 HOURS_PER_MONTH = 730
 
@@ -81,6 +85,7 @@ class CloudResource(Node):
     )
     # Not exposed: lets the credential loader find the owner credential without another query.
     credential_id: strawberry.Private[uuid.UUID]
+    row_id: strawberry.Private[uuid.UUID]
 
     credential = credential_field("The credential whose sync found this resource.")
 
@@ -110,6 +115,18 @@ class CloudResource(Node):
         self, info: Info, first: FirstArg = None, after: AfterArg = None
     ) -> ResourceChangeConnection:
         return await resource_history(info, self.id, first, after)
+
+    @strawberry.field(
+        description="The rules failing (or that failed) on this resource: every finding, in "
+        "every state, most severe first."
+    )
+    async def findings(
+        self, info: Info
+    ) -> list[Annotated[Finding, strawberry.lazy("graph.findings.types")]]:
+        rows = await info.context.loaders.get(findings_by_resource).load(self.row_id)
+        # Found in the schema: the findings types import this module.
+        finding: Any = node_type(info, "Finding")
+        return [finding.from_row(row, resource=self) for row in rows]
 
     @classmethod
     async def resolve_node(cls, info: Info, local_id: uuid.UUID) -> CloudResource | None:
@@ -154,6 +171,7 @@ class CloudResource(Node):
             last_synced_at=row.last_synced_at,
             deleted_at=row.deleted_at,
             credential_id=row.credential_id,
+            row_id=row.id,
         )
 
 

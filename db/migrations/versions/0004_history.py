@@ -4,7 +4,7 @@
 0002: the acting user's rows, and anything for the 'system' role (the sync engine writes them).
 
 Revision ID: 0004_history
-Revises: 0004_aggregates
+Revises: 0004_findings
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import db.types
 
 revision: str = "0004_history"
-down_revision: str | None = "0004_aggregates"
+down_revision: str | None = "0004_findings"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""The findings domain: the rule catalogue, findings, their suppression and their events."""
