@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import false, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -94,6 +94,14 @@ DERIVED: tuple[Derivation, ...] = (derive_aggregates, derive_history)
 _HISTORY_BATCH = 500
 
 
+_TAKE_WRITE_LOCK = (
+    update(CloudResourceRow)
+    .where(false())
+    .values(last_synced_at=CloudResourceRow.last_synced_at)
+    .execution_options(synchronize_session=False)
+)
+
+
 def _insert(session: AsyncSession) -> Any:
     dialect = session.get_bind().dialect.name
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -154,6 +162,12 @@ async def upsert_batch(
     )
     if session.get_bind().dialect.name == "postgresql":
         before = before.with_for_update()
+    else:
+        # SQLite's driver opens the transaction at the first write, so the read would run
+        # outside it and another scope of the credential could commit in between: the totals
+        # and change records would start from stale rows. A write that matches nothing takes
+        # the database's write lock first (held to the commit).
+        await session.execute(_TAKE_WRITE_LOCK)
     existing = aggregates.returned((await session.execute(before)).all())
     repeated = [
         row["resource_id"]
