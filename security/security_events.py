@@ -8,10 +8,8 @@ that transaction commits (a rolled-back change raised nothing). The push is in-p
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from core import metrics
+from core.user_wakeups import UserWakeups
 from db.audit import Client
 from db.engine import Database
 from db.enums import AuditOutcome, SecurityEventKind, SecurityEventSeverity
@@ -53,34 +52,7 @@ SEEN_FROM_ACTIONS = (LOG_IN_ACTION, "signup")
 _PENDING = "stratograph.security_events"
 
 
-class SecurityEventBus:
-    """In-process wake-ups per user; a subscriber re-reads its rows when woken."""
-
-    def __init__(self) -> None:
-        self._listeners: dict[uuid.UUID, set[asyncio.Event]] = {}
-
-    @contextmanager
-    def listen(self, user_id: uuid.UUID) -> Iterator[asyncio.Event]:
-        wake = asyncio.Event()
-        listeners = self._listeners.setdefault(user_id, set())
-        listeners.add(wake)
-        try:
-            yield wake
-        finally:
-            listeners.discard(wake)
-            if not listeners:
-                self._listeners.pop(user_id, None)
-
-    def notify(self, user_id: uuid.UUID) -> None:
-        for wake in self._listeners.get(user_id, ()):
-            wake.set()
-
-    def listening(self, user_id: uuid.UUID) -> int:
-        """How many subscribers of `user_id` this process has."""
-        return len(self._listeners.get(user_id, ()))
-
-
-SECURITY_EVENT_BUS = SecurityEventBus()
+SECURITY_EVENT_BUS = UserWakeups()
 
 
 def raise_event(

@@ -7,49 +7,19 @@ on their next poll, so the notice is only a shortcut.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from core.user_wakeups import UserWakeups
 from integrations.webhooks.finding_events import finding_events
 
 _PENDING = "finding_event_owners"
-
-
-class FindingEventBus:
-    """In-process wake-ups per user (the subscription re-reads the table on each)."""
-
-    def __init__(self) -> None:
-        self._listeners: dict[uuid.UUID, set[asyncio.Event]] = {}
-
-    @contextmanager
-    def listen(self, user_id: uuid.UUID) -> Iterator[asyncio.Event]:
-        wake = asyncio.Event()
-        listeners = self._listeners.setdefault(user_id, set())
-        listeners.add(wake)
-        try:
-            yield wake
-        finally:
-            listeners.discard(wake)
-            if not listeners:
-                self._listeners.pop(user_id, None)
-
-    def notify(self, user_id: uuid.UUID) -> None:
-        for wake in self._listeners.get(user_id, ()):
-            wake.set()
-
-    def listening(self, user_id: uuid.UUID) -> int:
-        """How many subscribers of `user_id` this process has."""
-        return len(self._listeners.get(user_id, ()))
-
-
-FINDING_EVENT_BUS = FindingEventBus()
+FINDING_EVENT_BUS = UserWakeups()
 
 
 async def queued(
