@@ -58,7 +58,7 @@ async def retire_unplanned_scopes(
     for row in gone:
         key = Scope(row.region, row.kind, account=account).key
         marked = await mark_stale(session, credential_id, key, at, deltas, history)
-        await resolve_retired_scope(session, credential_id, key, at=at)
+        await resolve_retired_scope(session, credential, key, at=at)
         logger.info(
             "credential %s: scope %s left the plan; %d resources marked deleted",
             credential_id,

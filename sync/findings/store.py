@@ -93,15 +93,13 @@ async def evaluate_scope(
 
 
 async def resolve_retired_scope(
-    session: AsyncSession, credential_id: uuid.UUID, key: str, *, at: datetime
+    session: AsyncSession, credential: CloudCredentialRow, key: str, *, at: datetime
 ) -> lifecycle.Changes:
     """A scope left the plan and its rows were just marked deleted: its findings resolve (the
     own pass finds no live resource left to fail)."""
     changes = lifecycle.Changes()
-    credential = await session.get(CloudCredentialRow, credential_id)
-    if credential is not None:
-        await own_pass(session, credential, key, at, changes)
-        await lifecycle.publish(session, credential, changes, at)
+    await own_pass(session, credential, key, at, changes)
+    await lifecycle.publish(session, credential, changes, at)
     return changes
 
 
