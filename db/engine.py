@@ -18,20 +18,32 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from db import sqlite_writes
 from db.tls import apply_libpq_tls
 
 SYSTEM_ROLE = "system"
+# How long a SQLite transaction waits for the other writers of this process before failing. Not
+# a load limit (writers queue in order, each holding the lock for one transaction), only what
+# turns a task waiting for a transaction it holds open itself into an error instead of a hang.
+_WRITER_WAIT_SECONDS = 300.0
 
 
-def create_engine(database_url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    """An async engine tuned per backend (SQLite: WAL, foreign keys, busy timeout)."""
+def create_engine(
+    database_url: str,
+    *,
+    pool_size: int = 10,
+    echo: bool = False,
+    sqlite_busy_timeout: float = 30.0,
+) -> AsyncEngine:
+    """An async engine tuned per backend (SQLite: WAL, foreign keys, ordered write transactions,
+    and `sqlite_busy_timeout` seconds of waiting for another process's write lock)."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         engine = create_async_engine(
             url,
             echo=echo,
             poolclass=NullPool,
-            connect_args={"timeout": 30},
+            connect_args={"timeout": sqlite_busy_timeout},
             hide_parameters=True,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -61,6 +73,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    sqlite_writes.connected(dbapi_connection)
 
 
 class Database:
@@ -76,6 +89,12 @@ class Database:
         apply_libpq_tls(engine)  # DATABASE_URL may carry libpq's sslmode/sslrootcert
         self.is_postgres = engine.dialect.name == "postgresql"
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        # SQLite: this process's writers take the database's write lock in turn (db/sqlite_writes).
+        self._writers = (
+            None
+            if self.is_postgres
+            else sqlite_writes.install(engine.sync_engine, _WRITER_WAIT_SECONDS)
+        )
         # Told of each statement sent on a driver connection directly (bypassing SQLAlchemy's
         # events), so statement counts and tests see those too.
         self.driver_listeners: list[Callable[[str], None]] = []
@@ -90,25 +109,35 @@ class Database:
     ) -> AsyncIterator[AsyncSession]:
         """A transaction acting for `user_id` (None: anonymous, sees no owned rows)."""
         role = "admin" if is_admin else "user"
-        async with self._sessions() as session, session.begin():
-            await self._set_actor(session, str(user_id) if user_id else "", role)
+        async with self._transaction(str(user_id) if user_id else "", role) as session:
             yield session
 
     @asynccontextmanager
     async def system_session(self) -> AsyncIterator[AsyncSession]:
         """A transaction for trusted internal work: log-in lookups, sync workers, key rotation."""
-        async with self._sessions() as session, session.begin():
-            await self._set_actor(session, "", SYSTEM_ROLE)
+        async with self._transaction("", SYSTEM_ROLE) as session:
             yield session
 
-    async def _set_actor(self, session: AsyncSession, user_id: str, role: str) -> None:
-        if self.is_postgres:
-            await session.execute(
-                select(
-                    func.set_config("app.user_id", user_id, True),
-                    func.set_config("app.role", role, True),
+    @asynccontextmanager
+    async def _transaction(self, user_id: str, role: str) -> AsyncIterator[AsyncSession]:
+        if self._writers is None:
+            async with self._sessions() as session, session.begin():
+                await session.execute(
+                    select(
+                        func.set_config("app.user_id", user_id, True),
+                        func.set_config("app.role", role, True),
+                    )
                 )
-            )
+                yield session
+            return
+        hold = sqlite_writes.WriterHold(self._writers)
+        try:
+            async with self._sessions() as session, session.begin():
+                connection = await session.connection()
+                sqlite_writes.attach(connection.info, hold)
+                yield session
+        finally:
+            hold.give_back()  # after the commit or rollback, and the connection's return
 
     async def ping(self) -> bool:
         async with self.engine.connect() as connection:

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import false, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -94,14 +94,6 @@ DERIVED: tuple[Derivation, ...] = (derive_aggregates, derive_history)
 _HISTORY_BATCH = 500
 
 
-_TAKE_WRITE_LOCK = (
-    update(CloudResourceRow)
-    .where(false())
-    .values(last_synced_at=CloudResourceRow.last_synced_at)
-    .execution_options(synchronize_session=False)
-)
-
-
 def _insert(session: AsyncSession) -> Any:
     dialect = session.get_bind().dialect.name
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -145,13 +137,15 @@ async def upsert_batch(
 
     Returns (added, updated, repeated ids): `repeated` rows were already written by this listing
     (`seen_at`) from an earlier chunk of the same stream, so they are not counted twice. What the
-    batch changed in the live rows goes to `deltas`: the stored rows are read first (locked on
-    PostgreSQL, so a concurrent scope writing the same resource cannot change them in between);
-    the same read carries the compared columns, for the change records collected in `history`."""
+    batch changed in the live rows goes to `deltas`: the stored rows are read first, locked (the
+    rows on PostgreSQL, the database on SQLite), so a concurrent scope writing the same resource
+    cannot change them in between; the same read carries the compared columns, for the change records collected in `history`."""
     if not rows:
         return 0, 0, []
     credential_id = rows[0]["credential_id"]
     ids = [row["resource_id"] for row in rows]
+    # A locking read: the rows on PostgreSQL, the database's write lock on SQLite
+    # (db/sqlite_writes.py), held to the commit, so no other scope changes them in between.
     before = (
         select(*BEFORE_COLUMNS)
         .where(
@@ -159,15 +153,8 @@ async def upsert_batch(
             CloudResourceRow.resource_id.in_(ids),
         )
         .order_by(CloudResourceRow.resource_id)
+        .with_for_update()
     )
-    if session.get_bind().dialect.name == "postgresql":
-        before = before.with_for_update()
-    else:
-        # SQLite's driver opens the transaction at the first write, so the read would run
-        # outside it and another scope of the credential could commit in between: the totals
-        # and change records would start from stale rows. A write that matches nothing takes
-        # the database's write lock first (held to the commit).
-        await session.execute(_TAKE_WRITE_LOCK)
     existing = aggregates.returned((await session.execute(before)).all())
     repeated = [
         row["resource_id"]
