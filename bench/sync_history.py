@@ -35,6 +35,7 @@ import sync.aggregates
 import sync.dropped_scopes
 import sync.scopes
 import sync.store
+import sync.upsert
 from db.engine import Database, create_engine
 from db.enums import Provider, RelationType, ResourceStatus, ResourceType, Role, SyncJobStatus
 from db.migrate import upgrade_async
@@ -149,7 +150,7 @@ def _history(on: bool) -> Iterator[None]:
         (sync.store, "ChangeLog"): _NoChanges,
         (sync.scopes, "ChangeLog"): _NoChanges,
         (sync.dropped_scopes, "ChangeLog"): _NoChanges,
-        (sync.store, "BEFORE_COLUMNS"): (
+        (sync.upsert, "BEFORE_COLUMNS"): (
             CloudResourceRow.resource_id,
             CloudResourceRow.deleted_at,
             *sync.aggregates.DIMENSIONS,

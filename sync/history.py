@@ -28,6 +28,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -171,17 +172,21 @@ class ChangeLog:
         credential: CloudCredentialRow,
         old: set[RelationKey],
         new: set[RelationKey],
+        created: AbstractSet[str] = frozenset(),
     ) -> None:
         """UPDATED records for resources whose relations the scope's listing changed.
 
         Resources this listing created (their CREATED record stands for everything they have)
         or that are now deleted (DELETED says it) get none; the lookup that tells which (one
         per batch of touched resources, none when nothing changed) comes first, so a first
-        sync, where every relation is new, compares nothing."""
+        sync, where every relation is new, compares nothing. `created`: native ids the caller
+        knows this listing created, left out before the lookup (none left: no lookup)."""
         differing = old ^ new
         if not differing:
             return
-        touched = sorted({source for source, _, _ in differing})
+        touched = sorted({source for source, _, _ in differing} - created)
+        if not touched:
+            return
         rows: list[Any] = []
         for start in range(0, len(touched), _LOOKUP_BATCH):
             found = await session.execute(

@@ -5,14 +5,45 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import literal, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ResourceCountRow, ResourceRelationRow
 from sync.aggregates import Deltas
+from sync.findings.evaluate import Candidate
 from sync.history import ChangeLog
+
+
+@dataclass(slots=True)
+class Upserted:
+    """Every row a scope's transaction upserted, as written, and the native ids of those it
+    created: when it holds the scope's whole listing, the findings are evaluated from it instead
+    of reading the rows back, and rows it created are known to have no finding and no history
+    yet."""
+
+    candidates: list[Candidate] = field(default_factory=list)
+    created: set[str] = field(default_factory=set)
+
+    def add(
+        self,
+        stored: Sequence[Mapping[str, Any]],
+        written: Sequence[Mapping[str, Any]],
+        row_ids: Mapping[str, uuid.UUID],
+    ) -> None:
+        """A batch the upsert wrote; `stored` is what existed of it before (deleted rows too)."""
+        existed = {row["resource_id"] for row in stored}
+        for values in written:
+            resource_id = values["resource_id"]
+            row_id = row_ids.get(resource_id, values["id"])
+            if resource_id not in existed:
+                self.created.add(resource_id)
+            self.candidates.append(
+                Candidate(row_id, resource_id, values["native_type"], values["configuration"])
+            )
 
 
 @dataclass(slots=True)
@@ -31,6 +62,9 @@ class ScopeChanges:
     # The change records of this transaction's writes not inserted yet; it carries the job id
     # (None: nothing is recorded, as for a scope that wrote nothing).
     history: ChangeLog | None = None
+    # The rows written, when this transaction wrote the scope's whole listing and nothing else
+    # of the scope stayed live (None: who needs them reads them back).
+    upserted: Upserted | None = None
 
     @property
     def changed(self) -> bool:

@@ -14,8 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import CloudCredentialRow, CloudResourceRow
@@ -24,47 +23,14 @@ from providers.sanitize import DUPLICATE_ID
 from sync import aggregates, ingest
 from sync.aggregates import Deltas
 from sync.findings.store import evaluate_scope
-from sync.history import COMPARED_COLUMNS, IDENTITY_COLUMNS, ChangeLog
+from sync.history import IDENTITY_COLUMNS, ChangeLog
 from sync.relations import RelationKey, relation_keys, replace_relations
 from sync.report import IngestReport
-from sync.scope_changes import ScopeChanges, Stored
+from sync.scope_changes import ScopeChanges, Stored, Upserted
+from sync.upsert import distinct, row_values, upsert_batch
 
-SCOPE_KEY = "_scope"
-_RESOURCES = CloudResourceRow.__table__
-# Columns a re-listing refreshes; first_seen_at and id are kept, deleted_at is cleared.
-_REFRESHED = (
-    "provider",
-    "account",
-    "region",
-    "type",
-    "native_type",
-    "name",
-    "status",
-    "tags",
-    "metadata",
-    "configuration",
-    "cost_per_hour",
-    "scope",
-    "cost_source",
-    "last_synced_at",
-    "deleted_at",
-)
-
-
-def _distinct(*columns: Any) -> tuple[Any, ...]:
-    named = {column.key: column for column in columns}
-    return tuple(named.values())
-
-
-# What the upsert reads of a batch's stored rows (for repeats, the aggregates and the change
-# records: one statement) and what stale marking returns of the rows it marks.
-BEFORE_COLUMNS = _distinct(
-    CloudResourceRow.resource_id,
-    CloudResourceRow.deleted_at,
-    *aggregates.DIMENSIONS,
-    *COMPARED_COLUMNS,
-)
-MARKED_COLUMNS = _distinct(*aggregates.DIMENSIONS, *IDENTITY_COLUMNS)
+# What stale marking returns of the rows it marks (for the aggregates and the change records).
+MARKED_COLUMNS = distinct(*aggregates.DIMENSIONS, *IDENTITY_COLUMNS)
 
 
 def scope_key(scope: Scope) -> str:
@@ -94,100 +60,6 @@ DERIVED: tuple[Derivation, ...] = (derive_aggregates, derive_history)
 _HISTORY_BATCH = 500
 
 
-def _insert(session: AsyncSession) -> Any:
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
-def _row(
-    record: ResourceRecord, credential: CloudCredentialRow, key: str, seen_at: datetime
-) -> dict[str, Any]:
-    return {
-        "id": uuid.uuid4(),
-        "user_id": credential.user_id,
-        "credential_id": credential.id,
-        "provider": record.provider,
-        "account": record.account,
-        "region": record.region,
-        "type": record.type,
-        "native_type": record.native_type,
-        "resource_id": record.resource_id,
-        "name": record.name,
-        "status": record.status,
-        "tags": dict(record.tags),
-        "metadata": {**record.metadata, SCOPE_KEY: key},
-        "configuration": dict(record.configuration),
-        "cost_per_hour": record.cost_per_hour,
-        "scope": key,
-        "cost_source": record.cost_source,
-        "first_seen_at": seen_at,
-        "last_synced_at": seen_at,
-        "deleted_at": None,
-    }
-
-
-async def upsert_batch(
-    session: AsyncSession,
-    rows: list[dict[str, Any]],
-    seen_at: datetime | None = None,
-    deltas: Deltas | None = None,
-    history: ChangeLog | None = None,
-) -> tuple[int, int, list[str]]:
-    """One INSERT … ON CONFLICT (credential_id, resource_id) DO UPDATE.
-
-    Returns (added, updated, repeated ids): `repeated` rows were already written by this listing
-    (`seen_at`) from an earlier chunk of the same stream, so they are not counted twice. What the
-    batch changed in the live rows goes to `deltas`: the stored rows are read first, locked (the
-    rows on PostgreSQL, the database on SQLite), so a concurrent scope writing the same resource
-    cannot change them in between; the same read carries the compared columns, for the change records collected in `history`."""
-    if not rows:
-        return 0, 0, []
-    credential_id = rows[0]["credential_id"]
-    ids = [row["resource_id"] for row in rows]
-    # A locking read: the rows on PostgreSQL, the database's write lock on SQLite
-    # (db/sqlite_writes.py), held to the commit, so no other scope changes them in between.
-    before = (
-        select(*BEFORE_COLUMNS)
-        .where(
-            CloudResourceRow.credential_id == credential_id,
-            CloudResourceRow.resource_id.in_(ids),
-        )
-        .order_by(CloudResourceRow.resource_id)
-        .with_for_update()
-    )
-    existing = aggregates.returned((await session.execute(before)).all())
-    repeated = [
-        row["resource_id"]
-        for row in existing
-        if seen_at is not None and row["last_synced_at"] >= seen_at
-    ]
-    written = await session.execute(_upsert_statement(session), rows)
-    if history is not None:
-        history.upserted(existing, rows, {row.resource_id: row.id for row in written})
-    if deltas is not None:
-        for row in existing:
-            if row["deleted_at"] is None:
-                deltas.removed(row)
-        for row in rows:
-            deltas.added(row)
-    return len(rows) - len(existing), len(existing) - len(repeated), repeated
-
-
-def _upsert_statement(session: AsyncSession) -> Any:
-    """One statement shape for every batch, so SQLAlchemy compiles it once and caches it.
-
-    Executed with a list of rows and RETURNING, SQLAlchemy's "insertmanyvalues" renders it as
-    multi-row `INSERT … VALUES (…), (…) … ON CONFLICT` statements (one per batch here), never one
-    statement per row. (`.values(rows)` would embed the rows in the statement and recompile it for
-    every batch: measured at more than half of the engine's time.)
-    """
-    statement = _insert(session)(_RESOURCES)
-    return statement.on_conflict_do_update(
-        index_elements=[_RESOURCES.c.credential_id, _RESOURCES.c.resource_id],
-        set_={name: statement.excluded[name] for name in _REFRESHED},
-    ).returning(_RESOURCES.c.id, _RESOURCES.c.resource_id)
-
-
 async def write_scope(
     session: AsyncSession,
     credential: CloudCredentialRow,
@@ -206,7 +78,7 @@ async def write_scope(
     relations: set[RelationKey] = set()
     written = await upsert_records(
         session, credential, scope, records, seen_at=seen_at, job_id=job_id,
-        batch_size=batch_size, report=report, relations=relations,
+        batch_size=batch_size, report=report, relations=relations, whole=True,
     )  # fmt: skip
     return await complete_scope(
         session,
@@ -231,10 +103,12 @@ async def upsert_records(
     batch_size: int,
     report: IngestReport,
     relations: set[RelationKey] | None = None,
+    whole: bool = False,
 ) -> ScopeChanges:
     """Normalize and upsert part or all of a scope's listing; returns the counts, the deltas
     and the change records (of job `job_id`) of these writes, which the caller applies to the
-    aggregates and inserts in the same transaction.
+    aggregates and inserts in the same transaction. With `whole` (the records are the scope's
+    complete listing), the rows written are kept too (`ScopeChanges.upserted`).
 
     What normalization changed and which records could not be stored go to `report`. A skipped
     record that is already stored is stamped as seen, so stale marking keeps it."""
@@ -243,14 +117,17 @@ async def upsert_records(
     if relations is not None:
         # From the normalized records: what the inventory stores, never a raw listing's values.
         relations |= relation_keys(unique.values())
-    rows = [_row(record, credential, key, seen_at) for record in unique.values()]
+    rows = [row_values(record, credential, key, seen_at) for record in unique.values()]
     changes = ScopeChanges(history=ChangeLog(job_id, seen_at))
+    upserted = Upserted() if whole else None
 
     async def write(
         session: AsyncSession, batch: list[dict[str, Any]], seen_at: datetime
     ) -> tuple[int, int, list[str]]:
         # Deltas are taken only from batches the database accepted.
-        return await upsert_batch(session, batch, seen_at, changes.deltas, changes.history)
+        return await upsert_batch(
+            session, batch, seen_at, changes.deltas, changes.history, upserted
+        )
 
     for start in range(0, len(rows), batch_size):
         batch = rows[start : start + batch_size]
@@ -265,6 +142,8 @@ async def upsert_records(
     for row in seen:
         changes.deltas.seen(row)
     changes.written = changes.added + changes.updated
+    # A skipped record's stored row stays live as it was: not among the rows written.
+    changes.upserted = None if seen else upserted
     return changes
 
 
@@ -324,11 +203,15 @@ async def complete_scope(
         )
         changes.relations_replaced = True
         if changes.history is not None:
-            await changes.history.relations_replaced(session, credential, old, relations)
+            created = changes.upserted.created if changes.upserted is not None else frozenset()
+            await changes.history.relations_replaced(session, credential, old, relations, created)
     for derive in DERIVED:
         await derive(session, credential, key, changes)
     # Findings read the scope itself (its kinds), so they are called here, not through DERIVED.
-    await evaluate_scope(session, credential, scope, seen_at=seen_at)
+    await evaluate_scope(
+        session, credential, scope, seen_at=seen_at, upserted=changes.upserted,
+        had_rows=stored is None or stored.has_rows(key),
+    )  # fmt: skip
     return changes
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import event
 from db.enums import SyncJobStatus, SyncTrigger
 from graph.runtime import Runtime
 from providers.base import Scope
-from sync.store import SCOPE_KEY
+from sync.upsert import SCOPE_KEY
 from tests.factories import create_user
 from tests.sync_support import (
     FakeSleep,

@@ -17,7 +17,7 @@ so two scopes re-evaluating the same finding concurrently count its change once;
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +31,7 @@ from providers.base import Scope
 from sync.findings import lifecycle
 from sync.findings.evaluate import Candidate, Evaluation, evaluate
 from sync.findings.rules import BY_RELATED_TYPE, BY_TYPE, RULES, Related, rules_for
+from sync.scope_changes import Upserted
 
 _RULE_TYPES = frozenset(BY_TYPE)
 BATCH = 1000
@@ -77,15 +78,25 @@ def _candidates(rows: Iterable[Any]) -> list[Candidate]:
 
 
 async def evaluate_scope(
-    session: AsyncSession, credential: CloudCredentialRow, scope: Scope, *, seen_at: datetime
+    session: AsyncSession,
+    credential: CloudCredentialRow,
+    scope: Scope,
+    *,
+    seen_at: datetime,
+    upserted: Upserted | None = None,
+    had_rows: bool = True,
 ) -> lifecycle.Changes:
     """Evaluate the completed scope's resources, and the resources whose relation-based rules
-    read them; write the findings' transitions. Returns what changed."""
+    read them; write the findings' transitions. Returns what changed.
+
+    `upserted`: the scope's live rows as this transaction wrote them (its whole listing), so
+    they are not read back; `had_rows` False: the scope held no live row when the job started,
+    so no finding of a resource gone from it can be left to resolve."""
     changes = lifecycle.Changes()
     if _may_hold(scope, _RELATION_TYPES):
         await _serialize_relation_scopes(session, credential.id)
     if _may_hold(scope, _RULE_TYPES):
-        await own_pass(session, credential, scope.key, seen_at, changes)
+        await own_pass(session, credential, scope.key, seen_at, changes, upserted, had_rows)
     if _may_hold(scope, frozenset(BY_RELATED_TYPE)):
         await dependent_pass(session, credential, scope.key, seen_at, changes)
     await lifecycle.publish(session, credential, changes, seen_at)
@@ -103,18 +114,11 @@ async def resolve_retired_scope(
     return changes
 
 
-async def own_pass(
-    session: AsyncSession,
-    credential: CloudCredentialRow,
-    key: str,
-    seen_at: datetime,
-    changes: lifecycle.Changes,
-) -> None:
-    """Every rule of the scope's live resources; every finding of the scope's resources that is
-    not failing any more resolves (those of stale-marked resources included).
-
-    In batches of BATCH resources (keyset on the row id), so memory follows the batch, not the
-    scope, like the streamed listing itself."""
+async def _stored_batches(
+    session: AsyncSession, credential: CloudCredentialRow, key: str
+) -> AsyncIterator[list[Candidate]]:
+    """The scope's live resources of kinds a rule reads, BATCH at a time (keyset on the row
+    id), so memory follows the batch, not the scope, like the streamed listing itself."""
     after: uuid.UUID | None = None
     while True:
         statement = select(*_CANDIDATE_COLUMNS).where(
@@ -127,9 +131,36 @@ async def own_pass(
             statement = statement.where(CloudResourceRow.id > after)
         rows = (await session.execute(statement.order_by(CloudResourceRow.id).limit(BATCH))).all()
         if not rows:
-            break
+            return
         after = rows[-1].id
-        candidates = _candidates(rows)
+        yield _candidates(rows)
+        if len(rows) < BATCH:
+            return
+
+
+async def _written_batches(upserted: Upserted) -> AsyncIterator[list[Candidate]]:
+    ruled = [c for c in upserted.candidates if c.native_type.lower() in _RULE_TYPES]
+    for start in range(0, len(ruled), BATCH):
+        yield ruled[start : start + BATCH]
+
+
+async def own_pass(
+    session: AsyncSession,
+    credential: CloudCredentialRow,
+    key: str,
+    seen_at: datetime,
+    changes: lifecycle.Changes,
+    upserted: Upserted | None = None,
+    had_rows: bool = True,
+) -> None:
+    """Every rule of the scope's live resources (read back, or as `upserted` wrote them); every
+    finding of the scope's resources that is not failing any more resolves (those of
+    stale-marked resources included)."""
+    batches = _stored_batches(session, credential, key) if upserted is None else (
+        _written_batches(upserted)
+    )  # fmt: skip
+    created = upserted.created if upserted is not None else frozenset()
+    async for candidates in batches:
         reads_related = any(rule.related for c in candidates for rule in rules_for(c.native_type))
         related: dict[str, list[Any]] = {}
         if reads_related:
@@ -138,16 +169,16 @@ async def own_pass(
             )
             for spec in _RELATED_SPECS:
                 related.update(await _related(session, credential.id, spec, sources))
+        # A row this transaction created has no finding yet.
+        stored_ids = [c.row_id for c in candidates if c.resource_id not in created]
         existing = await lifecycle.existing(
             session,
-            select(*lifecycle.FINDING_COLUMNS).where(
-                FindingRow.resource_row_id.in_([c.row_id for c in candidates])
-            ),
-        )
+            select(*lifecycle.FINDING_COLUMNS).where(FindingRow.resource_row_id.in_(stored_ids)),
+        ) if stored_ids else {}  # fmt: skip
         await lifecycle.apply(session, credential, evaluate(candidates, related), existing,
                               seen_at, changes)  # fmt: skip
-        if len(rows) < BATCH:
-            break
+    if not had_rows:
+        return
     # Findings of the scope's resources that are gone (or of kinds no rule reads any more).
     gone = await lifecycle.existing(
         session,
