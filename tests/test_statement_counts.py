@@ -401,7 +401,7 @@ async def test_a_page_of_resources_with_their_histories_costs_constant_statement
 
 @pytest.mark.parametrize("rows", [1, 10, 100])
 async def test_the_dashboard_reads_only_aggregates_in_constant_statements(
-    gql: GraphQLClient, runtime: Runtime, backend: str, rows: int
+    app: Starlette, gql: GraphQLClient, runtime: Runtime, backend: str, rows: int
 ) -> None:
     # given `rows` resources over up to 3 credentials
     owner = await create_user(runtime)
@@ -419,9 +419,18 @@ async def test_the_dashboard_reads_only_aggregates_in_constant_statements(
         response = await gql(DASHBOARD, token=token)
     board = response.ok()["dashboard"]
     assert board["totalResources"] == rows
-    # then: auth, four grouped reads of the aggregates (per provider, service, region and
-    # account) and the credentials; PostgreSQL adds one set_config per transaction; no
-    # statement reads the resource rows
+    # then the fast path reads it: on PostgreSQL one statement (the acting user, the account
+    # and every part as arrays); on SQLite the four grouped reads of the aggregates (per
+    # provider, service, region and account), the credentials and the account; no statement
+    # reads the resource rows
+    assert counter.count == (6 if backend == "sqlite" else 1), counter.statements
+    assert not [s for s in counter.statements if "FROM resources" in s]
+    # (the regular path: auth, the same five reads, and on PostgreSQL one set_config per
+    # transaction)
+    graphql_view(app).fast_path = None
+    with counting_statements(runtime) as counter:
+        again = await gql(DASHBOARD, token=token)
+    assert again.ok()["dashboard"] == board
     assert counter.count == (6 if backend == "sqlite" else 8), counter.statements
     assert not [s for s in counter.statements if "FROM resources" in s]
 

@@ -95,13 +95,13 @@ def columns_for(fields: Sequence[str], ordering: Ordering) -> tuple[str, ...]:
     return tuple(column.key for column in RESOURCE_COLUMNS if column.key in wanted)
 
 
-def _scope() -> OwnerScope:
+def owner_scope() -> OwnerScope:
     # The caller's id is a parameter of the compiled statement, filled per request.
     return OwnerScope(cast(uuid.UUID, bindparam(USER, type_=UserRow.id.type)))
 
 
 def page_statement(shape: PageShape) -> Select[Any]:
-    scope = _scope()
+    scope = owner_scope()
     columns = [BY_NAME[name] for name in shape.columns]
     account = [
         scope.users(column).scalar_subquery().label(label)
@@ -128,12 +128,12 @@ def cursor_parameters(shape: PageShape) -> tuple[Any, ...] | None:
 
 def account_statement() -> Select[Any]:
     """The caller's account state alone (an empty page has no row to carry it)."""
-    scope = _scope()
+    scope = owner_scope()
     return scope.users(
         UserRow.is_active, UserRow.tokens_valid_after, UserRow.role, UserRow.totp_enabled
     )
 
 
 def count_statement(criteria: ResourceCriteria) -> Select[Any]:
-    scope = _scope()
+    scope = owner_scope()
     return criteria.apply(scope.select_columns(CloudResourceRow, func.count()))
