@@ -266,7 +266,7 @@ query {
 
 @pytest.mark.parametrize("credentials", [1, 3, 10])
 async def test_nested_pages_of_1_3_or_10_credentials_cost_constant_statements(
-    gql: GraphQLClient, runtime: Runtime, backend: str, credentials: int
+    app: Starlette, gql: GraphQLClient, runtime: Runtime, backend: str, credentials: int
 ) -> None:
     # given `credentials` credentials of 12 resources each, with a finished sync
     owner = await create_user(runtime)
@@ -287,9 +287,20 @@ async def test_nested_pages_of_1_3_or_10_credentials_cost_constant_statements(
             f"res-{n:05d}" for n in range(5)
         ]
         assert nested["resources"]["pageInfo"]["hasNextPage"] is True
-    # and the statements are the same for 1, 3 or 10: auth, the credential list, the counts
-    # (from the aggregates), the pages (one LIMITed read per credential in one statement) and
-    # the last syncs; PostgreSQL adds one set_config per transaction
+    # and the fast path reads it all in one statement for 1, 3 or 10: the credentials with
+    # their counts (from the aggregates), last syncs and pages (at most six rows each: a
+    # LATERAL page on PostgreSQL, a correlated `IN (… LIMIT 6)` on SQLite) and the account
+    assert counter.count == 1, counter.statements
+    (listing,) = counter.statements
+    assert "FROM resource_counts" in listing and "LIMIT" in listing
+    assert ("LATERAL" in listing) == (backend == "postgres")
+    # (the regular path: auth, the credential list, the counts, the pages (one LIMITed read
+    # per credential in one statement) and the last syncs; PostgreSQL adds one set_config per
+    # transaction)
+    graphql_view(app).fast_path = None
+    with counting_statements(runtime) as counter:
+        again = await gql(NESTED_PAGES, token=token)
+    assert again.ok()["credentials"] == listed
     assert counter.count == (5 if backend == "sqlite" else 10), counter.statements
     (pages,) = [s for s in counter.statements if "LIMIT" in s and "resources.name" in s]
     assert ("LATERAL" in pages) == (backend == "postgres")

@@ -136,6 +136,20 @@ def acting_lists_statement(parts: Sequence[tuple[Part, type[Any]]]) -> Select[An
     return select(*columns, *[account.c[a] for a in ACCOUNT_COLUMNS]).select_from(joined)
 
 
+def acting_listing_statement(build: Part, model: type[Any], order: Sequence[str]) -> Select[Any]:
+    """The part's rows (a LATERAL subquery on the acting scope, its columns in `order` give the
+    order), then the account's columns; one row of NULLs but the account's for no rows."""
+    actor = _actor()
+    scope = _scope(actor)
+    account = _account(actor, scope)
+    listed = _planned(build(scope), model).lateral("listing")
+    return (
+        select(*listed.c, *[account.c[a] for a in ACCOUNT_COLUMNS])
+        .select_from(actor.outerjoin(account, true()).outerjoin(listed, true()))
+        .order_by(*[listed.c[name] for name in order])
+    )
+
+
 def acting_count_statement(criteria: ResourceCriteria) -> Select[Any]:
     actor = _actor()
     scope = _scope(actor)

@@ -13,15 +13,14 @@ builds (`dashboard_of`), from the same functions.
 
 from __future__ import annotations
 
-from collections import namedtuple
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from graphql import GraphQLObjectType
 from graphql.execution.collect_fields import FieldDetails
-from sqlalchemy import Float, Integer, Numeric, Select, bindparam
+from sqlalchemy import Integer, Select, bindparam
 from sqlalchemy.engine import Dialect
 
 from db.models import AuditEventRow, CloudCredentialRow, ResourceCountRow, SyncJobRow
@@ -36,6 +35,7 @@ from graph.inventory.fast_path.page import REFUSALS, arguments
 from graph.inventory.fast_path.plan import Collecting, Unsupported
 from graph.inventory.fast_path.reads import Read
 from graph.inventory.fast_path.roots import Asking, Services
+from graph.inventory.fast_path.rows import RowShape
 from graph.inventory.fast_path.statements import USER, owner_scope
 
 LIMIT = "fast_limit"
@@ -152,37 +152,20 @@ class PreparedDashboard:
 
 
 def _unpack(dialect: Dialect, parts: Sequence[str], row: Any) -> dict[str, list[Any]]:
-    """Each part's rows from its column arrays, values converted as SQLAlchemy would."""
+    """Each part's rows from its column arrays."""
     found: dict[str, list[Any]] = {}
     offset = 0
     for part in parts:
-        tuple_class, processors = _columns(dialect, part)
-        arrays = [row[offset + index] or () for index in range(len(processors))]
-        offset += len(processors)
-        found[part] = [
-            tuple_class(
-                *[
-                    v if p is None or v is None else p(v)
-                    for v, p in zip(values, processors, strict=True)
-                ]
-            )
-            for values in zip(*arrays, strict=True)
-        ]
+        shape = _shape(dialect, part)
+        arrays = [row[offset + index] or () for index in range(shape.width)]
+        offset += shape.width
+        found[part] = [shape.make(values) for values in zip(*arrays, strict=True)]
     return found
 
 
 @cache
-def _columns(dialect: Dialect, part: str) -> tuple[Callable[..., Any], list[Any]]:
-    selected = list(_plain(part).selected_columns)
-    names = [getattr(column, "key", None) or f"column_{i}" for i, column in enumerate(selected)]
-    processors = [
-        # asyncpg returns numbers as Python numbers already (the processors want a type code).
-        None
-        if isinstance(column.type, Integer | Float | Numeric)
-        else column.type._cached_result_processor(dialect, None)
-        for column in selected
-    ]
-    return namedtuple(f"{part}_row", names, rename=True), processors
+def _shape(dialect: Dialect, part: str) -> RowShape:
+    return RowShape(list(_plain(part).selected_columns), dialect, processed=False)
 
 
 def compile_dashboard(collecting: Collecting, key: str, group: list[FieldDetails]) -> DashboardPlan:

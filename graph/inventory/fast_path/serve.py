@@ -35,6 +35,7 @@ from graph.hardening.input_text import check_operation_text
 from graph.hardening.root_fields import root_field_calls
 from graph.inventory.fast_path.callers import Callers
 from graph.inventory.fast_path.compiled import StatementCache
+from graph.inventory.fast_path.credentials import compile_credentials
 from graph.inventory.fast_path.dashboard import compile_dashboard
 from graph.inventory.fast_path.gate import Fallback, check_account, request_data
 from graph.inventory.fast_path.output import Converters, NodeWriters
@@ -56,7 +57,11 @@ from security.ratelimit import Caller, tightest
 
 logger = logging.getLogger("stratograph.fast_path")
 MAX_PLANS = 256
-ROOTS: dict[str, Compile] = {"resources": compile_page, "dashboard": compile_dashboard}
+ROOTS: dict[str, Compile] = {
+    "resources": compile_page,
+    "dashboard": compile_dashboard,
+    "credentials": compile_credentials,
+}
 
 
 class FastPath:

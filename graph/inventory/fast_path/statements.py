@@ -100,10 +100,9 @@ def owner_scope() -> OwnerScope:
     return OwnerScope(cast(uuid.UUID, bindparam(USER, type_=UserRow.id.type)))
 
 
-def page_statement(shape: PageShape) -> Select[Any]:
-    scope = owner_scope()
-    columns = [BY_NAME[name] for name in shape.columns]
-    account = [
+def account_scalars(scope: OwnerScope) -> list[Any]:
+    """The caller's account state as columns of any statement (`ACCOUNT_COLUMNS`)."""
+    return [
         scope.users(column).scalar_subquery().label(label)
         for column, label in zip(
             (UserRow.is_active, UserRow.tokens_valid_after, UserRow.role, UserRow.totp_enabled),
@@ -111,6 +110,12 @@ def page_statement(shape: PageShape) -> Select[Any]:
             strict=True,
         )
     ]
+
+
+def page_statement(shape: PageShape) -> Select[Any]:
+    scope = owner_scope()
+    columns = [BY_NAME[name] for name in shape.columns]
+    account = account_scalars(scope)
     statement = shape.criteria.apply(scope.select_columns(CloudResourceRow, *columns, *account))
     request = PageRequest(size=shape.size, forward=shape.forward, cursor=None)
     return seek(statement, shape.ordering, request, cursor_parameters(shape))
