@@ -12,16 +12,19 @@ cursor is bound to one credential, which only the read would tell.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from graphql import GraphQLObjectType
 from graphql.execution.collect_fields import FieldDetails
+from sqlalchemy import bindparam
 from sqlalchemy.engine import Dialect
 
-from db.models import CloudCredentialRow
+from db.models import CloudCredentialRow, UserRow
+from db.scoping import OwnerScope
 from graph.connections.keyset import PageRequest
 from graph.credentials.types import FROM_ROW_COLUMNS as CREDENTIAL_COLUMNS
 from graph.credentials.types import CloudCredential
@@ -90,16 +93,17 @@ class CredentialsPlan:
         if cache_.acting:
 
             def build() -> Any:
+                known = OwnerScope(cast(uuid.UUID, bindparam(USER, type_=UserRow.id.type)))
                 return acting_listing_statement(
-                    lambda scope: listing_statement(scope, shape, lateral=True),
+                    lambda scope: listing_statement(scope, shape, arrays=True, inner=known),
                     CloudCredentialRow,
-                    shape.order,
+                    shape.order(arrays=True),
                 )
         else:
 
             def build() -> Any:
                 scope = owner_scope()
-                statement = listing_statement(scope, shape, lateral=False)
+                statement = listing_statement(scope, shape, arrays=False)
                 return statement.add_columns(*account_scalars(scope))
 
         read = Read(*cache_.get(("credentials", shape), build), {USER: asking.user_id}, True)
@@ -123,14 +127,18 @@ class PreparedCredentials:
         job_shape = _shape(self.services.statements.dialect, "job", processed)
         listed: list[tuple[Any, list[Any]]] = []  # (first row, page rows) per credential
         start = credential_width + counts + job_width
+        arrays = self.services.statements.acting
         for row in results[0]:
             if row[0] is None:
                 continue  # PostgreSQL's row of no credential (it carries the account)
+            page_values = row[start : start + page_width]
+            if arrays:  # one row per credential, its page as column arrays
+                listed.append((row, list(zip(*[a or () for a in page_values], strict=True))))
+                continue
             if not listed or listed[-1][0][0] != row[0]:
                 listed.append((row, []))
-            page_row = row[start : start + page_width]
-            if page_width and page_row[0] is not None:
-                listed[-1][1].append(page_row)
+            if page_width and page_values[0] is not None:
+                listed[-1][1].append(page_values)
         value = []
         for row, page_rows in listed:
             credential = CloudCredential.from_row(credential_shape.make(row[:credential_width]))
