@@ -43,12 +43,11 @@ class ListShape:
     total: bool  # the page's `totalCount`
 
     @property
-    def widths(self) -> tuple[int, int, int, int, int]:
+    def widths(self) -> tuple[int, int, int, int]:
         """Columns of: the credential, its counts, its job, its page (the account's follow)."""
         counts = int(self.resource_count) + int(self.total)
         job = len(JOB_COLUMNS) if self.last_sync else 0
-        page = len(self.page_columns or ())
-        return len(CREDENTIAL_COLUMNS), counts, job, page, 0
+        return len(CREDENTIAL_COLUMNS), counts, job, len(self.page_columns or ())
 
     def order(self, *, arrays: bool) -> tuple[str, ...]:
         """The list's order: by credential, then (rows, not arrays) by the page's keys."""

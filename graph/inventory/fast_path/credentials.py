@@ -121,7 +121,7 @@ class PreparedCredentials:
 
     def write(self, results: Sequence[Any]) -> Any:
         shape = self.shape
-        credential_width, counts, job_width, page_width, _ = shape.widths
+        credential_width, counts, job_width, page_width = shape.widths
         processed = not self.services.statements.acting
         credential_shape = _shape(self.services.statements.dialect, "credential", processed)
         job_shape = _shape(self.services.statements.dialect, "job", processed)
