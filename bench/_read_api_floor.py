@@ -35,39 +35,43 @@ PAGE_FILTERS = ("provider", "type")  # body keys that are also column names
 CREDENTIALS = (
     "SELECT id, name, provider FROM cloud_credentials WHERE user_id = $1 ORDER BY name, id"
 )
+# Counts and totals come from `resource_counts`, which the sync write path keeps; each page is
+# 11 rows through the (credential_id, name, id) index, as the product reads them.
 COUNTS = """
-SELECT credential_id, count(*) FROM resources
-WHERE user_id = $1 AND credential_id = ANY($2) AND deleted_at IS NULL GROUP BY credential_id
+SELECT credential_id, sum(count) FROM resource_counts
+WHERE user_id = $1 AND credential_id = ANY($2) GROUP BY credential_id
 """
 FIRST_TEN = """
-SELECT * FROM (
-  SELECT id, credential_id, name, type, status, region,
-         row_number() OVER (PARTITION BY credential_id ORDER BY name, id) AS position
-  FROM resources WHERE user_id = $1 AND credential_id = ANY($2) AND deleted_at IS NULL
-) ranked WHERE position <= 11 ORDER BY credential_id, position
+SELECT page.* FROM unnest($2::uuid[]) AS credential(id) CROSS JOIN LATERAL (
+  SELECT id, credential_id, name, type, status, region FROM resources
+  WHERE user_id = $1 AND credential_id = credential.id AND deleted_at IS NULL
+  ORDER BY name, id LIMIT 11
+) page
 """
 LAST_SYNC = """
-SELECT DISTINCT ON (credential_id) credential_id, id, status FROM sync_jobs
-WHERE user_id = $1 AND credential_id = ANY($2) ORDER BY credential_id, queued_at DESC, id DESC
+SELECT credential.id, job.id, job.status FROM unnest($2::uuid[]) AS credential(id)
+CROSS JOIN LATERAL (
+  SELECT id, status FROM sync_jobs WHERE user_id = $1 AND credential_id = credential.id
+  ORDER BY queued_at DESC, id DESC LIMIT 1
+) job
 """
 PER_PROVIDER = """
-SELECT provider, count(*),
-  sum(CASE WHEN type = 'VM' THEN 1 ELSE 0 END),
-  sum(CASE WHEN type = 'STORAGE' THEN 1 ELSE 0 END),
-  sum(CASE WHEN type = 'NETWORK' THEN 1 ELSE 0 END),
-  sum(CASE WHEN type = 'VM' AND status = 'RUNNING' THEN 1 ELSE 0 END),
-  sum(CASE WHEN status NOT IN ('STOPPED', 'TERMINATED') THEN cost_per_hour END),
+SELECT provider, sum(count),
+  sum(CASE WHEN type = 'VM' THEN count ELSE 0 END),
+  sum(CASE WHEN type = 'STORAGE' THEN count ELSE 0 END),
+  sum(CASE WHEN type = 'NETWORK' THEN count ELSE 0 END),
+  sum(CASE WHEN type = 'VM' AND status = 'RUNNING' THEN count ELSE 0 END),
+  sum(CASE WHEN status NOT IN ('STOPPED', 'TERMINATED') AND priced > 0 THEN cost_per_hour END),
   max(last_synced_at)
-FROM resources WHERE user_id = $1 AND deleted_at IS NULL GROUP BY provider ORDER BY provider
+FROM resource_counts WHERE user_id = $1 AND count > 0 GROUP BY provider ORDER BY provider
 """
 PER_SERVICE = """
-SELECT native_type, sum(cost_per_hour) AS total FROM resources
-WHERE user_id = $1 AND deleted_at IS NULL AND cost_per_hour IS NOT NULL
-  AND status NOT IN ('STOPPED', 'TERMINATED')
+SELECT native_type, sum(cost_per_hour) AS total FROM resource_counts
+WHERE user_id = $1 AND count > 0 AND priced > 0 AND status NOT IN ('STOPPED', 'TERMINATED')
 GROUP BY native_type ORDER BY total DESC, native_type LIMIT 20
 """
 PER_REGION = """
-SELECT region, count(*) AS n FROM resources WHERE user_id = $1 AND deleted_at IS NULL
+SELECT region, sum(count) AS n FROM resource_counts WHERE user_id = $1 AND count > 0
 GROUP BY region ORDER BY n DESC, region LIMIT 10
 """
 HEALTH = """
@@ -189,7 +193,7 @@ class Floor:
         firsts: dict[uuid.UUID, list[Any]] = {i: [] for i in ids}
         for row in await connection.fetch(FIRST_TEN, user_id, ids):
             firsts[row["credential_id"]].append(row)
-        syncs = {r["credential_id"]: r for r in await connection.fetch(LAST_SYNC, user_id, ids)}
+        syncs = {r[0]: r for r in await connection.fetch(LAST_SYNC, user_id, ids)}
         listed = []
         for credential in credentials:
             global_id = to_global_id("CloudCredential", credential["id"])
@@ -216,7 +220,7 @@ class Floor:
                     "provider": credential["provider"],
                     "resourceCount": counts.get(credential["id"], 0),
                     "lastSync": sync
-                    and {"id": to_global_id("SyncJob", sync["id"]), "status": sync["status"]},
+                    and {"id": to_global_id("SyncJob", sync[1]), "status": sync[2]},
                     "resources": {
                         "pageInfo": {
                             "hasNextPage": len(rows) > 10,

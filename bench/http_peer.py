@@ -14,7 +14,9 @@ wrk drives each case at each of BENCH_HTTP_CONNECTIONS (1,32) for BENCH_HTTP_WAR
 sequence of servers and reports medians. Server CPU per request is the server's utime + stime
 over the measured window divided by the requests wrk completed in it. BENCH_PEER_USER_CHECK=0
 lets PostGraphile skip the per-request read of the user's row that the product and the floor do
-(see tools/postgraphile/serve.mjs).
+(see tools/postgraphile/serve.mjs). BENCH_BEFORE_SOURCE names another checkout of the code (e.g.
+`git worktree add --detach /tmp/old REV`): its `stratograph serve` is measured too, as "before",
+on the same database (the database is migrated by this checkout, so REV must read its schema).
 
 Quick run: BENCH_QUICK=1 python -m bench http_peer
 """
@@ -61,6 +63,7 @@ APP_ROLE = ENV("BENCH_APP_ROLE", ENV("TEST_POSTGRES_APP_ROLE", "stratograph_app"
 # "1": PostGraphile also reads the user's row per request (active, not revoked), as the product
 # and the floor do; "0": the token's signature and expiry only, PostGraphile's usual setup.
 PEER_USER_CHECK = ENV("BENCH_PEER_USER_CHECK", "1")
+BEFORE_SOURCE = ENV("BENCH_BEFORE_SOURCE")
 ROOT = Path(__file__).resolve().parent.parent
 PEER_DIR = ROOT / "tools" / "postgraphile"
 PEER = "PostGraphile"
@@ -178,8 +181,13 @@ def servers(dataset: Dataset, directory: str) -> Iterator[Server | str]:
         "LOG_LEVEL": "WARNING",
     }
     serve = [sys.executable, "-m", "stratograph", "serve", "--host", "127.0.0.1"]
-    spec = ServerSpec("product", [*serve, "--port", "{port}"], product_env, directory, "/graphql")
+    serve += ["--port", "{port}"]
+    spec = ServerSpec("product", serve, product_env, directory, "/graphql")
     yield Server(spec, lambda c, d: c.product(), product_ids)
+    if BEFORE_SOURCE:  # `-m` runs from the working directory, so its code is the checkout's
+        before_env = {**product_env, "PYTHONPATH": BEFORE_SOURCE}
+        spec = ServerSpec("before", serve, before_env, BEFORE_SOURCE, "/graphql")
+        yield Server(spec, lambda c, d: c.product(), product_ids)
     floor_env = {**product_env, "FLOOR_DSN": app_url, "PYTHONPATH": str(ROOT)}
     uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "bench._floor_server:app"]
     uvicorn += ["--host", "127.0.0.1", "--port", "{port}", "--no-access-log"]

@@ -4,8 +4,10 @@ Data: BENCH_USERS users; the first owns BENCH_RESOURCES resources over BENCH_CRE
 credentials, every other user BENCH_OTHER_RESOURCES. Cases: (1) `resources(first: 100)` with 12
 fields, (2) every credential with resourceCount, lastSync and resources(first: 10), (3) the
 dashboard. Each case runs BENCH_ROUNDS interleaved rounds of BENCH_SECONDS against the GraphQL
-server and against the floor (asyncpg + orjson, the same JSON, checked equal before timing), with
-BENCH_CONCURRENCY requests in flight. A cProfile of case (1) gives Strawberry's share of the time.
+server, against the same server with the regular path (no read fast path, graphql-core's
+per-field execution: the "before") and against the floor (asyncpg + orjson, the same JSON,
+checked equal before timing), with BENCH_CONCURRENCY requests in flight. A cProfile of case (1)
+gives each package's share of the CPU time.
 
 Quick run: BENCH_RESOURCES=10000 BENCH_SECONDS=1 BENCH_ROUNDS=1 python -m bench read_api
 """
@@ -102,16 +104,24 @@ async def _same_data(app: Any, floor: Any, graphql: Request, by_hand: Request) -
 
 
 @contextmanager
-def _regular_execution() -> Iterator[None]:
-    """Run the schema with graphql-core's regular per-field execution (the "before")."""
+def _regular_execution(app: Any) -> Iterator[None]:
+    """Serve with the regular pipeline (the "before"): no read fast path, and graphql-core's
+    regular per-field execution."""
     from graph.schema import schema
 
-    fast = schema.execution_context_class
+    view = next(
+        route.endpoint
+        for route in app.routes
+        if getattr(route, "path", None) == "/graphql" and getattr(route, "methods", None)
+    )
+    fast, fast_path = schema.execution_context_class, view.fast_path
     schema.execution_context_class = StrawberryGraphQLCoreExecutionContext
+    view.fast_path = None
     try:
         yield
     finally:
         schema.execution_context_class = fast
+        view.fast_path = fast_path
 
 
 async def _profile(app: Any, request: Request) -> dict[str, float]:
@@ -172,11 +182,11 @@ async def _run() -> list[dict[str, object]]:
                 fast, regular, theirs = [], [], []
                 for _ in range(ROUNDS):  # interleaved, so drifts in machine load hit all three
                     fast.append(await load(app, graphql, SECONDS, CONCURRENCY))
-                    with _regular_execution():
+                    with _regular_execution(app):
                         regular.append(await load(app, graphql, SECONDS, CONCURRENCY))
                     theirs.append(await load(floor_app, by_hand, SECONDS, CONCURRENCY))
                 floor_rate, floor_p50, floor_p99 = median_run(theirs)
-                for variant, runs in (("", fast), (" [before: regular execution]", regular)):
+                for variant, runs in (("", fast), (" [before: regular path]", regular)):
                     rate, p50, p99 = median_run(runs)
                     rows.append(
                         {
@@ -191,7 +201,7 @@ async def _run() -> list[dict[str, object]]:
                     )
                     print(f"  {rows[-1]}", file=sys.stderr, flush=True)
             graphql = Request("/graphql", orjson.dumps({"query": RESOURCES_QUERY}), auth)
-            for variant, mode in (("", nullcontext()), (" [before]", _regular_execution())):
+            for variant, mode in (("", nullcontext()), (" [before]", _regular_execution(app))):
                 with mode:
                     shares = await _profile(app, graphql)
                 top = sorted(shares.items(), key=lambda item: -item[1])

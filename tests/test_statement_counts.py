@@ -266,7 +266,7 @@ query {
 
 @pytest.mark.parametrize("credentials", [1, 3, 10])
 async def test_nested_pages_of_1_3_or_10_credentials_cost_constant_statements(
-    gql: GraphQLClient, runtime: Runtime, backend: str, credentials: int
+    app: Starlette, gql: GraphQLClient, runtime: Runtime, backend: str, credentials: int
 ) -> None:
     # given `credentials` credentials of 12 resources each, with a finished sync
     owner = await create_user(runtime)
@@ -287,9 +287,20 @@ async def test_nested_pages_of_1_3_or_10_credentials_cost_constant_statements(
             f"res-{n:05d}" for n in range(5)
         ]
         assert nested["resources"]["pageInfo"]["hasNextPage"] is True
-    # and the statements are the same for 1, 3 or 10: auth, the credential list, the counts
-    # (from the aggregates), the pages (one LIMITed read per credential in one statement) and
-    # the last syncs; PostgreSQL adds one set_config per transaction
+    # and the fast path reads it all in one statement for 1, 3 or 10: the credentials with
+    # their counts (from the aggregates), last syncs and pages (at most six rows each: a
+    # LATERAL page on PostgreSQL, a correlated `IN (… LIMIT 6)` on SQLite) and the account
+    assert counter.count == 1, counter.statements
+    (listing,) = counter.statements
+    assert "FROM resource_counts" in listing and "LIMIT" in listing
+    assert ("LATERAL" in listing) == (backend == "postgres")
+    # (the regular path: auth, the credential list, the counts, the pages (one LIMITed read
+    # per credential in one statement) and the last syncs; PostgreSQL adds one set_config per
+    # transaction)
+    graphql_view(app).fast_path = None
+    with counting_statements(runtime) as counter:
+        again = await gql(NESTED_PAGES, token=token)
+    assert again.ok()["credentials"] == listed
     assert counter.count == (5 if backend == "sqlite" else 10), counter.statements
     (pages,) = [s for s in counter.statements if "LIMIT" in s and "resources.name" in s]
     assert ("LATERAL" in pages) == (backend == "postgres")
@@ -401,7 +412,7 @@ async def test_a_page_of_resources_with_their_histories_costs_constant_statement
 
 @pytest.mark.parametrize("rows", [1, 10, 100])
 async def test_the_dashboard_reads_only_aggregates_in_constant_statements(
-    gql: GraphQLClient, runtime: Runtime, backend: str, rows: int
+    app: Starlette, gql: GraphQLClient, runtime: Runtime, backend: str, rows: int
 ) -> None:
     # given `rows` resources over up to 3 credentials
     owner = await create_user(runtime)
@@ -419,9 +430,18 @@ async def test_the_dashboard_reads_only_aggregates_in_constant_statements(
         response = await gql(DASHBOARD, token=token)
     board = response.ok()["dashboard"]
     assert board["totalResources"] == rows
-    # then: auth, four grouped reads of the aggregates (per provider, service, region and
-    # account) and the credentials; PostgreSQL adds one set_config per transaction; no
-    # statement reads the resource rows
+    # then the fast path reads it: on PostgreSQL one statement (the acting user, the account
+    # and every part as arrays); on SQLite the four grouped reads of the aggregates (per
+    # provider, service, region and account), the credentials and the account; no statement
+    # reads the resource rows
+    assert counter.count == (6 if backend == "sqlite" else 1), counter.statements
+    assert not [s for s in counter.statements if "FROM resources" in s]
+    # (the regular path: auth, the same five reads, and on PostgreSQL one set_config per
+    # transaction)
+    graphql_view(app).fast_path = None
+    with counting_statements(runtime) as counter:
+        again = await gql(DASHBOARD, token=token)
+    assert again.ok()["dashboard"] == board
     assert counter.count == (6 if backend == "sqlite" else 8), counter.statements
     assert not [s for s in counter.statements if "FROM resources" in s]
 

@@ -77,6 +77,26 @@ class ProviderHealth:
         )
 
 
+# The columns `CloudCredential.from_row` reads (never the ciphertext): lists that need no
+# resolver field of a credential read only these.
+FROM_ROW_COLUMNS = (
+    CloudCredentialRow.id,
+    CloudCredentialRow.provider,
+    CloudCredentialRow.name,
+    CloudCredentialRow.default_region,
+    CloudCredentialRow.fingerprint,
+    CloudCredentialRow.created_at,
+    CloudCredentialRow.updated_at,
+    CloudCredentialRow.last_used_at,
+    CloudCredentialRow.health_status,
+    CloudCredentialRow.health_response_ms,
+    CloudCredentialRow.health_checked_at,
+    CloudCredentialRow.health_error,
+    CloudCredentialRow.secret_rotated_at,
+    CloudCredentialRow.external_id,
+)
+
+
 @strawberry.type(description="A cloud credential kept encrypted in the vault.")
 class CloudCredential(Node):
     provider: Provider = strawberry.field(description="Which cloud the credential is for.")

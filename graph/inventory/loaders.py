@@ -20,7 +20,7 @@ from strawberry.dataloader import DataLoader
 
 from db import enums as db_enums
 from db.models import CloudCredentialRow, CloudResourceRow, ResourceCountRow
-from db.scoping import ScopedDatabase
+from db.scoping import OwnerScope, ScopedDatabase
 from graph.connections.keyset import Ordering
 from graph.inventory.columns import RESOURCE_COLUMNS
 from graph.inventory.filters import ResourceCriteria, resource_ordering
@@ -56,7 +56,7 @@ def _group(keys: Sequence[K], by: Any) -> dict[Any, list[K]]:
     return groups
 
 
-def _aggregate_counts(criteria: ResourceCriteria) -> list[ColumnElement[bool]] | None:
+def aggregate_count_conditions(criteria: ResourceCriteria) -> list[ColumnElement[bool]] | None:
     """The filter on the aggregate rows equivalent to `criteria`, when there is one (the
     aggregates hold live rows by provider, type, region, status and credential)."""
     if criteria.include_deleted or criteria.tags or criteria.search or criteria.related_to:
@@ -82,7 +82,7 @@ def _aggregate_counts(criteria: ResourceCriteria) -> list[ColumnElement[bool]] |
 
 
 def _count_statement(db: ScopedDatabase, criteria: ResourceCriteria, ids: set[uuid.UUID]) -> Any:
-    aggregated = _aggregate_counts(criteria)
+    aggregated = aggregate_count_conditions(criteria)
     if aggregated is not None:
         # Proportional to the credentials' aggregate rows, not to their resources.
         return (
@@ -97,6 +97,27 @@ def _count_statement(db: ScopedDatabase, criteria: ResourceCriteria, ids: set[uu
         .where(CloudResourceRow.credential_id.in_(ids))
         .group_by(CloudResourceRow.credential_id)
     )
+
+
+def credential_count(
+    scope: OwnerScope, criteria: ResourceCriteria, credential: Any
+) -> ColumnElement[Any]:
+    """How many of one credential's resources match `criteria` (a correlated scalar), counted
+    as `resource_counts` counts them: from the aggregates whenever they can answer."""
+    aggregated = aggregate_count_conditions(criteria)
+    if aggregated is not None:
+        return (
+            scope.select_columns(
+                ResourceCountRow, func.coalesce(func.sum(ResourceCountRow.count), 0)
+            )
+            .where(ResourceCountRow.credential_id == credential, *aggregated)
+            .scalar_subquery()
+        )
+    return criteria.apply(
+        scope.select_columns(CloudResourceRow, func.count()).where(
+            CloudResourceRow.credential_id == credential
+        )
+    ).scalar_subquery()
 
 
 def resource_counts(db: ScopedDatabase) -> DataLoader[CountKey, int]:
@@ -120,17 +141,18 @@ def resource_counts(db: ScopedDatabase) -> DataLoader[CountKey, int]:
 _UNION_SLICE = 400
 
 
-def _page_of_one(
-    db: ScopedDatabase,
+def page_of_one(
+    scope: OwnerScope,
     criteria: ResourceCriteria,
     start: tuple[Any, ...] | None,
     size: int,
     credential: Any,
+    columns: Sequence[Any] = RESOURCE_COLUMNS,
 ) -> Select[Any]:
     """Up to size + 1 rows of one credential, read through its (credential, name, id) index."""
     ordering = CREDENTIAL_RESOURCES_ORDERING
     inner = criteria.apply(
-        db.scope.select_columns(CloudResourceRow, *RESOURCE_COLUMNS).where(
+        scope.select_columns(CloudResourceRow, *columns).where(
             CloudResourceRow.credential_id == credential
         )
     )
@@ -160,7 +182,7 @@ def _pages_statements(
     SQLite: a UNION ALL of one LIMITed page per credential. Either way each credential costs
     an index range of size + 1 rows, not a pass over its inventory."""
     if db.database.is_postgres:
-        page = _page_of_one(db, criteria, start, size, CloudCredentialRow.id).lateral("page")
+        page = page_of_one(db.scope, criteria, start, size, CloudCredentialRow.id).lateral("page")
         statement = (
             db.scope.select_columns(CloudCredentialRow, *page.c)
             .select_from(CloudCredentialRow)
@@ -172,7 +194,7 @@ def _pages_statements(
     statements = []
     for first in range(0, len(ids), _UNION_SLICE):
         pages = [
-            select(_page_of_one(db, criteria, start, size, credential).subquery())
+            select(page_of_one(db.scope, criteria, start, size, credential).subquery())
             for credential in ids[first : first + _UNION_SLICE]
         ]
         union = union_all(*pages).subquery("page")

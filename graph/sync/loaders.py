@@ -11,6 +11,9 @@ from strawberry.dataloader import DataLoader
 from db.models import SyncJobRow
 from db.scoping import ScopedDatabase
 
+# A credential's last sync: its most recently queued job (the id breaks ties).
+LAST_SYNC_ORDER = (SyncJobRow.queued_at.desc(), SyncJobRow.id.desc())
+
 
 def last_sync_by_credential(db: ScopedDatabase) -> DataLoader[uuid.UUID, SyncJobRow | None]:
     """The most recently queued job of each credential."""
@@ -20,7 +23,7 @@ def last_sync_by_credential(db: ScopedDatabase) -> DataLoader[uuid.UUID, SyncJob
             func.row_number()
             .over(
                 partition_by=SyncJobRow.credential_id,
-                order_by=(SyncJobRow.queued_at.desc(), SyncJobRow.id.desc()),
+                order_by=LAST_SYNC_ORDER,
             )
             .label("position")
         )

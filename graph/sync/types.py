@@ -48,6 +48,24 @@ class SyncWarning:
     )
 
 
+# The columns `SyncJob.from_row` reads.
+FROM_ROW_COLUMNS = (
+    SyncJobRow.id,
+    SyncJobRow.status,
+    SyncJobRow.trigger,
+    SyncJobRow.queued_at,
+    SyncJobRow.started_at,
+    SyncJobRow.finished_at,
+    SyncJobRow.progress,
+    SyncJobRow.added,
+    SyncJobRow.updated,
+    SyncJobRow.removed,
+    SyncJobRow.errors,
+    SyncJobRow.warnings,
+    SyncJobRow.credential_id,
+)
+
+
 @strawberry.type(description="A run that lists a credential's cloud and updates the inventory.")
 class SyncJob(Node):
     status: SyncJobStatus = strawberry.field(description="Where the job is in its life.")

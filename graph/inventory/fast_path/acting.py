@@ -16,10 +16,12 @@ each read also names the owner as a plain parameter so the planner can pick the 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Select, String, bindparam, func, select, true
 from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from db.models import CloudResourceRow, UserRow
 from db.scoping import OwnerScope
@@ -36,6 +38,8 @@ from graph.inventory.filters import ResourceCriteria
 USER_TEXT = "fast_user_text"
 ROLE = "fast_role"
 POSITION = "fast_position"
+# A statement of the caller's rows, built on the scope it is given.
+Part = Callable[[OwnerScope], Select[Any]]
 
 
 def _actor() -> Any:
@@ -61,12 +65,12 @@ def _scope(actor: Any) -> OwnerScope:
     return OwnerScope(cast(uuid.UUID, actor.c.user_id))
 
 
-def _planned(statement: Select[Any]) -> Select[Any]:
+def _planned(statement: Select[Any], model: type[Any] = CloudResourceRow) -> Select[Any]:
     """The same owner once more, as a parameter the planner knows when it plans: a value that
     only the CTE yields would be estimated blind (a sort of every row instead of an index walk).
     The filter on `actor.user_id` stays, and with it the order of evaluation."""
     known = OwnerScope(cast(uuid.UUID, bindparam(USER, type_=UserRow.id.type)))
-    return known.restrict(statement, CloudResourceRow)
+    return known.restrict(statement, model)
 
 
 def _account(actor: Any, scope: OwnerScope) -> Any:
@@ -97,6 +101,52 @@ def acting_page_statement(shape: PageShape) -> Select[Any]:
         select(*[page.c[name] for name in shape.columns], *[account.c[a] for a in ACCOUNT_COLUMNS])
         .select_from(actor.outerjoin(account, true()).outerjoin(page, true()))
         .order_by(page.c[POSITION])
+    )
+
+
+def acting_lists_statement(parts: Sequence[tuple[Part, type[Any]]]) -> Select[Any]:
+    """One row: for each part (a statement built on the acting scope, of rows of `model`), one
+    array per column, in the part's own order; then the account's columns. A part with no rows
+    gives NULL arrays."""
+    actor = _actor()
+    scope = _scope(actor)
+    account = _account(actor, scope)
+    joined = actor.outerjoin(account, true())
+    columns: list[Any] = []
+    for number, (build, model) in enumerate(parts):
+        statement = _planned(build(scope), model)
+        order = list(statement._order_by_clauses)
+        position = func.row_number().over(order_by=order).label(POSITION)
+        listed = statement.add_columns(position).subquery(f"part_{number}")
+        values = [column for column in listed.c if column.key != POSITION]
+        lists = (
+            select(
+                *[
+                    func.array_agg(aggregate_order_by(value, listed.c[POSITION])).label(
+                        f"part_{number}_{index}"
+                    )
+                    for index, value in enumerate(values)
+                ]
+            )
+            .select_from(listed)
+            .lateral(f"lists_{number}")
+        )
+        joined = joined.outerjoin(lists, true())
+        columns.extend(lists.c)
+    return select(*columns, *[account.c[a] for a in ACCOUNT_COLUMNS]).select_from(joined)
+
+
+def acting_listing_statement(build: Part, model: type[Any], order: Sequence[str]) -> Select[Any]:
+    """The part's rows (a LATERAL subquery on the acting scope, its columns in `order` give the
+    order), then the account's columns; one row of NULLs but the account's for no rows."""
+    actor = _actor()
+    scope = _scope(actor)
+    account = _account(actor, scope)
+    listed = _planned(build(scope), model).lateral("listing")
+    return (
+        select(*listed.c, *[account.c[a] for a in ACCOUNT_COLUMNS])
+        .select_from(actor.outerjoin(account, true()).outerjoin(listed, true()))
+        .order_by(*[listed.c[name] for name in order])
     )
 
 

@@ -75,16 +75,16 @@ class StatementCache:
 
     def page(self, shape: PageShape) -> tuple[Select[Any], Compiled | None]:
         build = acting_page_statement if self.acting else page_statement
-        return self._get(("page", *shape.cache_key), lambda: build(shape))
+        return self.get(("page", *shape.cache_key), lambda: build(shape))
 
     def count(self, criteria: ResourceCriteria) -> tuple[Select[Any], Compiled | None]:
         build = acting_count_statement if self.acting else count_statement
-        return self._get(("count", criteria), lambda: build(criteria))
+        return self.get(("count", criteria), lambda: build(criteria))
 
     def account(self) -> tuple[Select[Any], Compiled | None]:
-        return self._get(("account",), account_statement)
+        return self.get(("account",), account_statement)
 
-    def _get(
+    def get(
         self, key: tuple[Any, ...], build: Callable[[], Select[Any]]
     ) -> tuple[Select[Any], Compiled | None]:
         found = self._entries.get(key)

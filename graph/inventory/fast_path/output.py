@@ -19,7 +19,6 @@ from graphql import GraphQLEnumType, GraphQLSchema
 
 from graph.connections.cursors import CursorCodec
 from graph.connections.keyset import Ordering
-from graph.inventory.fast_path.plan import PagePlan
 from graph.inventory.types import HOURS_PER_MONTH
 from graph.node import global_id_encoder
 
@@ -139,6 +138,28 @@ class Converters:
         raise ValueError(f"no writer for {name}")
 
 
+class NodeWriters:
+    """Generated node writers by (selection, columns, costs shown), kept across requests."""
+
+    def __init__(self, converters: Converters, size: int = 1024) -> None:
+        self.converters = converters
+        self.size = size
+        self._writers: dict[tuple[Any, ...], NodeWriter] = {}
+
+    def get(
+        self, fields: tuple[tuple[str, str], ...], columns: tuple[str, ...], *, costs: bool
+    ) -> NodeWriter:
+        key = (fields, columns, costs)
+        found = self._writers.get(key)
+        if found is None:
+            index = {name: position for position, name in enumerate(columns)}
+            found = self.converters.node_writer(fields, index, costs=costs)
+            if len(self._writers) > self.size:
+                self._writers.clear()
+            self._writers[key] = found
+        return found
+
+
 @dataclass(frozen=True, slots=True)
 class PageResult:
     rows: Sequence[Any]  # up to size + 1 rows in fetch order
@@ -146,7 +167,7 @@ class PageResult:
 
 
 def write_page(
-    plan: PagePlan,
+    connection: Sequence[tuple[str, str, Any]],
     writer_for: Callable[[tuple[tuple[str, str], ...]], NodeWriter],
     result: PageResult,
     *,
@@ -176,16 +197,13 @@ def write_page(
             return encode([extract(row) for extract in extractors])
 
     edge_cursors = any(
-        name == "cursor"
-        for _, field, sub in plan.connection
-        if field == "edges"
-        for _, name, _ in sub
+        name == "cursor" for _, field, sub in connection if field == "edges" for _, name, _ in sub
     )
     cursors = [cursor(row) for row in kept] if edge_cursors else None
     has_next = more if forward else came_from_cursor
     has_previous = came_from_cursor if forward else more
     value: dict[str, Any] = {}
-    for key, field, sub in plan.connection:
+    for key, field, sub in connection:
         if field == "edges":
             value[key] = _edges(sub, kept, cursors, writer_for)
         elif field == "pageInfo":

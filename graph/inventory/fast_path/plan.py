@@ -1,25 +1,26 @@
-"""Compiling an operation into an output plan: which pages to read and which keys to write.
+"""Compiling an operation into an output plan: which roots to read and which keys to write.
 
 A document is parsed and validated once, with the rules the regular pipeline applies; an
-operation whose every selection is on the whitelist below becomes a `DocumentPlan`. Fields are
+operation whose every root field is one the fast path serves (`roots.py`: each root kind compiles
+its own selection) becomes a `DocumentPlan`. Fields are
 collected with graphql-core's own `collect_fields`/`collect_subfields` (fragments, inline
 fragments, aliases, field merging, `@skip`/`@include`), so response keys come out in the order
 graphql-core would write them. Conditions that read variables make the collected shape depend on
 their values: a `DocumentPlan` keeps one `OperationPlan` per combination of those values.
 
-Anything not listed — another root field, a resolver field of `CloudResource` (`credential`,
+Anything a root kind does not list — another root field, a resolver field (`credential`,
 `relations`, or any field added later), another directive — makes the operation unsupported, and
 the regular execution serves it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
     DocumentNode,
-    FieldNode,
     FragmentDefinitionNode,
     GraphQLError,
     GraphQLObjectType,
@@ -46,36 +47,6 @@ from strawberry.schema.schema import validate_document
 from graph.hardening.rules import LIMIT_RULES, MAX_TOKENS
 from graph.inventory.fast_path import compat  # noqa: F401 - checks graphql-core on import
 
-# GraphQL field -> what it is made of. Only plain attributes of the row are here.
-NODE_FIELDS = frozenset(
-    {
-        "id",
-        "provider",
-        "type",
-        "nativeType",
-        "resourceId",
-        "name",
-        "region",
-        "account",
-        "status",
-        "tags",
-        "metadata",
-        "configuration",
-        "costPerHour",
-        "estimatedMonthlyCost",
-        "costSource",
-        "firstSeenAt",
-        "lastSyncedAt",
-        "deletedAt",
-        "__typename",
-    }
-)
-PAGE_INFO_FIELDS = frozenset(
-    {"hasNextPage", "hasPreviousPage", "startCursor", "endCursor", "__typename"}
-)
-EDGE_FIELDS = frozenset({"cursor", "node", "__typename"})
-CONNECTION_FIELDS = frozenset({"edges", "pageInfo", "totalCount", "__typename"})
-ROOT_FIELD = "resources"
 CONDITIONS = frozenset({"skip", "include"})
 
 
@@ -84,22 +55,50 @@ class Unsupported(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class PagePlan:
-    """One `resources` root field: its arguments' node and the keys to write."""
-
-    key: str
-    node: FieldNode
-    # (response key, connection field name, sub-plan)
-    connection: tuple[tuple[str, str, Any], ...]
-    needs_cursors: bool
-    needs_count: bool
-    node_fields: tuple[str, ...]  # every node field name read (for the selected columns)
+class OperationPlan:
+    # (response key, the root's plan or None for `__typename`)
+    roots: tuple[tuple[str, Any], ...]
 
 
 @dataclass(frozen=True, slots=True)
-class OperationPlan:
-    # (response key, PagePlan or None for `__typename`)
-    roots: tuple[tuple[str, PagePlan | None], ...]
+class Collecting:
+    """What collecting a selection needs: the schema, the document, the variables' values."""
+
+    schema: GraphQLSchema
+    plan: DocumentPlan
+    variables: VariableValues
+
+    def subfields(
+        self, type_name: str, group: list[FieldDetails], allowed: frozenset[str] | None = None
+    ) -> list[tuple[str, str, list[FieldDetails]]]:
+        """(response key, field name, field group) of `group`'s selection on `type_name`, in
+        graphql-core's order; a field outside `allowed` (when given) or with arguments is
+        unsupported."""
+        runtime_type = self.schema.get_type(type_name)
+        if not isinstance(runtime_type, GraphQLObjectType):
+            raise Unsupported
+        collected = collect_subfields(
+            self.schema,
+            self.plan.fragments,
+            self.variables,
+            self.plan.operation,
+            runtime_type,
+            group,
+        )
+        _plain(collected)
+        fields: list[tuple[str, str, list[FieldDetails]]] = []
+        for key, sub_group in collected.grouped_field_set.items():
+            name = sub_group[0].node.name.value
+            if allowed is not None and (
+                name not in allowed or any(details.node.arguments for details in sub_group)
+            ):
+                raise Unsupported
+            fields.append((key, name, sub_group))
+        return fields
+
+
+# Compiles one root field's group (response key, field group) into its plan.
+Compile = Callable[[Collecting, str, list[FieldDetails]], Any]
 
 
 @dataclass
@@ -159,14 +158,17 @@ def compile_document(
 
 
 def shape_of(
-    schema: GraphQLSchema, plan: DocumentPlan, variables: VariableValues
+    schema: GraphQLSchema,
+    plan: DocumentPlan,
+    variables: VariableValues,
+    roots: Mapping[str, Compile],
 ) -> OperationPlan | None:
     """The collected shape for these condition values (cached on the plan)."""
     key = tuple(variables.coerced.get(name) for name in plan.condition_variables)
     if key in plan.shapes:
         return plan.shapes[key]
     try:
-        shape: OperationPlan | None = _collect(schema, plan, variables)
+        shape: OperationPlan | None = _collect(Collecting(schema, plan, variables), roots)
     except Unsupported:
         shape = None
     if len(plan.shapes) < 64:  # conditions from many variables: keep the first combinations
@@ -174,105 +176,29 @@ def shape_of(
     return shape
 
 
-def _collect(schema: GraphQLSchema, plan: DocumentPlan, variables: VariableValues) -> OperationPlan:
+def _collect(collecting: Collecting, roots: Mapping[str, Compile]) -> OperationPlan:
+    schema, plan = collecting.schema, collecting.plan
     query_type = schema.query_type
     if query_type is None:
         raise Unsupported
-    collected = collect_fields(schema, plan.fragments, variables, query_type, plan.operation)
+    collected = collect_fields(
+        schema, plan.fragments, collecting.variables, query_type, plan.operation
+    )
     _plain(collected)
-    roots: list[tuple[str, PagePlan | None]] = []
+    found: list[tuple[str, Any]] = []
     for key, group in collected.grouped_field_set.items():
         name = group[0].node.name.value
         if name == "__typename":
-            roots.append((key, None))
-        elif name == ROOT_FIELD:
-            roots.append((key, _page(schema, plan, variables, key, group)))
+            found.append((key, None))
+        elif name in roots:
+            found.append((key, roots[name](collecting, key, group)))
         else:
             raise Unsupported
-    if not any(page is not None for _, page in roots):
+    if not any(root is not None for _, root in found):
         raise Unsupported
-    return OperationPlan(tuple(roots))
+    return OperationPlan(tuple(found))
 
 
 def _plain(collected: Any) -> None:
     if collected.new_defer_usages or collected.forbidden_directive_instances:
         raise Unsupported
-
-
-def _sub(
-    schema: GraphQLSchema,
-    plan: DocumentPlan,
-    variables: VariableValues,
-    type_name: str,
-    group: list[FieldDetails],
-    allowed: frozenset[str],
-) -> list[tuple[str, str, list[FieldDetails]]]:
-    runtime_type = schema.get_type(type_name)
-    if not isinstance(runtime_type, GraphQLObjectType):
-        raise Unsupported
-    collected = collect_subfields(
-        schema, plan.fragments, variables, plan.operation, runtime_type, group
-    )
-    _plain(collected)
-    fields: list[tuple[str, str, list[FieldDetails]]] = []
-    for key, sub_group in collected.grouped_field_set.items():
-        name = sub_group[0].node.name.value
-        if name not in allowed or any(details.node.arguments for details in sub_group):
-            raise Unsupported
-        fields.append((key, name, sub_group))
-    return fields
-
-
-def _page(
-    schema: GraphQLSchema,
-    plan: DocumentPlan,
-    variables: VariableValues,
-    key: str,
-    group: list[FieldDetails],
-) -> PagePlan:
-    connection: list[tuple[str, str, Any]] = []
-    needs_cursors = needs_count = False
-    read: set[str] = set()
-    for sub_key, name, sub_group in _sub(
-        schema, plan, variables, "ResourceConnection", group, CONNECTION_FIELDS
-    ):
-        if name == "edges":
-            edge: list[tuple[str, str, Any]] = []
-            for edge_key, edge_name, edge_group in _sub(
-                schema, plan, variables, "ResourceEdge", sub_group, EDGE_FIELDS
-            ):
-                if edge_name == "node":
-                    fields = tuple(
-                        (node_key, node_name)
-                        for node_key, node_name, _ in _sub(
-                            schema, plan, variables, "CloudResource", edge_group, NODE_FIELDS
-                        )
-                    )
-                    read.update(name for _, name in fields)
-                    edge.append((edge_key, edge_name, fields))
-                else:
-                    needs_cursors = needs_cursors or edge_name == "cursor"
-                    edge.append((edge_key, edge_name, None))
-            connection.append((sub_key, name, tuple(edge)))
-        elif name == "pageInfo":
-            info = tuple(
-                (info_key, info_name)
-                for info_key, info_name, _ in _sub(
-                    schema, plan, variables, "PageInfo", sub_group, PAGE_INFO_FIELDS
-                )
-            )
-            needs_cursors = needs_cursors or any(
-                info_name in ("startCursor", "endCursor") for _, info_name in info
-            )
-            connection.append((sub_key, name, info))
-        else:
-            needs_count = needs_count or name == "totalCount"
-            connection.append((sub_key, name, None))
-    return PagePlan(
-        key=key,
-        node=group[0].node,
-        connection=tuple(connection),
-        needs_cursors=needs_cursors,
-        needs_count=needs_count,
-        node_fields=tuple(sorted(read)),
-    )

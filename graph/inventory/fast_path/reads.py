@@ -1,15 +1,15 @@
-"""The request's reads: the acting user, the pages, the caller's account.
+"""The request's reads: each root's statements, and the caller's account with them.
 
-On PostgreSQL the driver connection is used directly: each page is one prepared statement that
-sets the acting user for row-level security, reads the caller's account and the page (one round
-trip; `totalCount` adds a second). SQLite runs the plain statements through SQLAlchemy in one
-transaction.
+On PostgreSQL the driver connection is used directly, no explicit transaction: every statement
+sets the acting user for row-level security itself (`acting.py`), and a root's first statement
+also reads the caller's account (one round trip per statement). SQLite runs the plain statements
+through SQLAlchemy in one transaction, and reads the account by itself when no statement
+carried it.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -32,6 +32,9 @@ class Read:
     statement: Select[Any]
     compiled: Compiled | None
     values: dict[str, Any]
+    # Its rows end with the account's columns (`ACCOUNT_COLUMNS`), at least its first row.
+    carries_account: bool = False
+    scalar: bool = False  # one value, not rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +48,8 @@ class Account:
 
 
 @dataclass(frozen=True, slots=True)
-class PageRead:
-    page: Read
-    count: Read | None
-
-
-@dataclass(frozen=True, slots=True)
 class ReadResult:
-    pages: list[tuple[Sequence[Any], int | None]]
+    results: list[Any]  # per read: its rows, or its value
     account: Account | None  # None: the account no longer exists
 
 
@@ -62,44 +59,43 @@ def _account(row: Any, offset: int) -> Account | None:
     return Account(bool(row[offset]), row[offset + 1], str(row[offset + 2]), bool(row[offset + 3]))
 
 
+def _carried(read: Read, rows: Any) -> Account | None:
+    return _account(rows[0], len(rows[0]) - len(ACCOUNT_COLUMNS)) if rows else None
+
+
 async def read(
-    database: Database, user_id: uuid.UUID, role: str, pages: list[PageRead], account: Read
+    database: Database, user_id: uuid.UUID, role: str, reads: list[Read], account: Read
 ) -> ReadResult:
     if role not in ROLES:
         raise ValueError("unknown database role")
     if database.is_postgres:
-        return await _read_postgres(database, uuid.UUID(str(user_id)), role, pages)
-    return await _read_sqlite(database, pages, account)
+        return await _read_postgres(database, uuid.UUID(str(user_id)), role, reads)
+    return await _read_sqlite(database, reads, account)
 
 
 async def _read_postgres(
-    database: Database, user_id: uuid.UUID, role: str, pages: list[PageRead]
+    database: Database, user_id: uuid.UUID, role: str, reads: list[Read]
 ) -> ReadResult:
-    """One round trip per statement, no explicit transaction: each statement sets the acting
-    user itself (`acting.py`), and the page's also carries the account."""
     row_class = _row_class()
     acting = {USER_TEXT: str(user_id), ROLE: role}
-    found: list[tuple[Sequence[Any], int | None]] = []
+    found: list[Any] = []
     state: Account | None = None
+    seen_account = False
     async with database.engine.connect() as connection:
         fairy = await connection.get_raw_connection()
         driver: Any = fairy.driver_connection
-        for position, item in enumerate(pages):
-            compiled = _compiled(item.page)
+        for item in reads:
+            compiled = _compiled(item)
             database.driver_statement(compiled.sql)
-            values = {**item.page.values, **acting}
-            rows = await driver.fetch(compiled.sql, *compiled.bind(values), record_class=row_class)
-            if position == 0:
-                state = _account(rows[0], len(rows[0]) - len(ACCOUNT_COLUMNS)) if rows else None
-            if rows and rows[0]["id"] is None:
-                rows = []  # the outer join's row of an empty page
-            count = None
-            if item.count is not None:
-                counted = _compiled(item.count)
-                database.driver_statement(counted.sql)
-                arguments = counted.bind({**item.count.values, **acting})
-                count = int(await driver.fetchval(counted.sql, *arguments))
-            found.append((rows, count))
+            arguments = compiled.bind({**item.values, **acting})
+            if item.scalar:
+                found.append(await driver.fetchval(compiled.sql, *arguments))
+                continue
+            rows = await driver.fetch(compiled.sql, *arguments, record_class=row_class)
+            if item.carries_account and not seen_account:
+                # Every acting statement yields at least its actor row: no row, no account.
+                state, seen_account = _carried(item, rows), True
+            found.append(rows)
     return ReadResult(found, state)
 
 
@@ -124,21 +120,20 @@ def _compiled(item: Read) -> Compiled:
     return item.compiled
 
 
-async def _read_sqlite(database: Database, pages: list[PageRead], account: Read) -> ReadResult:
-    found: list[tuple[Sequence[Any], int | None]] = []
+async def _read_sqlite(database: Database, reads: list[Read], account: Read) -> ReadResult:
+    found: list[Any] = []
     state: Account | None = None
     seen_account = False
     async with database.engine.connect() as connection, connection.begin():
-        for item in pages:
-            rows = (await connection.execute(item.page.statement, item.page.values)).all()
-            count = None
-            if item.count is not None:
-                count = int(
-                    (await connection.execute(item.count.statement, item.count.values)).scalar_one()
-                )
-            if rows and not seen_account:
-                state, seen_account = _account(rows[0], len(rows[0]) - len(ACCOUNT_COLUMNS)), True
-            found.append((rows, count))
+        for item in reads:
+            result = await connection.execute(item.statement, item.values)
+            if item.scalar:
+                found.append(result.scalar_one())
+                continue
+            rows = result.all()
+            if item.carries_account and rows and not seen_account:
+                state, seen_account = _carried(item, rows), True
+            found.append(rows)
         if not seen_account:
             row = (await connection.execute(account.statement, account.values)).first()
             state = _account(row, 0)

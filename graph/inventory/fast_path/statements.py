@@ -95,15 +95,14 @@ def columns_for(fields: Sequence[str], ordering: Ordering) -> tuple[str, ...]:
     return tuple(column.key for column in RESOURCE_COLUMNS if column.key in wanted)
 
 
-def _scope() -> OwnerScope:
+def owner_scope() -> OwnerScope:
     # The caller's id is a parameter of the compiled statement, filled per request.
     return OwnerScope(cast(uuid.UUID, bindparam(USER, type_=UserRow.id.type)))
 
 
-def page_statement(shape: PageShape) -> Select[Any]:
-    scope = _scope()
-    columns = [BY_NAME[name] for name in shape.columns]
-    account = [
+def account_scalars(scope: OwnerScope) -> list[Any]:
+    """The caller's account state as columns of any statement (`ACCOUNT_COLUMNS`)."""
+    return [
         scope.users(column).scalar_subquery().label(label)
         for column, label in zip(
             (UserRow.is_active, UserRow.tokens_valid_after, UserRow.role, UserRow.totp_enabled),
@@ -111,6 +110,12 @@ def page_statement(shape: PageShape) -> Select[Any]:
             strict=True,
         )
     ]
+
+
+def page_statement(shape: PageShape) -> Select[Any]:
+    scope = owner_scope()
+    columns = [BY_NAME[name] for name in shape.columns]
+    account = account_scalars(scope)
     statement = shape.criteria.apply(scope.select_columns(CloudResourceRow, *columns, *account))
     request = PageRequest(size=shape.size, forward=shape.forward, cursor=None)
     return seek(statement, shape.ordering, request, cursor_parameters(shape))
@@ -128,12 +133,12 @@ def cursor_parameters(shape: PageShape) -> tuple[Any, ...] | None:
 
 def account_statement() -> Select[Any]:
     """The caller's account state alone (an empty page has no row to carry it)."""
-    scope = _scope()
+    scope = owner_scope()
     return scope.users(
         UserRow.is_active, UserRow.tokens_valid_after, UserRow.role, UserRow.totp_enabled
     )
 
 
 def count_statement(criteria: ResourceCriteria) -> Select[Any]:
-    scope = _scope()
+    scope = owner_scope()
     return criteria.apply(scope.select_columns(CloudResourceRow, func.count()))
