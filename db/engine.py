@@ -28,22 +28,16 @@ SYSTEM_ROLE = "system"
 _WRITER_WAIT_SECONDS = 300.0
 
 
-def create_engine(
-    database_url: str,
-    *,
-    pool_size: int = 10,
-    echo: bool = False,
-    sqlite_busy_timeout: float = 30.0,
-) -> AsyncEngine:
-    """An async engine tuned per backend (SQLite: WAL, foreign keys, ordered write transactions,
-    and `sqlite_busy_timeout` seconds of waiting for another process's write lock)."""
+def create_engine(database_url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+    """An async engine tuned per backend (SQLite: WAL, foreign keys, busy timeout, and write
+    transactions that begin IMMEDIATE, `db/sqlite_writes.py`)."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         engine = create_async_engine(
             url,
             echo=echo,
             poolclass=NullPool,
-            connect_args={"timeout": sqlite_busy_timeout},
+            connect_args={"timeout": 30},
             hide_parameters=True,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
