@@ -30,6 +30,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
+from itertools import islice
 from typing import Any
 
 from db.enums import RelationType, ResourceStatus, ResourceType
@@ -119,7 +120,7 @@ class _Walk:
             raise _TooLarge
 
     def string(self, value: object, cap: int, *, text: bool = False) -> str:
-        result = value if isinstance(value, str) else self._coerce(value)
+        result = value if type(value) is str or isinstance(value, str) else self._coerce(value)
         # Every character the rules touch is unprintable, and most strings are printable:
         # one fast C loop decides whether the regular expressions need to run at all.
         if not result.isprintable():
@@ -157,6 +158,19 @@ class _Walk:
 
     def json(self, value: object, depth: int) -> Any:
         """A JSON-safe copy of metadata: finite numbers, clean strings, bounded size."""
+        # Exact built-in types first: listings are made of them, and `isinstance` against the
+        # `Mapping` ABC costs a registry lookup per value.
+        kind = type(value)
+        if kind is str:
+            return self.string(value, MAX_TEXT, text=True)
+        if kind is dict or kind is list:
+            if depth >= MAX_DEPTH:
+                self.changes.add(TOO_DEEP)
+                return None
+            self._spend(2)
+            if kind is dict:
+                return self._object(value, depth)  # type: ignore[arg-type]
+            return self._list(value, depth)
         if value is None or isinstance(value, bool):
             self._spend(1)
             return value
@@ -187,22 +201,22 @@ class _Walk:
         return self.string(value, MAX_TEXT, text=True)
 
     def _object(self, value: Mapping[Any, Any], depth: int) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for index, (key, item) in enumerate(value.items()):
-            if index >= MAX_ITEMS:
-                self.changes.add(TOO_MANY_ITEMS)
-                break
-            result[self.string(key, MAX_TEXT)] = self.json(item, depth + 1)
-        return result
+        items: Any = value.items()
+        if len(value) > MAX_ITEMS:
+            self.changes.add(TOO_MANY_ITEMS)
+            items = islice(items, MAX_ITEMS)
+        deeper = depth + 1
+        string, json = self.string, self.json
+        return {string(key, MAX_TEXT): json(item, deeper) for key, item in items}
 
     def _list(self, value: Any, depth: int) -> list[Any]:
-        result: list[Any] = []
-        for index, item in enumerate(value):
-            if index >= MAX_ITEMS:
-                self.changes.add(TOO_MANY_ITEMS)
-                break
-            result.append(self.json(item, depth + 1))
-        return result
+        items: Any = value
+        if len(value) > MAX_ITEMS:
+            self.changes.add(TOO_MANY_ITEMS)
+            items = islice(items, MAX_ITEMS)
+        deeper = depth + 1
+        json = self.json
+        return [json(item, deeper) for item in items]
 
     def tags(self, value: object) -> dict[str, str]:
         if value is None:
