@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import metrics
@@ -23,6 +22,7 @@ from core.settings import Settings
 from db.engine import Database
 from db.models import CloudCredentialRow, KeyAgeRow, TotpFactorRow, WebhookRow
 from db.types import utcnow
+from db.upserts import dialect_insert
 from security.tokens import key_id as signing_key_id
 
 logger = logging.getLogger("stratograph.keys")
@@ -90,11 +90,6 @@ def configured_keys(rings: KeyRings) -> list[ConfiguredKey]:
     return keys
 
 
-def _insert(session: AsyncSession) -> Any:
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
 async def record_first_seen(
     database: Database, keys: Iterable[ConfiguredKey], now: datetime | None = None
 ) -> None:
@@ -107,7 +102,7 @@ async def record_first_seen(
     if not rows:
         return
     async with database.system_session() as session:
-        insert = _insert(session)
+        insert = dialect_insert(session)
         statement = insert(KeyAgeRow.__table__).on_conflict_do_nothing()
         await session.execute(statement, rows)
 

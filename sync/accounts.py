@@ -9,19 +9,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import AccountStatus
 from db.models import CloudAccountRow, CloudCredentialRow, CloudResourceRow
+from db.upserts import dialect_insert
 from providers.base import ERROR_AUTH, ERROR_PERMISSION, CloudAccountInfo, ProviderError
 
 _ACCOUNTS = CloudAccountRow.__table__
 MAX_MESSAGE = 500
-
-
-def _insert(session: AsyncSession) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def status_of_failure(error: BaseException) -> AccountStatus:
@@ -50,7 +46,7 @@ async def _upsert(
         }
         for row in rows
     ]
-    statement = _insert(session)(_ACCOUNTS)
+    statement = dialect_insert(session)(_ACCOUNTS)
     statement = statement.on_conflict_do_update(
         index_elements=[_ACCOUNTS.c.credential_id, _ACCOUNTS.c.account_id],
         set_={name: statement.excluded[name] for name in changed},

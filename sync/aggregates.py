@@ -24,10 +24,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, case, delete, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import CloudResourceRow, ResourceCountRow
+from db.upserts import dialect_insert
 
 _COUNTS: Table = ResourceCountRow.__table__  # type: ignore[assignment]
 # The grouping of an aggregate row, as named on both tables.
@@ -118,8 +118,7 @@ class Deltas:
 
 
 def _upsert_statement(session: AsyncSession) -> Any:
-    dialect = session.get_bind().dialect.name
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_COUNTS)
+    statement = dialect_insert(session)(_COUNTS)
     new = statement.excluded
     latest = case(
         (new.last_synced_at.is_(None), _COUNTS.c.last_synced_at),

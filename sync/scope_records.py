@@ -17,10 +17,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import CloudCredentialRow, SyncScopeRow
+from db.upserts import dialect_insert
 from providers.base import Scope
 
 _SCOPES: Table = SyncScopeRow.__table__  # type: ignore[assignment]
@@ -56,8 +56,7 @@ class PendingCompletions:
 
 
 def _statement(session: AsyncSession, changed: tuple[str, ...]) -> Any:
-    dialect = session.get_bind().dialect.name
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_SCOPES)
+    statement = dialect_insert(session)(_SCOPES)
     return statement.on_conflict_do_update(
         index_elements=[
             _SCOPES.c.credential_id,

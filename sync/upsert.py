@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import CloudCredentialRow, CloudResourceRow
+from db.upserts import dialect_insert
 from providers.base import ResourceRecord
 from sync import aggregates
 from sync.aggregates import Deltas
@@ -55,11 +55,6 @@ BEFORE_COLUMNS = distinct(
     *aggregates.DIMENSIONS,
     *COMPARED_COLUMNS,
 )
-
-
-def _insert(session: AsyncSession) -> Any:
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def row_values(
@@ -149,7 +144,7 @@ def _upsert_statement(session: AsyncSession) -> Any:
     statement per row. (`.values(rows)` would embed the rows in the statement and recompile it for
     every batch: measured at more than half of the engine's time.)
     """
-    statement = _insert(session)(_RESOURCES)
+    statement = dialect_insert(session)(_RESOURCES)
     return statement.on_conflict_do_update(
         index_elements=[_RESOURCES.c.credential_id, _RESOURCES.c.resource_id],
         set_={name: statement.excluded[name] for name in _REFRESHED},

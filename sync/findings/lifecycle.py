@@ -17,11 +17,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import FindingStatus
 from db.models import CloudCredentialRow, FindingCountRow, FindingRow
+from db.upserts import dialect_insert
 from sync.findings import events
 from sync.findings.evaluate import Evaluation, FindingKey
 from sync.findings.rules import BY_ID, SEVERITY_RANK
@@ -61,11 +61,6 @@ class Stored:
 def digest(details: dict[str, Any]) -> str:
     canonical = json.dumps(details, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _insert(session: AsyncSession) -> Any:
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 async def existing(session: AsyncSession, statement: Any) -> dict[FindingKey, Stored]:
@@ -154,7 +149,7 @@ async def _open(
             }
         )
     statement = (
-        _insert(session)(_FINDINGS)
+        dialect_insert(session)(_FINDINGS)
         .on_conflict_do_nothing(index_elements=[_FINDINGS.c.resource_row_id, _FINDINGS.c.rule_id])
         .returning(_FINDINGS.c.id, _FINDINGS.c.rule_id)
     )
@@ -237,7 +232,7 @@ async def add_counts_for(
     ]
     if not rows:
         return
-    statement = _insert(session)(_COUNTS)
+    statement = dialect_insert(session)(_COUNTS)
     statement = statement.on_conflict_do_update(
         index_elements=[_COUNTS.c.credential_id, _COUNTS.c.rule_id],
         set_={"open_count": _COUNTS.c.open_count + statement.excluded.open_count},
