@@ -123,6 +123,12 @@ def seek(
     return statement.order_by(*ordering.order_by(reverse=reverse)).limit(request.size + 1)
 
 
+def cursor_binding(ordering: Ordering, *extra: str, caller: str) -> str:
+    """What a cursor is bound to: the ordering, anything else that defines the list, the caller
+    (so a cursor of one list, or of another user, is refused by the others)."""
+    return "|".join((ordering.name, *extra, caller))
+
+
 def make_page(
     rows: Sequence[Any],
     ordering: Ordering,

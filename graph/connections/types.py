@@ -20,7 +20,7 @@ import strawberry
 from sqlalchemy import Select
 
 from graph.connections.cursors import CursorCodec, cursor_codec
-from graph.connections.keyset import Ordering, Page, PageRequest, fetch_page
+from graph.connections.keyset import Ordering, Page, PageRequest, cursor_binding, fetch_page
 from graph.context import Info
 from graph.page_bounds import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
@@ -169,10 +169,9 @@ def codec(info: Info) -> CursorCodec:
 
 
 def binding(info: Info, ordering: Ordering, *extra: str) -> str:
-    """What a cursor is bound to: the ordering, anything else that defines the list, the caller."""
+    """`cursor_binding` for the request's caller."""
     user = info.context.user
-    caller = str(user.id) if user else "anonymous"
-    return "|".join((ordering.name, *extra, caller))
+    return cursor_binding(ordering, *extra, caller=str(user.id) if user else "anonymous")
 
 
 def decode_start(

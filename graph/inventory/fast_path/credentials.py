@@ -25,13 +25,13 @@ from sqlalchemy.engine import Dialect
 
 from db.models import CloudCredentialRow, UserRow
 from db.scoping import OwnerScope
-from graph.connections.keyset import PageRequest
+from graph.connections.keyset import PageRequest, cursor_binding
 from graph.credentials.types import FROM_ROW_COLUMNS as CREDENTIAL_COLUMNS
 from graph.credentials.types import CloudCredential
 from graph.inventory.fast_path.acting import acting_listing_statement
 from graph.inventory.fast_path.credential_list import ListShape, listing_statement
 from graph.inventory.fast_path.gate import Fallback
-from graph.inventory.fast_path.objects import Write, plain_attribute, value_writer
+from graph.inventory.fast_path.objects import constant, plain_attribute, value_writer
 from graph.inventory.fast_path.page import (
     REFUSALS,
     ConnectionPlan,
@@ -176,7 +176,7 @@ class PreparedCredentials:
             columns=self.shape.page_columns,
             request=self.request,
             ordering=ordering,
-            binding=f"{ordering.name}|{credential.id}|{self.asking.user_id}",
+            binding=cursor_binding(ordering, str(credential.id), caller=str(self.asking.user_id)),
         )
 
 
@@ -200,7 +200,7 @@ def compile_credentials(
     for sub_key, name, sub_group in collecting.subfields("CloudCredential", group):
         field_type = credential_type.fields[name].type if name != "__typename" else None
         if name == "__typename":
-            steps.append((sub_key, None, _constant("CloudCredential")))
+            steps.append((sub_key, None, constant("CloudCredential")))
         elif name == "resourceCount":
             steps.append((sub_key, COUNT, None))
             resource_count = True
@@ -218,7 +218,3 @@ def compile_credentials(
                 raise Unsupported
             steps.append((sub_key, attribute, value_writer(collecting, field_type, sub_group)))
     return CredentialsPlan(tuple(steps), resource_count, last_sync, page)
-
-
-def _constant(value: str) -> Write:
-    return lambda _: value

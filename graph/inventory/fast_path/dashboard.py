@@ -30,7 +30,7 @@ from graph.inventory import dashboard_totals as totals
 from graph.inventory.dashboard import dashboard_of
 from graph.inventory.fast_path.acting import Part, acting_lists_statement
 from graph.inventory.fast_path.gate import Fallback
-from graph.inventory.fast_path.objects import Write, plain_attribute, value_writer
+from graph.inventory.fast_path.objects import Write, constant, plain_attribute, value_writer
 from graph.inventory.fast_path.page import REFUSALS, arguments
 from graph.inventory.fast_path.plan import Collecting, Unsupported
 from graph.inventory.fast_path.reads import Read
@@ -177,7 +177,7 @@ def compile_dashboard(collecting: Collecting, key: str, group: list[FieldDetails
     activity = None
     for sub_key, name, sub_group in collecting.subfields("Dashboard", group):
         if name == "__typename":
-            steps.append((sub_key, None, lambda _: "Dashboard"))
+            steps.append((sub_key, None, constant("Dashboard")))
         elif name == "recentActivity":
             if activity is not None:
                 raise Unsupported  # two feeds (aliases): the regular path's

@@ -45,7 +45,7 @@ def object_steps(
     steps: list[tuple[str, str | None, Write]] = []
     for key, name, sub_group in collecting.subfields(object_type.name, group):
         if name == "__typename":
-            steps.append((key, None, _constant(object_type.name)))
+            steps.append((key, None, constant(object_type.name)))
             continue
         attribute = plain_attribute(object_type, name)
         if attribute is None or any(details.node.arguments for details in sub_group):
@@ -100,7 +100,8 @@ def object_writer(
     return write
 
 
-def _constant(value: str) -> Write:
+def constant(value: str) -> Write:
+    """The writer of `__typename`: the same value whatever the object."""
     return lambda _: value
 
 

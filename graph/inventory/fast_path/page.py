@@ -18,7 +18,7 @@ from graphql.execution.collect_fields import FieldDetails
 from graphql.execution.values import get_argument_values
 from strawberry.types.arguments import convert_arguments
 
-from graph.connections.keyset import Ordering, PageRequest
+from graph.connections.keyset import Ordering, PageRequest, cursor_binding
 from graph.errors import PublicError
 from graph.inventory.fast_path.gate import Fallback
 from graph.inventory.fast_path.output import PageResult, Unwritable, write_page
@@ -155,7 +155,7 @@ class PagePlan:
             )
             criteria = ResourceCriteria.from_input(kwargs.get("filter"))
             ordering = resource_ordering(kwargs.get("order_by"))
-            binding = f"{ordering.name}|{asking.user_id}"
+            binding = cursor_binding(ordering, caller=str(asking.user_id))
             start = (
                 services.codec.decode(binding, request.cursor, ordering.kinds)
                 if request.cursor is not None
