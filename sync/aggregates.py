@@ -27,7 +27,7 @@ from sqlalchemy import ColumnElement, Table, case, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import CloudResourceRow, ResourceCountRow
-from db.upserts import dialect_insert
+from db.upserts import per_dialect
 
 _COUNTS: Table = ResourceCountRow.__table__  # type: ignore[assignment]
 # The grouping of an aggregate row, as named on both tables.
@@ -117,8 +117,9 @@ class Deltas:
         return {key[0] for key, change in self._changes.items() if change.count < 0}
 
 
-def _upsert_statement(session: AsyncSession) -> Any:
-    statement = dialect_insert(session)(_COUNTS)
+@per_dialect
+def _upsert_statement(insert: Any) -> Any:
+    statement = insert(_COUNTS)
     new = statement.excluded
     latest = case(
         (new.last_synced_at.is_(None), _COUNTS.c.last_synced_at),

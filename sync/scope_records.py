@@ -20,7 +20,7 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import CloudCredentialRow, SyncScopeRow
-from db.upserts import dialect_insert
+from db.upserts import per_dialect
 from providers.base import Scope
 
 _SCOPES: Table = SyncScopeRow.__table__  # type: ignore[assignment]
@@ -55,8 +55,8 @@ class PendingCompletions:
             raise
 
 
-def _statement(session: AsyncSession, changed: tuple[str, ...]) -> Any:
-    statement = dialect_insert(session)(_SCOPES)
+def _statement(insert: Any, changed: tuple[str, ...]) -> Any:
+    statement = insert(_SCOPES)
     return statement.on_conflict_do_update(
         index_elements=[
             _SCOPES.c.credential_id,
@@ -66,6 +66,10 @@ def _statement(session: AsyncSession, changed: tuple[str, ...]) -> Any:
         ],
         set_={name: statement.excluded[name] for name in changed},
     )
+
+
+_COMPLETION = per_dialect(lambda insert: _statement(insert, _ALWAYS + _ON_COMPLETION))
+_FAILURE = per_dialect(lambda insert: _statement(insert, _ALWAYS))
 
 
 def _values(
@@ -107,7 +111,7 @@ async def record_completions(
         )
         for c in completions
     ]
-    await session.execute(_statement(session, _ALWAYS + _ON_COMPLETION), rows)
+    await session.execute(_COMPLETION(session), rows)
 
 
 async def record_failure(
@@ -120,4 +124,4 @@ async def record_failure(
 ) -> None:
     """Upsert the scope's failure; it keeps the last completion time and count."""
     values = _values(credential, scope, job_id, completed_at=None, count=0, error_code=error_code)
-    await session.execute(_statement(session, _ALWAYS), [values])
+    await session.execute(_FAILURE(session), [values])

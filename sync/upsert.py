@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import CloudCredentialRow, CloudResourceRow
-from db.upserts import dialect_insert
+from db.upserts import per_dialect
 from providers.base import ResourceRecord
 from sync import aggregates
 from sync.aggregates import Deltas
@@ -136,15 +136,16 @@ async def upsert_batch(
     return len(rows) - len(existing), len(existing) - len(repeated), repeated
 
 
-def _upsert_statement(session: AsyncSession) -> Any:
-    """One statement shape for every batch, so SQLAlchemy compiles it once and caches it.
+@per_dialect
+def _upsert_statement(insert: Any) -> Any:
+    """One statement for every batch, so SQLAlchemy compiles it once and caches it.
 
     Executed with a list of rows and RETURNING, SQLAlchemy's "insertmanyvalues" renders it as
     multi-row `INSERT … VALUES (…), (…) … ON CONFLICT` statements (one per batch here), never one
     statement per row. (`.values(rows)` would embed the rows in the statement and recompile it for
     every batch: measured at more than half of the engine's time.)
     """
-    statement = dialect_insert(session)(_RESOURCES)
+    statement = insert(_RESOURCES)
     return statement.on_conflict_do_update(
         index_elements=[_RESOURCES.c.credential_id, _RESOURCES.c.resource_id],
         set_={name: statement.excluded[name] for name in _REFRESHED},

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import FindingStatus
 from db.models import CloudCredentialRow, FindingCountRow, FindingRow
-from db.upserts import dialect_insert
+from db.upserts import per_dialect
 from sync.findings import events
 from sync.findings.evaluate import Evaluation, FindingKey
 from sync.findings.rules import BY_ID, SEVERITY_RANK
@@ -36,6 +36,23 @@ FINDING_COLUMNS = (
 _FINDINGS: Table = FindingRow.__table__  # type: ignore[assignment]
 _COUNTS: Table = FindingCountRow.__table__  # type: ignore[assignment]
 _LIVE = (FindingStatus.OPEN, FindingStatus.SUPPRESSED)
+# A finding that exists already (same resource row and rule) is left to the caller's update.
+_OPEN = per_dialect(
+    lambda insert: (
+        insert(_FINDINGS)
+        .on_conflict_do_nothing(index_elements=[_FINDINGS.c.resource_row_id, _FINDINGS.c.rule_id])
+        .returning(_FINDINGS.c.id, _FINDINGS.c.rule_id)
+    )
+)
+
+
+@per_dialect
+def _add_counts_statement(insert: Any) -> Any:
+    statement = insert(_COUNTS)
+    return statement.on_conflict_do_update(
+        index_elements=[_COUNTS.c.credential_id, _COUNTS.c.rule_id],
+        set_={"open_count": _COUNTS.c.open_count + statement.excluded.open_count},
+    )
 
 
 @dataclass
@@ -148,12 +165,7 @@ async def _open(
                 "details_digest": digest(failing[(row_id, rule_id)]),
             }
         )
-    statement = (
-        dialect_insert(session)(_FINDINGS)
-        .on_conflict_do_nothing(index_elements=[_FINDINGS.c.resource_row_id, _FINDINGS.c.rule_id])
-        .returning(_FINDINGS.c.id, _FINDINGS.c.rule_id)
-    )
-    for found in (await session.execute(statement, rows)).all():
+    for found in (await session.execute(_OPEN(session), rows)).all():
         changes.opened.append(found.id)
         changes.counts[found.rule_id] += 1
 
@@ -232,12 +244,7 @@ async def add_counts_for(
     ]
     if not rows:
         return
-    statement = dialect_insert(session)(_COUNTS)
-    statement = statement.on_conflict_do_update(
-        index_elements=[_COUNTS.c.credential_id, _COUNTS.c.rule_id],
-        set_={"open_count": _COUNTS.c.open_count + statement.excluded.open_count},
-    )
-    await session.execute(statement, rows)
+    await session.execute(_add_counts_statement(session), rows)
 
 
 async def publish(
