@@ -12,11 +12,12 @@ import json
 import uuid
 from collections import Counter
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import FindingStatus
@@ -96,9 +97,11 @@ async def apply(
     stored: dict[FindingKey, Stored],
     seen_at: datetime,
     changes: Changes,
+    fresh: AbstractSet[uuid.UUID] = frozenset(),
 ) -> None:
     """Write the transitions from `stored` (every finding of what was evaluated) to
-    `evaluation`; counts and events go to `changes`."""
+    `evaluation`; counts and events go to `changes`. `fresh`: resource rows this transaction
+    created, which no finding can reference yet (no other transaction sees them)."""
     failing = evaluation.failing
     new = [key for key in failing if key not in stored]
     still = [stored[key] for key in failing if key in stored and stored[key].status in _LIVE]
@@ -108,7 +111,7 @@ async def apply(
         for key, finding in stored.items()
         if key not in failing and key not in evaluation.undecided and finding.status in _LIVE
     ]
-    await _open(session, credential, new, failing, seen_at, changes)
+    await _open(session, credential, new, failing, seen_at, changes, fresh)
     if still:
         await session.execute(
             update(FindingRow)
@@ -142,10 +145,11 @@ async def _open(
     failing: dict[FindingKey, dict[str, Any]],
     seen_at: datetime,
     changes: Changes,
+    fresh: AbstractSet[uuid.UUID],
 ) -> None:
     if not new:
         return
-    rows = []
+    rows: list[dict[str, Any]] = []
     for row_id, rule_id in sorted(new):
         severity = BY_ID[rule_id].severity
         rows.append(
@@ -165,7 +169,17 @@ async def _open(
                 "details_digest": digest(failing[(row_id, rule_id)]),
             }
         )
-    for found in (await session.execute(_OPEN(session), rows)).all():
+    # Findings of resources created here cannot conflict: a plain executemany, no RETURNING.
+    unseen = [row for row in rows if row["resource_row_id"] in fresh]
+    others = [row for row in rows if row["resource_row_id"] not in fresh]
+    if unseen:
+        await session.execute(insert(_FINDINGS), unseen)
+        for row in unseen:
+            changes.opened.append(row["id"])
+            changes.counts[row["rule_id"]] += 1
+    if not others:
+        return
+    for found in (await session.execute(_OPEN(session), others)).all():
         changes.opened.append(found.id)
         changes.counts[found.rule_id] += 1
 

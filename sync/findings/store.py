@@ -170,13 +170,14 @@ async def own_pass(
             for spec in _RELATED_SPECS:
                 related.update(await _related(session, credential.id, spec, sources))
         # A row this transaction created has no finding yet.
-        stored_ids = [c.row_id for c in candidates if c.resource_id not in created]
+        fresh = {c.row_id for c in candidates if c.resource_id in created}
+        stored_ids = [c.row_id for c in candidates if c.row_id not in fresh]
         existing = await lifecycle.existing(
             session,
             select(*lifecycle.FINDING_COLUMNS).where(FindingRow.resource_row_id.in_(stored_ids)),
         ) if stored_ids else {}  # fmt: skip
         await lifecycle.apply(session, credential, evaluate(candidates, related), existing,
-                              seen_at, changes)  # fmt: skip
+                              seen_at, changes, fresh)  # fmt: skip
     if not had_rows:
         return
     # Findings of the scope's resources that are gone (or of kinds no rule reads any more).
