@@ -4,7 +4,7 @@ reached, and each account's outcome and resource count after its sync."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import AccountStatus
 from db.models import CloudAccountRow, CloudCredentialRow, CloudResourceRow
-from db.upserts import dialect_insert
+from db.upserts import per_dialect
 from providers.base import ERROR_AUTH, ERROR_PERMISSION, CloudAccountInfo, ProviderError
 
 _ACCOUNTS = CloudAccountRow.__table__
@@ -32,7 +32,7 @@ async def _upsert(
     session: AsyncSession,
     credential: CloudCredentialRow,
     rows: Sequence[dict[str, Any]],
-    changed: Sequence[str],
+    changed: tuple[str, ...],
 ) -> None:
     if not rows:
         return
@@ -46,12 +46,23 @@ async def _upsert(
         }
         for row in rows
     ]
-    statement = dialect_insert(session)(_ACCOUNTS)
-    statement = statement.on_conflict_do_update(
+    await session.execute(_STATEMENTS[changed](session), values)
+
+
+def _statement(insert: Any, changed: tuple[str, ...]) -> Any:
+    statement = insert(_ACCOUNTS)
+    return statement.on_conflict_do_update(
         index_elements=[_ACCOUNTS.c.credential_id, _ACCOUNTS.c.account_id],
         set_={name: statement.excluded[name] for name in changed},
     )
-    await session.execute(statement, values)
+
+
+_DISCOVERED: tuple[str, ...] = ("name", "status", "error_code", "error_message")
+_LISTED: tuple[str, ...] = ("status", "last_synced_at", "error_code", "error_message")
+_STATEMENTS: dict[tuple[str, ...], Callable[[AsyncSession], Any]] = {
+    _DISCOVERED: per_dialect(lambda insert: _statement(insert, _DISCOVERED)),
+    _LISTED: per_dialect(lambda insert: _statement(insert, _LISTED)),
+}
 
 
 async def record_discovered(
@@ -74,7 +85,7 @@ async def record_discovered(
                 "first_seen_at": at,
             }
         )
-    await _upsert(session, credential, rows, ("name", "status", "error_code", "error_message"))
+    await _upsert(session, credential, rows, _DISCOVERED)
 
 
 async def record_listed(
@@ -95,12 +106,7 @@ async def record_listed(
         for account_id in sorted(set(account_ids))
         if account_id
     ]
-    await _upsert(
-        session,
-        credential,
-        rows,
-        ("status", "last_synced_at", "error_code", "error_message"),
-    )
+    await _upsert(session, credential, rows, _LISTED)
 
 
 async def record_outcome(

@@ -121,8 +121,17 @@ async def upsert_batch(
         for row in existing
         if seen_at is not None and row["last_synced_at"] >= seen_at
     ]
-    written = await session.execute(_upsert_statement(session), rows)
-    row_ids = {row.resource_id: row.id for row in written}
+    # A stored row keeps its id; a created row has the one generated for it, unless another
+    # transaction inserted the same resource between the read and the upsert. On SQLite none
+    # can (the read took the database's write lock), so the ids are known without RETURNING
+    # and the rows go in one executemany; PostgreSQL's row locks leave that gap, so its upsert
+    # returns the ids.
+    row_ids = {row["resource_id"]: row["id"] for row in existing}
+    if session.get_bind().dialect.name == "postgresql":
+        written = await session.execute(_upsert_returning(session), rows)
+        row_ids = {row.resource_id: row.id for row in written}
+    else:
+        await session.execute(_upsert_statement(session), rows)
     if history is not None:
         history.upserted(existing, rows, row_ids)
     if upserted is not None:
@@ -136,17 +145,23 @@ async def upsert_batch(
     return len(rows) - len(existing), len(existing) - len(repeated), repeated
 
 
-@per_dialect
-def _upsert_statement(insert: Any) -> Any:
+def _upsert(insert: Any) -> Any:
     """One statement for every batch, so SQLAlchemy compiles it once and caches it.
 
-    Executed with a list of rows and RETURNING, SQLAlchemy's "insertmanyvalues" renders it as
-    multi-row `INSERT … VALUES (…), (…) … ON CONFLICT` statements (one per batch here), never one
-    statement per row. (`.values(rows)` would embed the rows in the statement and recompile it for
-    every batch: measured at more than half of the engine's time.)
+    Executed with a list of rows, the driver's executemany runs it once per row from one
+    prepared statement; with RETURNING, SQLAlchemy's "insertmanyvalues" renders it as multi-row
+    `INSERT … VALUES (…), (…) … ON CONFLICT` statements (one per batch here), never one
+    statement per row. (`.values(rows)` would embed the rows in the statement and recompile it
+    for every batch: measured at more than half of the engine's time.)
     """
     statement = insert(_RESOURCES)
     return statement.on_conflict_do_update(
         index_elements=[_RESOURCES.c.credential_id, _RESOURCES.c.resource_id],
         set_={name: statement.excluded[name] for name in _REFRESHED},
-    ).returning(_RESOURCES.c.id, _RESOURCES.c.resource_id)
+    )
+
+
+_upsert_statement = per_dialect(_upsert)
+_upsert_returning = per_dialect(
+    lambda insert: _upsert(insert).returning(_RESOURCES.c.id, _RESOURCES.c.resource_id)
+)
