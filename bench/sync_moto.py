@@ -6,6 +6,13 @@ replaying the very same listings, recorded during the sync, through the engine w
 replay time / sync time. Peak traced Python memory of the sync is reported for each count, to
 show it follows the largest scope, not the job.
 
+Each timed run starts from a collected heap (`gc.collect()`), and the replay runs once the
+recorded inventory (its SDK clients and their service models) is released, as a worker's next
+job would: otherwise the replay paid for the full garbage-collector passes over the previous
+syncs' garbage (about 200,000 cyclic objects of the SDKs) and the bench's own SDK clients,
+which made it about twice as slow as the same replay in a fresh process (1.4–1.6 s against
+0.7–0.8 s, docs/sync-engine.md).
+
 moto answers DescribeInstances/DescribeVolumes in one page whatever MaxResults says, so the peak
 here follows the largest region's response; real EC2 pages at most 1,000 items.
 
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import os
 import socket
 import subprocess
@@ -86,14 +94,12 @@ class MotoProcess:
     def populate(self, count: int) -> None:
         """`count` EC2 instances spread over the regions (each brings its root volume)."""
         per_region = count // len(REGIONS)
+        # A session of its own (not boto3's default one), released with this call.
+        session = boto3.session.Session(
+            aws_access_key_id=SECRET.access_key_id, aws_secret_access_key=SECRET.secret_access_key
+        )
         for region in REGIONS:
-            ec2 = boto3.client(
-                "ec2",
-                region_name=region,
-                endpoint_url=self.url,
-                aws_access_key_id=SECRET.access_key_id,
-                aws_secret_access_key=SECRET.secret_access_key,
-            )
+            ec2 = session.client("ec2", region_name=region, endpoint_url=self.url)
             left = per_region
             while left > 0:
                 batch = min(CHUNK, left)
@@ -165,6 +171,7 @@ async def _database(url: str, vault: Vault) -> tuple[Database, CloudCredentialRo
 async def _sync(database: Database, credential: CloudCredentialRow, inventory: object) -> float:
     options = SyncOptions(interval=None)
     service = SyncService(database, lambda _: inventory, options, hub=ProgressHub())  # type: ignore[arg-type, return-value]
+    gc.collect()
     started = time.perf_counter()
     (job,) = await service.start([credential.id])
     await service.runner.drain()
@@ -190,6 +197,8 @@ async def _one(count: int, directory: Path) -> dict[str, object]:
         )
         recorder = Recorder(real())
         wall = await _sync(database, credential, recorder)
+        listings, provider_seconds = recorder.listings, recorder.provider_seconds
+        del recorder  # the inventory is closed: nothing of it stays alive
         tracemalloc.start()
         await _sync(database, credential, real())  # not recorded: memory is the sync's own
         _, peak = tracemalloc.get_traced_memory()
@@ -199,19 +208,19 @@ async def _one(count: int, directory: Path) -> dict[str, object]:
         replay_db, replay_credential = await _database(
             f"sqlite+aiosqlite:///{directory}/r{count}.db", vault
         )
-        ours = await _sync(replay_db, replay_credential, Replay(recorder.listings))
+        ours = await _sync(replay_db, replay_credential, Replay(listings))
         await replay_db.dispose()
     finally:
         moto.stop()
-    resources = sum(len(records) for records in recorder.listings.values())
+    resources = sum(len(records) for records in listings.values())
     return {
         "case": f"moto → SQLite, {count:,} instances",
         "resources": f"{resources:,}",
-        "scopes": len(recorder.listings),
+        "scopes": len(listings),
         "sync s": f"{wall:.2f}",
         "replay s (ours)": f"{ours:.2f}",
         "our share": f"{ours / wall:.0%}",
-        "provider calls s (summed)": f"{recorder.provider_seconds:.2f}",
+        "provider calls s (summed)": f"{provider_seconds:.2f}",
         "peak MiB": f"{peak / 2**20:.1f}",
     }
 
