@@ -20,8 +20,11 @@ class SQLiteDateTimeText(sqlite.DATETIME):
     listing time to every row it writes (two or three columns a row, thousands of rows), and
     the dialect's formatting of each was a measurable share of the write path."""
 
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+
     def bind_processor(self, dialect: Dialect) -> Any:
-        general = super().bind_processor(dialect)
+        general: Any = super().bind_processor(dialect)
         # One (value, text) pair, read and replaced whole.
         last: list[tuple[datetime | None, str]] = [(None, "")]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from sqlalchemy.dialects import sqlite
@@ -22,8 +23,8 @@ MOMENTS = [
 def test_the_text_equals_the_dialects_storage_format_value_by_value() -> None:
     # given the dialect's own processor and ours
     dialect = sqlite.dialect()
-    theirs = sqlite.DATETIME().bind_processor(dialect)
-    ours = SQLiteDateTimeText().bind_processor(dialect)
+    theirs: Any = sqlite.DATETIME().bind_processor(dialect)  # type: ignore[no-untyped-call]
+    ours: Any = SQLiteDateTimeText().bind_processor(dialect)
     # when each moment is bound twice in a row (the second from the kept text), then one apart
     for moment in MOMENTS + MOMENTS[::-1]:
         # then both write the same characters
@@ -41,7 +42,7 @@ def test_the_text_equals_the_dialects_storage_format_value_by_value() -> None:
 def test_a_utc_column_binds_the_utc_moment_of_an_aware_datetime() -> None:
     # given the column type on SQLite
     dialect = sqlite.dialect()
-    process = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    process: Any = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
     # when an aware datetime of another offset is bound
     moment = datetime(2026, 12, 1, 20, 0, 0, 5, tzinfo=timezone(timedelta(hours=2)))
     # then its UTC wall time is stored, in the dialect's format
