@@ -20,8 +20,8 @@ class SQLiteDateTimeText(sqlite.DATETIME):
     listing time to every row it writes (two or three columns a row, thousands of rows), and
     the dialect's formatting of each was a measurable share of the write path."""
 
-    def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
 
     def bind_processor(self, dialect: Dialect) -> Any:
         general: Any = super().bind_processor(dialect)
