@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
 
-from db import sqlite_writes
+from db import sqlite_driver, sqlite_writes
 from db.tls import apply_libpq_tls
 
 SYSTEM_ROLE = "system"
@@ -42,6 +42,7 @@ def create_engine(database_url: str, *, pool_size: int = 10, echo: bool = False)
             json_serializer=json_text,
             **_sqlite_pool(url.database, pool_size),
         )
+        sqlite_driver.install(engine.sync_engine)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
