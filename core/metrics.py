@@ -104,7 +104,7 @@ class PoolCollector(Collector):
         for name, engine in list(self._engines.items()):
             pool = engine.sync_engine.pool
             for attribute, gauge in gauges.items():
-                read = getattr(pool, attribute, None)  # SQLite's NullPool has none of these
+                read = getattr(pool, attribute, None)  # a NullPool (in-memory SQLite) has none
                 if callable(read):
                     gauge.add_metric([name], float(read()))
         yield from gauges.values()

@@ -43,7 +43,7 @@ def create_engine(database_url: str, *, pool_size: int = 10, echo: bool = False)
             **_sqlite_pool(url.database, pool_size),
         )
         sqlite_driver.install(engine.sync_engine)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         return engine
     return create_async_engine(
         url,
@@ -87,7 +87,7 @@ def _sqlite_pool(database: str | None, pool_size: int) -> dict[str, Any]:
     return {"poolclass": AsyncAdaptedQueuePool, "pool_size": pool_size, "max_overflow": -1}
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
