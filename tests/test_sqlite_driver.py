@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db import sqlite_driver
 from db.engine import create_engine
@@ -50,18 +50,23 @@ def hand_offs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-async def test_a_query_and_its_rows_cost_one_hand_off(
-    engine: AsyncEngine, hand_offs: list[str]
-) -> None:
-    # given a pooled connection (opened once)
+@pytest.fixture
+async def opened(engine: AsyncEngine, hand_offs: list[str]) -> AsyncIterator[AsyncConnection]:
+    """A connection already opened (its connect and PRAGMAs not counted)."""
     async with engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
         hand_offs.clear()
-        # when a query returning rows runs
-        rows = (await connection.execute(select(ITEMS.c.id).where(ITEMS.c.id < 3))).all()
-        # then its cursor, execution, rows and close took one hand-off
-        assert [row.id for row in rows] == [0, 1, 2]
-        assert hand_offs == ["_run"]
+        yield connection
+
+
+async def test_a_query_and_its_rows_cost_one_hand_off(
+    opened: AsyncConnection, hand_offs: list[str]
+) -> None:
+    # when a query returning rows runs
+    rows = (await opened.execute(select(ITEMS.c.id).where(ITEMS.c.id < 3))).all()
+    # then its cursor, execution, rows and close took one hand-off
+    assert [row.id for row in rows] == [0, 1, 2]
+    assert hand_offs == ["_run"]
 
 
 async def test_results_larger_than_the_buffer_come_back_whole_and_in_order(
@@ -81,25 +86,22 @@ async def test_results_larger_than_the_buffer_come_back_whole_and_in_order(
 
 
 async def test_a_streamed_read_holds_at_most_one_buffer(
-    engine: AsyncEngine, hand_offs: list[str]
+    opened: AsyncConnection, hand_offs: list[str]
 ) -> None:
-    async with engine.connect() as connection:
-        await connection.execute(text("SELECT 1"))
-        hand_offs.clear()
-        # when a stream reads its first batch
-        streamed = await connection.stream(
-            select(ITEMS.c.id).order_by(ITEMS.c.id).execution_options(yield_per=10)
-        )
-        first = await streamed.fetchmany(10)
-        # then only the first buffer was fetched, with the statement
-        assert [row.id for row in first] == list(range(10))
-        assert hand_offs == ["_run"]
-        # and reading past it fetches the next buffer, not the rest of the result
-        read = len(first)
-        while read <= sqlite_driver.PREFETCH:
-            read += len(await streamed.fetchmany(10))
-        assert hand_offs == ["_run", "_read"]
-        await streamed.close()
+    # when a stream reads its first batch
+    streamed = await opened.stream(
+        select(ITEMS.c.id).order_by(ITEMS.c.id).execution_options(yield_per=10)
+    )
+    first = await streamed.fetchmany(10)
+    # then only the first buffer was fetched, with the statement
+    assert [row.id for row in first] == list(range(10))
+    assert hand_offs == ["_run"]
+    # and reading past it fetches the next buffer, not the rest of the result
+    read = len(first)
+    while read <= sqlite_driver.PREFETCH:
+        read += len(await streamed.fetchmany(10))
+    assert hand_offs == ["_run", "_read"]
+    await streamed.close()
 
 
 async def test_row_counts_returning_rows_and_errors_are_the_drivers(
