@@ -150,12 +150,12 @@ def _history(on: bool) -> Iterator[None]:
         (sync.store, "ChangeLog"): _NoChanges,
         (sync.scopes, "ChangeLog"): _NoChanges,
         (sync.dropped_scopes, "ChangeLog"): _NoChanges,
-        (sync.upsert, "BEFORE_COLUMNS"): (
+        (sync.upsert, "_BEFORE"): sync.upsert.table_columns(
             CloudResourceRow.resource_id,
             CloudResourceRow.deleted_at,
             *sync.aggregates.DIMENSIONS,
         ),
-        (sync.store, "MARKED_COLUMNS"): sync.aggregates.DIMENSIONS,
+        (sync.store, "MARKED_COLUMNS"): sync.upsert.table_columns(*sync.aggregates.DIMENSIONS),
     }
     saved = {key: getattr(*key) for key in off}
     for (module, name), value in off.items():

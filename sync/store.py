@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import CloudCredentialRow, CloudResourceRow
@@ -27,10 +27,11 @@ from sync.history import IDENTITY_COLUMNS, ChangeLog
 from sync.relations import RelationKey, relation_keys, replace_relations
 from sync.report import IngestReport
 from sync.scope_changes import ScopeChanges, Stored, Upserted
-from sync.upsert import distinct, row_values, upsert_batch
+from sync.upsert import distinct, row_values, table_columns, upsert_batch
 
 # What stale marking returns of the rows it marks (for the aggregates and the change records).
-MARKED_COLUMNS = distinct(*aggregates.DIMENSIONS, *IDENTITY_COLUMNS)
+MARKED_COLUMNS = table_columns(*distinct(*aggregates.DIMENSIONS, *IDENTITY_COLUMNS))
+_RESOURCES: Table = CloudResourceRow.__table__  # type: ignore[assignment]
 
 
 def scope_key(scope: Scope) -> str:
@@ -227,16 +228,15 @@ async def mark_stale(
     (what they held goes to `deltas`, a DELETED record of each to `history`, both from the one
     UPDATE … RETURNING); returns how many."""
     result = await session.execute(
-        update(CloudResourceRow)
+        update(_RESOURCES)
         .where(
-            CloudResourceRow.credential_id == credential_id,
-            CloudResourceRow.scope == key,
-            CloudResourceRow.deleted_at.is_(None),
-            CloudResourceRow.last_synced_at < seen_at,
+            _RESOURCES.c.credential_id == credential_id,
+            _RESOURCES.c.scope == key,
+            _RESOURCES.c.deleted_at.is_(None),
+            _RESOURCES.c.last_synced_at < seen_at,
         )
         .values(deleted_at=seen_at)
         .returning(*MARKED_COLUMNS)
-        .execution_options(synchronize_session=False)
     )
     gone = aggregates.returned(result.all())
     for row in gone:

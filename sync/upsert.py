@@ -57,6 +57,16 @@ BEFORE_COLUMNS = distinct(
 )
 
 
+def table_columns(*attributes: Any) -> tuple[Any, ...]:
+    """The `resources` table's own columns for mapped attributes: statements of the write path
+    select and update the table itself, which skips the ORM's per-statement compile and
+    execution steps (the rows come back keyed by the same names)."""
+    return tuple(_RESOURCES.c[attribute.key] for attribute in attributes)
+
+
+_BEFORE = table_columns(*BEFORE_COLUMNS)
+
+
 def row_values(
     record: ResourceRecord, credential: CloudCredentialRow, key: str, seen_at: datetime
 ) -> dict[str, Any]:
@@ -107,12 +117,9 @@ async def upsert_batch(
     # A locking read: the rows on PostgreSQL, the database's write lock on SQLite
     # (db/sqlite_writes.py), held to the commit, so no other scope changes them in between.
     before = (
-        select(*BEFORE_COLUMNS)
-        .where(
-            CloudResourceRow.credential_id == credential_id,
-            CloudResourceRow.resource_id.in_(ids),
-        )
-        .order_by(CloudResourceRow.resource_id)
+        select(*_BEFORE)
+        .where(_RESOURCES.c.credential_id == credential_id, _RESOURCES.c.resource_id.in_(ids))
+        .order_by(_RESOURCES.c.resource_id)
         .with_for_update()
     )
     existing = aggregates.returned((await session.execute(before)).all())
