@@ -62,8 +62,12 @@ class WriterLock:
         return lock
 
     async def acquire(self) -> None:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns the lock, and swallows
+        # the cancellation, when the task is cancelled as the lock is handed over, and a
+        # stopping task would then go on as if never asked to stop.
         try:
-            await asyncio.wait_for(self._lock().acquire(), self.timeout)
+            async with asyncio.timeout(self.timeout):
+                await self._lock().acquire()
         except TimeoutError:
             # A transaction waiting for one this same task holds open would wait for ever:
             # fail like SQLite's own busy timeout would have.

@@ -8,6 +8,7 @@ fail whenever two writers of this process meet at the lock, however fast the mac
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ from sqlalchemy import event, func, select
 from db.engine import Database, create_engine
 from db.enums import Role, SyncJobStatus
 from db.models import CloudResourceRow, UserRow
+from db.sqlite_writes import WriterLock
 from providers.base import Scope
 from tests.databases import SqliteTemplate
 from tests.sync_support import (
@@ -121,3 +123,29 @@ async def test_readers_are_not_queued_behind_an_open_write_transaction(
             seen = (await reader.scalars(select(UserRow.email))).all()
         # then it reads at once, the committed rows only
         assert seen == [before.email]
+
+
+async def test_a_task_cancelled_as_the_writer_lock_reaches_it_stops() -> None:
+    # given a writer holding the lock and a second task waiting for it
+    lock = WriterLock(timeout=30)
+    await lock.acquire()
+    went_on = asyncio.Event()
+
+    async def second_writer() -> None:
+        await lock.acquire()
+        went_on.set()
+
+    task = asyncio.create_task(second_writer())
+    for _ in range(3):  # a few steps of the loop: enough for it to wait in the lock
+        await asyncio.sleep(0)
+    assert getattr(lock._lock(), "_waiters", None), "the second writer waits for the lock"
+    # when the lock is handed over and the waiting task is cancelled in the same step
+    lock.release()
+    task.cancel()
+    # then the task stops (the cancellation is not lost) and never went on holding the lock
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not went_on.is_set()
+    # and the lock is free for the next writer
+    await asyncio.wait_for(lock.acquire(), 1)
+    lock.release()
