@@ -33,6 +33,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
+from core.waits import wait_set
 from graph.context import Context, SocketAuth, build_context
 from graph.errors import ErrorCode
 from graph.trusted import TrustedTransportWSHandler
@@ -232,8 +233,7 @@ class SessionTransportWSHandler(TrustedTransportWSHandler):
                 remaining = (auth.expires_at - datetime.now(UTC)).total_seconds()
                 if remaining <= 0:
                     break
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(changed.wait(), timeout=min(interval, remaining))
+                await wait_set(changed, min(interval, remaining))
                 changed.clear()
                 if datetime.now(UTC) >= auth.expires_at:
                     break

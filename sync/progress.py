@@ -13,6 +13,8 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TypeVar
 
+from core.waits import wait_set
+
 T = TypeVar("T")
 
 
@@ -63,5 +65,4 @@ async def follow(
                 last = key(state)
             if is_final(state):
                 return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), poll_seconds)
+            await wait_set(changed, poll_seconds)

@@ -16,6 +16,7 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable
 
+from core.waits import wait_set
 from db.engine import Database
 from db.enums import SyncJobStatus
 from db.types import utcnow
@@ -216,8 +217,7 @@ class SyncRunner:
                 logger.warning("sync runner loop error: %s", type(error).__name__)
             # Recovery must still run on time even when nothing wakes the runner.
             wait = min(self.poll_seconds(), self.options.stale_after.total_seconds() / 2)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+            await wait_set(self._wake, wait)
 
     def start(self) -> None:
         if self._loop_task is None:

@@ -7,8 +7,6 @@ arrive too, a little later. Each wake-up reads the caller's events newer than th
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +15,7 @@ from enum import Enum
 import strawberry
 from strawberry.scalars import JSON
 
+from core.waits import wait_set
 from db import enums as db_enums
 from db.models import SecurityEventRow
 from graph.accounts.loaders import user_by_id
@@ -193,6 +192,5 @@ class SecurityEventSubscriptions:
                         yield SecurityEvent.from_row(row)
                 window_start = max(since, read_at - COMMIT_LAG)
                 sent = {key: at for key, at in sent.items() if at >= window_start}
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(woken.wait(), timeout=POLL_SECONDS)
+                await wait_set(woken, POLL_SECONDS)
                 woken.clear()

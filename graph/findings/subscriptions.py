@@ -9,8 +9,6 @@ and resolves between two reads is sent once, in its latest state.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
@@ -20,6 +18,7 @@ from typing import Any
 import strawberry
 from sqlalchemy import and_, or_
 
+from core.waits import wait_set
 from db import enums as db_enums
 from db.models import CloudResourceRow, FindingRow
 from graph.context import Info
@@ -117,6 +116,5 @@ class FindingSubscriptions:
                     after = (rows[-1].f_changed_at, rows[-1].f_id)
                 window_start = max(since, read_at - COMMIT_LAG)
                 sent = {key: at for key, at in sent.items() if at >= window_start}
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(woken.wait(), timeout=POLL_SECONDS)
+                await wait_set(woken, POLL_SECONDS)
                 woken.clear()

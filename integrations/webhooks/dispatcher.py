@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from core.telemetry import tracer
+from core.waits import wait_set
 from db.engine import Database
 from db.enums import DeliveryStatus
 from db.models import WebhookDeliveryRow, WebhookRow
@@ -246,8 +247,7 @@ class WebhookDispatcher:
                     pass  # a full batch: more may be due at once
             except Exception as error:  # the database may be briefly away; keep the loop alive
                 logger.warning("webhook dispatcher loop error: %s", type(error).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.options.poll_seconds)
+            await wait_set(self._wake, self.options.poll_seconds)
 
     def start(self) -> None:
         if self._task is None:
