@@ -37,6 +37,7 @@ QUICK = {
     "BENCH_SCOPE_REPEATS": "1",
     "BENCH_HTTP_WARMUP": "1",
     "BENCH_HTTP_SECONDS": "2",
+    "BENCH_SQLITE_SESSIONS": "100",
 }
 # Benchmarks that name their ratio otherwise (read_api: to its floor; sync_moto: our share of
 # the wall time; http_peer: to PostGraphile); copied into the common `ratio` column.
