@@ -26,6 +26,7 @@ import asyncio
 import base64
 import gc
 import os
+import pickle
 import socket
 import subprocess
 import sys
@@ -135,22 +136,42 @@ class Recorder:
         await self.inner.close()
 
 
-@dataclass
 class Replay:
-    listings: dict[Scope, list[ResourceRecord]]
+    """The recorded listings, handed out as a provider hands them out.
+
+    Each scope's records are kept pickled, outside the garbage collector's view, and built when
+    the scope is listed, so they die once the scope is written: the heap holds what a streamed
+    sync holds, not every record of the job. Held alive, the 20,000 records of the
+    10,000-instance replay made its full collections cost 0.75–0.81 s against 0.22–0.30 s
+    (docs/sync-engine.md). Building the records is the provider's part: `listing_seconds` is
+    left out of our time, as the cloud's is.
+    """
+
     provider = Provider.AWS
+
+    def __init__(self, listings: dict[Scope, list[ResourceRecord]]) -> None:
+        self.pickled = {scope: pickle.dumps(records) for scope, records in listings.items()}
+        self.listing_seconds = 0.0
 
     async def verify(self) -> None:
         return None
 
     async def plan(self) -> list[Scope]:
-        return list(self.listings)
+        return list(self.pickled)
 
     async def list_scope(self, scope: Scope) -> list[ResourceRecord]:
-        return self.listings[scope]
+        started = time.perf_counter()
+        records: list[ResourceRecord] = pickle.loads(self.pickled[scope])
+        self.listing_seconds += time.perf_counter() - started
+        return records
 
     async def close(self) -> None:
         return None
+
+
+async def ours(database: Database, credential: CloudCredentialRow, replay: Replay) -> float:
+    """Seconds of a sync of `replay` spent in our code."""
+    return await _sync(database, credential, replay) - replay.listing_seconds
 
 
 async def _database(url: str, vault: Vault) -> tuple[Database, CloudCredentialRow]:
@@ -208,18 +229,20 @@ async def _one(count: int, directory: Path) -> dict[str, object]:
         replay_db, replay_credential = await _database(
             f"sqlite+aiosqlite:///{directory}/r{count}.db", vault
         )
-        ours = await _sync(replay_db, replay_credential, Replay(listings))
+        resources, scopes = sum(len(records) for records in listings.values()), len(listings)
+        replay = Replay(listings)
+        del listings
+        own = await ours(replay_db, replay_credential, replay)
         await replay_db.dispose()
     finally:
         moto.stop()
-    resources = sum(len(records) for records in listings.values())
     return {
         "case": f"moto → SQLite, {count:,} instances",
         "resources": f"{resources:,}",
-        "scopes": len(listings),
+        "scopes": scopes,
         "sync s": f"{wall:.2f}",
-        "replay s (ours)": f"{ours:.2f}",
-        "our share": f"{ours / wall:.0%}",
+        "replay s (ours)": f"{own:.2f}",
+        "our share": f"{own / wall:.0%}",
         "provider calls s (summed)": f"{provider_seconds:.2f}",
         "peak MiB": f"{peak / 2**20:.1f}",
     }

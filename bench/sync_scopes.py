@@ -15,7 +15,7 @@ import os
 import statistics
 import tempfile
 
-from bench.sync_moto import Replay, _database, _sync
+from bench.sync_moto import Replay, _database, ours
 from db.enums import Provider, ResourceStatus, ResourceType
 from providers.base import ResourceRecord, Scope
 from security.vault import Vault
@@ -60,8 +60,8 @@ async def _run() -> list[dict[str, object]]:
     with tempfile.TemporaryDirectory() as directory:
         for n in range(REPEATS):
             database, credential = await _database(f"sqlite+aiosqlite:///{directory}/{n}.db", vault)
-            first.append(await _sync(database, credential, Replay(plan)))
-            again.append(await _sync(database, credential, Replay(plan)))
+            first.append(await ours(database, credential, Replay(plan)))
+            again.append(await ours(database, credential, Replay(plan)))
             await database.dispose()
     filled = sum(1 for records in plan.values() if records)
     return [
