@@ -12,13 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 Built = TypeVar("Built")
 
 
-def _insert_for(name: str) -> Any:
+def insert_for(name: str) -> Any:
     return postgresql.insert if name == "postgresql" else sqlite.insert
 
 
 def dialect_insert(session: AsyncSession) -> Any:
     """The `insert` of the session's dialect (call it with the table)."""
-    return _insert_for(session.get_bind().dialect.name)
+    return insert_for(session.get_bind().dialect.name)
 
 
 def per_dialect(build: Callable[[Any], Built]) -> Callable[[AsyncSession], Built]:
@@ -33,7 +33,7 @@ def per_dialect(build: Callable[[Any], Built]) -> Callable[[AsyncSession], Built
         name = session.get_bind().dialect.name
         found = built.get(name)
         if found is None:
-            found = built[name] = build(_insert_for(name))
+            found = built[name] = build(insert_for(name))
         return found
 
     return statement

@@ -34,13 +34,19 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.bulk import BulkWrite
 from db.enums import ResourceChangeKind
 from db.models import CloudCredentialRow, CloudResourceRow, ResourceChangeRow
 
 _CHANGES: Table = ResourceChangeRow.__table__  # type: ignore[assignment]
+CHANGE_ROWS = BulkWrite(
+    _CHANGES,
+    ("id", "user_id", "credential_id", "resource_row_id", "resource_id", "type", "kind", "at",
+     "job_id", "changes"),
+)  # fmt: skip
 # (source native id, relation type, target native id), as sync/relations.py keys them.
 RelationKey = tuple[str, str, str]
 Change = dict[str, Any]
@@ -209,8 +215,7 @@ class ChangeLog:
         """Insert what was collected (batched executemany; nothing when there is nothing) and
         start over."""
         rows, self.rows = self.rows, []
-        for start in range(0, len(rows), batch_size):
-            await session.execute(insert(_CHANGES), rows[start : start + batch_size])
+        await CHANGE_ROWS.execute(session, rows, batch_size)
 
 
 def relation_changes(

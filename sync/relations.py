@@ -11,14 +11,19 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Table, delete, insert
+from sqlalchemy import Table, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.bulk import BulkWrite
 from db.models import CloudCredentialRow, ResourceRelationRow
 from providers.base import ResourceRecord
 
 RelationKey = tuple[str, str, str]  # (source native id, relation type, target native id)
 _RELATIONS: Table = ResourceRelationRow.__table__  # type: ignore[assignment]
+RELATION_ROWS = BulkWrite(
+    _RELATIONS,
+    ("id", "user_id", "credential_id", "scope", "source_resource_id", "type", "target_resource_id"),
+)
 
 
 def relation_keys(records: Iterable[ResourceRecord]) -> set[RelationKey]:
@@ -71,6 +76,5 @@ async def replace_relations(
         }
         for source, kind, target in sorted(relations)
     ]
-    for start in range(0, len(rows), batch_size):
-        await session.execute(insert(_RELATIONS), rows[start : start + batch_size])
+    await RELATION_ROWS.execute(session, rows, batch_size)
     return old

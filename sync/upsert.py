@@ -9,9 +9,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.bulk import BulkWrite
 from db.models import CloudCredentialRow, CloudResourceRow
 from db.upserts import per_dialect
 from providers.base import ResourceRecord
@@ -21,7 +22,7 @@ from sync.history import COMPARED_COLUMNS, ChangeLog
 from sync.scope_changes import Upserted
 
 SCOPE_KEY = "_scope"
-_RESOURCES = CloudResourceRow.__table__
+_RESOURCES: Table = CloudResourceRow.__table__  # type: ignore[assignment]
 # Columns a re-listing refreshes; first_seen_at and id are kept, deleted_at is cleared.
 _REFRESHED = (
     "provider",
@@ -40,6 +41,7 @@ _REFRESHED = (
     "last_synced_at",
     "deleted_at",
 )
+_CREATED = ("user_id", "credential_id", "resource_id", "first_seen_at")
 
 
 def distinct(*columns: Any) -> tuple[Any, ...]:
@@ -138,7 +140,7 @@ async def upsert_batch(
         written = await session.execute(_upsert_returning(session), rows)
         row_ids = {row.resource_id: row.id for row in written}
     else:
-        await session.execute(_upsert_statement(session), rows)
+        await UPSERT_ROWS.execute(session, rows)
     if history is not None:
         history.upserted(existing, rows, row_ids)
     if upserted is not None:
@@ -153,13 +155,14 @@ async def upsert_batch(
 
 
 def _upsert(insert: Any) -> Any:
-    """One statement for every batch, so SQLAlchemy compiles it once and caches it.
+    """One statement for every batch, compiled once.
 
     Executed with a list of rows, the driver's executemany runs it once per row from one
-    prepared statement; with RETURNING, SQLAlchemy's "insertmanyvalues" renders it as multi-row
-    `INSERT … VALUES (…), (…) … ON CONFLICT` statements (one per batch here), never one
-    statement per row. (`.values(rows)` would embed the rows in the statement and recompile it
-    for every batch: measured at more than half of the engine's time.)
+    prepared statement (`db.bulk` binds the rows); with RETURNING, SQLAlchemy's
+    "insertmanyvalues" renders it as multi-row `INSERT … VALUES (…), (…) … ON CONFLICT`
+    statements (one per batch here), never one statement per row. (`.values(rows)` would embed
+    the rows in the statement and recompile it for every batch: measured at more than half of
+    the engine's time.)
     """
     statement = insert(_RESOURCES)
     return statement.on_conflict_do_update(
@@ -168,7 +171,8 @@ def _upsert(insert: Any) -> Any:
     )
 
 
-_upsert_statement = per_dialect(_upsert)
+# Every row carries the same columns (`row_values`).
+UPSERT_ROWS = BulkWrite(_RESOURCES, ("id", *_REFRESHED, *_CREATED), _upsert)
 _upsert_returning = per_dialect(
     lambda insert: _upsert(insert).returning(_RESOURCES.c.id, _RESOURCES.c.resource_id)
 )

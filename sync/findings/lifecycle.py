@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.bulk import BulkWrite
 from db.enums import FindingStatus
 from db.models import CloudCredentialRow, FindingCountRow, FindingRow
 from db.upserts import per_dialect
@@ -36,6 +37,11 @@ FINDING_COLUMNS = (
 )
 _FINDINGS: Table = FindingRow.__table__  # type: ignore[assignment]
 _COUNTS: Table = FindingCountRow.__table__  # type: ignore[assignment]
+NEW_FINDINGS = BulkWrite(
+    _FINDINGS,
+    ("id", "user_id", "credential_id", "resource_row_id", "rule_id", "severity", "severity_rank",
+     "status", "first_seen_at", "last_seen_at", "status_changed_at", "details", "details_digest"),
+)  # fmt: skip
 _LIVE = (FindingStatus.OPEN, FindingStatus.SUPPRESSED)
 # A finding that exists already (same resource row and rule) is left to the caller's update.
 _OPEN = per_dialect(
@@ -173,7 +179,7 @@ async def _open(
     unseen = [row for row in rows if row["resource_row_id"] in fresh]
     others = [row for row in rows if row["resource_row_id"] not in fresh]
     if unseen:
-        await session.execute(insert(_FINDINGS), unseen)
+        await NEW_FINDINGS.execute(session, unseen)
         for row in unseen:
             changes.opened.append(row["id"])
             changes.counts[row["rule_id"]] += 1
