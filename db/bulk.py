@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.upserts import insert_for
@@ -103,4 +104,11 @@ class BulkWrite:
         sql = self._plan(dialect).sql
         size = batch_size or len(rows)
         for start in range(0, len(rows), size):
-            await connection.exec_driver_sql(sql, self.bind(dialect, rows[start : start + size]))
+            batch = rows[start : start + size]
+            try:
+                parameters = self.bind(dialect, batch)
+            except (TypeError, ValueError, LookupError) as error:
+                # A value its type refuses fails like it does in SQLAlchemy's own binding, as
+                # a StatementError, which the write path isolates row by row.
+                raise StatementError(str(error), sql, None, error) from error
+            await connection.exec_driver_sql(sql, parameters)
