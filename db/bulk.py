@@ -64,7 +64,8 @@ class BulkWrite:
         place = {name: index for index, name in enumerate(self.columns)}
         names = list(compiled.positiontup or ())
         if sorted(names) != sorted(self.columns):
-            # A column with a default computed in Python would be bound by the ORM, not here.
+            # A column left out that has a Python-side default: SQLAlchemy's own insert would
+            # fill it in, this one cannot.
             raise ValueError(
                 f"{self.table.name}: the statement's parameters {names} are not the columns "
                 f"{list(self.columns)}"
