@@ -11,12 +11,23 @@ is stored is therefore what SQLAlchemy's own executemany stores (`tests/test_bul
 the two, byte for byte, on both databases). The statement goes through the session's
 connection, in its transaction, and its events (statement counts, the SQLite writer lock)
 see it like any other.
+
+On SQLite a batch goes as one multi-row `INSERT … VALUES (…), (…)` rather than an executemany:
+the driver then makes one call into SQLite for the batch, not a bind and a step per row, and
+SQLite inserts the whole batch while the driver's thread has let go of the GIL, so the event
+loop's thread runs Python meanwhile. A column holding one value in every row of the batch (the
+owner's ids, the listing's time) is processed once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import asyncio
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -28,6 +39,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.upserts import insert_for
 
 Processor = Callable[[Any], Any]
+_SHARED_TYPES = frozenset({uuid.UUID, datetime, type(None)})
+# SQLite's limit on a statement's parameters (SQLITE_MAX_VARIABLE_NUMBER): 32,766 since 3.32.0,
+# 999 before.
+_SQLITE_PARAMETERS = 32_766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
+
+
+def _rows_sql(sql: str, parameters: int) -> tuple[str, str, str] | None:
+    """`sql` split around its VALUES row of `parameters` placeholders, when that row holds every
+    placeholder of the statement (qmark style), so repeating it makes a multi-row INSERT."""
+    row = "(" + ", ".join(["?"] * parameters) + ")"
+    marker = " VALUES " + row
+    if sql.count(marker) != 1 or sql.count("?") != parameters:
+        return None
+    before, after = sql.split(marker)
+    return before + " VALUES ", row, after
 
 
 @dataclass(frozen=True)
@@ -36,6 +62,19 @@ class _Plan:
     # For each of the statement's parameters in order: its column's place in a row.
     order: tuple[int, ...]
     processors: tuple[tuple[int, Processor], ...]
+    # The statement around its one row of placeholders, when rows can be sent as one
+    # multi-row VALUES (SQLite): text before, the row, text after.
+    rows_sql: tuple[str, str, str] | None = None
+    # Most rows one statement can carry (the database's limit on parameters).
+    most_rows: int = 1
+
+    def sql_for(self, count: int) -> str:
+        """The statement for `count` rows (built each time: a few microseconds, against the
+        milliseconds the rows take to insert)."""
+        if count == 1 or self.rows_sql is None:
+            return self.sql
+        before, row, after = self.rows_sql
+        return before + ", ".join([row] * count) + after
 
 
 class BulkWrite:
@@ -76,7 +115,14 @@ class BulkWrite:
             processor = column_type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 processors.append((place[name], processor))
-        plan = _Plan(compiled.string, tuple(place[name] for name in names), tuple(processors))
+        rows_sql = _rows_sql(compiled.string, len(names)) if dialect.name == "sqlite" else None
+        plan = _Plan(
+            compiled.string,
+            tuple(place[name] for name in names),
+            tuple(processors),
+            rows_sql,
+            max(1, _SQLITE_PARAMETERS // len(names)),
+        )
         self._plans[dialect.name] = plan
         return plan
 
@@ -89,20 +135,23 @@ class BulkWrite:
         if len(self.columns) == 1:
             values = ((value,) for value in values)
         by_column: list[Any] = list(zip(*values, strict=True))
+        count = len(rows)
         for place, processor in plan.processors:
-            by_column[place] = map(processor, by_column[place])
+            column = by_column[place]
+            first = column[0]
+            # A batch's owner ids and listing time are one value in every row: processed
+            # once. For these types, equal values are processed alike.
+            if type(first) in _SHARED_TYPES and column.count(first) == count:
+                by_column[place] = (processor(first),) * count
+            else:
+                by_column[place] = map(processor, column)
         return list(zip(*(by_column[place] for place in plan.order), strict=True))
 
-    async def execute(
-        self, session: AsyncSession, rows: Sequence[Mapping[str, Any]], batch_size: int = 0
-    ) -> None:
-        """Write `rows` in the session's transaction, `batch_size` rows per executemany (all
-        at once when 0); nothing when there are none."""
-        if not rows:
-            return
-        connection = await session.connection()
-        dialect = connection.dialect
-        sql = self._plan(dialect).sql
+    def _statements(
+        self, dialect: Dialect, rows: Sequence[Mapping[str, Any]], batch_size: int
+    ) -> Iterator[tuple[str, Any]]:
+        """Each statement for `rows` and its parameters, a batch bound only when it is reached."""
+        plan = self._plan(dialect)
         size = batch_size or len(rows)
         for start in range(0, len(rows), size):
             batch = rows[start : start + size]
@@ -111,5 +160,35 @@ class BulkWrite:
             except (TypeError, ValueError, LookupError) as error:
                 # A value its type refuses fails like it does in SQLAlchemy's own binding, as
                 # a StatementError, which the write path isolates row by row.
-                raise StatementError(str(error), sql, None, error) from error
-            await connection.exec_driver_sql(sql, parameters)
+                raise StatementError(str(error), plan.sql, None, error) from error
+            if plan.rows_sql is None or len(parameters) == 1:
+                yield plan.sql, parameters
+                continue
+            for first in range(0, len(parameters), plan.most_rows):
+                part = parameters[first : first + plan.most_rows]
+                yield plan.sql_for(len(part)), tuple(chain.from_iterable(part))
+
+    async def execute(
+        self, session: AsyncSession, rows: Sequence[Mapping[str, Any]], batch_size: int = 0
+    ) -> None:
+        """Write `rows` in the session's transaction, `batch_size` rows per statement (all at
+        once when 0); nothing when there are none. The next batch is bound while the database
+        writes the one before."""
+        if not rows:
+            return
+        connection = await session.connection()
+        running: asyncio.Future[Any] | None = None
+        try:
+            for sql, parameters in self._statements(connection.dialect, rows, batch_size):
+                if running is not None:
+                    previous, running = running, None
+                    await previous
+                running = asyncio.ensure_future(connection.exec_driver_sql(sql, parameters))
+                # Once round the event loop: the statement reaches the driver's thread, and the
+                # next batch is bound meanwhile.
+                await asyncio.sleep(0)
+        finally:
+            # Nothing else uses the connection before the statement in flight has ended, even
+            # when binding the next batch failed.
+            if running is not None:
+                await running

@@ -28,7 +28,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from itertools import islice
 from typing import Any
@@ -206,8 +206,19 @@ class _Walk:
             self.changes.add(TOO_MANY_ITEMS)
             items = islice(items, MAX_ITEMS)
         deeper = depth + 1
-        string, json = self.string, self.json
-        return {string(key, MAX_TEXT): json(item, deeper) for key, item in items}
+        result: dict[str, Any] = {}
+        for key, item in items:
+            # What `string` and `json` would do to a clean printable string, a small integer,
+            # a boolean or null, done here: listings are made of them, and the calls were
+            # most of a record's normalization. Anything else goes the long way.
+            if type(key) is str and len(key) <= MAX_TEXT and key.isprintable():
+                self.budget -= len(key)
+            else:
+                key = self.string(key, MAX_TEXT)
+            result[key] = self._value(item, deeper)
+            if self.budget < 0:
+                raise _TooLarge
+        return result
 
     def _list(self, value: Any, depth: int) -> list[Any]:
         items: Any = value
@@ -215,8 +226,24 @@ class _Walk:
             self.changes.add(TOO_MANY_ITEMS)
             items = islice(items, MAX_ITEMS)
         deeper = depth + 1
-        json = self.json
-        return [json(item, deeper) for item in items]
+        result = [self._value(item, deeper) for item in items]
+        if self.budget < 0:
+            raise _TooLarge
+        return result
+
+    def _value(self, item: object, depth: int) -> Any:
+        """`json(item, depth)`, with the common clean values handled inline."""
+        if type(item) is str:
+            if len(item) <= MAX_TEXT and item.isprintable():
+                self.budget -= len(item)
+                return item
+        elif item is None or type(item) is bool:
+            self.budget -= 1
+            return item
+        elif type(item) is int and -MAX_NUMBER < item < MAX_NUMBER:
+            self.budget -= 8
+            return item
+        return self.json(item, depth)
 
     def tags(self, value: object) -> dict[str, str]:
         if value is None:
@@ -275,13 +302,15 @@ _OTHER_FIELDS = tuple(f.name for f in fields(ResourceRecord) if f.name not in _N
 
 
 def _other_fields(record: ResourceRecord, walk: _Walk) -> dict[str, Any]:
+    """Every field not named above: strings, lists and objects normalized, the rest as is."""
     result: dict[str, Any] = {}
     for name in _OTHER_FIELDS:
         value = getattr(record, name)
         if isinstance(value, str | Mapping | list | tuple) or (
             isinstance(value, float) and not math.isfinite(value)
         ):
-            result[name] = walk.json(value, 0)
+            value = walk.json(value, 0)
+        result[name] = value
     return result
 
 
@@ -298,7 +327,8 @@ def _relations(relations: object, walk: _Walk) -> tuple[Relation, ...]:
         if not target or len(target) > MAX_ID:
             walk.changes.add(INVALID_SHAPE)
             continue
-        kept.append(Relation(relation.type, target))
+        clean = type(relation) is Relation and target is relation.target
+        kept.append(relation if clean else Relation(relation.type, target))
     if len(relations) > MAX_ITEMS:
         walk.changes.add(TOO_MANY_ITEMS)
     return tuple(kept)
@@ -337,9 +367,11 @@ def normalize_record(record: ResourceRecord) -> Normalized | Rejected:
         resource_type = record.type if isinstance(record.type, ResourceType) else None
         if status is None or resource_type is None:
             walk.changes.add(INVALID_SHAPE)
-        clean = replace(
-            record,
+        # Built whole rather than by `dataclasses.replace`, which cost as much as normalizing.
+        clean = ResourceRecord(
             **_other_fields(record, walk),
+            provider=record.provider,
+            rejected=None,
             resource_id=resource_id,
             account=walk.string(record.account, MAX_ACCOUNT),
             region=walk.string(record.region, MAX_REGION),

@@ -5,7 +5,7 @@ sends through it."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -106,3 +106,47 @@ def test_a_statement_with_columns_the_rows_do_not_carry_is_refused(runtime: Runt
     dialect = runtime.database.engine.dialect
     with pytest.raises(ValueError, match="not the columns"):
         writer.bind(dialect, [{"id": uuid.uuid4(), "user_id": uuid.uuid4()}])
+
+
+async def test_many_rows_in_one_write_store_what_sqlalchemy_stores(runtime: Runtime) -> None:
+    database = runtime.database
+    # Given more change records than one SQLite statement can carry (3,276 rows of 10
+    # parameters), sharing owner ids and a listing time (one of them written in another
+    # timezone), with some values differing from row to row
+    user = await create_user(runtime)
+    credential = await create_credential(database, user)
+    elsewhere = AT.astimezone(timezone(timedelta(hours=2)))
+    count = 3_500
+    rows = [
+        {"id": uuid.uuid4(), "user_id": user.id, "credential_id": credential.id,
+         "resource_row_id": None, "resource_id": f"i-{index}",
+         "type": ResourceType.VM if index % 2 else ResourceType.STORAGE,
+         "kind": ResourceChangeKind.CREATED, "at": elsewhere if index == 7 else AT,
+         "job_id": None, "changes": [{"field": "name", "before": index, "after": "ü"}]}
+        for index in range(count)
+    ]  # fmt: skip
+    table = CHANGE_ROWS.table.name
+    # When they are written by SQLAlchemy's executemany, read back and removed
+    async with database.system_session() as session:
+        await session.execute(insert(CHANGE_ROWS.table), rows)
+    by_sqlalchemy = await _all_stored(database, table)
+    async with database.system_session() as session:
+        await session.execute(text(f"DELETE FROM {table}"))
+    # And then written again through db.bulk in one call
+    async with database.system_session() as session:
+        await CHANGE_ROWS.execute(session, rows)
+    by_bulk = await _all_stored(database, table)
+    # Then the database holds every row, with the same values both times
+    assert len(by_bulk) == count
+    assert by_bulk == by_sqlalchemy
+
+
+async def _all_stored(database: Database, table: str) -> list[Any]:
+    async with database.system_session() as session:
+        if database.is_postgres:
+            query = f"SELECT t::text FROM {table} t ORDER BY id"
+        else:
+            names = [row[1] for row in await session.execute(text(f"PRAGMA table_info({table})"))]
+            columns = ", ".join(f"typeof({name}), quote({name})" for name in names)
+            query = f"SELECT {columns} FROM {table} ORDER BY id"
+        return [tuple(row) for row in await session.execute(text(query))]

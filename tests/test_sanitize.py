@@ -156,6 +156,8 @@ def test_foreign_types_in_typed_fields_are_coerced() -> None:
         ({"resource_id": None}, None, "without an id"),
         ({"resource_id": "x" * 600}, "x" * 199 + "…", "longer than 512"),
         ({"metadata": {f"k{n}": "v" * 32_000 for n in range(320)}}, "i-1", "KiB"),
+        ({"configuration": {"list": ["v" * 32_000] * 9}}, "i-1", "KiB"),
+        ({"metadata": {"k" * 30_000 + str(n): 1 for n in range(9)}}, "i-1", "KiB"),
         ({"rejected": "Unexpected shape."}, "i-1", "Unexpected shape."),
     ],
 )

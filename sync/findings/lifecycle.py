@@ -43,6 +43,7 @@ NEW_FINDINGS = BulkWrite(
      "status", "first_seen_at", "last_seen_at", "status_changed_at", "details", "details_digest"),
 )  # fmt: skip
 _LIVE = (FindingStatus.OPEN, FindingStatus.SUPPRESSED)
+_INSERT_BATCH = 500
 # A finding that exists already (same resource row and rule) is left to the caller's update.
 _OPEN = per_dialect(
     lambda insert: (
@@ -175,11 +176,12 @@ async def _open(
                 "details_digest": digest(failing[(row_id, rule_id)]),
             }
         )
-    # Findings of resources created here cannot conflict: a plain executemany, no RETURNING.
+    # Findings of resources created here cannot conflict: a plain INSERT, no RETURNING, in
+    # batches (each bound while the one before is written).
     unseen = [row for row in rows if row["resource_row_id"] in fresh]
     others = [row for row in rows if row["resource_row_id"] not in fresh]
     if unseen:
-        await NEW_FINDINGS.execute(session, unseen)
+        await NEW_FINDINGS.execute(session, unseen, _INSERT_BATCH)
         for row in unseen:
             changes.opened.append(row["id"])
             changes.counts[row["rule_id"]] += 1
