@@ -16,6 +16,7 @@ import statistics
 import tempfile
 
 from bench.sync_moto import Replay, _database, ours
+from core import heap
 from db.enums import Provider, ResourceStatus, ResourceType
 from providers.base import ResourceRecord, Scope
 from security.vault import Vault
@@ -76,4 +77,6 @@ async def _run() -> list[dict[str, object]]:
 
 
 def main() -> list[dict[str, object]]:
+    # As `stratograph worker` does once it has imported what it runs (core/heap.py).
+    heap.settle()
     return asyncio.run(_run())

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
+from core import heap
 from core.settings import SettingsError, get_settings
 
 Command = Callable[[argparse.Namespace], int]
@@ -34,6 +35,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         graceful_timeout=args.graceful_timeout,
     )
+    if args.workers == 1:
+        # The app is built in this process: its modules are part of the heap settled here.
+        import graph.app  # noqa: F401
+
+        heap.settle()
     uvicorn.run("graph.app:create_app", factory=True, **options)
     return 0
 
@@ -95,6 +101,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         from core.metrics import MetricsListener
 
         MetricsListener(args.metrics_host or settings.metrics_host, port).start()
+    heap.settle()
     asyncio.run(run_worker(settings, once=args.once))
     return 0
 
