@@ -20,6 +20,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +38,7 @@ DIMENSIONS = tuple(
     getattr(CloudResourceRow, name) for name in (*KEY, "cost_per_hour", "last_synced_at")
 )
 Key = tuple[Any, ...]
+_KEY_OF = itemgetter(*KEY)
 
 
 @dataclass(slots=True)
@@ -57,7 +59,9 @@ class Deltas:
         return bool(self._changes)
 
     def _change(self, row: Mapping[str, Any]) -> _Change:
-        key = tuple(row[name] or "" if name == "scope" else row[name] for name in KEY)
+        key: Key = _KEY_OF(row)
+        if not key[0]:  # rows written before scopes were stamped: grouped under ""
+            key = ("", *key[1:])
         change = self._changes.get(key)
         if change is None:
             change = self._changes[key] = _Change()
@@ -71,7 +75,9 @@ class Deltas:
         if cost is not None:
             change.priced += 1
             change.cost += cost
-        self.seen(row)
+        stamp = row["last_synced_at"]
+        if stamp is not None and (change.seen is None or stamp > change.seen):
+            change.seen = stamp
 
     def removed(self, row: Mapping[str, Any]) -> None:
         """A live row was deleted, or is about to be rewritten with other values."""
