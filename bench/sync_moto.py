@@ -48,6 +48,7 @@ from db.migrate import upgrade_async
 from db.models import CloudCredentialRow, SyncJobRow, UserRow
 from providers.aws import AwsInventory
 from providers.base import ResourceRecord, Scope
+from providers.registry import preload
 from providers.secrets import AwsSecret
 from providers.vault_access import seal_into
 from security.vault import Vault
@@ -257,6 +258,7 @@ async def _main() -> list[dict[str, object]]:
 
 
 def main() -> list[dict[str, object]]:
-    # As `stratograph worker` does once it has imported what it runs (core/heap.py).
+    # As `stratograph worker` does before its first job (core/heap.py).
+    preload()
     heap.settle()
     return asyncio.run(_main())

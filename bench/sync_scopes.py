@@ -19,6 +19,7 @@ from bench.sync_moto import Replay, _database, ours
 from core import heap
 from db.enums import Provider, ResourceStatus, ResourceType
 from providers.base import ResourceRecord, Scope
+from providers.registry import preload
 from security.vault import Vault
 
 REGIONS = ("us-east-1", "eu-west-1", "us-west-2", "ap-southeast-2")
@@ -77,6 +78,7 @@ async def _run() -> list[dict[str, object]]:
 
 
 def main() -> list[dict[str, object]]:
-    # As `stratograph worker` does once it has imported what it runs (core/heap.py).
+    # As `stratograph worker` does before its first job (core/heap.py).
+    preload()
     heap.settle()
     return asyncio.run(_run())

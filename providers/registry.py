@@ -9,6 +9,7 @@ blocks (imports, SDK model files): async callers run it in a thread,
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 from db.enums import Provider
@@ -37,6 +38,24 @@ def quiet_sdk_loggers() -> None:
         logger = logging.getLogger(name)
         if logger.level < floor:
             logger.setLevel(floor)
+
+
+# The modules `inventory_for` imports, with their clouds' SDKs.
+_INVENTORY_MODULES = (
+    "providers.aws",
+    "providers.aws_organizations",
+    "providers.azure",
+    "providers.azure_subscriptions",
+    "providers.gcp_folders",
+)
+
+
+def preload() -> None:
+    """Import every cloud's inventory and SDK now, for a process that will sync (the worker):
+    it pays once at startup rather than in its first job, and its settled heap (`core.heap`)
+    holds them."""
+    for name in _INVENTORY_MODULES:
+        importlib.import_module(name)
 
 
 def inventory_for(

@@ -92,6 +92,7 @@ def cmd_build_trusted_documents(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     import asyncio
 
+    from providers.registry import preload
     from sync.worker import run_worker
 
     settings = get_settings()
@@ -101,6 +102,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         from core.metrics import MetricsListener
 
         MetricsListener(args.metrics_host or settings.metrics_host, port).start()
+    preload()
     heap.settle()
     asyncio.run(run_worker(settings, once=args.once))
     return 0

@@ -4,6 +4,8 @@ it allocates afterwards is still collected."""
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 import weakref
 
 from core import heap
@@ -35,3 +37,24 @@ def test_the_startup_heap_is_frozen_and_later_cycles_are_collected() -> None:
         assert after() is None
     finally:
         gc.unfreeze()
+
+
+def test_a_worker_settles_its_heap_with_every_clouds_sdk_loaded() -> None:
+    # Given a fresh interpreter, when it preloads the inventories as the worker does and settles
+    script = (
+        "import gc, sys\n"
+        "from providers.registry import preload\n"
+        "from core import heap\n"
+        "preload()\n"
+        "heap.settle()\n"
+        "sdks = ('boto3', 'azure', 'google')\n"
+        "loaded = [any(m.startswith(p) for m in sys.modules) for p in sdks]\n"
+        "print(all(loaded), gc.get_freeze_count())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    loaded, frozen = done.stdout.split()
+    # Then the three SDKs were imported before the heap was frozen with them
+    assert loaded == "True"
+    assert int(frozen) > 50_000
