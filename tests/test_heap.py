@@ -25,18 +25,21 @@ def _cycle() -> weakref.ref[_Node]:
 def test_the_startup_heap_is_frozen_and_later_cycles_are_collected() -> None:
     # Given a cycle that is garbage before the process settles
     before = _cycle()
+    thresholds = gc.get_threshold()
     try:
         # When it settles
         heap.settle()
         # Then that garbage was collected first, and what survived is frozen
         assert before() is None
         assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (heap.YOUNG_THRESHOLD, *thresholds[1:])
         # And a cycle made afterwards is still collected
         after = _cycle()
         gc.collect()
         assert after() is None
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 def test_a_worker_settles_its_heap_with_every_clouds_sdk_loaded() -> None:
