@@ -118,7 +118,8 @@ async def upsert_records(
     if relations is not None:
         # From the normalized records: what the inventory stores, never a raw listing's values.
         relations |= relation_keys(unique.values())
-    rows = [row_values(record, credential, key, seen_at) for record in unique.values()]
+    owner = (credential.user_id, credential.id)
+    rows = [row_values(record, owner, key, seen_at) for record in unique.values()]
     changes = ScopeChanges(history=ChangeLog(job_id, seen_at))
     upserted = Upserted() if whole else None
 

@@ -13,7 +13,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.bulk import BulkWrite
-from db.models import CloudCredentialRow, CloudResourceRow
+from db.models import CloudResourceRow
 from db.upserts import per_dialect
 from providers.base import ResourceRecord
 from sync import aggregates
@@ -69,13 +69,23 @@ def table_columns(*attributes: Any) -> tuple[Any, ...]:
 _BEFORE = table_columns(*BEFORE_COLUMNS)
 
 
+def _own(document: Any) -> dict[str, Any]:
+    # Normalization made a dictionary for this record alone; anything else is copied as before.
+    return document if type(document) is dict else dict(document)
+
+
 def row_values(
-    record: ResourceRecord, credential: CloudCredentialRow, key: str, seen_at: datetime
+    record: ResourceRecord,
+    owner: tuple[uuid.UUID, uuid.UUID],
+    key: str,
+    seen_at: datetime,
 ) -> dict[str, Any]:
+    """The row of a normalized record of the credential `owner` (user id, credential id)."""
+    user_id, credential_id = owner
     return {
         "id": uuid.uuid4(),
-        "user_id": credential.user_id,
-        "credential_id": credential.id,
+        "user_id": user_id,
+        "credential_id": credential_id,
         "provider": record.provider,
         "account": record.account,
         "region": record.region,
@@ -84,9 +94,9 @@ def row_values(
         "resource_id": record.resource_id,
         "name": record.name,
         "status": record.status,
-        "tags": dict(record.tags),
+        "tags": _own(record.tags),
         "metadata": {**record.metadata, SCOPE_KEY: key},
-        "configuration": dict(record.configuration),
+        "configuration": _own(record.configuration),
         "cost_per_hour": record.cost_per_hour,
         "scope": key,
         "cost_source": record.cost_source,
