@@ -48,6 +48,11 @@ class _Change:
     cost: float = 0.0
     seen: datetime | None = None
 
+    def saw(self, stamp: datetime | None) -> None:
+        """The group's latest stamp, moved forward to `stamp`."""
+        if stamp is not None and (self.seen is None or stamp > self.seen):
+            self.seen = stamp
+
 
 class Deltas:
     """What some writes changed in the live rows, per aggregate key."""
@@ -75,9 +80,7 @@ class Deltas:
         if cost is not None:
             change.priced += 1
             change.cost += cost
-        stamp = row["last_synced_at"]
-        if stamp is not None and (change.seen is None or stamp > change.seen):
-            change.seen = stamp
+        change.saw(row["last_synced_at"])
 
     def removed(self, row: Mapping[str, Any]) -> None:
         """A live row was deleted, or is about to be rewritten with other values."""
@@ -90,10 +93,7 @@ class Deltas:
 
     def seen(self, row: Mapping[str, Any]) -> None:
         """A live row's `last_synced_at` moved forward."""
-        change = self._change(row)
-        stamp = row["last_synced_at"]
-        if stamp is not None and (change.seen is None or stamp > change.seen):
-            change.seen = stamp
+        self._change(row).saw(row["last_synced_at"])
 
     def merge(self, other: Deltas) -> None:
         for key, theirs in other._changes.items():
@@ -101,8 +101,7 @@ class Deltas:
             ours.count += theirs.count
             ours.priced += theirs.priced
             ours.cost += theirs.cost
-            if theirs.seen is not None and (ours.seen is None or theirs.seen > ours.seen):
-                ours.seen = theirs.seen
+            ours.saw(theirs.seen)
 
     def rows(self, credential_id: uuid.UUID, user_id: uuid.UUID) -> list[dict[str, Any]]:
         return [

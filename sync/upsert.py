@@ -70,7 +70,7 @@ _BEFORE = table_columns(*BEFORE_COLUMNS)
 
 
 def _own(document: Any) -> dict[str, Any]:
-    # Normalization made a dictionary for this record alone; anything else is copied as before.
+    # Normalization made the dictionary for this record alone; any other mapping is copied.
     return document if type(document) is dict else dict(document)
 
 
@@ -167,8 +167,8 @@ async def upsert_batch(
 def _upsert(insert: Any) -> Any:
     """One statement for every batch, compiled once.
 
-    Executed with a list of rows, the driver's executemany runs it once per row from one
-    prepared statement (`db.bulk` binds the rows); with RETURNING, SQLAlchemy's
+    Executed with a list of rows by `db.bulk` on SQLite, it becomes one multi-row INSERT per
+    batch (the rows bound column by column); with RETURNING, on PostgreSQL, SQLAlchemy's
     "insertmanyvalues" renders it as multi-row `INSERT … VALUES (…), (…) … ON CONFLICT`
     statements (one per batch here), never one statement per row. (`.values(rows)` would embed
     the rows in the statement and recompile it for every batch: measured at more than half of
