@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import MetaData, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from db.ids import new_id
 from db.types import UTCDateTime, utcnow
 
 NAMING_CONVENTION = {
@@ -25,7 +26,7 @@ class Base(DeclarativeBase):
 
 
 class IdMixin:
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
 
 
 class CreatedAtMixin:

@@ -17,6 +17,10 @@ the driver then makes one call into SQLite for the batch, not a bind and a step 
 SQLite inserts the whole batch while the driver's thread has let go of the GIL, so the event
 loop's thread runs Python meanwhile. A column holding one value in every row of the batch (the
 owner's ids, the listing's time) is processed once.
+
+A write whose rows nobody reads back (change records, new findings, relations) can be left in
+flight (`behind=True`): the caller goes on with its Python, which then runs while the database
+writes, instead of one after the other; the connection's next statement waits for it.
 """
 
 from __future__ import annotations
@@ -31,10 +35,11 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table
-from sqlalchemy.engine import Dialect
+from sqlalchemy import Table, event
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.util import await_
 
 from db.upserts import insert_for
 
@@ -169,11 +174,21 @@ class BulkWrite:
                 yield plan.sql_for(len(part)), tuple(chain.from_iterable(part))
 
     async def execute(
-        self, session: AsyncSession, rows: Sequence[Mapping[str, Any]], batch_size: int = 0
+        self,
+        session: AsyncSession,
+        rows: Sequence[Mapping[str, Any]],
+        batch_size: int = 0,
+        *,
+        behind: bool = False,
     ) -> None:
         """Write `rows` in the session's transaction, `batch_size` rows per statement (all at
         once when 0); nothing when there are none. The next batch is bound while the database
-        writes the one before."""
+        writes the one before.
+
+        `behind`: return as soon as the last statement is on its way, for a write whose caller
+        reads nothing back. The connection runs nothing else before it has ended: its next
+        statement, commit or rollback waits for it first (`install`), and a failure of it is
+        raised there (by a commit, it fails the transaction)."""
         if not rows:
             return
         connection = await session.connection()
@@ -191,4 +206,43 @@ class BulkWrite:
             # Nothing else uses the connection before the statement in flight has ended, even
             # when binding the next batch failed.
             if running is not None:
-                await running
+                if behind:
+                    connection.info[_IN_FLIGHT] = running
+                else:
+                    await running
+
+
+_IN_FLIGHT = "stratograph_statement_in_flight"
+
+
+def _wait_in_flight(connection: Connection, *, rolling_back: bool = False) -> None:
+    """In SQLAlchemy's greenlet: wait for the connection's statement left in flight, if any
+    (raising its failure, unless the transaction is being rolled back anyway)."""
+    if connection.invalidated:
+        return
+    running = connection.info.get(_IN_FLIGHT)
+    # The statement in flight passes through the same event on its way to the driver.
+    if running is None or running is asyncio.current_task():
+        return
+    del connection.info[_IN_FLIGHT]
+    try:
+        await_(running)
+    except Exception:
+        if not rolling_back:
+            raise
+
+
+def install(engine: Engine) -> None:
+    """Make every connection of `engine` wait for a statement `BulkWrite.execute(behind=True)`
+    left in flight before it sends the next statement, commits or rolls back."""
+
+    def before_cursor_execute(connection: Connection, *_: Any) -> None:
+        _wait_in_flight(connection)
+
+    def rollback(connection: Connection) -> None:
+        _wait_in_flight(connection, rolling_back=True)
+
+    # First among the listeners: the SQLite writer lock's sees the statements in their order.
+    event.listen(engine, "before_cursor_execute", before_cursor_execute, insert=True)
+    event.listen(engine, "commit", _wait_in_flight)
+    event.listen(engine, "rollback", rollback)

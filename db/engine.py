@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -19,7 +20,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
 
-from db import sqlite_driver, sqlite_writes
+from db import bulk, sqlite_driver, sqlite_writes
+from db.sqlite_checkpoints import WRITER_CHECKPOINT_PAGES, Checkpointer, checkpointed
 from db.tls import apply_libpq_tls
 
 SYSTEM_ROLE = "system"
@@ -43,9 +45,10 @@ def create_engine(database_url: str, *, pool_size: int = 10, echo: bool = False)
             **_sqlite_pool(url.database, pool_size),
         )
         sqlite_driver.install(engine.sync_engine)
+        bulk.install(engine.sync_engine)
         event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         echo=echo,
         # Statement parameters hold password hashes, ciphertexts and token digests: keep them
@@ -63,6 +66,8 @@ def create_engine(database_url: str, *, pool_size: int = 10, echo: bool = False)
         json_deserializer=orjson.loads,
         json_serializer=json_text,
     )
+    bulk.install(engine.sync_engine)
+    return engine
 
 
 def json_text(value: Any) -> str:
@@ -92,6 +97,8 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Checkpoints run in the background (db/sqlite_checkpoints.py); a writer's own is the bound.
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WRITER_CHECKPOINT_PAGES}")
     cursor.close()
     sqlite_writes.connected(dbapi_connection)
 
@@ -115,6 +122,9 @@ class Database:
             if self.is_postgres
             else sqlite_writes.install(engine.sync_engine, _WRITER_WAIT_SECONDS)
         )
+        # A SQLite file's checkpoints run in a thread of their own (db/sqlite_checkpoints.py).
+        path = None if self.is_postgres else checkpointed(engine.url.database)
+        self.checkpoints = Checkpointer(path) if path else None
         # Told of each statement sent on a driver connection directly (bypassing SQLAlchemy's
         # events), so statement counts and tests see those too.
         self.driver_listeners: list[Callable[[str], None]] = []
@@ -157,6 +167,8 @@ class Database:
                 sqlite_writes.attach(connection.info, hold)
                 yield session
         finally:
+            if hold.held and self.checkpoints is not None:
+                self.checkpoints.request()
             hold.give_back()  # after the commit or rollback, and the connection's return
 
     async def ping(self) -> bool:
@@ -165,4 +177,6 @@ class Database:
         return True
 
     async def dispose(self) -> None:
+        if self.checkpoints is not None:
+            await asyncio.to_thread(self.checkpoints.close)
         await self.engine.dispose()

@@ -21,6 +21,7 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.ids import new_id
 from db.models import RefreshTokenRow, UserRow
 from db.scoping import OwnerScope
 from db.text import storable
@@ -64,7 +65,7 @@ def issue(
     session.add(
         RefreshTokenRow(
             user_id=user_id,
-            family_id=family_id or uuid.uuid4(),
+            family_id=family_id or new_id(),
             token_hash=digest(token),
             # The issue time decides whether a later revocation covers the token (`is_outdated`).
             created_at=now,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -13,6 +12,7 @@ from core.problems import Problem, ProblemCode
 from db.audit import Client, record_audit
 from db.engine import Database
 from db.enums import AuditOutcome, Role
+from db.ids import new_id
 from db.models import UserRow
 from security import refresh_tokens
 from security.authentication import revocation_instants
@@ -56,7 +56,7 @@ async def sign_up(
     if await _email_exists(database, normalized):
         return SignUpOutcome(problems=taken)
     user = UserRow(
-        id=uuid.uuid4(),
+        id=new_id(),
         email=normalized,
         full_name=name,
         password_hash=await passwords.hash(password),
@@ -127,7 +127,7 @@ async def create_or_promote_admin(
             if new_hash is None:  # unreachable: a missing password raised PolicyError above
                 raise PolicyError(problems)
             user = UserRow(
-                id=uuid.uuid4(),
+                id=new_id(),
                 email=normalized,
                 full_name=name,
                 password_hash=new_hash,

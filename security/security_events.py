@@ -22,6 +22,7 @@ from core.user_wakeups import UserWakeups
 from db.audit import Client
 from db.engine import Database
 from db.enums import AuditOutcome, SecurityEventKind, SecurityEventSeverity
+from db.ids import new_id
 from db.models import AuditEventRow, SecurityEventRow
 from db.scoping import OwnerScope
 from security import refresh_tokens
@@ -65,7 +66,7 @@ def raise_event(
     details: Mapping[str, Any] | None = None,
 ) -> SecurityEventRow:
     row = SecurityEventRow(
-        id=uuid.uuid4(),
+        id=new_id(),
         user_id=user_id,
         kind=kind,
         severity=SEVERITY[kind],

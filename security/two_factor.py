@@ -20,6 +20,7 @@ from core.problems import Problem, ProblemCode
 from db.audit import Client, record_audit
 from db.engine import Database
 from db.enums import AuditOutcome, SecurityEventKind
+from db.ids import new_id
 from db.models import RecoveryCodeRow, TotpFactorRow, UserRow
 from db.scoping import OwnerScope
 from security import refresh_tokens, totp
@@ -126,7 +127,7 @@ class TwoFactor:
                 )
                 await session.flush()
             enrolment = totp.new_enrolment(user.email)
-            row_id = uuid.uuid4()
+            row_id = new_id()
             sealed = self.vault.seal(enrolment.secret.encode(), user_id, row_id, TOTP_SECRET)
             session.add(
                 TotpFactorRow(

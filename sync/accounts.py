@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import AccountStatus
+from db.ids import new_id
 from db.models import CloudAccountRow, CloudCredentialRow, CloudResourceRow
 from db.upserts import per_dialect
 from providers.base import ERROR_AUTH, ERROR_PERMISSION, CloudAccountInfo, ProviderError
@@ -38,7 +39,7 @@ async def _upsert(
         return
     values = [
         {
-            "id": uuid.uuid4(),
+            "id": new_id(),
             "user_id": credential.user_id,
             "credential_id": credential.id,
             "resource_count": 0,

@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.bulk import BulkWrite
 from db.enums import ResourceChangeKind
+from db.ids import new_id
 from db.models import CloudCredentialRow, CloudResourceRow, ResourceChangeRow
 
 _CHANGES: Table = ResourceChangeRow.__table__  # type: ignore[assignment]
@@ -131,7 +132,7 @@ class ChangeLog:
     ) -> None:
         self.rows.append(
             {
-                "id": uuid.uuid4(),
+                "id": new_id(),
                 "user_id": source["user_id"],
                 "credential_id": source["credential_id"],
                 "resource_row_id": row_id,
@@ -215,7 +216,7 @@ class ChangeLog:
         """Insert what was collected (batched executemany; nothing when there is nothing) and
         start over."""
         rows, self.rows = self.rows, []
-        await CHANGE_ROWS.execute(session, rows, batch_size)
+        await CHANGE_ROWS.execute(session, rows, batch_size, behind=True)
 
 
 def relation_changes(

@@ -13,6 +13,7 @@ from sqlalchemy import exists, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import ACTIVE_JOB_STATUSES, SyncJobStatus, SyncTrigger
+from db.ids import new_id
 from db.models import CloudCredentialRow, SyncJobPartRow, SyncJobRow
 from db.types import utcnow
 from integrations.webhooks.sync_events import sync_job_finished
@@ -91,7 +92,7 @@ async def enqueue(
         select(CloudCredentialRow.user_id).where(CloudCredentialRow.id == credential_id)
     )
     job = SyncJobRow(
-        id=uuid.uuid4(),
+        id=new_id(),
         user_id=owner,
         credential_id=credential_id,
         trigger=trigger,

@@ -22,6 +22,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import ACTIVE_JOB_STATUSES, SyncJobStatus
+from db.ids import new_id
 from db.models import SyncJobPartRow, SyncJobRow
 from db.types import utcnow
 from providers.base import CloudAccountInfo
@@ -111,7 +112,7 @@ async def split(
     now = utcnow()
     parts = [
         SyncJobPartRow(
-            id=uuid.uuid4(),
+            id=new_id(),
             user_id=user_id,
             job_id=job_id,
             account_id=account.account_id,

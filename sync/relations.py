@@ -7,7 +7,6 @@ never reaches that transaction) changes none of them.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -15,6 +14,7 @@ from sqlalchemy import Table, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.bulk import BulkWrite
+from db.ids import new_id
 from db.models import CloudCredentialRow, ResourceRelationRow
 from providers.base import ResourceRecord
 
@@ -66,7 +66,7 @@ async def replace_relations(
         old = {(source, str(kind), target) for source, kind, target in deleted}
     rows: list[dict[str, Any]] = [
         {
-            "id": uuid.uuid4(),
+            "id": new_id(),
             "user_id": credential.user_id,
             "credential_id": credential.id,
             "scope": key,
@@ -76,5 +76,5 @@ async def replace_relations(
         }
         for source, kind, target in sorted(relations)
     ]
-    await RELATION_ROWS.execute(session, rows, batch_size)
+    await RELATION_ROWS.execute(session, rows, batch_size, behind=True)
     return old

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.ids import new_id
 from db.models import CloudCredentialRow, SyncScopeRow
 from db.upserts import per_dialect
 from providers.base import Scope
@@ -82,7 +83,7 @@ def _values(
     error_code: str | None,
 ) -> dict[str, Any]:
     return {
-        "id": uuid.uuid4(),
+        "id": new_id(),
         "user_id": credential.user_id,
         "credential_id": credential.id,
         "account": scope.account,

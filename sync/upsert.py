@@ -13,6 +13,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.bulk import BulkWrite
+from db.ids import new_id
 from db.models import CloudResourceRow
 from db.upserts import per_dialect
 from providers.base import ResourceRecord
@@ -83,7 +84,7 @@ def row_values(
     """The row of a normalized record of the credential `owner` (user id, credential id)."""
     user_id, credential_id = owner
     return {
-        "id": uuid.uuid4(),
+        "id": new_id(),
         "user_id": user_id,
         "credential_id": credential_id,
         "provider": record.provider,

@@ -4,12 +4,15 @@ sends through it."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from sqlalchemy import insert, text
+from sqlalchemy.exc import IntegrityError
 
 from db.bulk import BulkWrite
 from db.engine import Database
@@ -150,3 +153,75 @@ async def _all_stored(database: Database, table: str) -> list[Any]:
             columns = ", ".join(f"typeof({name}), quote({name})" for name in names)
             query = f"SELECT {columns} FROM {table} ORDER BY id"
         return [tuple(row) for row in await session.execute(text(query))]
+
+
+def _relations(user_id: uuid.UUID, credential_id: uuid.UUID, count: int) -> list[dict[str, Any]]:
+    return [
+        {"id": uuid.uuid4(), "user_id": user_id, "credential_id": credential_id,
+         "scope": "eu-west-1/x", "source_resource_id": f"i-{index}", "type": "MEMBER_OF",
+         "target_resource_id": "subnet-1"}
+        for index in range(count)
+    ]  # fmt: skip
+
+
+async def test_a_write_left_in_flight_is_seen_by_the_next_statement(runtime: Runtime) -> None:
+    database = runtime.database
+    # Given relations written in several statements, the last one left in flight
+    user = await create_user(runtime)
+    credential = await create_credential(database, user)
+    rows = _relations(user.id, credential.id, 1_200)
+    async with database.system_session() as session:
+        await RELATION_ROWS.execute(session, rows, 500, behind=True)
+        # When the same transaction reads them at once
+        counted = (await session.execute(text("SELECT count(*) FROM resource_relations"))).scalar()
+    # Then every row is there, to the transaction and after its commit
+    assert counted == len(rows)
+    assert len(await _all_stored(database, "resource_relations")) == len(rows)
+
+
+async def test_a_write_left_in_flight_that_fails_fails_the_commit(runtime: Runtime) -> None:
+    database = runtime.database
+    # Given a write left in flight whose last statement the database refuses (a repeated id)
+    user = await create_user(runtime)
+    credential = await create_credential(database, user)
+    rows = _relations(user.id, credential.id, 3)
+    rows[2]["id"] = rows[1]["id"]
+    # When the transaction commits with nothing sent after it
+    with pytest.raises(IntegrityError):
+        async with database.system_session() as session:
+            await RELATION_ROWS.execute(session, rows, behind=True)
+    # Then the failure surfaces there and nothing of the transaction is stored
+    assert await _all_stored(database, "resource_relations") == []
+    # And the database goes on serving the next transaction
+    async with database.system_session() as session:
+        await RELATION_ROWS.execute(session, rows[:2], behind=True)
+    assert len(await _all_stored(database, "resource_relations")) == 2
+
+
+async def test_a_write_left_in_flight_is_waited_for_when_the_transaction_fails(
+    runtime: Runtime,
+) -> None:
+    database = runtime.database
+    # Given a write left in flight that the database refuses
+    user = await create_user(runtime)
+    credential = await create_credential(database, user)
+    rows = _relations(user.id, credential.id, 2)
+    rows[1]["id"] = rows[0]["id"]
+    loop = asyncio.get_running_loop()
+    unretrieved: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: unretrieved.append(context))
+    try:
+        # When the transaction fails for a reason of its own before anything else is sent
+        with pytest.raises(LookupError, match="the caller's own failure"):
+            async with database.system_session() as session:
+                await RELATION_ROWS.execute(session, rows, behind=True)
+                raise LookupError("the caller's own failure")
+        gc.collect()
+    finally:
+        loop.set_exception_handler(None)
+    # Then the rollback waited for the write (its failure is not left unretrieved) and the
+    # caller's failure is the one raised; the database serves the next transaction
+    assert unretrieved == []
+    async with database.system_session() as session:
+        await RELATION_ROWS.execute(session, rows[:1], behind=True)
+    assert len(await _all_stored(database, "resource_relations")) == 1

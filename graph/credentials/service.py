@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.problems import Problem, ProblemCode
 from db.audit import Client, record_audit
 from db.enums import AuditOutcome, HealthStatus, Provider, SecurityEventKind
+from db.ids import new_id
 from db.models import CloudCredentialRow
 from db.scoping import ScopedDatabase
 from graph.credentials.inputs import (
@@ -155,7 +156,7 @@ async def add_credential(writer: CredentialWriter, data: AddCredentialInput) -> 
         raise PublicError("Authentication required", ErrorCode.UNAUTHENTICATED)
     provider = provider_of(secret)
     row = CloudCredentialRow(
-        id=uuid.uuid4(),
+        id=new_id(),
         user_id=owner,
         provider=provider,
         name=name,

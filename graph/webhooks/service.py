@@ -13,6 +13,7 @@ from typing import Any
 from core.problems import Problem, ProblemCode
 from db.audit import Client, record_audit
 from db.enums import AuditOutcome, DeliveryStatus
+from db.ids import new_id
 from db.models import WebhookDeliveryRow, WebhookRow
 from db.scoping import ScopedDatabase
 from db.types import utcnow
@@ -120,7 +121,7 @@ async def add_webhook(writer: WebhookWriter, given: AddWebhookInput) -> WebhookO
     ]
     if problems:
         return WebhookOutcome(problems=problems)
-    row_id = uuid.uuid4()
+    row_id = new_id()
     secret = new_secret()
     sealed = seal_secret(writer.vault, secret, owner, row_id)
     row = WebhookRow(
@@ -212,7 +213,7 @@ async def test_webhook(writer: WebhookWriter, given: WebhookIdInput) -> WebhookO
     row_id = _row_id(given.id)
     scope = writer.db.scope
     now = utcnow()
-    delivery_id = uuid.uuid4()
+    delivery_id = new_id()
     async with writer.db.session() as session:
         found = (
             await session.scalar(scope.count(WebhookRow).where(WebhookRow.id == row_id))

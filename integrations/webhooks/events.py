@@ -11,6 +11,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import DeliveryStatus, WebhookEvent
+from db.ids import new_id
 from db.models import WebhookDeliveryRow, WebhookRow
 from db.scoping import OwnerScope
 from db.types import utcnow
@@ -48,7 +49,7 @@ async def enqueue_event(
     body = payload(EVENT_TYPES[event], data, at)
     rows = [
         {
-            "id": uuid.uuid4(),
+            "id": new_id(),
             "user_id": user_id,
             "webhook_id": webhook_id,
             "event_type": body["type"],

@@ -16,6 +16,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import DeliveryStatus, WebhookEvent
+from db.ids import new_id
 from db.models import CloudResourceRow, FindingRow, WebhookDeliveryRow, WebhookRow
 from db.scoping import OwnerScope
 from integrations.webhooks.events import EVENT_TYPES, payload
@@ -105,7 +106,7 @@ async def finding_events(
             body = payload(EVENT_TYPES[event], finding_data(found[finding_id]), at)
             rows.extend(
                 {
-                    "id": uuid.uuid4(),
+                    "id": new_id(),
                     "user_id": user_id,
                     "webhook_id": hook_id,
                     "event_type": body["type"],

@@ -9,7 +9,6 @@ needs only a name in `SECURITY_ACTIONS`. Emitted for:
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +16,7 @@ from sqlalchemy import event, func
 from sqlalchemy.orm import Session
 
 from db.enums import AuditOutcome, DeliveryStatus, WebhookEvent
+from db.ids import new_id
 from db.models import AuditEventRow, WebhookDeliveryRow, WebhookRow
 from db.scoping import OwnerScope
 from db.types import utcnow
@@ -64,7 +64,7 @@ def _queue(session: Session, audit: AuditEventRow, action: str) -> None:
     wanted = [h.id for h in hooks if WebhookEvent.SECURITY_EVENT.value in (h.events or [])]
     if not wanted:
         return
-    audit.id = audit.id or uuid.uuid4()
+    audit.id = audit.id or new_id()
     audit.created_at = audit.created_at or utcnow()
     data: dict[str, Any] = {
         "securityEvent": {
@@ -79,7 +79,7 @@ def _queue(session: Session, audit: AuditEventRow, action: str) -> None:
     for webhook_id in wanted:
         session.add(
             WebhookDeliveryRow(
-                id=uuid.uuid4(),
+                id=new_id(),
                 user_id=owner,
                 webhook_id=webhook_id,
                 event_type=body["type"],

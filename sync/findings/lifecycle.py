@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.bulk import BulkWrite
 from db.enums import FindingStatus
+from db.ids import new_id
 from db.models import CloudCredentialRow, FindingCountRow, FindingRow
 from db.upserts import per_dialect
 from sync.findings import events
@@ -76,6 +78,9 @@ class Changes:
         return bool(self.opened or self.resolved)
 
 
+_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
 @dataclass(frozen=True, slots=True)
 class Stored:
     id: uuid.UUID
@@ -84,8 +89,14 @@ class Stored:
 
 
 def digest(details: dict[str, Any]) -> str:
-    canonical = json.dumps(details, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """The SHA-256 of the details' canonical JSON (keys sorted, no spaces), by orjson: a sync
+    digests every failing check, and the standard library took five times as long. What orjson
+    refuses (an integer beyond 64 bits) goes to the standard library."""
+    try:
+        canonical = orjson.dumps(details, option=_CANONICAL, default=str)
+    except TypeError:  # orjson.JSONEncodeError
+        canonical = json.dumps(details, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(canonical).hexdigest()
 
 
 async def existing(session: AsyncSession, statement: Any) -> dict[FindingKey, Stored]:
@@ -130,9 +141,9 @@ async def apply(
     if gone:
         await _resolve(session, gone, seen_at, changes)
     moved = [
-        {"b_id": f.id, "b_details": failing[key], "b_digest": digest(failing[key])}
+        {"b_id": f.id, "b_details": failing[key], "b_digest": now}
         for key, f in stored.items()
-        if key in failing and digest(failing[key]) != f.digest
+        if key in failing and (now := digest(failing[key])) != f.digest
     ]
     if moved:
         await session.execute(
@@ -157,11 +168,12 @@ async def _open(
     if not new:
         return
     rows: list[dict[str, Any]] = []
-    for row_id, rule_id in sorted(new):
+    # By the row id's integer, the UUIDs' own order, compared without a Python call each.
+    for row_id, rule_id in sorted(new, key=_by_row):
         severity = BY_ID[rule_id].severity
         rows.append(
             {
-                "id": uuid.uuid4(),
+                "id": new_id(),
                 "user_id": credential.user_id,
                 "credential_id": credential.id,
                 "resource_row_id": row_id,
@@ -181,7 +193,7 @@ async def _open(
     unseen = [row for row in rows if row["resource_row_id"] in fresh]
     others = [row for row in rows if row["resource_row_id"] not in fresh]
     if unseen:
-        await NEW_FINDINGS.execute(session, unseen, _INSERT_BATCH)
+        await NEW_FINDINGS.execute(session, unseen, _INSERT_BATCH, behind=True)
         for row in unseen:
             changes.opened.append(row["id"])
             changes.counts[row["rule_id"]] += 1
@@ -190,6 +202,10 @@ async def _open(
     for found in (await session.execute(_OPEN(session), others)).all():
         changes.opened.append(found.id)
         changes.counts[found.rule_id] += 1
+
+
+def _by_row(key: FindingKey) -> tuple[int, str]:
+    return key[0].int, key[1]
 
 
 async def _reopen(
@@ -255,7 +271,7 @@ async def add_counts_for(
 ) -> None:
     rows = [
         {
-            "id": uuid.uuid4(),
+            "id": new_id(),
             "user_id": user_id,
             "credential_id": credential_id,
             "rule_id": rule_id,
