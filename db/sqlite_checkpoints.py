@@ -56,7 +56,10 @@ class Checkpointer:
             if self._closed:
                 return
             self._requested = True
-            if self._thread is None:
+            # A thread that is gone (ended by an unexpected error, or not carried over by a fork)
+            # is replaced, so checkpoints never stop for good.
+            if self._thread is None or not self._thread.is_alive():
+                self._running = False
                 # Daemon: a database never disposed of does not keep the process alive.
                 self._thread = threading.Thread(
                     target=self._serve, name="sqlite-checkpoints", daemon=True

@@ -5,14 +5,17 @@ database."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
+from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
 from db.engine import Database, create_engine
-from db.sqlite_checkpoints import WRITER_CHECKPOINT_PAGES, checkpointed
+from db.sqlite_checkpoints import WRITER_CHECKPOINT_PAGES, Checkpointer, checkpointed
 
 _PAYLOAD = "x" * 4_000
 
@@ -90,3 +93,35 @@ def test_only_a_plain_file_database_gets_a_checkpoint_thread(
     name: str | None, path: str | None
 ) -> None:
     assert checkpointed(name) == path
+
+
+def test_a_thread_ended_by_an_unexpected_error_is_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a database file in WAL mode whose checkpoint thread died of an error it does not
+    # expect
+    path = tmp_path / "replaced.db"
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("CREATE TABLE notes (body TEXT)")
+    checkpoints = Checkpointer(str(path))
+    earlier = _checkpoint_threads()
+
+    def broken(*_args: Any, **_kwargs: Any) -> sqlite3.Connection:
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(threading, "excepthook", lambda _args: None)
+    with monkeypatch.context() as patched:
+        patched.setattr(sqlite3, "connect", broken)
+        checkpoints.request()
+        (dying,) = _checkpoint_threads() - earlier
+        dying.join(30)
+    assert not dying.is_alive() and checkpoints.runs == 0
+    try:
+        # When the next write transaction ends
+        checkpoints.request()
+        # Then a new thread runs the checkpoint
+        assert checkpoints.wait_idle(30)
+        assert checkpoints.runs == 1
+    finally:
+        checkpoints.close()
