@@ -1,10 +1,10 @@
 """Row ids: random (version 4) UUIDs, drawn from the operating system's randomness in blocks.
 
 `uuid.uuid4()` makes one `os.urandom` system call per id; a large sync creates a row id for
-every resource, change record, finding and relation it writes (80,000 for 20,000 resources),
-and one call each was about a tenth of the write path's Python. Here one call fills a block of
-ids. The bytes come from the same source, so the ids are as unpredictable as `uuid4`'s. A
-forked process starts with an empty block: it never hands out an id its parent holds.
+every resource, change record, finding and relation it writes, and one call each was about a
+tenth of the write path's Python. Here one call fills a block of ids. The bytes come from the
+same source, so the ids are as unpredictable as `uuid4`'s. A forked process starts with an empty
+block: it never hands out an id its parent holds.
 """
 
 from __future__ import annotations
