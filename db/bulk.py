@@ -162,9 +162,10 @@ class BulkWrite:
             batch = rows[start : start + size]
             try:
                 parameters = self.bind(dialect, batch)
-            except (TypeError, ValueError, LookupError) as error:
-                # A value its type refuses fails like it does in SQLAlchemy's own binding, as
-                # a StatementError, which the write path isolates row by row.
+            except Exception as error:
+                # A value its type refuses (its processor raising whatever it raises) fails
+                # like it does in SQLAlchemy's own binding, as a StatementError, which the
+                # write path isolates row by row.
                 raise StatementError(str(error), plan.sql, None, error) from error
             if plan.rows_sql is None or len(parameters) == 1:
                 yield plan.sql, parameters

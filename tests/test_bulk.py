@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import insert, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, StatementError
 
 from db.bulk import BulkWrite
 from db.engine import Database
@@ -225,3 +225,22 @@ async def test_a_write_left_in_flight_is_waited_for_when_the_transaction_fails(
     async with database.system_session() as session:
         await RELATION_ROWS.execute(session, rows[:1], behind=True)
     assert len(await _all_stored(database, "resource_relations")) == 1
+
+
+async def test_a_value_its_type_refuses_fails_the_write_as_a_statement_error(
+    runtime: Runtime,
+) -> None:
+    # Given a row whose value its column type's processor refuses (text for a time: the
+    # processor raises AttributeError, neither TypeError nor ValueError)
+    database = runtime.database
+    user = await create_user(runtime)
+    credential = await create_credential(database, user)
+    ((_, row), *_) = _rows(user.id, credential.id, uuid.uuid4())
+    broken = {**row, "first_seen_at": "yesterday"}
+    # When it is written, then it fails as the StatementError the write path isolates row by
+    # row (as SQLAlchemy's own binding fails), and nothing is stored
+    with pytest.raises(StatementError):
+        async with database.system_session() as session:
+            await UPSERT_ROWS.execute(session, [broken])
+    async with database.system_session() as session:
+        assert (await session.execute(text("SELECT count(*) FROM resources"))).scalar_one() == 0
