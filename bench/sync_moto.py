@@ -254,7 +254,7 @@ async def _one(count: int, directory: Path) -> dict[str, object]:
         "scopes": scopes,
         "sync s": f"{wall:.2f}",
         "replay s (ours)": f"{own:.2f} ({' '.join(f'{r:.2f}' for r in replays)})",
-        "our share": f"{own / wall:.0%}",
+        "our share": f"{own / wall:.1%}",
         "provider calls s (summed)": f"{provider_seconds:.2f}",
         "peak MiB": f"{peak / 2**20:.1f}",
     }
